@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const delays = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const parts = value.split(',').map((part) => part.trim());
+      const numbers = parts.map(Number);
+      if (parts.length === 0 || numbers.some((n, i) => parts[i] === '' || !Number.isInteger(n) || n < 0)) {
+        ctx.addIssue({ code: 'custom', message: 'expected comma-separated whole milliseconds, e.g. 1000,5000,30000' });
+        return z.NEVER;
+      }
+      return numbers;
+    });
+
+const optionalUrl = z.union([z.literal(''), z.url()]);
+
+/** Every setting of every Junction service, read from the environment once. */
+const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/junction'),
+    REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    QUEUE_PREFIX: z.string().min(1).default('junction'),
+    GATEWAY_PORT: port(4000),
+    USERS_PORT: port(4001),
+    EVENTS_PORT: port(4002),
+    ORDERS_PORT: port(4003),
+    INVENTORY_PORT: port(4004),
+    NOTIFICATIONS_PORT: port(4005),
+    EXTERNAL_PORT: port(4010),
+    WORKERS_PORT: port(4020),
+    USERS_URL: z.url().optional(),
+    EVENTS_URL: z.url().optional(),
+    ORDERS_URL: z.url().optional(),
+    INVENTORY_URL: z.url().optional(),
+    NOTIFICATIONS_URL: z.url().optional(),
+    ENRICHMENT_URL: z.url().optional(),
+    EVENT_REGISTRY_URL: optionalUrl.optional(),
+    NOTIFY_URL: z.url().optional(),
+    BACKUP_URL: z.url().optional(),
+    INGEST_API_KEY: z.string().min(8).optional(),
+    NOTIFY_RETRY_DELAYS_MS: delays('1000,5000,30000'),
+    ORDER_RETRY_DELAYS_MS: delays('5000,5000,5000'),
+    INVENTORY_TIMEOUT_MS: ms(3000),
+    ENRICHMENT_TTL_MS: ms(300000),
+    ENRICHMENT_TIMEOUT_MS: ms(1000),
+    BREAKER_ERROR_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(50),
+    BREAKER_VOLUME_THRESHOLD: z.coerce.number().int().min(0).default(5),
+    BREAKER_RESET_TIMEOUT_MS: ms(10000),
+    OUTBOX_POLL_MS: ms(500),
+    SUPERGRAPH_PATH: z.string().min(1).default('supergraph.graphql'),
+  })
+  .transform((env) => {
+    const local = (p: number) => `http://127.0.0.1:${p}`;
+    const external = local(env.EXTERNAL_PORT);
+    return {
+      ...env,
+      production: env.NODE_ENV === 'production',
+      USERS_URL: env.USERS_URL ?? `${local(env.USERS_PORT)}/graphql`,
+      EVENTS_URL: env.EVENTS_URL ?? `${local(env.EVENTS_PORT)}/graphql`,
+      ORDERS_URL: env.ORDERS_URL ?? `${local(env.ORDERS_PORT)}/graphql`,
+      INVENTORY_URL: env.INVENTORY_URL ?? `${local(env.INVENTORY_PORT)}/graphql`,
+      NOTIFICATIONS_URL: env.NOTIFICATIONS_URL ?? `${local(env.NOTIFICATIONS_PORT)}/graphql`,
+      ENRICHMENT_URL: env.ENRICHMENT_URL ?? external,
+      // An empty EVENT_REGISTRY_URL turns registration off; unset means the simulated registry.
+      EVENT_REGISTRY_URL: env.EVENT_REGISTRY_URL ?? external,
+      NOTIFY_URL: env.NOTIFY_URL ?? external,
+      BACKUP_URL: env.BACKUP_URL ?? external,
+      ingestKeyGenerated: env.INGEST_API_KEY === undefined,
+      INGEST_API_KEY: env.INGEST_API_KEY ?? `dev-${randomBytes(12).toString('hex')}`,
+    };
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses settings from an environment object; throws ConfigError naming the first bad variable. */
+export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`invalid configuration: ${variable}=${JSON.stringify(env[variable] ?? '')}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration; a bad variable stops the process with one line naming it. */
+export function loadConfig(): Config {
+  if (cached) return cached;
+  try {
+    cached = parseConfig(process.env);
+    return cached;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

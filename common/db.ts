@@ -1,0 +1,71 @@
+import postgres from 'postgres';
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import { fileURLToPath } from 'node:url';
+
+export type Database = PostgresJsDatabase;
+
+export interface DbHandle {
+  db: Database;
+  sql: postgres.Sql;
+  close(): Promise<void>;
+}
+
+export interface DbOptions {
+  /** Largest number of pooled connections. Default 10. */
+  max?: number;
+  /** Called with every SQL statement sent; tests count statements with it. */
+  onQuery?: (query: string) => void;
+}
+
+/** A drizzle handle over a postgres.js pool. */
+export function connect(url: string, options: DbOptions = {}): DbHandle {
+  const sql = postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+  });
+  const db = drizzle(sql, options.onQuery ? { logger: { logQuery: (query) => options.onQuery!(query) } } : {});
+  return { db, sql, close: () => sql.end({ timeout: 5 }) };
+}
+
+/** Creates the database named in `url` when it does not exist yet. */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  if (!/^[A-Za-z0-9_\-]+$/.test(name)) throw new Error(`DATABASE_URL names an unusable database "${name}"`);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const sql = postgres(admin.toString(), { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql`select 1 from pg_database where datname = ${name}`;
+    if (rows.length === 0) {
+      try {
+        await sql.unsafe(`create database "${name}"`);
+      } catch (error) {
+        // Another process created it between our check and our create.
+        if ((error as { code?: string }).code !== '42P04') throw error;
+      }
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+export const migrationsFolder = fileURLToPath(new URL('../drizzle', import.meta.url));
+
+/** Creates the database if missing and applies every migration in drizzle/. */
+export async function migrateDatabase(url: string): Promise<void> {
+  await ensureDatabase(url);
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    // One migrator at a time, so services started together do not race.
+    await sql`select pg_advisory_lock(7239001)`;
+    try {
+      await migrate(drizzle(sql), { migrationsFolder, migrationsSchema: 'drizzle' });
+    } finally {
+      await sql`select pg_advisory_unlock(7239001)`;
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

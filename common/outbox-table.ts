@@ -1,0 +1,25 @@
+import { bigserial, index, jsonb, text, timestamp, type PgSchema } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+
+/**
+ * The transactional outbox of one schema: rows written in the same transaction
+ * as the change they announce, published to a BullMQ queue by the relay.
+ */
+export function outboxTable(schema: PgSchema) {
+  return schema.table(
+    'outbox',
+    {
+      id: bigserial('id', { mode: 'number' }).primaryKey(),
+      /** BullMQ queue the row is published to, e.g. `orders` or `notifications`. */
+      queue: text('queue').notNull(),
+      /** BullMQ job name. */
+      name: text('name').notNull(),
+      /** BullMQ job id: publishing the same row twice adds one job. */
+      jobId: text('job_id').notNull(),
+      payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+      createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+      publishedAt: timestamp('published_at', { withTimezone: true, precision: 3 }),
+    },
+    (t) => [index().on(t.id).where(sql`${t.publishedAt} is null`)],
+  );
+}

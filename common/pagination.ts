@@ -1,0 +1,67 @@
+import { InvalidInputError } from './errors.ts';
+
+export const MAX_PAGE = 100;
+
+export type CursorPart = 'date' | 'string';
+type PartValue<P extends CursorPart> = P extends 'date' ? Date : string;
+type Parts<T extends readonly CursorPart[]> = { [K in keyof T]: PartValue<T[K]> };
+
+/** Validates `first` (1..100); `field` names the argument in the error. */
+export function pageSize(first: number | null | undefined, fallback: number, field = 'first'): number {
+  const size = first ?? fallback;
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) {
+    throw new InvalidInputError(field, `${field} must be between 1 and ${MAX_PAGE}, got ${size}`);
+  }
+  return size;
+}
+
+/** An opaque cursor: the sort key of the last row, base64url-encoded. */
+export function encodeCursor(values: readonly (Date | string)[]): string {
+  return Buffer.from(JSON.stringify(values.map((v) => (v instanceof Date ? v.toISOString() : v)))).toString('base64url');
+}
+
+/** Decodes a cursor made by encodeCursor with the same parts, or fails with BAD_USER_INPUT on `after`. */
+export function decodeCursor<const T extends readonly CursorPart[]>(after: string | null | undefined, parts: T): Parts<T> | null {
+  if (after === null || after === undefined) return null;
+  const invalid = () => new InvalidInputError('after', 'after is not a cursor from pageInfo.endCursor');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(after, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (!Array.isArray(raw) || raw.length !== parts.length) throw invalid();
+  return parts.map((part, i) => {
+    const value = raw[i];
+    if (typeof value !== 'string') throw invalid();
+    if (part === 'date') {
+      const date = new Date(value);
+      if (Number.isNaN(date.getTime())) throw invalid();
+      return date;
+    }
+    return value;
+  }) as Parts<T>;
+}
+
+export interface Connection<T> {
+  nodes: T[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  /** Resolved only when the client asks for it. */
+  totalCount: () => Promise<number>;
+}
+
+/** Builds a connection from `limit + 1` fetched rows. */
+export function toConnection<T>(
+  rows: T[],
+  limit: number,
+  sortKey: (row: T) => readonly (Date | string)[],
+  totalCount: () => Promise<number>,
+): Connection<T> {
+  const nodes = rows.slice(0, limit);
+  const last = nodes.at(-1);
+  return {
+    nodes,
+    pageInfo: { hasNextPage: rows.length > limit, endCursor: last ? encodeCursor(sortKey(last)) : null },
+    totalCount,
+  };
+}

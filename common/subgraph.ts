@@ -1,0 +1,73 @@
+import type { DocumentNode } from 'graphql';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type Express, type Request } from 'express';
+import { createErrorFormatter, errorLoggingPlugin } from './errors.ts';
+import { createApp, idsOf, jsonErrors, type RequestIds } from './http.ts';
+import type { Logger } from './logger.ts';
+import { DateTime, JSONScalar } from './scalars.ts';
+
+/** What every subgraph's context has, whatever else it adds. */
+export interface BaseContext extends RequestIds {
+  request: Request;
+}
+
+export interface SubgraphOptions<C extends BaseContext> {
+  name: string;
+  typeDefs: DocumentNode;
+  /** Resolvers by type name; `__resolveReference` on entities. */
+  resolvers: Record<string, unknown>;
+  /** Builds the per-request context (fresh DataLoaders and all). */
+  context(base: BaseContext): C | Promise<C>;
+  logger: Logger;
+  production: boolean;
+  /** Answers /ready: resolves when the subgraph's dependencies answer. */
+  ready(): Promise<void>;
+  /** Extra routes (internal endpoints), mounted before /graphql. */
+  routes?(app: Express): void;
+}
+
+export interface SubgraphApp {
+  app: Express;
+  apollo: ApolloServer<any>;
+}
+
+/**
+ * An express app serving a federated subgraph at /graphql, with /health and
+ * /ready, request ids, and errors that always carry extensions.code.
+ */
+export async function createSubgraphApp<C extends BaseContext>(options: SubgraphOptions<C>): Promise<SubgraphApp> {
+  const apollo = new ApolloServer<C>({
+    schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: { DateTime, JSON: JSONScalar, ...options.resolvers } as never }]),
+    introspection: !options.production,
+    formatError: createErrorFormatter(options.production),
+    plugins: [errorLoggingPlugin(options.logger), ...(options.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    logger: options.logger,
+  });
+  await apollo.start();
+
+  const app = createApp();
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', service: options.name });
+  });
+  app.get('/ready', async (_req, res) => {
+    try {
+      await options.ready();
+      res.json({ status: 'ready', service: options.name });
+    } catch (error) {
+      res.status(503).json({ status: 'unavailable', service: options.name, error: (error as Error).message });
+    }
+  });
+  options.routes?.(app);
+  app.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req, res }) => options.context({ ...idsOf(res), request: req }),
+    }),
+  );
+  app.use(jsonErrors(options.logger));
+  return { app, apollo };
+}

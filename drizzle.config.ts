@@ -1,0 +1,10 @@
+import { defineConfig } from 'drizzle-kit';
+
+export default defineConfig({
+  dialect: 'postgresql',
+  schema: './subgraphs/*/db.ts',
+  out: './drizzle',
+  schemaFilter: ['users', 'events', 'inventory', 'orders', 'notifications'],
+  dbCredentials: { url: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/junction' },
+  migrations: { schema: 'drizzle' },
+});

@@ -1,0 +1,32 @@
+import { index, integer, jsonb, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { outboxTable } from '../../common/outbox-table.ts';
+
+export const notificationsSchema = pgSchema('notifications');
+
+export const notificationStatus = notificationsSchema.enum('notification_status', ['QUEUED', 'RETRYING', 'SENT', 'FAILED']);
+
+export const notifications = notificationsSchema.table(
+  'notifications',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** The source event: one notification per eventId. */
+    eventId: text('event_id').notNull().unique(),
+    type: text('type').notNull(),
+    /** The recipient, a User of the users subgraph. */
+    userId: uuid('user_id'),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    status: notificationStatus('status').notNull().default('QUEUED'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    sentAt: timestamp('sent_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    index('notifications_created_idx').on(t.createdAt, t.id),
+    index('notifications_status_created_idx').on(t.status, t.createdAt, t.id),
+    index('notifications_user_created_idx').on(t.userId, t.createdAt, t.id),
+  ],
+);
+
+export const notificationsOutbox = outboxTable(notificationsSchema);

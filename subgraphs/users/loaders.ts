@@ -1,0 +1,17 @@
+import DataLoader from 'dataloader';
+import { isUuid } from '../../common/ids.ts';
+import type { UserRow, UsersRepository } from './repository.ts';
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+/** Fresh DataLoaders for one request: every id asked for in one tick costs one statement. */
+export function createLoaders(repo: UsersRepository) {
+  return {
+    userById: new DataLoader<string, UserRow | null>(async (ids) => {
+      const valid = ids.filter(isUuid);
+      const rows = valid.length > 0 ? await repo.byIds(valid) : [];
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+  };
+}

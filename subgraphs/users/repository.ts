@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { and, asc, count, eq, gt, inArray, or, sql } from 'drizzle-orm';
+import type { Database } from '../../common/db.ts';
+import { users, usersOutbox } from './db.ts';
+
+export type UserRow = typeof users.$inferSelect;
+
+/** A unique-violation on the lower(email) index. */
+export function isDuplicateEmail(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string; constraint_name?: string } })?.cause ?? (error as { code?: string; constraint_name?: string });
+  return cause?.code === '23505' && cause.constraint_name === 'users_email_lower_key';
+}
+
+/** The only code that touches the users schema's users table. */
+export class UsersRepository {
+  constructor(private readonly db: Database) {}
+
+  /** One statement for any number of ids. */
+  byIds(ids: readonly string[]): Promise<UserRow[]> {
+    return this.db.select().from(users).where(inArray(users.id, [...ids]));
+  }
+
+  /** `limit` rows after the cursor, ordered by createdAt then id. */
+  page(limit: number, after: readonly [Date, string] | null): Promise<UserRow[]> {
+    return this.db
+      .select()
+      .from(users)
+      .where(after ? or(gt(users.createdAt, after[0]), and(eq(users.createdAt, after[0]), gt(users.id, after[1]))) : undefined)
+      .orderBy(asc(users.createdAt), asc(users.id))
+      .limit(limit);
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.db.select({ n: count() }).from(users);
+    return row?.n ?? 0;
+  }
+
+  /** Inserts the user and its USER_SIGNUP event in one transaction. */
+  create(input: { name: string; email: string }): Promise<UserRow> {
+    return this.db.transaction(async (tx) => {
+      const [user] = await tx.insert(users).values(input).returning();
+      const eventId = randomUUID();
+      await tx.insert(usersOutbox).values({
+        queue: 'notifications',
+        name: 'USER_SIGNUP',
+        jobId: eventId,
+        payload: { eventId, eventType: 'USER_SIGNUP', timestamp: user!.createdAt.toISOString(), payload: { userId: user!.id, name: user!.name, email: user!.email } },
+      });
+      return user!;
+    });
+  }
+
+  async update(id: string, input: { name?: string; email?: string }): Promise<UserRow | undefined> {
+    const [user] = await this.db
+      .update(users)
+      .set({ ...input, updatedAt: sql`now()` })
+      .where(eq(users.id, id))
+      .returning();
+    return user;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const deleted = await this.db.delete(users).where(eq(users.id, id)).returning({ id: users.id });
+    return deleted.length > 0;
+  }
+}

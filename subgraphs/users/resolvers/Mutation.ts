@@ -1,0 +1,36 @@
+import { ConflictError, NotFoundError } from '../../../common/errors.ts';
+import { isUuid } from '../../../common/ids.ts';
+import type { UsersContext } from '../context.ts';
+import { isDuplicateEmail } from '../repository.ts';
+import { validEmail, validName } from '../validation.ts';
+
+async function uniqueEmail<T>(email: string | undefined, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isDuplicateEmail(error)) throw new ConflictError(`a user with email ${email} already exists`, { field: 'input.email' });
+    throw error;
+  }
+}
+
+export const Mutation = {
+  async createUser(_: unknown, { input }: { input: { name: string; email: string } }, ctx: UsersContext) {
+    const name = validName(input.name, 'input.name');
+    const email = validEmail(input.email, 'input.email');
+    return uniqueEmail(email, () => ctx.repo.create({ name, email }));
+  },
+
+  async updateUser(_: unknown, { id, input }: { id: string; input: { name?: string | null; email?: string | null } }, ctx: UsersContext) {
+    const changes: { name?: string; email?: string } = {};
+    if (input.name !== undefined && input.name !== null) changes.name = validName(input.name, 'input.name');
+    if (input.email !== undefined && input.email !== null) changes.email = validEmail(input.email, 'input.email');
+    const user = isUuid(id) ? await uniqueEmail(changes.email, () => ctx.repo.update(id, changes)) : undefined;
+    if (!user) throw new NotFoundError('User', id);
+    return user;
+  },
+
+  async deleteUser(_: unknown, { id }: { id: string }, ctx: UsersContext) {
+    if (!isUuid(id) || !(await ctx.repo.delete(id))) throw new NotFoundError('User', id);
+    return true;
+  },
+};
