@@ -1,0 +1,107 @@
+import { parseConfig, type Config } from '../../common/config.ts';
+import { connect, type DbHandle } from '../../common/db.ts';
+import { listen, type Listening } from '../../common/http.ts';
+import { createLogger } from '../../common/logger.ts';
+import type { SubgraphDeps } from '../../common/run-subgraph.ts';
+import type { SubgraphApp } from '../../common/subgraph.ts';
+import { createGateway } from '../../gateway/server.ts';
+import { createEventsSubgraph } from '../../subgraphs/events/server.ts';
+import { createInventorySubgraph } from '../../subgraphs/inventory/server.ts';
+import { createOrdersSubgraph } from '../../subgraphs/orders/server.ts';
+import { createUsersSubgraph } from '../../subgraphs/users/server.ts';
+import { createTestDatabase, type TestDatabase } from './db.ts';
+
+type Factory = (deps: SubgraphDeps) => Promise<SubgraphApp & { close?: () => Promise<void> }>;
+
+/** Subgraphs the stack can start; the notifications subgraph joins when it exists. */
+export const SUBGRAPHS = {
+  users: createUsersSubgraph,
+  events: createEventsSubgraph,
+  inventory: createInventorySubgraph,
+  orders: createOrdersSubgraph,
+} satisfies Record<string, Factory>;
+
+export type SubgraphName = keyof typeof SUBGRAPHS;
+
+const URL_VARIABLE: Record<SubgraphName, string> = {
+  users: 'USERS_URL',
+  events: 'EVENTS_URL',
+  inventory: 'INVENTORY_URL',
+  orders: 'ORDERS_URL',
+};
+
+export interface Stack {
+  db: TestDatabase;
+  config: Config;
+  /** Each started subgraph's /graphql URL. */
+  urls: Partial<Record<SubgraphName, string>>;
+  /** The gateway's /graphql URL. */
+  gatewayUrl: string;
+  /** The gateway's base URL (for /health and /ready). */
+  gatewayBase: string;
+  /** SQL statements each subgraph sent, for N+1 checks; clear with resetStatements(). */
+  statements: Record<SubgraphName, string[]>;
+  resetStatements(): void;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Environment overrides (e.g. ENRICHMENT_URL of a test partner). */
+  env?: Record<string, string>;
+}
+
+/**
+ * The whole supergraph in this process: a fresh database, every subgraph on a
+ * free port, and the gateway in front of them loading supergraph.graphql.
+ */
+export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
+  const db = await createTestDatabase(label);
+  const logger = createLogger(label, process.env.LOG_LEVEL ?? 'silent');
+  const baseEnv = { DATABASE_URL: db.url, NODE_ENV: 'test', ...options.env };
+  const closers: (() => Promise<void>)[] = [];
+  const statements = Object.fromEntries(Object.keys(SUBGRAPHS).map((name) => [name, [] as string[]])) as Record<SubgraphName, string[]>;
+  const urls: Partial<Record<SubgraphName, string>> = {};
+  const env: Record<string, string> = { ...baseEnv };
+
+  try {
+    for (const [name, create] of Object.entries(SUBGRAPHS) as [SubgraphName, Factory][]) {
+      const handle: DbHandle = connect(db.url, { onQuery: (query) => statements[name].push(query) });
+      const subgraph = await create({ db: handle.db, config: parseConfig(baseEnv), logger: logger.child({ subgraph: name }) });
+      const http: Listening = await listen(subgraph.app, 0);
+      closers.push(async () => {
+        await http.close();
+        await subgraph.apollo.stop();
+        await subgraph.close?.();
+        await handle.close();
+      });
+      urls[name] = `${http.url}/graphql`;
+      env[URL_VARIABLE[name]] = urls[name]!;
+    }
+    const config = parseConfig(env);
+    const gateway = await createGateway({ config, logger: logger.child({ service: 'gateway' }) });
+    const gatewayHttp = await listen(gateway.app, 0);
+    closers.unshift(async () => {
+      await gatewayHttp.close();
+      await gateway.close();
+    });
+    return {
+      db,
+      config,
+      urls,
+      gatewayUrl: `${gatewayHttp.url}/graphql`,
+      gatewayBase: gatewayHttp.url,
+      statements,
+      resetStatements() {
+        for (const list of Object.values(statements)) list.length = 0;
+      },
+      async close() {
+        for (const close of closers) await close();
+        await db.drop();
+      },
+    };
+  } catch (error) {
+    for (const close of closers) await close().catch(() => {});
+    await db.drop().catch(() => {});
+    throw error;
+  }
+}
