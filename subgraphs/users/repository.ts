@@ -41,7 +41,8 @@ export class UsersRepository {
       const [user] = await tx.insert(users).values(input).returning();
       const eventId = randomUUID();
       await tx.insert(usersOutbox).values({
-        queue: 'notifications',
+        // Picked up by the notifications capability, which records and delivers it.
+        queue: 'notification-events',
         name: 'USER_SIGNUP',
         jobId: eventId,
         payload: { eventId, eventType: 'USER_SIGNUP', timestamp: user!.createdAt.toISOString(), payload: { userId: user!.id, name: user!.name, email: user!.email } },
