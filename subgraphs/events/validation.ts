@@ -1,0 +1,32 @@
+import { InvalidInputError } from '../../common/errors.ts';
+import { isUuid } from '../../common/ids.ts';
+
+const MAX_NAME = 200;
+const MAX_DESCRIPTION = 5000;
+
+/** A name of 1..200 characters after trimming. */
+export function validName(value: string, field: string): string {
+  const name = value.trim();
+  if (name.length < 1 || name.length > MAX_NAME) throw new InvalidInputError(field, `${field} must be 1..${MAX_NAME} characters after trimming`);
+  return name;
+}
+
+/** A user id; events name their organizer by key only, so the id must at least be a UUID. */
+export function validUserId(value: string, field: string): string {
+  if (!isUuid(value)) throw new InvalidInputError(field, `${field} is not a user id`);
+  return value.toLowerCase();
+}
+
+/** Free text of at most 5000 characters; null when absent. */
+export function validDescription(value: string | null | undefined, field: string): string | null {
+  if (value === null || value === undefined) return null;
+  if (value.length > MAX_DESCRIPTION) throw new InvalidInputError(field, `${field} must be at most ${MAX_DESCRIPTION} characters`);
+  return value;
+}
+
+/** A time PostgreSQL can store: year 1 to 9999 (the DateTime scalar allows year 0). */
+export function validTime(value: Date, field: string): Date {
+  const year = value.getUTCFullYear();
+  if (year < 1 || year > 9999) throw new InvalidInputError(field, `${field} must be between years 1 and 9999`);
+  return value;
+}
