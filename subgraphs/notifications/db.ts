@@ -12,8 +12,14 @@ export const notifications = notificationsSchema.table(
     /** The source event: one notification per eventId. */
     eventId: text('event_id').notNull().unique(),
     type: text('type').notNull(),
-    /** The recipient, a User of the users subgraph. */
-    userId: uuid('user_id'),
+    /**
+     * The recipient, a User of the users subgraph. Text rather than uuid:
+     * external producers name users by whatever id they were given, and an id
+     * no user has simply resolves to a null recipient.
+     */
+    userId: text('user_id'),
+    /** When the source event happened, as its producer said. */
+    occurredAt: timestamp('occurred_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
     status: notificationStatus('status').notNull().default('QUEUED'),
     attempts: integer('attempts').notNull().default(0),

@@ -1,0 +1,2 @@
+ALTER TABLE "notifications"."notifications" ALTER COLUMN "user_id" SET DATA TYPE text;--> statement-breakpoint
+ALTER TABLE "notifications"."notifications" ADD COLUMN "occurred_at" timestamp (3) with time zone DEFAULT now() NOT NULL;
