@@ -1,0 +1,38 @@
+import { ConflictError, InvalidInputError, NotFoundError } from '../../../common/errors.ts';
+import { isSku } from '../../../common/ids.ts';
+import type { InventoryContext } from '../context.ts';
+import { StockOverflowError } from '../repository.ts';
+import { validNonNegative, validProductName, validRestockQuantity, validSku } from '../validation.ts';
+
+interface CreateProductInput {
+  id: string;
+  name: string;
+  priceCents: number;
+  stock: number;
+}
+
+export const Mutation = {
+  async createProduct(_: unknown, { input }: { input: CreateProductInput }, ctx: InventoryContext) {
+    const product = {
+      id: validSku(input.id, 'input.id'),
+      name: validProductName(input.name, 'input.name'),
+      priceCents: validNonNegative(input.priceCents, 'input.priceCents'),
+      stock: validNonNegative(input.stock, 'input.stock'),
+    };
+    const created = await ctx.repo.create(product);
+    if (!created) throw new ConflictError(`a product with id ${product.id} already exists`, { field: 'input.id' });
+    return created;
+  },
+
+  async restockProduct(_: unknown, args: { id: string; quantity: number }, ctx: InventoryContext) {
+    const quantity = validRestockQuantity(args.quantity, 'quantity');
+    try {
+      const product = isSku(args.id) ? await ctx.repo.restock(args.id, quantity) : undefined;
+      if (!product) throw new NotFoundError('Product', args.id);
+      return product;
+    } catch (error) {
+      if (error instanceof StockOverflowError) throw new InvalidInputError('quantity', error.message);
+      throw error;
+    }
+  },
+};

@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import { sql } from 'drizzle-orm';
+import { parse } from 'graphql';
+import type { SubgraphDeps } from '../../common/run-subgraph.ts';
+import { createSubgraphApp } from '../../common/subgraph.ts';
+import { createContext } from './context.ts';
+import { InventoryRepository } from './repository.ts';
+import { Mutation } from './resolvers/Mutation.ts';
+import { Product } from './resolvers/Product.ts';
+import { Query } from './resolvers/Query.ts';
+
+export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+
+/** The inventory subgraph as an express app; index.ts listens, tests use it on a free port. */
+export function createInventorySubgraph({ db, config, logger }: SubgraphDeps) {
+  const repo = new InventoryRepository(db);
+  return createSubgraphApp({
+    name: 'inventory',
+    typeDefs,
+    resolvers: { Query, Mutation, Product },
+    context: (base) => createContext(repo, base),
+    logger,
+    production: config.production,
+    ready: async () => {
+      await db.execute(sql`select 1`);
+    },
+  });
+}
