@@ -54,6 +54,10 @@ const configSchema = z
     BREAKER_VOLUME_THRESHOLD: z.coerce.number().int().min(0).default(5),
     BREAKER_RESET_TIMEOUT_MS: ms(10000),
     OUTBOX_POLL_MS: ms(500),
+    /** BullMQ lock of an active job; a job whose worker died is retried once its lock lapses (checked as often). */
+    WORKER_LOCK_MS: z.coerce.number().int().min(500).default(30000),
+    /** Orders a worker process handles at once. */
+    ORDER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
     SUPERGRAPH_PATH: z.string().min(1).default('supergraph.graphql'),
   })
   .transform((env) => {
