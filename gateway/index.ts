@@ -1,0 +1,14 @@
+import { loadConfig } from '../common/config.ts';
+import { listen, onShutdown } from '../common/http.ts';
+import { createLogger } from '../common/logger.ts';
+import { createGateway } from './server.ts';
+
+const config = loadConfig();
+const logger = createLogger('gateway', config.LOG_LEVEL);
+const gateway = await createGateway({ config, logger });
+const http = await listen(gateway.app, config.GATEWAY_PORT);
+logger.info({ url: `${http.url}/graphql` }, 'gateway listening');
+onShutdown(logger, async () => {
+  await http.close();
+  await gateway.close();
+});

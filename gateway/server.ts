@@ -1,0 +1,107 @@
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type Express } from 'express';
+import type { Config } from '../common/config.ts';
+import { createErrorFormatter, errorLoggingPlugin } from '../common/errors.ts';
+import { createApp, idsOf, jsonErrors } from '../common/http.ts';
+import type { Logger } from '../common/logger.ts';
+import { SubgraphDataSource, type GatewayContext } from './data-source.ts';
+import { checkSubgraphs } from './readiness.ts';
+import { supergraphFromFile } from './supergraph-file.ts';
+import { subgraphUrl } from './subgraphs.ts';
+
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** How long /ready waits for each subgraph's /ready. */
+const READY_TIMEOUT_MS = 1000;
+
+export interface GatewayDeps {
+  config: Config;
+  logger: Logger;
+}
+
+export interface Gateway {
+  app: Express;
+  apollo: ApolloServer<GatewayContext>;
+  /** Stops the gateway and its supergraph watch; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** SUPERGRAPH_PATH, relative to the project's root unless absolute. */
+export function supergraphPath(config: Config): string {
+  return isAbsolute(config.SUPERGRAPH_PATH) ? config.SUPERGRAPH_PATH : resolve(PROJECT_ROOT, config.SUPERGRAPH_PATH);
+}
+
+/**
+ * The gateway as an express app: /graphql executes over the subgraphs named in
+ * supergraph.graphql (reloaded when the file changes), /health and /ready.
+ * index.ts listens; tests use it on a free port.
+ */
+export async function createGateway({ config, logger }: GatewayDeps): Promise<Gateway> {
+  const path = supergraphPath(config);
+  // The subgraphs of the supergraph being served, by name, with the URLs the gateway calls.
+  let urls: Record<string, string> = {};
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: supergraphFromFile({
+      path,
+      logger,
+      check: (supergraph) => {
+        for (const { name } of supergraph.subgraphsMetadata()) subgraphUrl(config, name);
+      },
+      onLoad: (supergraph) => {
+        urls = Object.fromEntries(supergraph.subgraphsMetadata().map(({ name }) => [name, subgraphUrl(config, name)]));
+      },
+    }),
+    buildService: ({ name }) => new SubgraphDataSource(name, subgraphUrl(config, name)),
+    logger,
+  });
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: !config.production,
+    formatError: createErrorFormatter(config.production),
+    includeStacktraceInErrorResponses: config.NODE_ENV === 'development',
+    plugins: [
+      errorLoggingPlugin(logger),
+      config.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+    ],
+    // index.ts owns SIGTERM/SIGINT and stops everything in order.
+    stopOnTerminationSignals: false,
+    logger,
+  });
+  await apollo.start();
+
+  const app = createApp();
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', service: 'gateway' });
+  });
+  app.get('/ready', async (_req, res) => {
+    const { ready, subgraphs } = await checkSubgraphs(urls, READY_TIMEOUT_MS);
+    const down = Object.keys(subgraphs).filter((name) => subgraphs[name] === 'down');
+    if (ready) res.json({ status: 'ready', subgraphs });
+    else res.status(503).json({ status: 'unavailable', subgraphs, down });
+  });
+  app.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, { context: async ({ res }) => ({ ...idsOf(res) }) }),
+  );
+  app.use(jsonErrors(logger));
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    apollo,
+    close() {
+      // Stopping Apollo Server stops the gateway, which runs the watch's cleanup.
+      closing ??= apollo.stop();
+      return closing;
+    },
+  };
+}
