@@ -1,0 +1,157 @@
+import { and, asc, count, desc, eq, getTableColumns, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../../common/db.ts';
+import { orderStatusChanges, orders, ordersOutbox } from './db.ts';
+
+export type OrderRow = typeof orders.$inferSelect;
+export type StatusChangeRow = typeof orderStatusChanges.$inferSelect;
+export type OrderStatus = OrderRow['status'];
+export type OrderFailureReason = NonNullable<OrderRow['failureReason']>;
+export type OutboxMessage = Omit<typeof ordersOutbox.$inferInsert, 'id' | 'createdAt' | 'publishedAt'>;
+
+export const ORDER_STATUSES = orders.status.enumValues;
+
+export interface NewOrder {
+  userId: string;
+  productId: string;
+  quantity: number;
+  idempotencyKey: string | null;
+}
+
+export interface OrderFilter {
+  userId?: string;
+  status?: OrderStatus;
+}
+
+/** A status change: applied only while the order is in one of `from`. */
+export interface Transition {
+  from: readonly OrderStatus[];
+  to: OrderStatus;
+  /** Kept in the history row. */
+  reason?: string | null;
+  /** Set on the order (FAILED only); cleared otherwise. */
+  failureReason?: OrderFailureReason | null;
+  /** Counts a processing attempt. */
+  countAttempt?: boolean;
+  /** Outbox rows written in the same transaction, made from the changed order. */
+  outbox?: (order: OrderRow) => OutboxMessage[];
+}
+
+function filterOf(filter: OrderFilter): SQL | undefined {
+  return and(filter.userId ? eq(orders.userId, filter.userId) : undefined, filter.status ? eq(orders.status, filter.status) : undefined);
+}
+
+/** The only code that touches the orders schema's tables. */
+export class OrdersRepository {
+  constructor(private readonly db: Database) {}
+
+  /** One statement for any number of ids. */
+  byIds(ids: readonly string[]): Promise<OrderRow[]> {
+    return this.db.select().from(orders).where(inArray(orders.id, [...ids]));
+  }
+
+  /** `limit` orders after the cursor, newest first (createdAt, then id, descending). */
+  page(filter: OrderFilter, limit: number, after: readonly [Date, string] | null): Promise<OrderRow[]> {
+    const afterCursor = after ? or(lt(orders.createdAt, after[0]), and(eq(orders.createdAt, after[0]), lt(orders.id, after[1]))) : undefined;
+    return this.db
+      .select()
+      .from(orders)
+      .where(and(filterOf(filter), afterCursor))
+      .orderBy(desc(orders.createdAt), desc(orders.id))
+      .limit(limit);
+  }
+
+  async count(filter: OrderFilter): Promise<number> {
+    const [row] = await this.db.select({ n: count() }).from(orders).where(filterOf(filter));
+    return row?.n ?? 0;
+  }
+
+  /** Orders per status, every status listed (zeros included), in enum order: one statement. */
+  async countByStatus(): Promise<{ status: OrderStatus; count: number }[]> {
+    const rows = await this.db.execute<{ status: OrderStatus; count: number }>(sql`
+      select s.status::text as status, count(o.id)::int as count
+      from unnest(enum_range(null::orders.order_status)) as s(status)
+      left join ${orders} o on o.status = s.status
+      group by s.status
+      order by s.status`);
+    return [...rows];
+  }
+
+  /** The history of each order, oldest first, in one statement. */
+  historyOf(orderIds: readonly string[]): Promise<StatusChangeRow[]> {
+    return this.db
+      .select()
+      .from(orderStatusChanges)
+      .where(inArray(orderStatusChanges.orderId, [...orderIds]))
+      .orderBy(asc(orderStatusChanges.orderId), asc(orderStatusChanges.id));
+  }
+
+  /** The newest `first` orders of each user (optionally in one status), newest first, in one statement. */
+  async newestOfUsers(userIds: readonly string[], status: OrderStatus | null, first: number): Promise<OrderRow[]> {
+    const ranked = this.db
+      .select({
+        ...getTableColumns(orders),
+        rank: sql<number>`row_number() over (partition by ${orders.userId} order by ${orders.createdAt} desc, ${orders.id} desc)`.as('rank'),
+      })
+      .from(orders)
+      .where(and(inArray(orders.userId, [...userIds]), status ? eq(orders.status, status) : undefined))
+      .as('ranked');
+    const rows = await this.db
+      .select()
+      .from(ranked)
+      .where(lte(ranked.rank, first))
+      .orderBy(asc(ranked.userId), desc(ranked.createdAt), desc(ranked.id));
+    return rows.map(({ rank: _rank, ...order }) => order);
+  }
+
+  /**
+   * Inserts a PENDING order, its first history row and its `orders` outbox row
+   * in one transaction. With an idempotency key already taken, inserts nothing
+   * and returns the existing order (`created: false`); simultaneous requests
+   * with one key wait on the unique index, so exactly one creates the order.
+   */
+  place(order: NewOrder, ids: { requestId: string; correlationId: string }): Promise<{ order: OrderRow; created: boolean }> {
+    return this.db.transaction(async (tx) => {
+      const [inserted] = await tx.insert(orders).values(order).onConflictDoNothing({ target: orders.idempotencyKey }).returning();
+      if (!inserted) {
+        // Read committed: this statement sees the order that won the key.
+        const [existing] = await tx.select().from(orders).where(eq(orders.idempotencyKey, order.idempotencyKey!));
+        if (!existing) throw new Error(`idempotency key ${order.idempotencyKey} conflicted but no order holds it`);
+        return { order: existing, created: false };
+      }
+      await tx.insert(orderStatusChanges).values({ orderId: inserted.id, status: 'PENDING', at: inserted.createdAt });
+      await tx.insert(ordersOutbox).values({
+        queue: 'orders',
+        name: 'process',
+        jobId: inserted.id,
+        payload: { orderId: inserted.id, requestId: ids.requestId, correlationId: ids.correlationId },
+      });
+      return { order: inserted, created: true };
+    });
+  }
+
+  /**
+   * Moves the order to `to` only while it is in one of `from` (a conditional
+   * UPDATE, so it cannot race another writer), with its history row and any
+   * outbox rows, in one transaction. Undefined when the order is missing or in
+   * another status.
+   */
+  transition(id: string, change: Transition): Promise<OrderRow | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [order] = await tx
+        .update(orders)
+        .set({
+          status: change.to,
+          failureReason: change.failureReason ?? null,
+          updatedAt: sql`now()`,
+          ...(change.countAttempt ? { attempts: sql`${orders.attempts} + 1` } : {}),
+        })
+        .where(and(eq(orders.id, id), inArray(orders.status, [...change.from])))
+        .returning();
+      if (!order) return undefined;
+      await tx.insert(orderStatusChanges).values({ orderId: id, status: change.to, reason: change.reason ?? null, at: order.updatedAt });
+      const outbox = change.outbox?.(order) ?? [];
+      if (outbox.length > 0) await tx.insert(ordersOutbox).values(outbox);
+      return order;
+    });
+  }
+}

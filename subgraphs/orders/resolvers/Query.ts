@@ -1,0 +1,34 @@
+import { InvalidInputError } from '../../../common/errors.ts';
+import { isUuid } from '../../../common/ids.ts';
+import { decodeCursor, pageSize, toConnection } from '../../../common/pagination.ts';
+import type { OrdersContext } from '../context.ts';
+import type { OrderStatus } from '../repository.ts';
+
+interface OrdersArgs {
+  userId?: string | null;
+  status?: OrderStatus | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+export const Query = {
+  order: (_: unknown, args: { id: string }, ctx: OrdersContext) => ctx.loaders.orderById.load(args.id),
+
+  async orders(_: unknown, args: OrdersArgs, ctx: OrdersContext) {
+    const limit = pageSize(args.first, 20);
+    const after = decodeCursor(args.after, ['date', 'string'] as const);
+    if (after && !isUuid(after[1])) throw new InvalidInputError('after', 'after is not a cursor from pageInfo.endCursor');
+    // No order belongs to something that is not a user id: an empty page, like a lookup that returns null.
+    if (args.userId !== undefined && args.userId !== null && !isUuid(args.userId)) {
+      return toConnection([], limit, () => [], async () => 0);
+    }
+    const filter = { userId: args.userId?.toLowerCase() ?? undefined, status: args.status ?? undefined };
+    const rows = await ctx.repo.page(filter, limit + 1, after);
+    return toConnection(rows, limit, (o) => [o.createdAt, o.id], () => ctx.repo.count(filter));
+  },
+
+  async orderStats(_: unknown, _args: unknown, ctx: OrdersContext) {
+    const byStatus = await ctx.repo.countByStatus();
+    return { total: byStatus.reduce((sum, s) => sum + s.count, 0), byStatus };
+  },
+};

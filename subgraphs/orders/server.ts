@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { sql } from 'drizzle-orm';
+import { parse } from 'graphql';
+import type { SubgraphDeps } from '../../common/run-subgraph.ts';
+import { createSubgraphApp } from '../../common/subgraph.ts';
+import { createContext } from './context.ts';
+import { OrdersRepository } from './repository.ts';
+import { Mutation } from './resolvers/Mutation.ts';
+import { Order } from './resolvers/Order.ts';
+import { Query } from './resolvers/Query.ts';
+import { User } from './resolvers/User.ts';
+
+export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+
+/** The orders subgraph as an express app; index.ts listens, tests use it on a free port. */
+export function createOrdersSubgraph({ db, config, logger }: SubgraphDeps) {
+  const repo = new OrdersRepository(db);
+  return createSubgraphApp({
+    name: 'orders',
+    typeDefs,
+    resolvers: { Query, Mutation, Order, User },
+    context: (base) => createContext(repo, base),
+    logger,
+    production: config.production,
+    ready: async () => {
+      await db.execute(sql`select 1`);
+    },
+  });
+}
