@@ -1,0 +1,11 @@
+import { loadConfig } from '../common/config.ts';
+import { listen, onShutdown } from '../common/http.ts';
+import { createLogger } from '../common/logger.ts';
+import { createExternalApp } from './server.ts';
+
+const config = loadConfig();
+const logger = createLogger('external', config.LOG_LEVEL);
+const { app } = createExternalApp({ logger });
+const http = await listen(app, config.EXTERNAL_PORT);
+logger.info({ url: http.url }, 'simulated partner services listening');
+onShutdown(logger, () => http.close());
