@@ -1,8 +1,9 @@
 import { InvalidInputError } from './errors.ts';
+import { isUuid } from './ids.ts';
 
 export const MAX_PAGE = 100;
 
-export type CursorPart = 'date' | 'string';
+export type CursorPart = 'date' | 'uuid' | 'string';
 type PartValue<P extends CursorPart> = P extends 'date' ? Date : string;
 type Parts<T extends readonly CursorPart[]> = { [K in keyof T]: PartValue<T[K]> };
 
@@ -36,9 +37,10 @@ export function decodeCursor<const T extends readonly CursorPart[]>(after: strin
     if (typeof value !== 'string') throw invalid();
     if (part === 'date') {
       const date = new Date(value);
-      if (Number.isNaN(date.getTime())) throw invalid();
+      if (Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1 || date.getUTCFullYear() > 9999) throw invalid();
       return date;
     }
+    if (part === 'uuid' && !isUuid(value)) throw invalid();
     return value;
   }) as Parts<T>;
 }

@@ -3,7 +3,8 @@ import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 function toDate(value: unknown): Date {
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value)) {
     const date = new Date(value);
-    if (!Number.isNaN(date.getTime())) return date;
+    // PostgreSQL stores years 1..9999; anything else would fail as a server error.
+    if (!Number.isNaN(date.getTime()) && date.getUTCFullYear() >= 1 && date.getUTCFullYear() <= 9999) return date;
   }
   throw new GraphQLError(`DateTime must be an ISO-8601 string such as "2026-11-21T10:00:00.000Z", got ${JSON.stringify(value)}`, {
     extensions: { code: 'BAD_USER_INPUT' },

@@ -23,10 +23,3 @@ export function validDescription(value: string | null | undefined, field: string
   if (value.length > MAX_DESCRIPTION) throw new InvalidInputError(field, `${field} must be at most ${MAX_DESCRIPTION} characters`);
   return value;
 }
-
-/** A time PostgreSQL can store: year 1 to 9999 (the DateTime scalar allows year 0). */
-export function validTime(value: Date, field: string): Date {
-  const year = value.getUTCFullYear();
-  if (year < 1 || year > 9999) throw new InvalidInputError(field, `${field} must be between years 1 and 9999`);
-  return value;
-}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventsContext } from '../context.ts';
-import { validDescription, validName, validTime, validUserId } from '../validation.ts';
+import { validDescription, validName, validUserId } from '../validation.ts';
 
 interface AddEventInput {
   name: string;
@@ -13,7 +13,7 @@ export const Mutation = {
   async addEvent(_: unknown, { input }: { input: AddEventInput }, ctx: EventsContext) {
     const name = validName(input.name, 'input.name');
     const userId = validUserId(input.userId, 'input.userId');
-    const startsAt = input.startsAt ? validTime(input.startsAt, 'input.startsAt') : new Date();
+    const startsAt = input.startsAt ?? new Date();
     const description = validDescription(input.description, 'input.description');
     const id = randomUUID();
     // Registered first: while the registry fails, nothing is stored.

@@ -6,7 +6,7 @@ export const Query = {
 
   async users(_: unknown, args: { first?: number | null; after?: string | null }, ctx: UsersContext) {
     const limit = pageSize(args.first, 20);
-    const after = decodeCursor(args.after, ['date', 'string'] as const);
+    const after = decodeCursor(args.after, ['date', 'uuid'] as const);
     const rows = await ctx.repo.page(limit + 1, after);
     return toConnection(rows, limit, (u) => [u.createdAt, u.id], () => ctx.repo.count());
   },
