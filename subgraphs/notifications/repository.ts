@@ -1,0 +1,165 @@
+import { and, count, desc, eq, getTableColumns, inArray, lt, lte, ne, or, sql } from 'drizzle-orm';
+import type { Database } from '../../common/db.ts';
+import { notifications, notificationsOutbox } from './db.ts';
+import { OUTBOX_CHANNEL, QUEUES } from '../../common/queues.ts';
+import { deliveryJobData, deliveryJobId } from './delivery-queue.ts';
+
+export type NotificationRow = typeof notifications.$inferSelect;
+export type NotificationStatus = NotificationRow['status'];
+
+/** A source event, validated: what ingestEvent and the notification-events worker record. */
+export interface SourceEvent {
+  eventId: string;
+  type: string;
+  userId: string;
+  occurredAt: Date;
+  payload: Record<string, unknown>;
+  /** Carried on into the delivery job for tracing. */
+  requestId?: string;
+  correlationId?: string;
+}
+
+export interface Recorded {
+  eventId: string;
+  status: NotificationStatus;
+  /** False when the eventId was already known: nothing new was queued. */
+  created: boolean;
+}
+
+/** The only code that touches the notifications schema's tables. */
+export class NotificationsRepository {
+  constructor(private readonly db: Database) {}
+
+  /** One statement for any number of ids. */
+  byIds(ids: readonly string[]): Promise<NotificationRow[]> {
+    return this.db.select().from(notifications).where(inArray(notifications.id, [...ids]));
+  }
+
+  async byEventId(eventId: string): Promise<NotificationRow | undefined> {
+    const [row] = await this.db.select().from(notifications).where(eq(notifications.eventId, eventId));
+    return row;
+  }
+
+  /**
+   * The newest `first` notifications of each user, in one statement: a
+   * row_number() window per user keeps the cut inside SQL.
+   */
+  async newestByUserIds(userIds: readonly string[], first: number): Promise<NotificationRow[]> {
+    const ranked = this.db
+      .select({
+        ...getTableColumns(notifications),
+        rank: sql<number>`row_number() over (partition by ${notifications.userId} order by ${notifications.createdAt} desc, ${notifications.id} desc)`.as('rank'),
+      })
+      .from(notifications)
+      .where(inArray(notifications.userId, [...userIds]))
+      .as('ranked');
+    const rows = await this.db
+      .select()
+      .from(ranked)
+      .where(lte(ranked.rank, first))
+      .orderBy(ranked.userId, desc(ranked.createdAt), desc(ranked.id));
+    return rows.map(({ rank: _rank, ...row }) => row);
+  }
+
+  /** `limit` notifications after the cursor, newest first (createdAt, then id, descending). */
+  page(status: NotificationStatus | null, limit: number, after: readonly [Date, string] | null): Promise<NotificationRow[]> {
+    return this.db
+      .select()
+      .from(notifications)
+      .where(
+        and(
+          status ? eq(notifications.status, status) : undefined,
+          after
+            ? or(lt(notifications.createdAt, after[0]), and(eq(notifications.createdAt, after[0]), lt(notifications.id, after[1])))
+            : undefined,
+        ),
+      )
+      .orderBy(desc(notifications.createdAt), desc(notifications.id))
+      .limit(limit);
+  }
+
+  async count(status: NotificationStatus | null): Promise<number> {
+    const [row] = await this.db
+      .select({ n: count() })
+      .from(notifications)
+      .where(status ? eq(notifications.status, status) : undefined);
+    return row?.n ?? 0;
+  }
+
+  /**
+   * Records a source event once: the QUEUED notification and its delivery
+   * outbox row in one transaction. A known eventId changes nothing and
+   * reports the existing notification's status.
+   */
+  record(event: SourceEvent): Promise<Recorded> {
+    return this.db.transaction(async (tx) => {
+      const [inserted] = await tx
+        .insert(notifications)
+        .values({ eventId: event.eventId, type: event.type, userId: event.userId, occurredAt: event.occurredAt, payload: event.payload })
+        .onConflictDoNothing({ target: notifications.eventId })
+        .returning({ status: notifications.status });
+      if (!inserted) {
+        const [existing] = await tx.select({ status: notifications.status }).from(notifications).where(eq(notifications.eventId, event.eventId));
+        return { eventId: event.eventId, status: existing!.status, created: false };
+      }
+      await tx.insert(notificationsOutbox).values({
+        queue: QUEUES.notifications,
+        name: event.type,
+        jobId: deliveryJobId(event.eventId),
+        payload: deliveryJobData(event, event),
+      });
+      // Wakes the outbox relay at commit rather than at its next poll.
+      await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+      return { eventId: event.eventId, status: inserted.status, created: true };
+    });
+  }
+
+  /**
+   * Counts a delivery attempt that is about to be made. Undefined when there
+   * is nothing to send: no such notification, or it is SENT already.
+   */
+  async beginAttempt(eventId: string): Promise<NotificationRow | undefined> {
+    const [row] = await this.db
+      .update(notifications)
+      .set({ attempts: sql`${notifications.attempts} + 1`, updatedAt: sql`now()` })
+      .where(and(eq(notifications.eventId, eventId), ne(notifications.status, 'SENT')))
+      .returning();
+    return row;
+  }
+
+  /** The provider accepted the notification. */
+  async markSent(eventId: string): Promise<void> {
+    await this.db
+      .update(notifications)
+      .set({ status: 'SENT', sentAt: sql`now()`, lastError: null, updatedAt: sql`now()` })
+      .where(and(eq(notifications.eventId, eventId), ne(notifications.status, 'SENT')));
+  }
+
+  /** An attempt failed: RETRYING when another is scheduled, else FAILED. */
+  async markAttemptFailed(eventId: string, error: string, final: boolean): Promise<void> {
+    await this.db
+      .update(notifications)
+      .set({ status: final ? 'FAILED' : 'RETRYING', lastError: error.slice(0, 1000), updatedAt: sql`now()` })
+      .where(and(eq(notifications.eventId, eventId), ne(notifications.status, 'SENT')));
+  }
+
+  /**
+   * FAILED -> QUEUED. `requeue` puts the delivery job back while the row is
+   * locked, so the status changes only when the job is really queued again.
+   * Undefined for an unknown id; `retried: false` when it was not FAILED.
+   */
+  retry(id: string, requeue: (row: NotificationRow) => Promise<void>): Promise<{ row: NotificationRow; retried: boolean } | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.select().from(notifications).where(eq(notifications.id, id)).for('update');
+      if (!row) return undefined;
+      if (row.status !== 'FAILED') return { row, retried: false };
+      await requeue(row);
+      const [updated] = await tx
+        .update(notifications)
+        .set({ status: 'QUEUED', updatedAt: sql`now()` })
+        .where(eq(notifications.id, id))
+        .returning();
+      return { row: updated!, retried: true };
+    });
+  }
+}

@@ -1,0 +1,29 @@
+import { InvalidInputError, NotFoundError, ServiceUnavailableError } from '../../../common/errors.ts';
+import { isUuid } from '../../../common/ids.ts';
+import type { NotificationsContext } from '../context.ts';
+import { requeueDelivery } from '../delivery-queue.ts';
+import { checkApiKey, validIngestEvent, type IngestEventInput } from '../validation.ts';
+
+export const Mutation = {
+  async ingestEvent(_: unknown, { input }: { input: IngestEventInput }, ctx: NotificationsContext) {
+    checkApiKey(ctx.request.get('x-api-key'), ctx.config.INGEST_API_KEY);
+    const event = validIngestEvent(input);
+    const recorded = await ctx.repo.record({ ...event, requestId: ctx.requestId, correlationId: ctx.correlationId });
+    return { eventId: recorded.eventId, status: recorded.status };
+  },
+
+  async retryNotification(_: unknown, { id }: { id: string }, ctx: NotificationsContext) {
+    if (!isUuid(id)) throw new NotFoundError('Notification', id);
+    const result = await ctx.repo.retry(id, async (row) => {
+      try {
+        await requeueDelivery(await ctx.deliveries(), row, ctx.config);
+      } catch (error) {
+        // Thrown inside the transaction: the row stays FAILED, as nothing was requeued.
+        throw new ServiceUnavailableError(`the delivery queue is unavailable: ${(error as Error).message}`, 1);
+      }
+    });
+    if (!result) throw new NotFoundError('Notification', id);
+    if (!result.retried) throw new InvalidInputError('id', `notification ${id} is ${result.row.status}; only a FAILED notification can be retried`);
+    return result.row;
+  },
+};

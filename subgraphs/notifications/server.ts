@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { sql } from 'drizzle-orm';
+import { parse } from 'graphql';
+import { QUEUES, QueueSet } from '../../common/queues.ts';
+import { closeRedis, createRedis, isRedisReady } from '../../common/redis.ts';
+import type { SubgraphDeps } from '../../common/run-subgraph.ts';
+import { createSubgraphApp } from '../../common/subgraph.ts';
+import { createContext } from './context.ts';
+import { NotificationsRepository } from './repository.ts';
+import { Mutation } from './resolvers/Mutation.ts';
+import { Notification } from './resolvers/Notification.ts';
+import { Query } from './resolvers/Query.ts';
+import { User } from './resolvers/User.ts';
+
+export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+
+/** Resolves when `redis` is ready or `ms` have passed, whichever comes first. */
+function readyWithin(redis: Redis, ms: number): Promise<void> {
+  if (isRedisReady(redis)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    redis.once('ready', done);
+  });
+}
+
+export interface NotificationsDeps extends SubgraphDeps {
+  /** The delivery queue retryNotification puts failed jobs back on. Default: one on REDIS_URL under QUEUE_PREFIX, opened on first use. */
+  deliveries?: Queue;
+}
+
+/** The notifications subgraph as an express app; index.ts listens, tests use it on a free port. */
+export async function createNotificationsSubgraph({ db, config, logger, deliveries }: NotificationsDeps) {
+  const repo = new NotificationsRepository(db);
+  // Only retryNotification needs Redis: connect on first use, so the subgraph serves without it.
+  let own: { redis: Redis; queues: QueueSet } | undefined;
+  const deliveryQueue = async (): Promise<Queue> => {
+    if (deliveries) return deliveries;
+    if (!own) {
+      const redis = createRedis(config.REDIS_URL, { role: 'producer', logger, name: 'notifications-subgraph' });
+      own = { redis, queues: new QueueSet(redis, config.QUEUE_PREFIX) };
+    }
+    // A producer connection fails fast while not ready: give a fresh one a moment to connect.
+    await readyWithin(own.redis, 1000);
+    return own.queues.get(QUEUES.notifications);
+  };
+  const subgraph = await createSubgraphApp({
+    name: 'notifications',
+    typeDefs,
+    resolvers: { Query, Mutation, Notification, User },
+    context: (base) => createContext(repo, config, deliveryQueue, base),
+    logger,
+    production: config.production,
+    ready: async () => {
+      await db.execute(sql`select 1`);
+    },
+  });
+  return {
+    ...subgraph,
+    async close() {
+      if (!own) return;
+      await own.queues.close();
+      await closeRedis(own.redis);
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { InvalidInputError, UnauthenticatedError } from '../../common/errors.ts';
+import { isUuid } from '../../common/ids.ts';
+import type { SourceEvent } from './repository.ts';
+
+// Safe in a URL, a header and a BullMQ job id (which must not contain ':').
+const EVENT_ID = /^[A-Za-z0-9._-]{1,200}$/;
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Throws UNAUTHENTICATED unless `given` is the ingest key; constant time over equal-length digests. */
+export function checkApiKey(given: string | undefined, expected: string): void {
+  if (given === undefined || !timingSafeEqual(digest(given), digest(expected))) {
+    throw new UnauthenticatedError('ingestEvent requires the header X-API-Key with the ingest API key');
+  }
+}
+
+/** The eventId given (validated), or a fresh one. */
+export function validEventId(value: string | null | undefined, field: string): string {
+  if (value === null || value === undefined) return randomUUID();
+  if (!EVENT_ID.test(value)) throw new InvalidInputError(field, `${field} must be 1..200 of A-Z a-z 0-9 . _ - (no ':')`);
+  return value;
+}
+
+/** A user id in an event payload: a non-empty string (a whole number is taken as its decimal string). */
+export function validUserId(value: unknown, field: string): string {
+  const id = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+  if (typeof id !== 'string' || id.trim().length === 0 || id.length > 200) {
+    throw new InvalidInputError(field, `${field} is required: the recipient's user id, 1..200 characters`);
+  }
+  // Users' ids are UUIDs, which PostgreSQL writes in lower case: match them whatever case the producer used.
+  return isUuid(id.trim()) ? id.trim().toLowerCase() : id.trim();
+}
+
+export interface IngestEventInput {
+  eventId?: string | null;
+  eventType: string;
+  timestamp: Date;
+  payload: unknown;
+}
+
+/** Validates ingestEvent's input into a source event. */
+export function validIngestEvent(input: IngestEventInput): SourceEvent {
+  const eventId = validEventId(input.eventId, 'input.eventId');
+  const type = input.eventType.trim();
+  if (type.length < 1 || type.length > 100) throw new InvalidInputError('input.eventType', 'input.eventType must be 1..100 characters after trimming');
+  const payload = input.payload;
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new InvalidInputError('input.payload', 'input.payload must be an object with at least { userId }');
+  }
+  const userId = validUserId((payload as Record<string, unknown>).userId, 'input.payload.userId');
+  return { eventId, type, userId, occurredAt: input.timestamp, payload: payload as Record<string, unknown> };
+}
