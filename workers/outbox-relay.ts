@@ -1,0 +1,151 @@
+import { asc, inArray, isNull, sql } from 'drizzle-orm';
+import type { Redis } from 'ioredis';
+import type { Config } from '../common/config.ts';
+import type { DbHandle } from '../common/db.ts';
+import type { Logger } from '../common/logger.ts';
+import { jobOptionsFor, OUTBOX_CHANNEL, type QueueSet } from '../common/queues.ts';
+import { isRedisReady } from '../common/redis.ts';
+import type { outboxTable } from '../common/outbox-table.ts';
+import { notificationsOutbox } from '../subgraphs/notifications/db.ts';
+import { ordersOutbox } from '../subgraphs/orders/db.ts';
+import { usersOutbox } from '../subgraphs/users/db.ts';
+
+export type OutboxTable = ReturnType<typeof outboxTable>;
+
+/** Every outbox the relay drains: users.outbox, orders.outbox, notifications.outbox. */
+export const OUTBOXES: readonly OutboxTable[] = [usersOutbox, ordersOutbox, notificationsOutbox];
+
+export interface OutboxRelayOptions {
+  db: DbHandle;
+  queues: QueueSet;
+  /** The producer connection behind `queues`: while it is not ready the relay leaves rows where they are. */
+  redis: Redis;
+  config: Pick<Config, 'ORDER_RETRY_DELAYS_MS' | 'NOTIFY_RETRY_DELAYS_MS' | 'OUTBOX_POLL_MS'>;
+  logger: Logger;
+  /** Outboxes to drain. Default OUTBOXES. */
+  tables?: readonly OutboxTable[];
+  /** Rows per transaction. Default 100. */
+  batchSize?: number;
+}
+
+/**
+ * Publishes outbox rows as BullMQ jobs (`queue.add(name, payload, { jobId })`)
+ * and marks them published. Rows are claimed with FOR UPDATE SKIP LOCKED, so
+ * several relays share the work; a row whose add failed (Redis down) stays
+ * unpublished and is tried again on the next poll. A NOTIFY on OUTBOX_CHANNEL
+ * only wakes the relay early; polling every OUTBOX_POLL_MS is what guarantees
+ * delivery. The same row published twice adds one job (same job id).
+ */
+export class OutboxRelay {
+  private readonly tables: readonly OutboxTable[];
+  private readonly batchSize: number;
+  private stopped = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private woken = false;
+  private unlisten?: () => Promise<void>;
+  private lastErrorLog = 0;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.tables = options.tables ?? OUTBOXES;
+    this.batchSize = options.batchSize ?? 100;
+  }
+
+  /** Starts polling (and listening for wake-ups) in the background. */
+  start(): this {
+    this.loop ??= this.run();
+    this.options.db.sql
+      .listen(OUTBOX_CHANNEL, () => this.poke())
+      .then((listening) => {
+        if (this.stopped) return listening.unlisten();
+        this.unlisten = listening.unlisten;
+      })
+      .catch((error) => this.options.logger.warn({ err: error }, 'outbox relay cannot LISTEN; polling only'));
+    return this;
+  }
+
+  /** Wakes the relay before its next poll. */
+  poke(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
+  /** One pass over every outbox until each has no unpublished row it can take; returns rows published. */
+  async publishPending(): Promise<number> {
+    let total = 0;
+    for (const table of this.tables) {
+      for (;;) {
+        const { published, more } = await this.publishBatch(table);
+        total += published;
+        if (!more) break;
+      }
+    }
+    return total;
+  }
+
+  /** Publishes up to batchSize rows of one outbox in one transaction; `more` when a full batch went out. */
+  async publishBatch(table: OutboxTable): Promise<{ published: number; more: boolean }> {
+    const { db, queues, redis, config } = this.options;
+    // A producer connection that is not ready would make BullMQ wait for it while we hold row locks.
+    if (!isRedisReady(redis)) return { published: 0, more: false };
+    return db.db.transaction(async (tx) => {
+      const rows = await tx
+        .select()
+        .from(table)
+        .where(isNull(table.publishedAt))
+        .orderBy(asc(table.id))
+        .limit(this.batchSize)
+        .for('update', { skipLocked: true });
+      if (rows.length === 0) return { published: 0, more: false };
+      const results = await Promise.allSettled(
+        rows.map((row) => queues.get(row.queue).add(row.name, row.payload, { ...jobOptionsFor(row.queue, row.name, config), jobId: row.jobId })),
+      );
+      const published = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => row.id);
+      if (published.length > 0) {
+        await tx.update(table).set({ publishedAt: sql`now()` }).where(inArray(table.id, published));
+      }
+      const failed = results.findIndex((result) => result.status === 'rejected');
+      if (failed >= 0) {
+        this.logError((results[failed] as PromiseRejectedResult).reason, `outbox row ${rows[failed]!.id} not published; it stays for the next poll`);
+      }
+      // After a failure the rest waits for the next poll.
+      return { published: published.length, more: failed < 0 && rows.length === this.batchSize };
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      this.woken = false;
+      try {
+        await this.publishPending();
+      } catch (error) {
+        this.logError(error, 'outbox relay pass failed');
+      }
+      if (this.stopped || this.woken) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.config.OUTBOX_POLL_MS);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private logError(error: unknown, message: string): void {
+    const now = Date.now();
+    if (now - this.lastErrorLog < 5000) return;
+    this.lastErrorLog = now;
+    this.options.logger.warn({ err: error }, message);
+  }
+
+  /** Stops after the pass in progress; safe to call twice. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+    await this.unlisten?.().catch(() => {});
+    this.unlisten = undefined;
+  }
+}
