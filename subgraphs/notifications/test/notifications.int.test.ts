@@ -36,7 +36,7 @@ const ingest = (input: Record<string, unknown>, headers: Record<string, string> 
 
 describe('notifications subgraph', () => {
   it('refuses ingestEvent without the right X-API-Key with UNAUTHENTICATED, recording nothing', async () => {
-    for (const headers of [{}, { 'x-api-key': 'wrong' }, { 'x-api-key': KEY.replace(/.$/, 'x') }]) {
+    for (const headers of [{}, { 'x-api-key': 'wrong' }, { 'x-api-key': KEY.replace(/.$/, 'x') }] as Record<string, string>[]) {
       const res = await ingest({ eventId: 'evt-unauth', payload: { userId: randomUUID() } }, headers);
       expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     }
