@@ -101,7 +101,8 @@ describe('notifications subgraph', () => {
     const id = first.notifications.nodes[0].id;
     const found = await gqlData(url, `query($id: ID!) { a: notification(id: $id) { eventId lastError recipient { id } } b: notification(id: "nope") { id } c: notification(id: "${randomUUID()}") { id } }`, { id });
     expect(found).toEqual({ a: { eventId: 'evt-page-2', lastError: 'provider answered 503', recipient: { id: userId } }, b: null, c: null });
-    for (const bad of [`notifications(first: 0)`, `notifications(first: 101)`, `notifications(after: "garbage")`]) {
+    const forged = Buffer.from(JSON.stringify(['2026-11-21T10:00:00.000Z', 'not-a-uuid'])).toString('base64url');
+    for (const bad of [`notifications(first: 0)`, `notifications(first: 101)`, `notifications(after: "garbage")`, `notifications(after: "${forged}")`]) {
       const res = await gql(url, `{ ${bad} { totalCount } }`);
       expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     }
