@@ -1,5 +1,6 @@
 import { and, asc, count, desc, eq, getTableColumns, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
+import { OUTBOX_CHANNEL } from '../../common/queues.ts';
 import { orderStatusChanges, orders, ordersOutbox } from './db.ts';
 
 export type OrderRow = typeof orders.$inferSelect;
@@ -34,6 +35,13 @@ export interface Transition {
   countAttempt?: boolean;
   /** Outbox rows written in the same transaction, made from the changed order. */
   outbox?: (order: OrderRow) => OutboxMessage[];
+}
+
+type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/** Wakes the outbox relay when the transaction commits (a hint: the relay polls anyway). */
+async function wakeOutboxRelay(tx: Tx): Promise<void> {
+  await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, 'orders')`);
 }
 
 function filterOf(filter: OrderFilter): SQL | undefined {
@@ -125,6 +133,7 @@ export class OrdersRepository {
         jobId: inserted.id,
         payload: { orderId: inserted.id, requestId: ids.requestId, correlationId: ids.correlationId },
       });
+      await wakeOutboxRelay(tx);
       return { order: inserted, created: true };
     });
   }
@@ -150,8 +159,21 @@ export class OrdersRepository {
       if (!order) return undefined;
       await tx.insert(orderStatusChanges).values({ orderId: id, status: change.to, reason: change.reason ?? null, at: order.updatedAt });
       const outbox = change.outbox?.(order) ?? [];
-      if (outbox.length > 0) await tx.insert(ordersOutbox).values(outbox);
+      if (outbox.length > 0) {
+        await tx.insert(ordersOutbox).values(outbox);
+        await wakeOutboxRelay(tx);
+      }
       return order;
     });
+  }
+
+  /** Counts a processing attempt of an order still in `status` (a retry: no status change, no history row). */
+  async countAttempt(id: string, status: OrderStatus): Promise<OrderRow | undefined> {
+    const [order] = await this.db
+      .update(orders)
+      .set({ attempts: sql`${orders.attempts} + 1`, updatedAt: sql`now()` })
+      .where(and(eq(orders.id, id), eq(orders.status, status)))
+      .returning();
+    return order;
   }
 }

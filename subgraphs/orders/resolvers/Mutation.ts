@@ -1,6 +1,7 @@
 import { ConflictError, InvalidInputError, NotFoundError } from '../../../common/errors.ts';
 import { isUuid } from '../../../common/ids.ts';
 import type { OrdersContext } from '../context.ts';
+import { releaseJobMessage } from '../processing.ts';
 import type { OrderRow } from '../repository.ts';
 import { validIdempotencyKey, validProductId, validQuantity, validUserId } from '../validation.ts';
 
@@ -32,18 +33,19 @@ export const Mutation = {
 
   async cancelOrder(_: unknown, { id }: { id: string }, ctx: OrdersContext) {
     if (!isUuid(id)) throw new NotFoundError('Order', id);
-    const cancelled = await ctx.repo.transition(id.toLowerCase(), { from: ['PENDING'], to: 'CANCELLED', reason: 'cancelled by the client' });
+    // The release job gives back whatever the order holds, exactly once; queued for PENDING orders too, where it
+    // leaves a tombstone that voids a reservation an in-flight attempt might still make.
+    const cancelled = await ctx.repo.transition(id.toLowerCase(), {
+      from: ['PENDING', 'PROCESSING', 'CONFIRMED'],
+      to: 'CANCELLED',
+      reason: 'cancelled by the client',
+      outbox: (order) => [releaseJobMessage(order.id)],
+    });
     if (cancelled) return cancelled;
     const [order] = await ctx.repo.byIds([id.toLowerCase()]);
     if (!order) throw new NotFoundError('Order', id);
-    switch (order.status) {
-      case 'CANCELLED':
-        return order;
-      case 'FAILED':
-        throw new InvalidInputError('id', `order ${id} has FAILED and cannot be cancelled`);
-      default:
-        // PROCESSING and CONFIRMED need the reservation released; order processing adds that.
-        throw new InvalidInputError('id', `cancelling a ${order.status} order is not supported yet`);
-    }
+    if (order.status === 'FAILED') throw new InvalidInputError('id', `order ${id} has FAILED and cannot be cancelled`);
+    // CANCELLED already (or cancelled by a concurrent request): returned unchanged.
+    return order;
   },
 };

@@ -67,6 +67,7 @@ describe('placeOrder', () => {
     [{ quantity: 1001 }, 'input.quantity'],
     [{ idempotencyKey: '' }, 'input.idempotencyKey'],
     [{ idempotencyKey: 'k'.repeat(201) }, 'input.idempotencyKey'],
+    [{ idempotencyKey: 'nul\u0000key' }, 'input.idempotencyKey'],
   ])('rejects %j with BAD_USER_INPUT on %s and writes nothing', async (change, field) => {
     const before = [await rows('orders'), await rows('order_status_changes'), await rows('outbox')];
     const res = await gql(url, PLACE, { input: { userId: randomUUID(), productId: 'MUG-1', quantity: 1, ...change } });
@@ -227,7 +228,16 @@ describe('cancelOrder', () => {
     expect(row!.n).toBe(1);
   });
 
-  it.each(['FAILED', 'PROCESSING', 'CONFIRMED'])('refuses to cancel a %s order with BAD_USER_INPUT on id', async (status) => {
+  it.each(['PROCESSING', 'CONFIRMED'])('cancels a %s order and queues the release of its stock in the same transaction', async (status) => {
+    const order = await place({ userId: randomUUID(), productId: 'CANCEL-3', quantity: 1 });
+    await setStatus(order.id, status);
+    const { cancelOrder } = await gqlData(url, CANCEL, { id: order.id });
+    expect(cancelOrder.status).toBe('CANCELLED');
+    const releases = await database.sql`select queue, name, job_id from orders.outbox where payload->>'orderId' = ${order.id} and name = 'release'`;
+    expect(releases).toEqual([{ queue: 'orders', name: 'release', job_id: `release-${order.id}` }]);
+  });
+
+  it.each(['FAILED'])('refuses to cancel a %s order with BAD_USER_INPUT on id', async (status) => {
     const order = await place({ userId: randomUUID(), productId: 'CANCEL-2', quantity: 1 });
     await setStatus(order.id, status);
     const res = await gql(url, CANCEL, { id: order.id });

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../../common/db.ts';
+import { ORDER_JOBS, QUEUES, releaseJobId } from '../../common/queues.ts';
+import { OrdersRepository, type OrderFailureReason, type OrderRow, type OrderStatus, type OutboxMessage } from './repository.ts';
+
+export const TERMINAL: readonly OrderStatus[] = ['CONFIRMED', 'FAILED', 'CANCELLED'];
+
+/** The outbox row of an order's release job: gives back whatever stock the order may hold, retried until inventory answers. */
+export function releaseJobMessage(orderId: string): OutboxMessage {
+  return { queue: QUEUES.orders, name: ORDER_JOBS.release, jobId: releaseJobId(orderId), payload: { orderId } };
+}
+
+/** The outbox row of an ORDER_CONFIRMED / ORDER_FAILED event, for the notifications capability. */
+export function orderEventMessage(order: OrderRow, eventType: 'ORDER_CONFIRMED' | 'ORDER_FAILED'): OutboxMessage {
+  const eventId = randomUUID();
+  return {
+    queue: QUEUES.notificationEvents,
+    name: eventType,
+    jobId: eventId,
+    payload: {
+      eventId,
+      eventType,
+      timestamp: order.updatedAt.toISOString(),
+      payload: {
+        userId: order.userId,
+        orderId: order.id,
+        productId: order.productId,
+        quantity: order.quantity,
+        status: order.status,
+        ...(order.failureReason ? { failureReason: order.failureReason } : {}),
+      },
+    },
+  };
+}
+
+export type Attempt = { kind: 'process'; order: OrderRow } | { kind: 'finished'; order: OrderRow } | { kind: 'missing' };
+
+/**
+ * The order worker's side of an order's life. Every change is a conditional
+ * transition (OrdersRepository.transition), so a cancel that got there first
+ * always wins; terminal ones carry their notification event in the same
+ * transaction.
+ */
+export class OrderProcessing {
+  private readonly repo: OrdersRepository;
+
+  constructor(db: Database) {
+    this.repo = new OrdersRepository(db);
+  }
+
+  /** Starts an attempt: counts it, moving a PENDING order to PROCESSING (a retry stays PROCESSING, with no new history row). */
+  async begin(orderId: string): Promise<Attempt> {
+    const started =
+      (await this.repo.transition(orderId, { from: ['PENDING'], to: 'PROCESSING', countAttempt: true })) ?? (await this.repo.countAttempt(orderId, 'PROCESSING'));
+    if (started) return { kind: 'process', order: started };
+    const [order] = await this.repo.byIds([orderId]);
+    if (!order) return { kind: 'missing' };
+    if (TERMINAL.includes(order.status)) return { kind: 'finished', order };
+    // It moved between the two statements (a cancel, or a concurrent run of the same job): look again.
+    return this.begin(orderId);
+  }
+
+  /** PROCESSING → CONFIRMED with its ORDER_CONFIRMED event; undefined when the order had left PROCESSING (cancelled). */
+  confirm(orderId: string): Promise<OrderRow | undefined> {
+    return this.repo.transition(orderId, {
+      from: ['PROCESSING'],
+      to: 'CONFIRMED',
+      outbox: (order) => [orderEventMessage(order, 'ORDER_CONFIRMED')],
+    });
+  }
+
+  /**
+   * PENDING/PROCESSING → FAILED(reason) with its ORDER_FAILED event; undefined
+   * when the order had already left them. `release` also queues the release of
+   * any reservation an ambiguous (timed-out) attempt may still make.
+   */
+  fail(orderId: string, reason: OrderFailureReason, options: { release: boolean; detail?: string }): Promise<OrderRow | undefined> {
+    return this.repo.transition(orderId, {
+      from: ['PENDING', 'PROCESSING'],
+      to: 'FAILED',
+      failureReason: reason,
+      reason: (options.detail ? `${reason}: ${options.detail}` : reason).slice(0, 500),
+      outbox: (order) => [orderEventMessage(order, 'ORDER_FAILED'), ...(options.release ? [releaseJobMessage(orderId)] : [])],
+    });
+  }
+}
