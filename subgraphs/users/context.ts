@@ -1,4 +1,5 @@
 import type { BaseContext } from '../../common/subgraph.ts';
+import type { Enrichments } from './enrichment.ts';
 import { createLoaders, type Loaders } from './loaders.ts';
 import type { UsersRepository } from './repository.ts';
 
@@ -7,6 +8,6 @@ export interface UsersContext extends BaseContext {
   loaders: Loaders;
 }
 
-export function createContext(repo: UsersRepository, base: BaseContext): UsersContext {
-  return { ...base, repo, loaders: createLoaders(repo) };
+export function createContext(repo: UsersRepository, enrichments: Enrichments, base: BaseContext): UsersContext {
+  return { ...base, repo, loaders: createLoaders(repo, enrichments) };
 }

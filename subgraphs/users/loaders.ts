@@ -1,11 +1,12 @@
 import DataLoader from 'dataloader';
 import { isUuid } from '../../common/ids.ts';
+import type { Enrichment, Enrichments } from './enrichment.ts';
 import type { UserRow, UsersRepository } from './repository.ts';
 
 export type Loaders = ReturnType<typeof createLoaders>;
 
 /** Fresh DataLoaders for one request: every id asked for in one tick costs one statement. */
-export function createLoaders(repo: UsersRepository) {
+export function createLoaders(repo: UsersRepository, enrichments: Enrichments) {
   return {
     userById: new DataLoader<string, UserRow | null>(async (ids) => {
       const valid = ids.filter(isUuid);
@@ -13,5 +14,7 @@ export function createLoaders(repo: UsersRepository) {
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
+    /** Each user at most once per request: one read of stored data, then calls (bounded) for those not fresh. */
+    enrichmentByUserId: new DataLoader<string, Enrichment>((ids) => enrichments.forUsers(ids)),
   };
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, count, eq, gt, inArray, or, sql } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
-import { users, usersOutbox } from './db.ts';
+import { enrichments, users, usersOutbox } from './db.ts';
 
 export type UserRow = typeof users.$inferSelect;
+export type EnrichmentRow = typeof enrichments.$inferSelect;
 
 /** A unique-violation on the lower(email) index. */
 export function isDuplicateEmail(error: unknown): boolean {
@@ -11,7 +12,7 @@ export function isDuplicateEmail(error: unknown): boolean {
   return cause?.code === '23505' && cause.constraint_name === 'users_email_lower_key';
 }
 
-/** The only code that touches the users schema's users table. */
+/** The only code that touches the users schema's tables. */
 export class UsersRepository {
   constructor(private readonly db: Database) {}
 
@@ -58,6 +59,30 @@ export class UsersRepository {
       .where(eq(users.id, id))
       .returning();
     return user;
+  }
+
+  /** Last-known-good enrichment of any number of users, in one statement. */
+  enrichmentsByUserIds(ids: readonly string[]): Promise<EnrichmentRow[]> {
+    return this.db.select().from(enrichments).where(inArray(enrichments.userId, [...ids]));
+  }
+
+  /** Stores fetched enrichments in one statement; a row never replaces one fetched later. */
+  async saveEnrichments(rows: readonly EnrichmentRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db
+      .insert(enrichments)
+      .values([...rows])
+      .onConflictDoUpdate({
+        target: enrichments.userId,
+        set: {
+          found: sql`excluded.found`,
+          company: sql`excluded.company`,
+          jobTitle: sql`excluded.job_title`,
+          location: sql`excluded.location`,
+          fetchedAt: sql`excluded.fetched_at`,
+        },
+        setWhere: sql`${enrichments.fetchedAt} <= excluded.fetched_at`,
+      });
   }
 
   async delete(id: string): Promise<boolean> {

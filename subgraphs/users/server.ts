@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import { parse } from 'graphql';
+import { metricsRoute } from '../../common/metrics.ts';
+import type { Partner } from '../../common/partner.ts';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
+import { createEnrichmentPartner, Enrichments } from './enrichment.ts';
 import { UsersRepository } from './repository.ts';
 import { Mutation } from './resolvers/Mutation.ts';
 import { Query } from './resolvers/Query.ts';
@@ -12,17 +15,29 @@ import { User } from './resolvers/User.ts';
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
 /** The users subgraph as an express app; index.ts listens, tests use it on a free port. */
-export function createUsersSubgraph({ db, config, logger }: SubgraphDeps) {
+export async function createUsersSubgraph({ db, config, logger }: SubgraphDeps) {
   const repo = new UsersRepository(db);
-  return createSubgraphApp({
+  // One enrichment breaker for the life of the subgraph (the process, outside tests).
+  const enrichment: Partner = createEnrichmentPartner(config, logger);
+  const enrichments = new Enrichments(repo, enrichment, { ttlMs: config.ENRICHMENT_TTL_MS, logger });
+  const subgraph = await createSubgraphApp({
     name: 'users',
     typeDefs,
     resolvers: { Query, Mutation, User },
-    context: (base) => createContext(repo, base),
+    context: (base) => createContext(repo, enrichments, base),
     logger,
     production: config.production,
     ready: async () => {
       await db.execute(sql`select 1`);
     },
+    routes: metricsRoute,
   });
+  return {
+    ...subgraph,
+    /** The enrichment service's client and breaker (tests and benchmarks read its state). */
+    enrichment,
+    async close() {
+      enrichment.close();
+    },
+  };
 }
