@@ -1,0 +1,99 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Config } from '../../common/config.ts';
+import type { Database } from '../../common/db.ts';
+import type { Logger } from '../../common/logger.ts';
+import { QUEUES, retryDelays } from '../../common/queues.ts';
+import { createRedis } from '../../common/redis.ts';
+import type { DeliveryJobData } from '../../subgraphs/notifications/delivery-queue.ts';
+import { NotificationsRepository } from '../../subgraphs/notifications/repository.ts';
+import { deliveries } from './metrics.ts';
+import { NotifyProvider } from './provider.ts';
+
+export interface DeliveryWorkerOptions {
+  db: Database;
+  config: Config;
+  logger: Logger;
+  /** Deliveries in flight at once. Default 5. */
+  concurrency?: number;
+  /** BullMQ lock of an active job: a crashed worker's job runs again this long after it stopped renewing. Default WORKER_LOCK_MS. */
+  lockDurationMs?: number;
+  /** How often stalled (crashed-worker) jobs are looked for. Default: lockDurationMs. */
+  stalledIntervalMs?: number;
+  /** Timeout of one POST /messages. Default 10000 ms. */
+  sendTimeoutMs?: number;
+}
+
+export interface DeliveryOutcome {
+  eventId: string;
+  /** `already-sent`: the notification was SENT before; nothing was sent again. */
+  result: 'sent' | 'already-sent';
+}
+
+/**
+ * Delivers notifications: one job per eventId on the `notifications` queue.
+ * Each attempt is counted on the row before the call; the row becomes SENT
+ * only after the provider accepted, RETRYING while retries remain (after each
+ * delay of NOTIFY_RETRY_DELAYS_MS), and FAILED when they are used up or the
+ * provider refused the message, the job then staying in BullMQ's failed set
+ * until retryNotification.
+ */
+export function createDeliveryWorker(options: DeliveryWorkerOptions) {
+  const { config, logger } = options;
+  const repo = new NotificationsRepository(options.db);
+  const provider = new NotifyProvider({ config, logger, timeoutMs: options.sendTimeoutMs });
+  const log = logger.child({ queue: QUEUES.notifications });
+
+  async function deliver(job: Job<DeliveryJobData>): Promise<DeliveryOutcome> {
+    const { eventId } = job.data;
+    const jobLog = log.child({ eventId, jobId: job.id, attempt: job.attemptsMade + 1, requestId: job.data.requestId, correlationId: job.data.correlationId });
+    const notification = await repo.beginAttempt(eventId);
+    if (!notification) {
+      if (!(await repo.byEventId(eventId))) throw new UnrecoverableError(`no notification has eventId ${eventId}`);
+      // Never a second send for a notification the provider already accepted.
+      jobLog.info('already sent; nothing to do');
+      return { eventId, result: 'already-sent' };
+    }
+    try {
+      await provider.send(notification);
+    } catch (error) {
+      const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const reason = (error as Error).message;
+      await repo.markAttemptFailed(eventId, reason, final);
+      deliveries.inc({ outcome: final ? 'failed' : 'retried' });
+      jobLog.warn({ reason, final }, final ? 'delivery failed; kept in the failed set' : 'delivery failed; will retry');
+      throw error;
+    }
+    await repo.markSent(eventId);
+    deliveries.inc({ outcome: 'sent' });
+    jobLog.info({ attempts: notification.attempts }, 'notification sent');
+    return { eventId, result: 'sent' };
+  }
+
+  const connection = createRedis(config.REDIS_URL, { role: 'worker', logger, name: 'notifications-delivery' });
+  const lockDuration = options.lockDurationMs ?? config.WORKER_LOCK_MS;
+  const worker = new Worker<DeliveryJobData, DeliveryOutcome>(QUEUES.notifications, deliver, {
+    connection,
+    prefix: config.QUEUE_PREFIX,
+    concurrency: options.concurrency ?? 5,
+    lockDuration,
+    stalledInterval: options.stalledIntervalMs ?? lockDuration,
+    settings: { backoffStrategy: retryDelays(config.NOTIFY_RETRY_DELAYS_MS) },
+  });
+  worker.on('error', (error) => log.warn({ err: error }, 'delivery worker error'));
+
+  let closing: Promise<void> | undefined;
+  return {
+    worker,
+    /** Waits for deliveries in flight, then stops; safe to call twice. */
+    close(): Promise<void> {
+      closing ??= (async () => {
+        await worker.close();
+        provider.close();
+        connection.disconnect();
+      })();
+      return closing;
+    },
+  };
+}
+
+export type DeliveryWorker = ReturnType<typeof createDeliveryWorker>;
