@@ -13,6 +13,8 @@ export function validSku(value: string, field: string): string {
 export function validProductName(value: string, field: string): string {
   const name = value.trim();
   if (name.length < 1 || name.length > 200) throw new InvalidInputError(field, `${field} must be 1..200 characters after trimming`);
+  // PostgreSQL text cannot hold NUL.
+  if (name.includes('\0')) throw new InvalidInputError(field, `${field} must not contain NUL characters`);
   return name;
 }
 

@@ -27,5 +27,7 @@ export function validIdempotencyKey(value: string | null | undefined, field: str
   if (value === null || value === undefined) return null;
   const length = [...value].length;
   if (length < 1 || length > MAX_IDEMPOTENCY_KEY) throw new InvalidInputError(field, `${field} must be 1..${MAX_IDEMPOTENCY_KEY} characters`);
+  // PostgreSQL text cannot hold NUL.
+  if (value.includes('\0')) throw new InvalidInputError(field, `${field} must not contain NUL characters`);
   return value;
 }

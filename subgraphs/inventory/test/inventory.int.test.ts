@@ -53,6 +53,7 @@ describe('createProduct', () => {
     [{ ...product('x'), id: 'a'.repeat(65) }, 'input.id'],
     [{ ...product('x'), name: '   ' }, 'input.name'],
     [{ ...product('x'), name: 'n'.repeat(201) }, 'input.name'],
+    [{ ...product('x'), name: 'nul\u0000name' }, 'input.name'],
     [{ ...product('x'), priceCents: -1 }, 'input.priceCents'],
     [{ ...product('x'), stock: -1 }, 'input.stock'],
   ])('rejects %j with BAD_USER_INPUT on %s', async (input, field) => {
