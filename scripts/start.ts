@@ -1,0 +1,152 @@
+/**
+ * `npm start`: the whole of Junction on this machine. Applies migrations,
+ * checks supergraph.graphql, runs every service as a child process with
+ * prefixed logs (restarting any that dies), prints the URLs once the gateway
+ * is ready, and stops everything on Ctrl-C or SIGTERM.
+ */
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { isAbsolute, resolve } from 'node:path';
+import { loadConfig, type Config } from '../common/config.ts';
+import { migrateDatabase } from '../common/db.ts';
+import { CompositionError, PROJECT_ROOT, SUPERGRAPH_CONFIG, supergraphStatus } from './compose.ts';
+import { createPrefixer, readableLines } from './launcher/log-lines.ts';
+import { Supervisor, type ServiceSpec } from './launcher/supervisor.ts';
+
+type PortVariable = { [K in keyof Config]: Config[K] extends number ? (K extends `${string}_PORT` ? K : never) : never }[keyof Config];
+
+interface Service extends ServiceSpec {
+  port: PortVariable;
+  /** Started only when its entry file exists (a service still being built). */
+  optional?: boolean;
+  /** What to print once ready, from the service's base URL. */
+  show(base: string): string;
+}
+
+// In start order: the gateway last, once everything it routes to is on its way.
+const SERVICES: Service[] = [
+  { name: 'external', entry: 'external/index.ts', port: 'EXTERNAL_PORT', show: (b) => `${b}  (simulated partners; chaos at ${b}/_chaos/{service})` },
+  ...(['users', 'events', 'inventory', 'orders', 'notifications'] as const).map((name) => ({
+    name,
+    entry: `subgraphs/${name}/index.ts`,
+    port: `${name.toUpperCase()}_PORT` as PortVariable,
+    optional: name === 'notifications',
+    show: (b: string) => `${b}/graphql`,
+  })),
+  { name: 'workers', entry: 'workers/index.ts', port: 'WORKERS_PORT', optional: true, show: (b) => `${b}/admin/queues  (Bull Board; /metrics, /health)` },
+  { name: 'gateway', entry: 'gateway/index.ts', port: 'GATEWAY_PORT', show: (b) => `${b}/graphql` },
+];
+
+const LAUNCHER = 'start';
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(1);
+}
+
+/** Resolves when `port` can be listened on (as the services do: every interface). */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const probe = createServer();
+    probe.once('error', () => done(false));
+    probe.listen(port, () => probe.close(() => done(true)));
+  });
+}
+
+async function checkPorts(config: Config, services: Service[]): Promise<void> {
+  const seen = new Map<number, string>();
+  for (const { port } of services) {
+    const value = config[port];
+    if (value === 0) fail(`${port}=0: npm start needs a fixed port for every service`);
+    if (seen.has(value)) fail(`${port} and ${seen.get(value)} are both ${value}: every service needs its own port`);
+    seen.set(value, port);
+    if (!(await portIsFree(value))) fail(`port ${value} (${port}) is in use: stop what listens there, or set ${port} to run a second stack`);
+  }
+}
+
+function checkSupergraph(config: Config): void {
+  const file = isAbsolute(config.SUPERGRAPH_PATH) ? config.SUPERGRAPH_PATH : resolve(PROJECT_ROOT, config.SUPERGRAPH_PATH);
+  try {
+    const status = supergraphStatus(SUPERGRAPH_CONFIG, file);
+    if (status.committed === null) fail(`${config.SUPERGRAPH_PATH} does not exist: run npm run compose`);
+    if (!status.current) fail(`${config.SUPERGRAPH_PATH} is stale: run npm run compose`);
+  } catch (error) {
+    if (error instanceof CompositionError) fail(error.message);
+    throw error;
+  }
+}
+
+async function gatewayReady(url: string): Promise<{ ok: boolean; detail: string }> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    return { ok: response.status === 200, detail: `${response.status} ${(await response.text()).slice(0, 300)}` };
+  } catch (error) {
+    return { ok: false, detail: (error as Error).message };
+  }
+}
+
+const config = loadConfig();
+const services = SERVICES.filter((s) => !s.optional || existsSync(resolve(PROJECT_ROOT, s.entry)));
+const local = (s: Service) => `http://127.0.0.1:${config[s.port]}`;
+const prefixer = createPrefixer([LAUNCHER, ...services.map((s) => s.name)], Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
+const say = (line: string) => console.log(prefixer.prefix(LAUNCHER, line));
+
+await checkPorts(config, services);
+try {
+  await migrateDatabase(config.DATABASE_URL);
+} catch (error) {
+  fail(`cannot migrate the database at DATABASE_URL: ${(error as Error).message}`);
+}
+say(`database ${new URL(config.DATABASE_URL).pathname.slice(1)} is migrated`);
+checkSupergraph(config);
+say(`${config.SUPERGRAPH_PATH} matches the subgraph schemas`);
+if (config.ingestKeyGenerated) say(`INGEST_API_KEY is not set: every service uses ${config.INGEST_API_KEY} for this run`);
+
+const supervisor = new Supervisor({
+  root: PROJECT_ROOT,
+  // The same key for every child, generated or not.
+  env: { ...process.env, INGEST_API_KEY: config.INGEST_API_KEY },
+  output: (name, line) => {
+    for (const readable of readableLines(line)) console.log(prefixer.prefix(name, readable));
+  },
+  say,
+});
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  say(`${signal}: stopping every service`);
+  void supervisor.stop(10_000).then(() => {
+    say('stopped');
+    process.exit(0);
+  });
+};
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
+
+for (const service of services) supervisor.start(service);
+
+// Print the URLs once the gateway's /ready answers 200; say what it waits for now and then.
+const gateway = services.find((s) => s.name === 'gateway')!;
+const readyUrl = `${local(gateway)}/ready`;
+const waitingSince = Date.now();
+let lastNote = waitingSince;
+for (;;) {
+  if (stopping) break;
+  const { ok, detail } = await gatewayReady(readyUrl);
+  if (ok) {
+    const width = Math.max(...services.map((s) => s.name.length), 'INGEST_API_KEY'.length);
+    const lines = services.map((s) => `  ${s.name.padEnd(width)}  ${s.show(local(s))}`);
+    if (!config.production) lines[services.indexOf(gateway)] += '  (Apollo Sandbox: open it in a browser)';
+    lines.push(`  ${'INGEST_API_KEY'.padEnd(width)}  ${config.INGEST_API_KEY}${config.ingestKeyGenerated ? '  (generated for this run)' : ''}`);
+    say(`Junction is ready in ${((Date.now() - waitingSince) / 1000).toFixed(1)} s:`);
+    for (const line of lines) say(line);
+    say('Ctrl-C stops everything.');
+    break;
+  }
+  if (Date.now() - lastNote >= 20_000) {
+    lastNote = Date.now();
+    say(`still waiting for ${readyUrl}: ${detail}`);
+  }
+  await new Promise((r) => setTimeout(r, 500));
+}
