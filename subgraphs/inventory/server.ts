@@ -4,7 +4,9 @@ import { parse } from 'graphql';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
+import { Gremlin } from './gremlin.ts';
 import { InventoryRepository } from './repository.ts';
+import { ReservationsRepository } from './reservations.ts';
 import { Mutation } from './resolvers/Mutation.ts';
 import { Product } from './resolvers/Product.ts';
 import { Query } from './resolvers/Query.ts';
@@ -12,17 +14,25 @@ import { Query } from './resolvers/Query.ts';
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
 /** The inventory subgraph as an express app; index.ts listens, tests use it on a free port. */
-export function createInventorySubgraph({ db, config, logger }: SubgraphDeps) {
+export async function createInventorySubgraph({ db, config, logger }: SubgraphDeps) {
   const repo = new InventoryRepository(db);
-  return createSubgraphApp({
+  const reservations = new ReservationsRepository(db);
+  const gremlin = new Gremlin(logger);
+  const subgraph = await createSubgraphApp({
     name: 'inventory',
     typeDefs,
     resolvers: { Query, Mutation, Product },
-    context: (base) => createContext(repo, base),
+    context: (base) => createContext(repo, reservations, base),
     logger,
     production: config.production,
     ready: async () => {
       await db.execute(sql`select 1`);
     },
+    routes: (app) => gremlin.routes(app),
   });
+  return {
+    ...subgraph,
+    /** Lets requests the gremlin is holding go on, so shutdown need not wait for them. */
+    close: async () => gremlin.stop(),
+  };
 }

@@ -1,7 +1,8 @@
 import { ConflictError, InvalidInputError, NotFoundError } from '../../../common/errors.ts';
-import { isSku } from '../../../common/ids.ts';
+import { isSku, isUuid } from '../../../common/ids.ts';
 import type { InventoryContext } from '../context.ts';
 import { StockOverflowError } from '../repository.ts';
+import type { ReservationResult } from '../reservations.ts';
 import { validNonNegative, validProductName, validRestockQuantity, validSku } from '../validation.ts';
 
 interface CreateProductInput {
@@ -9,6 +10,16 @@ interface CreateProductInput {
   name: string;
   priceCents: number;
   stock: number;
+}
+
+function validOrderId(value: string, field: string): string {
+  if (!isUuid(value)) throw new InvalidInputError(field, `${field} must be an order id (a UUID)`);
+  return value.toLowerCase();
+}
+
+/** An empty product id (a release of nothing, a tombstone) is shown as null. */
+function reservation(result: ReservationResult<string>) {
+  return { ...result, productId: result.productId || null };
 }
 
 export const Mutation = {
@@ -34,5 +45,16 @@ export const Mutation = {
       if (error instanceof StockOverflowError) throw new InvalidInputError('quantity', error.message);
       throw error;
     }
+  },
+
+  async reserveStock(_: unknown, args: { orderId: string; productId: string; quantity: number }, ctx: InventoryContext) {
+    const orderId = validOrderId(args.orderId, 'orderId');
+    const productId = validSku(args.productId, 'productId');
+    const quantity = validRestockQuantity(args.quantity, 'quantity');
+    return reservation(await ctx.reservations.reserve(orderId, productId, quantity));
+  },
+
+  async releaseStock(_: unknown, args: { orderId: string }, ctx: InventoryContext) {
+    return reservation(await ctx.reservations.release(validOrderId(args.orderId, 'orderId')));
   },
 };
