@@ -13,22 +13,25 @@ import {
   supergraphStatus,
 } from '../scripts/compose.ts';
 
-/** `Type.field` for every field a subgraph marks @inaccessible. */
-function inaccessibleFields(sdl: string): string[] {
+/** Every type (`Type`) and field (`Type.field`) a subgraph marks @inaccessible. */
+function inaccessibleElements(sdl: string): string[] {
   const found: string[] = [];
+  const hidden = (node: { directives?: readonly { name: { value: string } }[] }) => node.directives?.some((d) => d.name.value === 'inaccessible');
   for (const definition of parse(sdl).definitions) {
-    if (!('fields' in definition) || !definition.fields || !('name' in definition)) continue;
-    for (const field of definition.fields) {
-      if (field.directives?.some((d) => d.name.value === 'inaccessible')) found.push(`${definition.name!.value}.${field.name.value}`);
-    }
+    if (!('name' in definition) || !definition.name) continue;
+    if (hidden(definition)) found.push(definition.name.value);
+    if (!('fields' in definition) || !definition.fields) continue;
+    for (const field of definition.fields) if (hidden(field)) found.push(`${definition.name.value}.${field.name.value}`);
   }
   return found;
 }
 
-function hasField(schema: GraphQLSchema, coordinate: string): boolean {
-  const [type, field] = coordinate.split('.') as [string, string];
+/** True when the schema has the type `Type` or the field `Type.field`. */
+function has(schema: GraphQLSchema, coordinate: string): boolean {
+  const [type, field] = coordinate.split('.') as [string, string | undefined];
   const named = schema.getType(type);
-  return !!named && 'getFields' in named && field in named.getFields();
+  if (!named || field === undefined) return !!named;
+  return 'getFields' in named && field in named.getFields();
 }
 
 describe('supergraph composition', () => {
@@ -53,19 +56,19 @@ describe('supergraph composition', () => {
     expect(supergraphStatus().current).toBe(true);
   });
 
-  it('keeps every @inaccessible field out of the API schema clients see', () => {
+  it('keeps every @inaccessible type and field out of the API schema clients see', () => {
     const supergraph = Supergraph.build(sdl);
     const full = supergraph.schema.toGraphQLJSSchema();
     const api = supergraph.apiSchema().toGraphQLJSSchema();
-    const hidden = readSupergraphConfig().flatMap((s) => inaccessibleFields(readFileSync(s.file, 'utf8')));
+    const hidden = readSupergraphConfig().flatMap((s) => inaccessibleElements(readFileSync(s.file, 'utf8')));
     for (const coordinate of hidden) {
-      expect(hasField(full, coordinate), `${coordinate} in the supergraph`).toBe(true);
-      expect(hasField(api, coordinate), `${coordinate} in the API schema`).toBe(false);
+      expect(has(full, coordinate), `${coordinate} in the supergraph`).toBe(true);
+      expect(has(api, coordinate), `${coordinate} in the API schema`).toBe(false);
     }
     // The order worker's internal mutations on inventory (DESIGN.md) are among them.
     for (const internal of ['Mutation.reserveStock', 'Mutation.releaseStock']) {
       expect(hidden).toContain(internal);
-      expect(hasField(api, internal)).toBe(false);
+      expect(has(api, internal)).toBe(false);
     }
   });
 });

@@ -8,7 +8,7 @@ import type { Config } from '../../common/config.ts';
 import { listen } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createGateway } from '../../gateway/server.ts';
-import { SUPERGRAPH_FILE } from '../../scripts/compose.ts';
+import { readSupergraphConfig, SUPERGRAPH_FILE } from '../../scripts/compose.ts';
 import { gql, gqlData } from '../support/graphql.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { startRecordingProxy } from './recording-proxy.ts';
@@ -54,10 +54,9 @@ describe('health and readiness', () => {
   it('GET /ready answers 200 with every subgraph up', async () => {
     const response = await fetch(`${stack.gatewayBase}/ready`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({
-      status: 'ready',
-      subgraphs: { users: 'up', events: 'up', inventory: 'up', orders: 'up', ...(stack.urls.notifications ? { notifications: 'up' } : {}) },
-    });
+    const body = await response.json();
+    expect(body).toEqual({ status: 'ready', subgraphs: Object.fromEntries(readSupergraphConfig().map(({ name }) => [name, 'up'])) });
+    expect(body.subgraphs).toMatchObject({ users: 'up', events: 'up', inventory: 'up', orders: 'up' });
   });
 
   it('GET /ready answers 503 naming a subgraph that stopped, and queries to it fail with SERVICE_UNAVAILABLE', async () => {
@@ -219,6 +218,15 @@ describe('queries across subgraphs', () => {
       event: { name: 'Analytical Engine demo', organizer: null },
       order: { quantity: 1, user: null, product: { id: 'ENGINE-1', name: 'Difference engine' } },
     });
+  });
+
+  // KNOWN GAP: a selection of only the key (`organizer { id }`) is planned on the
+  // events subgraph alone, which still holds the deleted user's id, so the gateway
+  // never asks users. Closing it needs users to own the reference (e.g. Event.organizer
+  // resolved in users with @requires(fields: "organizerId")). Flip to `it` once fixed.
+  it.fails('after deleteUser, Event.organizer { id } alone is null too', async () => {
+    const response = await gql(stack.gatewayUrl, 'query($id: ID!) { event(id: $id) { organizer { id } } }', { id: eventId });
+    expect(response.data).toEqual({ event: { organizer: null } });
   });
 });
 

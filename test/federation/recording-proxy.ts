@@ -56,6 +56,6 @@ export async function startRecordingProxy(targetBase: string): Promise<Recording
       res.end(`proxy: ${(error as Error).message}`);
     }
   };
-  const server = await listen((req, res) => void handler(req, res), 0);
+  const server = await listen((req: IncomingMessage, res: ServerResponse) => void handler(req, res), 0);
   return { url: server.url, exchanges, close: () => server.close() };
 }
