@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import { parse } from 'graphql';
+import { metricsRoute } from '../../common/metrics.ts';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
-import type { EventRegistry } from './registry.ts';
+import { createEventRegistry, type EventRegistry } from './registry.ts';
 import { EventsRepository } from './repository.ts';
 import { Event } from './resolvers/Event.ts';
 import { Mutation } from './resolvers/Mutation.ts';
@@ -14,14 +15,17 @@ import { User } from './resolvers/User.ts';
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
 export interface EventsDeps extends SubgraphDeps {
-  /** The external event registry addEvent registers with first; none means registration is off. */
+  /** The external event registry addEvent registers with first. Default: the one at EVENT_REGISTRY_URL (none when it is empty: registration off). */
   registry?: EventRegistry;
 }
 
 /** The events subgraph as an express app; index.ts listens, tests use it on a free port. */
-export function createEventsSubgraph({ db, config, logger, registry }: EventsDeps) {
+export async function createEventsSubgraph({ db, config, logger, registry: given }: EventsDeps) {
   const repo = new EventsRepository(db);
-  return createSubgraphApp({
+  // One registry breaker for the life of the subgraph (the process, outside tests).
+  const owned = given ? undefined : createEventRegistry(config, logger);
+  const registry = given ?? owned;
+  const subgraph = await createSubgraphApp({
     name: 'events',
     typeDefs,
     resolvers: { Query, Mutation, Event, User },
@@ -31,5 +35,12 @@ export function createEventsSubgraph({ db, config, logger, registry }: EventsDep
     ready: async () => {
       await db.execute(sql`select 1`);
     },
+    routes: metricsRoute,
   });
+  return {
+    ...subgraph,
+    async close() {
+      owned?.close();
+    },
+  };
 }

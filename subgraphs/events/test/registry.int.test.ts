@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../common/config.ts';
+import { listen } from '../../../common/http.ts';
+import { createLogger } from '../../../common/logger.ts';
+import { startScriptedPartner, type ScriptedPartner } from '../../../common/test/partner-server.ts';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
+import { gql } from '../../../test/support/graphql.ts';
+import { createEventsSubgraph } from '../server.ts';
+
+let database: TestDatabase;
+let partner: ScriptedPartner;
+const running: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  [database, partner] = await Promise.all([createTestDatabase('events_registry'), startScriptedPartner()]);
+});
+
+afterEach(async () => {
+  for (const stop of running.splice(0)) await stop();
+  partner.calls.length = 0;
+  partner.script();
+  partner.answer({ status: 201, json: {} });
+});
+
+afterAll(async () => {
+  await partner?.close();
+  await database?.drop();
+});
+
+/** An events subgraph wired from configuration alone, as index.ts runs it: its own registry breaker. */
+async function startEvents(env: Record<string, string> = {}) {
+  const subgraph = await createEventsSubgraph({
+    db: database.db,
+    config: parseConfig({ EVENT_REGISTRY_URL: partner.url, NODE_ENV: 'test', ...env }),
+    logger: createLogger('events', 'silent'),
+  });
+  const http = await listen(subgraph.app, 0);
+  running.push(async () => {
+    await http.close();
+    await subgraph.apollo.stop();
+    await subgraph.close();
+  });
+  return { url: `${http.url}/graphql`, base: http.url };
+}
+
+const ADD = `mutation($input: AddEventInput!) { addEvent(input: $input) { id name startsAt } }`;
+const addEvent = (url: string, name = 'Meetup') =>
+  gql(url, ADD, { input: { name, userId: randomUUID(), startsAt: '2031-03-04T18:30:00.000Z' } });
+
+async function stored(name: string): Promise<number> {
+  const [row] = await database.sql`select count(*)::int as n from events.events where name = ${name}`;
+  return row!.n as number;
+}
+
+describe('addEvent with the event registry', () => {
+  it('registers the event (id, name, userId, startsAt) before storing it under the same id', async () => {
+    const { url } = await startEvents();
+    const res = await addEvent(url, 'Registered');
+    expect(res.errors).toBeUndefined();
+    expect(partner.calls).toHaveLength(1);
+    expect(partner.calls[0]).toMatchObject({ method: 'POST', path: '/events' });
+    expect(JSON.parse(partner.calls[0]!.body)).toEqual({
+      id: res.data.addEvent.id,
+      name: 'Registered',
+      userId: expect.any(String),
+      startsAt: '2031-03-04T18:30:00.000Z',
+    });
+    expect(await stored('Registered')).toBe(1);
+  });
+
+  it('retries a failing registration (the id makes a repeat harmless) and stores the event once it succeeds', async () => {
+    const { url } = await startEvents();
+    partner.script({ status: 503 }, { status: 503 }, { status: 201, json: {} });
+    const res = await addEvent(url, 'Retried');
+    expect(res.errors).toBeUndefined();
+    expect(partner.calls).toHaveLength(3);
+    expect(new Set(partner.calls.map((call) => JSON.parse(call.body).id))).toEqual(new Set([res.data.addEvent.id]));
+    expect(await stored('Retried')).toBe(1);
+  });
+
+  it('while the registry is down: SERVICE_UNAVAILABLE with retryAfter and the breaker state, nothing stored, failing fast once open, and working again after half-open', async () => {
+    const { url } = await startEvents({ BREAKER_RESET_TIMEOUT_MS: '1500' });
+    partner.answer({ status: 503, json: { error: 'down' } });
+
+    const first = await addEvent(url, 'Down');
+    expect(first.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfter: 1, circuitBreakerState: 'CLOSED' });
+    expect(partner.calls).toHaveLength(4);
+
+    const more = await Promise.all(Array.from({ length: 4 }, () => addEvent(url, 'Down')));
+    const states = more.map((res) => res.errors?.[0]?.extensions?.circuitBreakerState);
+    expect(states).toContain('OPEN'); // the call that opened it already says so
+    expect(more.every((res) => res.errors?.[0]?.extensions?.code === 'SERVICE_UNAVAILABLE')).toBe(true);
+
+    const seen = partner.calls.length;
+    const started = performance.now();
+    const fast = await addEvent(url, 'Down');
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(fast.data).toBeNull();
+    expect(fast.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', circuitBreakerState: 'OPEN' });
+    expect(fast.errors?.[0]?.extensions?.retryAfter).toBeGreaterThanOrEqual(1);
+    expect(fast.errors?.[0]?.extensions?.retryAfter).toBeLessThanOrEqual(2);
+    expect(partner.calls).toHaveLength(seen);
+    expect(await stored('Down')).toBe(0);
+
+    await sleep(1550);
+    partner.answer({ status: 201, json: {} });
+    const recovered = await addEvent(url, 'Recovered');
+    expect(recovered.errors).toBeUndefined();
+    const again = await addEvent(url, 'Recovered');
+    expect(again.errors).toBeUndefined();
+    expect(await stored('Recovered')).toBe(2);
+    expect(await stored('Down')).toBe(0);
+  });
+
+  it('takes a 4xx refusal as the answer (BAD_USER_INPUT, not retried, nothing stored) without tripping the breaker', async () => {
+    const { url } = await startEvents();
+    partner.answer({ status: 400, json: { error: 'no' } });
+    for (let i = 0; i < 6; i++) {
+      const res = await addEvent(url, 'Refused');
+      expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input' });
+    }
+    expect(partner.calls).toHaveLength(6);
+    expect(await stored('Refused')).toBe(0);
+    partner.answer({ status: 201, json: {} });
+    expect((await addEvent(url, 'Accepted')).errors).toBeUndefined();
+  });
+
+  it('registers nothing when EVENT_REGISTRY_URL is empty', async () => {
+    const { url } = await startEvents({ EVENT_REGISTRY_URL: '' });
+    const res = await addEvent(url, 'Unregistered');
+    expect(res.errors).toBeUndefined();
+    expect(partner.calls).toHaveLength(0);
+    expect(await stored('Unregistered')).toBe(1);
+  });
+
+  it('serves the registry breaker on /metrics', async () => {
+    const { base } = await startEvents();
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/^circuit_breaker_state\{breaker="event-registry"\} 0$/m);
+    expect(text).toMatch(/^circuit_breaker_rejects_total\{breaker="event-registry"\} \d+$/m);
+  });
+});
