@@ -3,8 +3,11 @@ import { GraphQLError } from 'graphql';
 import { ServiceUnavailableError } from '../common/errors.ts';
 import type { RequestIds } from '../common/http.ts';
 
-/** The gateway's per-request context: the ids every subgraph call carries on. */
-export type GatewayContext = Partial<RequestIds>;
+/** The gateway's per-request context: the ids every subgraph call carries on, and the client's X-API-Key. */
+export type GatewayContext = Partial<RequestIds> & { apiKey?: string };
+
+/** Subgraphs that authenticate a client by its X-API-Key (ingestEvent); no other subgraph is sent the key. */
+const API_KEY_SUBGRAPHS = new Set(['notifications']);
 
 /** Seconds a client should wait before retrying when a subgraph cannot be reached. */
 const RETRY_AFTER_SECONDS = 1;
@@ -36,6 +39,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     if (!headers) return;
     if (context?.requestId) headers.set('x-request-id', context.requestId);
     if (context?.correlationId) headers.set('x-correlation-id', context.correlationId);
+    if (context?.apiKey && API_KEY_SUBGRAPHS.has(this.name)) headers.set('x-api-key', context.apiKey);
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {

@@ -90,7 +90,7 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
-    expressMiddleware(apollo, { context: async ({ res }) => ({ ...idsOf(res) }) }),
+    expressMiddleware(apollo, { context: async ({ req, res }) => ({ ...idsOf(res), apiKey: req.get('x-api-key') }) }),
   );
   app.use(jsonErrors(logger));
 

@@ -7,18 +7,20 @@ import type { SubgraphApp } from '../../common/subgraph.ts';
 import { createGateway } from '../../gateway/server.ts';
 import { createEventsSubgraph } from '../../subgraphs/events/server.ts';
 import { createInventorySubgraph } from '../../subgraphs/inventory/server.ts';
+import { createNotificationsSubgraph } from '../../subgraphs/notifications/server.ts';
 import { createOrdersSubgraph } from '../../subgraphs/orders/server.ts';
 import { createUsersSubgraph } from '../../subgraphs/users/server.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
 type Factory = (deps: SubgraphDeps) => Promise<SubgraphApp & { close?: () => Promise<void> }>;
 
-/** Subgraphs the stack can start; the notifications subgraph joins when it exists. */
+/** Subgraphs the stack starts. */
 export const SUBGRAPHS = {
   users: createUsersSubgraph,
   events: createEventsSubgraph,
   inventory: createInventorySubgraph,
   orders: createOrdersSubgraph,
+  notifications: createNotificationsSubgraph,
 } satisfies Record<string, Factory>;
 
 export type SubgraphName = keyof typeof SUBGRAPHS;
@@ -28,6 +30,7 @@ const URL_VARIABLE: Record<SubgraphName, string> = {
   events: 'EVENTS_URL',
   inventory: 'INVENTORY_URL',
   orders: 'ORDERS_URL',
+  notifications: 'NOTIFICATIONS_URL',
 };
 
 export interface Stack {
@@ -57,7 +60,8 @@ export interface StackOptions {
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
   const db = await createTestDatabase(label);
   const logger = createLogger(label, process.env.LOG_LEVEL ?? 'silent');
-  const baseEnv = { DATABASE_URL: db.url, NODE_ENV: 'test', ...options.env };
+  // One ingest key for every service of the stack (unset, each would generate its own).
+  const baseEnv = { DATABASE_URL: db.url, NODE_ENV: 'test', INGEST_API_KEY: 'test-stack-ingest-key', ...options.env };
   const closers: (() => Promise<void>)[] = [];
   const statements = Object.fromEntries(Object.keys(SUBGRAPHS).map((name) => [name, [] as string[]])) as Record<SubgraphName, string[]>;
   const urls: Partial<Record<SubgraphName, string>> = {};
