@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
@@ -77,6 +78,23 @@ describe('health and readiness', () => {
     expect(query.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', serviceName: 'events', retryAfter: expect.any(Number) });
     // The rest of the graph still answers.
     expect((await gql(gateway.url, '{ users(first: 1) { totalCount } }')).errors).toBeUndefined();
+  });
+
+  it('GET /ready does not wait on a subgraph that hangs: it is down after a short timeout', async () => {
+    const pending: ServerResponse[] = [];
+    const hanging = await listen((_req: IncomingMessage, res: ServerResponse) => void pending.push(res), 0);
+    cleanups.push(async () => {
+      for (const res of pending) res.destroy();
+      await hanging.close();
+    });
+    const gateway = await gatewayWith({ INVENTORY_URL: `${hanging.url}/graphql` });
+
+    const started = Date.now();
+    const response = await fetch(`${gateway.base}/ready`);
+    expect(response.status).toBe(503);
+    expect((await response.json()).down).toEqual(['inventory']);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(pending.length).toBeGreaterThan(0);
   });
 });
 
