@@ -7,6 +7,7 @@ export interface PartnerCall {
   /** Date.now() when the request arrived. */
   at: number;
   body: string;
+  headers: IncomingMessage['headers'];
 }
 
 /** What the partner does with one request. */
@@ -41,7 +42,7 @@ export async function startScriptedPartner(): Promise<ScriptedPartner> {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const call: PartnerCall = { method: req.method ?? 'GET', path: req.url ?? '/', at: Date.now(), body: Buffer.concat(chunks).toString('utf8') };
+    const call: PartnerCall = { method: req.method ?? 'GET', path: req.url ?? '/', at: Date.now(), body: Buffer.concat(chunks).toString('utf8'), headers: req.headers };
     calls.push(call);
     const answer = queue.shift() ?? (typeof fallback === 'function' ? fallback(call) : fallback);
     if (answer === 'hang') {

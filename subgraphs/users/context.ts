@@ -9,5 +9,5 @@ export interface UsersContext extends BaseContext {
 }
 
 export function createContext(repo: UsersRepository, enrichments: Enrichments, base: BaseContext): UsersContext {
-  return { ...base, repo, loaders: createLoaders(repo, enrichments) };
+  return { ...base, repo, loaders: createLoaders(repo, enrichments, { requestId: base.requestId, correlationId: base.correlationId }) };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isOpenBreakerError } from '../../common/breaker.ts';
 import type { Config } from '../../common/config.ts';
+import type { RequestIds } from '../../common/http.ts';
 import { isUuid } from '../../common/ids.ts';
 import type { Logger } from '../../common/logger.ts';
 import { Partner, type PartnerResponse } from '../../common/partner.ts';
@@ -79,12 +80,12 @@ export class Enrichments {
     this.log = options.logger.child({ partner: 'enrichment' });
   }
 
-  /** The enrichment of each user, in order: one read, calls for the users not fresh, one write. */
-  async forUsers(userIds: readonly string[]): Promise<Enrichment[]> {
-    const ids = userIds.filter(isUuid);
+  /** The enrichment of each user, in order: one read, calls for the users not fresh, one write. `ids` go along on the calls. */
+  async forUsers(userIds: readonly string[], ids?: RequestIds): Promise<Enrichment[]> {
+    const valid = userIds.filter(isUuid);
     const stored = new Map<string, EnrichmentRow>();
     try {
-      if (ids.length > 0) for (const row of await this.repo.enrichmentsByUserIds(ids)) stored.set(row.userId, row);
+      if (valid.length > 0) for (const row of await this.repo.enrichmentsByUserIds(valid)) stored.set(row.userId, row);
     } catch (error) {
       this.log.error({ err: error }, 'could not read stored enrichments');
     }
@@ -93,10 +94,10 @@ export class Enrichments {
     const isFresh = (row: EnrichmentRow | undefined) => row !== undefined && now - row.fetchedAt.getTime() < this.options.ttlMs;
     const fetched = new Map<string, EnrichmentRow>();
     await eachLimit(
-      ids.filter((id) => !isFresh(stored.get(id))),
+      valid.filter((id) => !isFresh(stored.get(id))),
       this.options.concurrency ?? 8,
       async (id) => {
-        const row = await this.fetch(id);
+        const row = await this.fetch(id, ids);
         if (row) fetched.set(id, row);
       },
     );
@@ -123,10 +124,14 @@ export class Enrichments {
   }
 
   /** One user's data from the service, or null when it failed (or the breaker is open). */
-  private async fetch(userId: string): Promise<EnrichmentRow | null> {
+  private async fetch(userId: string, ids?: RequestIds): Promise<EnrichmentRow | null> {
     let response: PartnerResponse<unknown>;
     try {
-      response = await this.partner.request({ method: 'GET', path: `/enrichment/${encodeURIComponent(userId)}` });
+      response = await this.partner.request({
+        method: 'GET',
+        path: `/enrichment/${encodeURIComponent(userId)}`,
+        ...(ids ? { headers: { 'x-request-id': ids.requestId, 'x-correlation-id': ids.correlationId } } : {}),
+      });
     } catch (error) {
       // A 4xx other than 404: the service refused this id; it does not trip the breaker.
       this.log.warn({ err: error, userId }, 'enrichment refused');

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { RequestIds } from '../../common/http.ts';
 import { isUuid } from '../../common/ids.ts';
 import type { Enrichment, Enrichments } from './enrichment.ts';
 import type { UserRow, UsersRepository } from './repository.ts';
@@ -6,7 +7,7 @@ import type { UserRow, UsersRepository } from './repository.ts';
 export type Loaders = ReturnType<typeof createLoaders>;
 
 /** Fresh DataLoaders for one request: every id asked for in one tick costs one statement. */
-export function createLoaders(repo: UsersRepository, enrichments: Enrichments) {
+export function createLoaders(repo: UsersRepository, enrichments: Enrichments, ids?: RequestIds) {
   return {
     userById: new DataLoader<string, UserRow | null>(async (ids) => {
       const valid = ids.filter(isUuid);
@@ -15,6 +16,6 @@ export function createLoaders(repo: UsersRepository, enrichments: Enrichments) {
       return ids.map((id) => byId.get(id) ?? null);
     }),
     /** Each user at most once per request: one read of stored data, then calls (bounded) for those not fresh. */
-    enrichmentByUserId: new DataLoader<string, Enrichment>((ids) => enrichments.forUsers(ids)),
+    enrichmentByUserId: new DataLoader<string, Enrichment>((userIds) => enrichments.forUsers(userIds, ids)),
   };
 }

@@ -55,10 +55,13 @@ async function createUsers(n: number): Promise<string[]> {
 const FIELDS = `id enrichment { status company jobTitle location fetchedAt }`;
 
 /** The real federated fetch of users by key, as the gateway sends it. */
-function entities(url: string, ids: string[], fields = FIELDS) {
-  return gql(url, `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { ${fields} } } }`, {
-    r: ids.map((id) => ({ __typename: 'User', id })),
-  });
+function entities(url: string, ids: string[], fields = FIELDS, headers: Record<string, string> = {}) {
+  return gql(
+    url,
+    `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { ${fields} } } }`,
+    { r: ids.map((id) => ({ __typename: 'User', id })) },
+    headers,
+  );
 }
 
 const profile = (id: string) => ({ company: `Company of ${id.slice(0, 8)}`, jobTitle: 'Engineer', location: 'Lisbon' });
@@ -117,14 +120,15 @@ describe('User.enrichment', () => {
     expect(partner.calls).toHaveLength(2);
   });
 
-  it('asks once per user per request, with the calls of one request in flight together', async () => {
+  it('asks once per user per request, with the calls of one request in flight together and its request id', async () => {
     const { url } = await startUsers();
     const ids = await createUsers(4);
     partner.answer((call) => ({ status: 200, json: profile(call.path.split('/').pop()!), delayMs: 150 }));
     const started = Date.now();
-    const res = await entities(url, [...ids, ...ids]);
+    const res = await entities(url, [...ids, ...ids], FIELDS, { 'x-request-id': 'req-enrich-1' });
     expect(res.data._entities.map((u: { enrichment: { status: string } }) => u.enrichment.status)).toEqual(Array(8).fill('AVAILABLE'));
     expect(partner.calls).toHaveLength(4);
+    expect(partner.calls.map((call) => call.headers['x-request-id'])).toEqual(Array(4).fill('req-enrich-1'));
     expect(Date.now() - started).toBeLessThan(450); // not 4 × 150 ms one after another
   });
 
