@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../common/logger.ts';
+import { QUEUES } from '../../common/queues.ts';
+import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
+import { gql, gqlData } from '../support/graphql.ts';
+import { expectInvariants } from '../support/invariants.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+import { countBy, createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ORDER_FIELDS, ordersSettled, placeOrder, waitForTerminal } from './support.ts';
+
+const env = fastOrderEnv('orders');
+let stack: Stack;
+let workers: RunningWorkers;
+let userId: string;
+
+beforeAll(async () => {
+  stack = await startStack('orders', { env });
+  workers = await startWorkers(stack.config, createLogger('workers', process.env.LOG_LEVEL ?? 'silent'));
+  userId = await createUser(stack.gatewayUrl);
+});
+
+afterAll(async () => {
+  await workers?.close();
+  await stack?.close();
+  await dropQueues(stack.config.REDIS_URL, env.QUEUE_PREFIX!);
+});
+
+const inventory = () => stack.urls.inventory!;
+const settled = () => ordersSettled(stack.db.sql, workers.queues.get(QUEUES.orders));
+
+async function productState(id: string) {
+  const [row] = await stack.db.sql`
+    select stock, reserved,
+      (select count(*) from inventory.stock_movements where product_id = ${id} and kind = 'RESERVE')::int as reserves,
+      (select count(*) from inventory.stock_movements where product_id = ${id} and kind = 'RELEASE')::int as releases
+    from inventory.products where id = ${id}`;
+  return row!;
+}
+
+describe('order processing', () => {
+  it('sells exactly the stock: 200 concurrent orders of 1 for 50 units give 50 CONFIRMED and 150 FAILED(OUT_OF_STOCK)', async () => {
+    const productId = await createProduct(stack.gatewayUrl, 50);
+    const started = Date.now();
+    const placed = await Promise.all(Array.from({ length: 200 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 })));
+    for (const order of placed) expect(order.status).toBe('PENDING');
+
+    const rows = await waitForTerminal(
+      stack.db.sql,
+      placed.map((o) => o.id),
+      30_000,
+    );
+    expect(countBy(rows, (r) => `${r.status}:${r.failure_reason}`)).toEqual({ 'CONFIRMED:null': 50, 'FAILED:OUT_OF_STOCK': 150 });
+    expect(await productState(productId)).toEqual({ stock: 0, reserved: 50, reserves: 50, releases: 0 });
+    console.info(`200 orders placed and processed in ${Date.now() - started} ms; attempts ${JSON.stringify(countBy(rows, (r) => String(r.attempts)))}`);
+
+    // Through the gateway: history with times, one attempt each.
+    const { order } = await gqlData(stack.gatewayUrl, `query($id: ID!) { order(id: $id) { ${ORDER_FIELDS} product { id stock reserved } } }`, { id: rows.find((r) => r.status === 'CONFIRMED')!.id });
+    expect(order.history.map((h: { status: string }) => h.status)).toEqual(['PENDING', 'PROCESSING', 'CONFIRMED']);
+    expect(order.attempts).toBe(1);
+    expect(order.product).toMatchObject({ id: productId, stock: 0, reserved: 50 });
+
+    // Final failures are not retried: they sit in the failed set after one attempt.
+    const failed = await workers.queues.get(QUEUES.orders).getFailed(0, 1000);
+    const outOfStock = failed.filter((job) => job.failedReason === 'OUT_OF_STOCK');
+    expect(outOfStock).toHaveLength(150);
+    // No attempt follows the final outcome (earlier attempts may have timed out on a busy machine).
+    const attempts = new Map(rows.map((r) => [r.id, r.attempts]));
+    for (const job of outOfStock) expect(job.attemptsMade).toBe(attempts.get(job.id!));
+
+    // Each terminal transition wrote its notification event in the same transaction.
+    const events = await stack.db.sql`
+      select name, count(*)::int as n from orders.outbox where queue = ${QUEUES.notificationEvents} and payload->'payload'->>'productId' = ${productId} group by name order by name`;
+    expect(events.map((e) => [e.name, e.n])).toEqual([
+      ['ORDER_CONFIRMED', 50],
+      ['ORDER_FAILED', 150],
+    ]);
+    await expectInvariants(stack.db.sql, { settled: settled() });
+  });
+
+  it('never deducts twice when inventory is slower than the timeout on every 2nd request', async () => {
+    const productId = await createProduct(stack.gatewayUrl, 30);
+    await gremlin(inventory(), { every: 2, latencyMs: 1300 });
+    try {
+      const placed = await Promise.all(Array.from({ length: 20 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 })));
+      const rows = await waitForTerminal(
+        stack.db.sql,
+        placed.map((o) => o.id),
+        30_000,
+      );
+      for (const row of rows) expect(['CONFIRMED', 'FAILED']).toContain(row.status);
+      expect(rows.some((row) => row.attempts > 1)).toBe(true);
+      // Releases of orders that ran out of retries go on through the gremlin until they succeed.
+      await expectInvariants(stack.db.sql, { timeoutMs: 30_000, settled: settled() });
+      const state = await productState(productId);
+      expect(state.stock + state.reserved).toBe(30);
+      expect(state.reserved).toBe(rows.filter((row) => row.status === 'CONFIRMED').length);
+    } finally {
+      await gremlin(inventory(), null);
+    }
+  });
+
+  it('fails an order with INVENTORY_UNAVAILABLE when retries run out, and releases what the timed-out calls reserved late', async () => {
+    const productId = await createProduct(stack.gatewayUrl, 5);
+    await gremlin(inventory(), { every: 1, latencyMs: 1200 });
+    let orderId: string;
+    try {
+      orderId = (await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 2 })).id;
+      const [row] = await waitForTerminal(stack.db.sql, [orderId], 20_000);
+      expect(row).toMatchObject({ status: 'FAILED', failure_reason: 'INVENTORY_UNAVAILABLE', attempts: 4 });
+      const job = await workers.queues.get(QUEUES.orders).getJob(orderId);
+      expect(await job!.getState()).toBe('failed');
+      expect(job!.attemptsMade).toBe(4);
+      // The late reservation landed; the release cannot get through while every request is too slow.
+      await expect.poll(async () => (await productState(productId)).reserved, { timeout: 5000 }).toBe(2);
+    } finally {
+      await gremlin(inventory(), null);
+    }
+    await expectInvariants(stack.db.sql, { timeoutMs: 10_000, settled: settled() });
+    expect(await productState(productId)).toEqual({ stock: 5, reserved: 0, reserves: 1, releases: 1 });
+    const history = await stack.db.sql`select status, reason from orders.order_status_changes where order_id = ${orderId!} order by id`;
+    expect(history.map((h) => h.status)).toEqual(['PENDING', 'PROCESSING', 'FAILED']);
+    expect(history[2]!.reason).toMatch(/^INVENTORY_UNAVAILABLE/);
+  });
+
+  it('fails an order for an unknown product at once with UNKNOWN_PRODUCT', async () => {
+    const order = await placeOrder(stack.gatewayUrl, { userId, productId: 'NO-SUCH-SKU', quantity: 1 });
+    const [row] = await waitForTerminal(stack.db.sql, [order.id]);
+    expect(row).toMatchObject({ status: 'FAILED', failure_reason: 'UNKNOWN_PRODUCT', attempts: 1 });
+  });
+});
+
+describe('cancelOrder', () => {
+  const CANCEL = `mutation($id: ID!) { cancelOrder(id: $id) { ${ORDER_FIELDS} } }`;
+
+  it('releases a CONFIRMED order\'s stock exactly once, however often it is cancelled', async () => {
+    const productId = await createProduct(stack.gatewayUrl, 10);
+    const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 3 });
+    await waitForTerminal(stack.db.sql, [order.id]);
+    expect(await productState(productId)).toMatchObject({ stock: 7, reserved: 3 });
+
+    const cancels = await Promise.all(Array.from({ length: 5 }, () => gqlData(stack.gatewayUrl, CANCEL, { id: order.id })));
+    for (const { cancelOrder } of cancels) expect(cancelOrder.status).toBe('CANCELLED');
+    await expect.poll(() => productState(productId), { timeout: 5000 }).toEqual({ stock: 10, reserved: 0, reserves: 1, releases: 1 });
+    const again = await gqlData(stack.gatewayUrl, CANCEL, { id: order.id });
+    expect(again.cancelOrder.history.map((h: { status: string }) => h.status)).toEqual(['PENDING', 'PROCESSING', 'CONFIRMED', 'CANCELLED']);
+    await expectInvariants(stack.db.sql, { settled: settled() });
+    expect(await productState(productId)).toEqual({ stock: 10, reserved: 0, reserves: 1, releases: 1 });
+  });
+
+  it('refuses to cancel a FAILED order with BAD_USER_INPUT', async () => {
+    const productId = await createProduct(stack.gatewayUrl, 0);
+    const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 });
+    await waitForTerminal(stack.db.sql, [order.id]);
+    const res = await gql(stack.gatewayUrl, CANCEL, { id: order.id });
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+  });
+
+  it('cancels orders while the worker is reserving for them without leaking or double-releasing stock', async () => {
+    const productId = await createProduct(stack.gatewayUrl, 20);
+    // Every inventory call takes 400 ms (under the 1 s timeout): orders stay PROCESSING that long.
+    await gremlin(inventory(), { every: 1, latencyMs: 400 });
+    try {
+      const placed = await Promise.all(Array.from({ length: 8 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 2 })));
+      const ids = placed.map((o) => o.id);
+      await expect
+        .poll(async () => (await stack.db.sql`select count(*)::int as n from orders.orders where id = any(${ids}::uuid[]) and status = 'PROCESSING'`)[0]!.n, { timeout: 5000, interval: 20 })
+        .toBeGreaterThan(0);
+      const cancelled = await Promise.all(ids.map((id) => gql(stack.gatewayUrl, CANCEL, { id })));
+      for (const res of cancelled) expect(res.data?.cancelOrder?.status).toBe('CANCELLED');
+      await waitForTerminal(stack.db.sql, ids);
+      await expectInvariants(stack.db.sql, { timeoutMs: 10_000, settled: settled() });
+      const state = await productState(productId);
+      expect(state).toMatchObject({ stock: 20, reserved: 0 });
+      expect(state.reserves).toBe(state.releases);
+    } finally {
+      await gremlin(inventory(), null);
+    }
+  });
+});

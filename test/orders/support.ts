@@ -1,0 +1,169 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import type postgres from 'postgres';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { QUEUES } from '../../common/queues.ts';
+import { gql, gqlData } from '../support/graphql.ts';
+
+export const ORDER_FIELDS = 'id status failureReason attempts quantity history { status at reason }';
+
+/** Settings that keep the order tests fast: short retries, a 1 s inventory timeout (ample on 2 busy cores), quick polling. */
+export function fastOrderEnv(label: string): Record<string, string> {
+  return {
+    QUEUE_PREFIX: `jt-${label}-${randomUUID().slice(0, 8)}`,
+    ORDER_RETRY_DELAYS_MS: '100,100,100',
+    INVENTORY_TIMEOUT_MS: '1000',
+    OUTBOX_POLL_MS: '100',
+    WORKER_LOCK_MS: '1500',
+    ORDER_CONCURRENCY: '20',
+  };
+}
+
+export async function createProduct(gatewayUrl: string, stock: number): Promise<string> {
+  const id = `SKU-${randomUUID().slice(0, 8)}`;
+  await gqlData(gatewayUrl, `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, {
+    input: { id, name: `Product ${id}`, priceCents: 1999, stock },
+  });
+  return id;
+}
+
+export async function createUser(gatewayUrl: string): Promise<string> {
+  const tag = randomUUID().slice(0, 8);
+  const data = await gqlData(gatewayUrl, `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
+    input: { name: `Buyer ${tag}`, email: `buyer-${tag}@example.com` },
+  });
+  return data.createUser.id;
+}
+
+/**
+ * Places an order as a careful client does: with an idempotency key, trying
+ * again after SERVICE_UNAVAILABLE (safe: a repeat returns the first order).
+ */
+export async function placeOrder(gatewayUrl: string, input: { userId: string; productId: string; quantity: number }) {
+  const variables = { input: { ...input, idempotencyKey: randomUUID() } };
+  for (let attempt = 1; ; attempt++) {
+    const res = await gql(gatewayUrl, `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { ${ORDER_FIELDS} } }`, variables);
+    const unavailable = res.errors?.some((e) => e.extensions?.code === 'SERVICE_UNAVAILABLE');
+    if (unavailable && attempt < 3) {
+      console.warn(`placeOrder: ${res.errors![0]!.message}; trying again`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
+    if (res.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors)}`);
+    return res.data.placeOrder;
+  }
+}
+
+/** Waits until every listed order is CONFIRMED, FAILED or CANCELLED; returns their rows. */
+export async function waitForTerminal(sql: postgres.Sql, ids: string[], timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await sql`select id, status, failure_reason, attempts from orders.orders where id = any(${ids}::uuid[])`;
+    const open = rows.filter((row) => !['CONFIRMED', 'FAILED', 'CANCELLED'].includes(row.status));
+    if (open.length === 0 && rows.length === ids.length) return rows;
+    if (Date.now() > deadline) {
+      throw new Error(`${open.length} of ${ids.length} orders not terminal after ${timeoutMs} ms: ${open.slice(0, 5).map((r) => `${r.id}=${r.status}`).join(', ')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
+}
+
+/** Sets (or with null clears) the inventory gremlin of the subgraph at `graphqlUrl`. */
+export async function gremlin(graphqlUrl: string, settings: { every: number; latencyMs: number } | null): Promise<void> {
+  const url = graphqlUrl.replace(/\/graphql$/, '/internal/gremlin');
+  const response = await fetch(url, settings ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings) } : { method: 'DELETE' });
+  if (!response.ok) throw new Error(`gremlin ${response.status}`);
+}
+
+/** Removes every queue of a test prefix from Redis. */
+export async function dropQueues(redisUrl: string, prefix: string): Promise<void> {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  try {
+    for (const name of Object.values(QUEUES)) {
+      const queue = new Queue(name, { connection, prefix });
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+    }
+  } finally {
+    connection.disconnect();
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A private, throwaway redis-server (never the shared one): stop() and start() it at will. */
+export class PrivateRedis {
+  private process?: ChildProcess;
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort());
+    await redis.start();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    this.process = child;
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {});
+      try {
+        await probe.connect();
+        if ((await probe.ping()) === 'PONG') return;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`redis-server on ${this.port} did not start`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      } finally {
+        probe.disconnect();
+      }
+    }
+  }
+
+  /** Stops this redis-server only (SIGTERM to the process we started) and waits for it to exit. */
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+    this.process = undefined;
+  }
+}
+
+/**
+ * True when order processing has nothing left to do: every orders outbox row
+ * published and no job of the `orders` queue waiting, active or delayed
+ * (a job stays active while its inventory call is in flight).
+ */
+export function ordersSettled(sql: postgres.Sql, queue: Queue): () => Promise<boolean> {
+  return async () => {
+    const [row] = await sql`select count(*)::int as n from orders.outbox where published_at is null`;
+    if (row!.n > 0) return false;
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused');
+    return Object.values(counts).every((n) => n === 0);
+  };
+}

@@ -1,0 +1,82 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
+import type { Express } from 'express';
+import { createApp, jsonErrors } from '../common/http.ts';
+import type { Logger } from '../common/logger.ts';
+import { gauge, metricsRoute } from '../common/metrics.ts';
+
+type BoardServer = Parameters<typeof createBullBoard>[0]['serverAdapter'];
+
+const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'paused', 'prioritized'] as const;
+
+export interface WorkersHttpOptions {
+  /** Queues shown in Bull Board and counted in /metrics. */
+  queues: readonly Queue[];
+  logger: Logger;
+  /** Extra facts for /health, e.g. each connection's state. */
+  health?: () => Record<string, unknown>;
+}
+
+function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+}
+
+// Queues of every live workers app in this process (tests may start several), counted at each scrape.
+const counted = new Set<Queue>();
+
+gauge({
+  name: 'junction_queue_jobs',
+  help: 'BullMQ jobs per queue and state, read from Redis at each scrape.',
+  labelNames: ['prefix', 'queue', 'state'],
+  async collect() {
+    this.reset();
+    await Promise.all(
+      [...counted].map(async (queue) => {
+        try {
+          const counts = await within(1000, queue.getJobCounts(...JOB_STATES));
+          for (const state of JOB_STATES) this.set({ prefix: queue.opts.prefix ?? 'bull', queue: queue.name, state }, counts[state] ?? 0);
+        } catch {
+          // Redis is down: the queue is left out of this scrape rather than failing it.
+        }
+      }),
+    );
+  },
+});
+
+export interface WorkersApp {
+  app: Express;
+  /** Stops counting this app's queues; safe to call twice. */
+  close(): void;
+}
+
+/**
+ * The workers' HTTP face on WORKERS_PORT: `GET /health` (liveness),
+ * `GET /metrics` (Prometheus, with each queue's job counts by state) and
+ * Bull Board at `/admin/queues`.
+ */
+export function createWorkersApp({ queues, logger, health }: WorkersHttpOptions): WorkersApp {
+  const app = createApp();
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', service: 'workers', queues: queues.map((queue) => queue.name), ...health?.() });
+  });
+
+  for (const queue of queues) counted.add(queue);
+  metricsRoute(app);
+
+  const board = new ExpressAdapter();
+  board.setBasePath('/admin/queues');
+  // @bull-board/express 9.10.1 brings its own @bull-board/api 9.10.1 beside our 9.10.2: same shape, separate type declarations.
+  createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue)), serverAdapter: board as unknown as BoardServer });
+  app.use('/admin/queues', board.getRouter());
+
+  app.use(jsonErrors(logger));
+  return {
+    app,
+    close() {
+      for (const queue of queues) counted.delete(queue);
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { pathToFileURL } from 'node:url';
+import { loadConfig, type Config } from '../common/config.ts';
+import { connect } from '../common/db.ts';
+import { listen, onShutdown } from '../common/http.ts';
+import { createLogger, type Logger } from '../common/logger.ts';
+import { QueueSet } from '../common/queues.ts';
+import { closeRedis, createRedis } from '../common/redis.ts';
+import { createWorkersApp } from './http.ts';
+import { OutboxRelay } from './outbox-relay.ts';
+import { startOrderWorker } from './orders/worker.ts';
+
+export interface RunningWorkers {
+  /** The producer side of every queue (Bull Board, metrics, tests). */
+  queues: QueueSet;
+  /** Connection states for /health. */
+  health(): Record<string, unknown>;
+  /** Stops taking jobs, lets active ones finish, then closes every connection; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Every background worker of Junction in this process: the outbox relay and
+ * the order worker (add new workers here, each with its close()).
+ */
+export async function startWorkers(config: Config, logger: Logger): Promise<RunningWorkers> {
+  const database = connect(config.DATABASE_URL);
+  // Producers fail fast while Redis is down (the outbox rows wait); workers wait Redis out.
+  const producer = createRedis(config.REDIS_URL, { role: 'producer', logger, name: 'workers-producer' });
+  const connection = createRedis(config.REDIS_URL, { role: 'worker', logger, name: 'workers' });
+  const queues = new QueueSet(producer, config.QUEUE_PREFIX);
+
+  const relay = new OutboxRelay({ db: database, queues, redis: producer, config, logger: logger.child({ component: 'outbox-relay' }) }).start();
+  const orders = startOrderWorker({ config, db: database.db, connection, logger });
+
+  // Consumers first (active jobs drain), then the relay, then the connections.
+  const stops: (() => Promise<void>)[] = [() => orders.close(), () => relay.close()];
+
+  let closing: Promise<void> | undefined;
+  return {
+    queues,
+    health: () => ({ redis: connection.status, producer: producer.status }),
+    close() {
+      closing ??= (async () => {
+        for (const stop of stops) await stop().catch((error) => logger.error({ err: error }, 'worker close failed'));
+        await queues.close();
+        await closeRedis(producer);
+        await closeRedis(connection);
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('workers', config.LOG_LEVEL);
+  const workers = await startWorkers(config, logger);
+  const web = createWorkersApp({ queues: workers.queues.all(), logger, health: workers.health });
+  const http = await listen(web.app, config.WORKERS_PORT);
+  logger.info({ url: http.url, board: `${http.url}/admin/queues` }, 'workers running');
+  onShutdown(logger, async () => {
+    await http.close();
+    web.close();
+    await workers.close();
+  });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

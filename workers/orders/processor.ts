@@ -1,0 +1,93 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Logger } from '../../common/logger.ts';
+import { ORDER_JOBS, type OrderJobData } from '../../common/queues.ts';
+import type { OrderProcessing } from '../../subgraphs/orders/processing.ts';
+import type { InventoryClient } from './inventory-client.ts';
+
+export interface OrderProcessorDeps {
+  processing: OrderProcessing;
+  inventory: InventoryClient;
+  logger: Logger;
+}
+
+/** What a finished job leaves as its return value (shown in Bull Board). */
+export type OrderJobResult = { orderId: string; status: string; outcome?: string };
+
+/** True when this run is the job's last attempt (no retry follows a failure). */
+export function isLastAttempt(job: Job): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+/**
+ * The `orders` queue's processor.
+ *
+ * `process`: PENDING → PROCESSING, reserve stock, then CONFIRMED, or FAILED
+ * with OUT_OF_STOCK / UNKNOWN_PRODUCT (final at once: UnrecoverableError).
+ * Anything that leaves the outcome unknown (timeout, 5xx, connection error,
+ * a database error) is thrown and retried after the next ORDER_RETRY_DELAYS_MS
+ * delay; the reservation is idempotent per order, so a retry after an
+ * ambiguous timeout never reserves twice. On the last attempt the order
+ * becomes FAILED(INVENTORY_UNAVAILABLE) and a release job is queued with it,
+ * so a reservation the timed-out call may still make is given back.
+ *
+ * `release`: gives back what the order holds; retried until inventory answers.
+ */
+export function createOrderProcessor({ processing, inventory, logger }: OrderProcessorDeps) {
+  async function processOrder(job: Job<OrderJobData>): Promise<OrderJobResult> {
+    const { orderId, requestId, correlationId } = job.data;
+    const attempt = await processing.begin(orderId);
+    if (attempt.kind === 'missing') throw new UnrecoverableError(`order ${orderId} does not exist`);
+    // A repeat of a finished job (a republished outbox row, a cancel that came first): nothing to do.
+    if (attempt.kind === 'finished') return { orderId, status: attempt.order.status };
+    const { order } = attempt;
+    const log = logger.child({ orderId, requestId, correlationId, attempt: order.attempts });
+
+    let outcome;
+    try {
+      outcome = await inventory.reserve(order.id, order.productId, order.quantity, { requestId, correlationId });
+    } catch (error) {
+      if (isLastAttempt(job)) {
+        log.warn({ err: error }, 'inventory unavailable on the last attempt: order FAILED, release queued');
+        await processing.fail(orderId, 'INVENTORY_UNAVAILABLE', { release: true, detail: (error as Error).message });
+      } else {
+        log.info({ err: error }, 'inventory unavailable; will retry');
+      }
+      throw error;
+    }
+
+    switch (outcome) {
+      case 'RESERVED': {
+        const confirmed = await processing.confirm(orderId);
+        // Null: cancelled meanwhile; the cancel queued a release, which gives this reservation back.
+        log.info({ outcome, confirmed: Boolean(confirmed) }, confirmed ? 'order confirmed' : 'reserved for an order cancelled meanwhile');
+        return { orderId, status: confirmed ? 'CONFIRMED' : 'CANCELLED', outcome };
+      }
+      case 'OUT_OF_STOCK':
+      case 'UNKNOWN_PRODUCT':
+        await processing.fail(orderId, outcome, { release: false });
+        log.info({ outcome }, 'order failed');
+        throw new UnrecoverableError(outcome);
+      case 'VOIDED': {
+        // Released before this reservation could happen: the order was cancelled or already failed.
+        const failed = await processing.fail(orderId, 'INVENTORY_UNAVAILABLE', { release: false, detail: 'released before reservation' });
+        log.warn({ outcome, failed: Boolean(failed) }, 'reservation voided by an earlier release');
+        return { orderId, status: failed ? 'FAILED' : 'CANCELLED', outcome };
+      }
+      default:
+        throw new Error(`inventory answered an unknown outcome ${String(outcome)}`);
+    }
+  }
+
+  async function releaseOrder(job: Job<OrderJobData>): Promise<OrderJobResult> {
+    const { orderId, requestId, correlationId } = job.data;
+    const outcome = await inventory.release(orderId, { requestId, correlationId });
+    logger.info({ orderId, outcome, attempts: job.attemptsMade + 1 }, 'order stock released');
+    return { orderId, status: 'RELEASED', outcome };
+  }
+
+  return async function processOrderJob(job: Job<OrderJobData>): Promise<OrderJobResult> {
+    if (job.name === ORDER_JOBS.release) return releaseOrder(job);
+    if (job.name === ORDER_JOBS.process) return processOrder(job);
+    throw new UnrecoverableError(`unknown job ${job.name} on the orders queue`);
+  };
+}

@@ -1,0 +1,60 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../common/config.ts';
+import type { Database } from '../../common/db.ts';
+import type { Logger } from '../../common/logger.ts';
+import { ORDER_JOBS, QUEUES, retryDelays, type OrderJobData } from '../../common/queues.ts';
+import { OrderProcessing } from '../../subgraphs/orders/processing.ts';
+import { InventoryClient } from './inventory-client.ts';
+import { createOrderProcessor, type OrderJobResult } from './processor.ts';
+
+export interface OrderWorkerDeps {
+  config: Pick<Config, 'INVENTORY_URL' | 'INVENTORY_TIMEOUT_MS' | 'ORDER_RETRY_DELAYS_MS' | 'QUEUE_PREFIX' | 'WORKER_LOCK_MS' | 'ORDER_CONCURRENCY'>;
+  db: Database;
+  /** A `worker` connection from common/redis.ts (maxRetriesPerRequest: null). */
+  connection: Redis;
+  logger: Logger;
+}
+
+/**
+ * The BullMQ worker of the `orders` queue. A job whose worker died mid-way is
+ * found by the stalled-job check once its lock (WORKER_LOCK_MS) lapses and
+ * runs again; up to 3 stalls are forgiven before the job fails.
+ */
+export function startOrderWorker({ config, db, connection, logger }: OrderWorkerDeps) {
+  const log = logger.child({ worker: QUEUES.orders });
+  const processing = new OrderProcessing(db);
+  const processor = createOrderProcessor({
+    processing,
+    inventory: new InventoryClient({ url: config.INVENTORY_URL, timeoutMs: config.INVENTORY_TIMEOUT_MS }),
+    logger: log,
+  });
+  const worker = new Worker<OrderJobData, OrderJobResult>(QUEUES.orders, processor, {
+    connection,
+    prefix: config.QUEUE_PREFIX,
+    concurrency: config.ORDER_CONCURRENCY,
+    settings: { backoffStrategy: retryDelays(config.ORDER_RETRY_DELAYS_MS) },
+    lockDuration: config.WORKER_LOCK_MS,
+    stalledInterval: config.WORKER_LOCK_MS,
+    maxStalledCount: 3,
+  });
+  worker.on('error', (error) => log.warn({ err: error }, 'orders worker error'));
+  // Backstop for a `process` job that ends in the failed set some other way (e.g. stalled too often):
+  // its order must not stay PROCESSING. A no-op when the processor already finished it.
+  worker.on('failed', (job, error) => {
+    if (!job || job.name !== ORDER_JOBS.process) return;
+    void job
+      .getState()
+      .then(async (state) => {
+        if (state !== 'failed') return;
+        const failed = await processing.fail(job.data.orderId, 'INVENTORY_UNAVAILABLE', { release: true, detail: error.message });
+        if (failed) log.warn({ orderId: job.data.orderId, err: error }, 'order job failed for good: order FAILED, release queued');
+      })
+      .catch((cause) => log.error({ err: cause, orderId: job.data.orderId }, 'could not record a failed order job'));
+  });
+  return {
+    worker,
+    /** Stops taking jobs and waits for the active ones to finish; safe to call twice. */
+    close: () => worker.close(),
+  };
+}
