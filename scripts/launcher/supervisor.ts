@@ -52,13 +52,6 @@ export class Supervisor {
     this.spawn(running);
   }
 
-  /** Pids of the children alive now, by service. */
-  pids(): Record<string, number> {
-    const pids: Record<string, number> = {};
-    for (const [name, { child }] of this.services) if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) pids[name] = child.pid;
-    return pids;
-  }
-
   private spawn(running: Running): void {
     const { spec } = running;
     const child = spawn(process.execPath, ['--import', 'tsx', '--import', ORPHAN_GUARD, spec.entry], {

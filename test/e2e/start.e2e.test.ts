@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gqlData } from '../support/graphql.ts';
+import { gql, gqlData } from '../support/graphql.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -172,6 +172,14 @@ describe('npm start', () => {
     });
     const byId = `query($id: ID!) { user(id: $id) { id name email } }`;
     expect((await gqlData(`${gatewayBase}/graphql`, byId, { id: createUser.id })).user).toEqual({ id: createUser.id, name: 'End To End', email });
+
+    // The key the launcher printed is the one the notifications subgraph checks.
+    const ingest = `mutation($input: IngestEventInput!) { ingestEvent(input: $input) { eventId status } }`;
+    const event = { eventType: 'e2e_check', timestamp: new Date().toISOString(), payload: { userId: createUser.id } };
+    const wrongKey = await gql(`${gatewayBase}/graphql`, ingest, { input: event }, { 'X-API-Key': 'not-the-key' });
+    expect(wrongKey.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const accepted = await gqlData(`${gatewayBase}/graphql`, ingest, { input: event }, { 'X-API-Key': keyLine[1]! });
+    expect(accepted.ingestEvent.eventId).toEqual(expect.any(String));
 
     // A subgraph dies hard: the launcher says so, starts a new one, and the gateway is ready again.
     const mark = run.output().length;
