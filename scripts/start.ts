@@ -138,7 +138,8 @@ for (;;) {
     const width = Math.max(...services.map((s) => s.name.length), 'INGEST_API_KEY'.length);
     const lines = services.map((s) => `  ${s.name.padEnd(width)}  ${s.show(local(s))}`);
     if (!config.production) lines[services.indexOf(gateway)] += '  (Apollo Sandbox: open it in a browser)';
-    lines.push(`  ${'INGEST_API_KEY'.padEnd(width)}  ${config.INGEST_API_KEY}${config.ingestKeyGenerated ? '  (generated for this run)' : ''}`);
+    // A key of the user's own is a secret: only a generated one is shown.
+    lines.push(`  ${'INGEST_API_KEY'.padEnd(width)}  ${config.ingestKeyGenerated ? `${config.INGEST_API_KEY}  (generated for this run)` : '(from the environment)'}`);
     say(`Junction is ready in ${((Date.now() - waitingSince) / 1000).toFixed(1)} s:`);
     for (const line of lines) say(line);
     say('Ctrl-C stops everything.');
