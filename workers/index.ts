@@ -7,6 +7,7 @@ import { QueueSet } from '../common/queues.ts';
 import { closeRedis, createRedis } from '../common/redis.ts';
 import { createWorkersApp } from './http.ts';
 import { OutboxRelay } from './outbox-relay.ts';
+import { startNotificationWorkers } from './notifications/index.ts';
 import { startOrderWorker } from './orders/worker.ts';
 
 export interface RunningWorkers {
@@ -19,8 +20,8 @@ export interface RunningWorkers {
 }
 
 /**
- * Every background worker of Junction in this process: the outbox relay and
- * the order worker (add new workers here, each with its close()).
+ * Every background worker of Junction in this process: the outbox relay, the
+ * order worker and the notification workers (add new workers here, each with its close()).
  */
 export async function startWorkers(config: Config, logger: Logger): Promise<RunningWorkers> {
   const database = connect(config.DATABASE_URL);
@@ -31,9 +32,10 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Runn
 
   const relay = new OutboxRelay({ db: database, queues, redis: producer, config, logger: logger.child({ component: 'outbox-relay' }) }).start();
   const orders = startOrderWorker({ config, db: database.db, connection, logger });
+  const notifications = startNotificationWorkers({ config, db: database.db, logger: logger.child({ component: 'notifications' }) });
 
   // Consumers first (active jobs drain), then the relay, then the connections.
-  const stops: (() => Promise<void>)[] = [() => orders.close(), () => relay.close()];
+  const stops: (() => Promise<void>)[] = [() => orders.close(), () => notifications.close(), () => relay.close()];
 
   let closing: Promise<void> | undefined;
   return {
