@@ -1,0 +1,123 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { QUEUES } from '../../common/queues.ts';
+import { expectInvariants } from '../support/invariants.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+import { createProduct, createUser, dropQueues, fastOrderEnv, freePort, gremlin, ordersSettled, placeOrder, waitForTerminal } from './support.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const env = { ...fastOrderEnv('crash'), INVENTORY_TIMEOUT_MS: '3000' };
+let stack: Stack;
+let userId: string;
+let connection: Redis;
+let queue: Queue;
+const children = new Set<ChildProcess>();
+
+/** workers/index.ts as a real process of its own, answering /health. */
+async function startWorkerProcess(): Promise<{ child: ChildProcess; output: () => string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/index.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...env,
+      DATABASE_URL: stack.db.url,
+      INVENTORY_URL: stack.urls.inventory!,
+      WORKERS_PORT: String(port),
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'test',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`workers exited with ${child.exitCode}: ${output}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    if (ok) return { child, output: () => output };
+    if (Date.now() > deadline) throw new Error(`workers did not answer /health: ${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+async function countWith(ids: string[], status: string): Promise<number> {
+  const [row] = await stack.db.sql`select count(*)::int as n from orders.orders where id = any(${ids}::uuid[]) and status = ${status}`;
+  return row!.n;
+}
+
+beforeAll(async () => {
+  stack = await startStack('worker_crash', { env });
+  userId = await createUser(stack.gatewayUrl);
+  connection = new Redis(stack.config.REDIS_URL, { maxRetriesPerRequest: null });
+  queue = new Queue(QUEUES.orders, { connection, prefix: env.QUEUE_PREFIX });
+});
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await queue?.close();
+  connection?.disconnect();
+  await stack?.close();
+  await dropQueues(stack.config.REDIS_URL, env.QUEUE_PREFIX);
+});
+
+describe('workers as a real process', () => {
+  it('finishes every order, reserving once, after a worker is killed with SIGKILL mid-job', async () => {
+    const productId = await createProduct(stack.gatewayUrl, 20);
+    // Each inventory call takes 800 ms (under the 3 s timeout), so jobs are caught in flight.
+    await gremlin(stack.urls.inventory!, { every: 1, latencyMs: 800 });
+    try {
+      const first = await startWorkerProcess();
+      const placed = await Promise.all(Array.from({ length: 12 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 })));
+      const ids = placed.map((o) => o.id);
+      await expect.poll(() => countWith(ids, 'PROCESSING'), { timeout: 10_000, interval: 20 }).toBeGreaterThan(0);
+      first.child.kill('SIGKILL');
+      expect((await exited(first.child)).signal).toBe('SIGKILL');
+      const interrupted = await countWith(ids, 'PROCESSING');
+      expect(interrupted).toBeGreaterThan(0);
+
+      // A new worker process finds the stalled jobs once their lock lapses and runs them again.
+      const second = await startWorkerProcess();
+      const rows = await waitForTerminal(stack.db.sql, ids, 30_000);
+      expect(rows.every((r) => r.status === 'CONFIRMED')).toBe(true);
+      expect(rows.filter((r) => r.attempts > 1).length).toBeGreaterThanOrEqual(interrupted);
+      await expectInvariants(stack.db.sql, { settled: ordersSettled(stack.db.sql, queue) });
+      const [product] = await stack.db.sql`select stock, reserved from inventory.products where id = ${productId}`;
+      expect(product).toEqual({ stock: 8, reserved: 12 });
+
+      second.child.kill('SIGTERM');
+      expect(await exited(second.child)).toEqual({ code: 0, signal: null });
+    } finally {
+      await gremlin(stack.urls.inventory!, null);
+    }
+  });
+
+  it('lets the active job finish on SIGTERM before exiting (graceful shutdown)', async () => {
+    const productId = await createProduct(stack.gatewayUrl, 5);
+    await gremlin(stack.urls.inventory!, { every: 1, latencyMs: 1000 });
+    try {
+      const worker = await startWorkerProcess();
+      const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 2 });
+      await expect.poll(() => countWith([order.id], 'PROCESSING'), { timeout: 10_000, interval: 20 }).toBe(1);
+      worker.child.kill('SIGTERM');
+      expect(await exited(worker.child)).toEqual({ code: 0, signal: null });
+      // It exited only after the job it had in hand was done: no stall, one attempt.
+      const [row] = await stack.db.sql`select status, attempts from orders.orders where id = ${order.id}`;
+      expect(row).toEqual({ status: 'CONFIRMED', attempts: 1 });
+      expect(await (await queue.getJob(order.id))?.getState()).toBe('completed');
+    } finally {
+      await gremlin(stack.urls.inventory!, null);
+    }
+  });
+});
