@@ -38,6 +38,10 @@ export interface NotificationsDeps extends SubgraphDeps {
 /** The notifications subgraph as an express app; index.ts listens, tests use it on a free port. */
 export async function createNotificationsSubgraph({ db, config, logger, deliveries }: NotificationsDeps) {
   const repo = new NotificationsRepository(db);
+  if (config.ingestKeyGenerated) {
+    // No INGEST_API_KEY given: ingestEvent takes this run's generated key (shown outside production only).
+    logger.warn(config.production ? {} : { ingestApiKey: config.INGEST_API_KEY }, 'INGEST_API_KEY is not set; ingestEvent takes a key generated for this run');
+  }
   // Only retryNotification needs Redis: connect on first use, so the subgraph serves without it.
   let own: { redis: Redis; queues: QueueSet } | undefined;
   const deliveryQueue = async (): Promise<Queue> => {
@@ -46,8 +50,9 @@ export async function createNotificationsSubgraph({ db, config, logger, deliveri
       const redis = createRedis(config.REDIS_URL, { role: 'producer', logger, name: 'notifications-subgraph' });
       own = { redis, queues: new QueueSet(redis, config.QUEUE_PREFIX) };
     }
-    // A producer connection fails fast while not ready: give a fresh one a moment to connect.
+    // Give a fresh connection a moment to connect; BullMQ would wait for it forever, so fail fast instead.
     await readyWithin(own.redis, 1000);
+    if (!isRedisReady(own.redis)) throw new Error(`Redis is not reachable (${own.redis.status})`);
     return own.queues.get(QUEUES.notifications);
   };
   const subgraph = await createSubgraphApp({

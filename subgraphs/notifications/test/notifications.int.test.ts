@@ -158,4 +158,24 @@ describe('notifications subgraph', () => {
     const [after] = await database.sql`select status from notifications.notifications where id = ${queued!.id}`;
     expect(after!.status).toBe('QUEUED');
   });
+
+  it('retryNotification while Redis is unreachable: SERVICE_UNAVAILABLE, and the notification stays FAILED', async () => {
+    const offline = await createNotificationsSubgraph({
+      db: database.db,
+      // Nothing listens on port 1.
+      config: parseConfig({ INGEST_API_KEY: KEY, REDIS_URL: 'redis://127.0.0.1:1' }),
+      logger: createLogger('notifications', 'silent'),
+    });
+    const offlineHttp = await listen(offline.app, 0);
+    try {
+      const [failed] = await database.sql`update notifications.notifications set status = 'FAILED' where event_id = 'evt-page-0' returning id`;
+      const res = await gql(`${offlineHttp.url}/graphql`, `mutation($id: ID!) { retryNotification(id: $id) { id } }`, { id: failed!.id });
+      expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfter: 1 });
+      const [after] = await database.sql`select status from notifications.notifications where id = ${failed!.id}`;
+      expect(after!.status).toBe('FAILED');
+    } finally {
+      await offlineHttp.close();
+      await offline.close();
+    }
+  });
 });

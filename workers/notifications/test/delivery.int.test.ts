@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../common/config.ts';
 import { listen, type Listening } from '../../../common/http.ts';
 import { createLogger } from '../../../common/logger.ts';
-import { QueueSet, QUEUES } from '../../../common/queues.ts';
+import { jobOptionsFor, QueueSet, QUEUES } from '../../../common/queues.ts';
 import { closeRedis, createRedis } from '../../../common/redis.ts';
 import { createNotificationsSubgraph } from '../../../subgraphs/notifications/server.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
@@ -184,5 +184,35 @@ describe('notification delivery', () => {
 
     const twice = await gql(url, `mutation($id: ID!) { retryNotification(id: $id) { id } }`, { id: failed.id });
     expect(twice.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('records notification-events once per eventId, like ingestEvent, and fails a malformed event for good', async () => {
+    provider.behave(accept);
+    const events = queues.get(QUEUES.notificationEvents);
+    const options = jobOptionsFor(QUEUES.notificationEvents, 'USER_SIGNUP', { ORDER_RETRY_DELAYS_MS: [], NOTIFY_RETRY_DELAYS_MS: DELAYS });
+    const userId = randomUUID();
+    const eventId = randomUUID();
+    const event = { eventId, eventType: 'USER_SIGNUP', timestamp: '2026-11-21T10:00:00.000Z', payload: { userId, email: 'e@example.com' } };
+    await events.add('USER_SIGNUP', event, { ...options, jobId: eventId });
+    const sent = await settled(eventId, 'SENT');
+    expect(sent.attempts).toBe(1);
+    // The same event again, from an external producer this time: already known, nothing new is sent.
+    const again = await ingest(eventId, userId);
+    expect(again.ingestEvent).toEqual({ eventId, status: 'SENT' });
+    const [recorded] = await db.sql`select type, user_id, occurred_at from notifications.notifications where event_id = ${eventId}`;
+    expect(recorded).toMatchObject({ type: 'USER_SIGNUP', user_id: userId });
+    expect(new Date(recorded!.occurred_at).toISOString()).toBe(event.timestamp);
+
+    const malformed = randomUUID();
+    await events.add('USER_SIGNUP', { eventId: malformed, eventType: 'USER_SIGNUP', payload: {} }, { ...options, jobId: malformed });
+    const job = await eventually(async () => {
+      const found = await events.getJob(malformed);
+      return (await found?.getState()) === 'failed' ? found : undefined;
+    });
+    expect(job!.failedReason).toContain('payload.userId');
+    expect(job!.attemptsMade).toBe(1);
+    expect(await row(malformed)).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(provider.requests.filter((r) => r.key === eventId)).toHaveLength(1);
   });
 });
