@@ -25,11 +25,32 @@ export function validEventId(value: string | null | undefined, field: string): s
 /** A user id in an event payload: a non-empty string (a whole number is taken as its decimal string). */
 export function validUserId(value: unknown, field: string): string {
   const id = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
-  if (typeof id !== 'string' || id.trim().length === 0 || id.length > 200) {
+  if (typeof id !== 'string' || id.trim().length === 0 || id.length > 200 || id.includes('\0')) {
     throw new InvalidInputError(field, `${field} is required: the recipient's user id, 1..200 characters`);
   }
   // Users' ids are UUIDs, which PostgreSQL writes in lower case: match them whatever case the producer used.
   return isUuid(id.trim()) ? id.trim().toLowerCase() : id.trim();
+}
+
+const MAX_PAYLOAD_DEPTH = 32;
+
+/**
+ * Throws BAD_USER_INPUT on `field` when a key or string inside a JSON value
+ * holds a NUL character (PostgreSQL cannot store it) or the value nests deeper
+ * than MAX_PAYLOAD_DEPTH (no producer needs that; it would only exhaust the stack).
+ */
+function checkJson(value: unknown, field: string, depth = 0): void {
+  if (depth > MAX_PAYLOAD_DEPTH) throw new InvalidInputError(field, `${field} nests deeper than ${MAX_PAYLOAD_DEPTH} levels`);
+  if (typeof value === 'string') {
+    if (value.includes('\0')) throw new InvalidInputError(field, `${field} must not contain NUL characters`);
+  } else if (Array.isArray(value)) {
+    for (const inner of value) checkJson(inner, field, depth + 1);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, inner] of Object.entries(value)) {
+      checkJson(key, field, depth + 1);
+      checkJson(inner, field, depth + 1);
+    }
+  }
 }
 
 export interface IngestEventInput {
@@ -43,11 +64,14 @@ export interface IngestEventInput {
 export function validIngestEvent(input: IngestEventInput): SourceEvent {
   const eventId = validEventId(input.eventId, 'input.eventId');
   const type = input.eventType.trim();
-  if (type.length < 1 || type.length > 100) throw new InvalidInputError('input.eventType', 'input.eventType must be 1..100 characters after trimming');
+  if (type.length < 1 || type.length > 100 || type.includes('\0')) {
+    throw new InvalidInputError('input.eventType', 'input.eventType must be 1..100 characters after trimming, without NUL');
+  }
   const payload = input.payload;
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw new InvalidInputError('input.payload', 'input.payload must be an object with at least { userId }');
   }
+  checkJson(payload, 'input.payload');
   const userId = validUserId((payload as Record<string, unknown>).userId, 'input.payload.userId');
   return { eventId, type, userId, occurredAt: input.timestamp, payload: payload as Record<string, unknown> };
 }

@@ -50,10 +50,22 @@ describe('notifications subgraph', () => {
     [{ eventId: 'has:colon', payload: { userId: 'u-1' } }, 'input.eventId'],
     [{ eventId: 'x'.repeat(201), payload: { userId: 'u-1' } }, 'input.eventId'],
     [{ eventType: '   ', payload: { userId: 'u-1' } }, 'input.eventType'],
+    [{ eventType: 'a\u0000b', payload: { userId: 'u-1' } }, 'input.eventType'],
+    [{ payload: { userId: 'u-1', note: 'nul \u0000 here' } }, 'input.payload'],
+    [{ payload: { userId: 'u\u00001' } }, 'input.payload'],
   ])('rejects %j with BAD_USER_INPUT on %s', async (input, field) => {
     const res = await ingest(input);
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
     expect(res.status).toBe(200);
+  });
+
+  it('rejects a payload nested thousands of levels deep with BAD_USER_INPUT, not a crash', async () => {
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    const body = `{"query":${JSON.stringify(INGEST)},"variables":{"input":{"eventType":"x","timestamp":"2026-11-21T10:00:00.000Z","payload":{"userId":"u-1","deep":${deep}}}}}`;
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body });
+    const result = (await response.json()) as { errors?: { extensions?: Record<string, unknown> }[] };
+    expect(response.status).toBe(200);
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.payload' });
   });
 
   it('records a QUEUED notification and its delivery outbox row (job id = eventId) once per eventId', async () => {
