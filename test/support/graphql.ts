@@ -3,6 +3,7 @@ export interface GraphQLResponse<T = any> {
   headers: Headers;
   data?: T;
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
+  extensions?: Record<string, any>;
 }
 
 /** POSTs a GraphQL operation over real HTTP. */
@@ -17,7 +18,7 @@ export async function gql<T = any>(
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
-  const body = (await response.json()) as { data?: T; errors?: GraphQLResponse['errors'] };
+  const body = (await response.json()) as Pick<GraphQLResponse<T>, 'data' | 'errors' | 'extensions'>;
   return { status: response.status, headers: response.headers, ...body };
 }
 

@@ -4,8 +4,9 @@ import type { OrderRow } from '../repository.ts';
 export const Order = {
   __resolveReference: (ref: { id: string }, ctx: OrdersContext) => ctx.loaders.orderById.load(ref.id),
 
-  // References the gateway resolves in the users and inventory subgraphs (null when they know no such entity).
-  user: (order: OrderRow) => ({ __typename: 'User', id: order.userId }),
+  // The users subgraph resolves Order.user from userId (@requires), null once the user is deleted.
+  userId: (order: OrderRow) => order.userId,
+  // A reference the gateway resolves in inventory (null when it knows no such product).
   product: (order: OrderRow) => ({ __typename: 'Product', id: order.productId }),
 
   history: (order: OrderRow, _args: unknown, ctx: OrdersContext) => ctx.loaders.historyByOrder.load(order.id),
