@@ -50,15 +50,16 @@ export class ReservationsRepository {
         const [first] = await tx.select().from(reservations).where(and(eq(reservations.orderId, orderId), eq(reservations.kind, 'RESERVE')));
         return result<ReserveOutcome>(first!, false);
       }
-      const [taken] = await tx
-        .update(products)
-        .set({ stock: sql`${products.stock} - ${quantity}`, reserved: sql`${products.reserved} + ${quantity}`, updatedAt: sql`now()` })
-        .where(and(eq(products.id, productId), sql`${products.stock} >= ${quantity}`))
-        .returning({ id: products.id });
-      if (taken) {
-        await tx.insert(stockMovements).values({ productId, kind: 'RESERVE', quantity, orderId });
-        return result<ReserveOutcome>(claimed, true);
-      }
+      // One statement takes the stock and records the movement, so the product row stays locked for just the COMMIT after it.
+      const moved = await tx.execute(sql`
+        with taken as (
+          update ${products} set stock = stock - ${quantity}, reserved = reserved + ${quantity}, updated_at = now()
+          where id = ${productId} and stock >= ${quantity}
+          returning id)
+        insert into ${stockMovements} (product_id, kind, quantity, order_id)
+        select id, 'RESERVE'::inventory.stock_movement_kind, ${quantity}::int, ${orderId}::uuid from taken
+        returning id`);
+      if (moved.length > 0) return result<ReserveOutcome>(claimed, true);
       const [known] = await tx.select({ id: products.id }).from(products).where(eq(products.id, productId));
       const [refused] = await tx
         .update(reservations)
@@ -101,11 +102,14 @@ export class ReservationsRepository {
         return result<ReleaseOutcome>(first!, false);
       }
       if (held) {
-        await tx
-          .update(products)
-          .set({ stock: sql`${products.stock} + ${claimed.quantity}`, reserved: sql`${products.reserved} - ${claimed.quantity}`, updatedAt: sql`now()` })
-          .where(eq(products.id, claimed.productId));
-        await tx.insert(stockMovements).values({ productId: claimed.productId, kind: 'RELEASE', quantity: claimed.quantity, orderId });
+        // One statement, as in reserve: the product row stays locked for just the COMMIT after it.
+        await tx.execute(sql`
+          with given as (
+            update ${products} set stock = stock + ${claimed.quantity}, reserved = reserved - ${claimed.quantity}, updated_at = now()
+            where id = ${claimed.productId}
+            returning id)
+          insert into ${stockMovements} (product_id, kind, quantity, order_id)
+          select id, 'RELEASE'::inventory.stock_movement_kind, ${claimed.quantity}::int, ${orderId}::uuid from given`);
       }
       return result<ReleaseOutcome>(claimed, true);
     });
