@@ -58,8 +58,8 @@ const configSchema = z
     OUTBOX_POLL_MS: ms(500),
     /** BullMQ lock of an active job; a job whose worker died is retried once its lock lapses (checked as often). */
     WORKER_LOCK_MS: z.coerce.number().int().min(500).default(30000),
-    /** Orders a worker process handles at once. */
-    ORDER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
+    /** Orders a worker process handles at once (the jobs mostly wait on inventory and PostgreSQL). */
+    ORDER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
     SUPERGRAPH_PATH: z.string().min(1).default('supergraph.graphql'),
   })
   .transform((env) => {

@@ -24,7 +24,8 @@ export interface RunningWorkers {
  * order worker and the notification workers (add new workers here, each with its close()).
  */
 export async function startWorkers(config: Config, logger: Logger): Promise<RunningWorkers> {
-  const database = connect(config.DATABASE_URL);
+  // A job holds a connection only inside its short transactions: half the job concurrency (plus the relay's) is ample.
+  const database = connect(config.DATABASE_URL, { max: Math.max(10, Math.ceil(config.ORDER_CONCURRENCY / 2) + 4) });
   // Producers fail fast while Redis is down (the outbox rows wait); workers wait Redis out.
   const producer = createRedis(config.REDIS_URL, { role: 'producer', logger, name: 'workers-producer' });
   const connection = createRedis(config.REDIS_URL, { role: 'worker', logger, name: 'workers' });
