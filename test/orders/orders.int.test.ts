@@ -21,7 +21,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await workers?.close();
   await stack?.close();
-  await dropQueues(stack.config.REDIS_URL, env.QUEUE_PREFIX!);
+  await dropQueues(stack.config.REDIS_URL, env.QUEUE_PREFIX);
 });
 
 const inventory = () => stack.urls.inventory!;

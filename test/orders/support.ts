@@ -10,7 +10,7 @@ import { gql, gqlData } from '../support/graphql.ts';
 export const ORDER_FIELDS = 'id status failureReason attempts quantity history { status at reason }';
 
 /** Settings that keep the order tests fast: short retries, a 1 s inventory timeout (ample on 2 busy cores), quick polling. */
-export function fastOrderEnv(label: string): Record<string, string> {
+export function fastOrderEnv(label: string) {
   return {
     QUEUE_PREFIX: `jt-${label}-${randomUUID().slice(0, 8)}`,
     ORDER_RETRY_DELAYS_MS: '100,100,100',
