@@ -10,7 +10,7 @@ import { createEnrichmentPartner, Enrichments } from './enrichment.ts';
 import { UsersRepository } from './repository.ts';
 import { Mutation } from './resolvers/Mutation.ts';
 import { Query } from './resolvers/Query.ts';
-import { Event, Order } from './resolvers/references.ts';
+import { Event, Notification, Order } from './resolvers/references.ts';
 import { User } from './resolvers/User.ts';
 
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
@@ -24,7 +24,7 @@ export async function createUsersSubgraph({ db, config, logger }: SubgraphDeps) 
   const subgraph = await createSubgraphApp({
     name: 'users',
     typeDefs,
-    resolvers: { Query, Mutation, User, Event, Order },
+    resolvers: { Query, Mutation, User, Event, Order, Notification },
     context: (base) => createContext(repo, enrichments, base),
     logger,
     production: config.production,

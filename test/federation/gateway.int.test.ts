@@ -267,7 +267,7 @@ describe('supergraph file', () => {
   it('is reloaded when it changes; an invalid version is ignored and the last good one served', async () => {
     // A smaller supergraph first: users with the subgraphs whose entities it refers to, no inventory.
     const smaller = composeServices(
-      ['users', 'events', 'orders'].map((name) => ({
+      ['users', 'events', 'orders', 'notifications'].map((name) => ({
         name,
         url: `http://127.0.0.1:4000/${name}`,
         typeDefs: parse(readFileSync(`subgraphs/${name}/schema.graphql`, 'utf8')),
@@ -280,7 +280,7 @@ describe('supergraph file', () => {
 
     const before = await gql(gateway.url, '{ products(first: 1) { totalCount } }');
     expect(before.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
-    expect(await (await fetch(`${gateway.base}/ready`)).json()).toEqual({ status: 'ready', subgraphs: { users: 'up', events: 'up', orders: 'up' } });
+    expect(await (await fetch(`${gateway.base}/ready`)).json()).toEqual({ status: 'ready', subgraphs: { users: 'up', events: 'up', orders: 'up', notifications: 'up' } });
 
     writeFileSync(path, readFileSync(SUPERGRAPH_FILE, 'utf8'));
     await until(async () => (await gql(gateway.url, '{ products(first: 1) { totalCount } }')).errors === undefined);

@@ -112,4 +112,20 @@ describe('notifications through the gateway', () => {
     expect(bodies[list[0]!.eventId]!.payload.orderId).toBe(failed);
     expect(bodies[list[1]!.eventId]!.payload.orderId).toBe(confirmed);
   });
+
+  it('Notification.recipient is null for an unknown user and once the user is deleted, even when only its id is selected', async () => {
+    const { createUser } = await gqlData(stack.gatewayUrl, `mutation { createUser(input: { name: "Gone", email: "gone-flow@example.com" }) { id } }`);
+    const [signup] = await sentOf(createUser.id, 1);
+    const stranger = `evt-stranger-${randomUUID()}`;
+    await gqlData(stack.gatewayUrl, INGEST, { input: { eventId: stranger, eventType: 'x', timestamp: new Date().toISOString(), payload: { userId: 'ext-42' } } }, { 'x-api-key': KEY });
+    const [row] = await stack.db.sql`select id from notifications.notifications where event_id = ${stranger}`;
+
+    const query = `query($a: ID!, $b: ID!) { a: notification(id: $a) { recipient { id } } b: notification(id: $b) { recipient { id name } } }`;
+    const before = await gqlData(stack.gatewayUrl, query, { a: signup!.id, b: row!.id });
+    expect(before).toEqual({ a: { recipient: { id: createUser.id } }, b: { recipient: null } });
+
+    await gqlData(stack.gatewayUrl, `mutation($id: ID!) { deleteUser(id: $id) }`, { id: createUser.id });
+    const after = await gqlData(stack.gatewayUrl, query, { a: signup!.id, b: row!.id });
+    expect(after).toEqual({ a: { recipient: null }, b: { recipient: null } });
+  });
 });

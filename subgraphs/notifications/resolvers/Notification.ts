@@ -4,6 +4,6 @@ import type { NotificationRow } from '../repository.ts';
 export const Notification = {
   __resolveReference: (ref: { id: string }, ctx: NotificationsContext) => ctx.loaders.notificationById.load(ref.id),
 
-  // The gateway resolves the user from the users subgraph; an unknown id becomes null there.
-  recipient: (row: NotificationRow) => (row.userId ? { __typename: 'User', id: row.userId } : null),
+  // The users subgraph resolves Notification.recipient from this (@requires), so a deleted user reads as null.
+  recipientId: (row: NotificationRow) => row.userId,
 };

@@ -111,8 +111,8 @@ describe('notifications subgraph', () => {
     expect(rest.notifications.pageInfo.hasNextPage).toBe(false);
 
     const id = first.notifications.nodes[0].id;
-    const found = await gqlData(url, `query($id: ID!) { a: notification(id: $id) { eventId lastError recipient { id } } b: notification(id: "nope") { id } c: notification(id: "${randomUUID()}") { id } }`, { id });
-    expect(found).toEqual({ a: { eventId: 'evt-page-2', lastError: 'provider answered 503', recipient: { id: userId } }, b: null, c: null });
+    const found = await gqlData(url, `query($id: ID!) { a: notification(id: $id) { eventId lastError recipientId } b: notification(id: "nope") { id } c: notification(id: "${randomUUID()}") { id } }`, { id });
+    expect(found).toEqual({ a: { eventId: 'evt-page-2', lastError: 'provider answered 503', recipientId: userId }, b: null, c: null });
     const forged = Buffer.from(JSON.stringify(['2026-11-21T10:00:00.000Z', 'not-a-uuid'])).toString('base64url');
     for (const bad of [`notifications(first: 0)`, `notifications(first: 101)`, `notifications(after: "garbage")`, `notifications(after: "${forged}")`]) {
       const res = await gql(url, `{ ${bad} { totalCount } }`);
@@ -130,7 +130,7 @@ describe('notifications subgraph', () => {
     database.statements.length = 0;
     const data = await gqlData(
       url,
-      `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id notifications(first: 2) { eventId recipient { id } } } } }`,
+      `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id notifications(first: 2) { eventId recipientId } } } }`,
       { reps: [...users, randomUUID()].map((id) => ({ __typename: 'User', id })) },
     );
     expect(data._entities.map((u: { notifications: { eventId: string }[] }) => u.notifications.map((n) => n.eventId))).toEqual([
@@ -139,7 +139,7 @@ describe('notifications subgraph', () => {
       ['evt-u2-2', 'evt-u2-1'],
       [],
     ]);
-    expect(data._entities[1].notifications[0].recipient).toEqual({ id: users[1] });
+    expect(data._entities[1].notifications[0].recipientId).toBe(users[1]);
     expect(database.statements).toHaveLength(1);
     expect(database.statements[0]).toMatch(/row_number\(\) over/);
 

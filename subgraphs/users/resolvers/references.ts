@@ -14,3 +14,10 @@ export const Order = {
   __resolveReference: (ref: { id: string; userId: string }) => ref,
   user: (order: { userId: string }, _args: unknown, ctx: UsersContext) => ctx.loaders.userById.load(order.userId),
 };
+
+export const Notification = {
+  __resolveReference: (ref: { id: string; recipientId: string | null }) => ref,
+  // Producers may name a recipient by any id: a null one is simply no user.
+  recipient: (notification: { recipientId: string | null }, _args: unknown, ctx: UsersContext) =>
+    notification.recipientId ? ctx.loaders.userById.load(notification.recipientId) : null,
+};
