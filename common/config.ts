@@ -60,6 +60,8 @@ const configSchema = z
     WORKER_LOCK_MS: z.coerce.number().int().min(500).default(30000),
     /** Orders a worker process handles at once (the jobs mostly wait on inventory and PostgreSQL). */
     ORDER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
+    /** An order PENDING or PROCESSING this long has its job checked (queued again if Redis lost it); also how often that runs. */
+    ORDER_RECOVERY_MS: z.coerce.number().int().min(100).default(300000),
     SUPERGRAPH_PATH: z.string().min(1).default('supergraph.graphql'),
   })
   .transform((env) => {

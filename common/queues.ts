@@ -82,7 +82,8 @@ export class QueueSet {
   private readonly queues = new Map<string, Queue>();
 
   constructor(
-    private readonly connection: Redis,
+    /** The producer connection every queue shares. */
+    readonly connection: Redis,
     readonly prefix: string,
   ) {}
 

@@ -32,7 +32,7 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Runn
   const queues = new QueueSet(producer, config.QUEUE_PREFIX);
 
   const relay = new OutboxRelay({ db: database, queues, redis: producer, config, logger: logger.child({ component: 'outbox-relay' }) }).start();
-  const orders = startOrderWorker({ config, db: database.db, connection, logger });
+  const orders = startOrderWorker({ config, db: database.db, connection, queues, logger });
   const notifications = startNotificationWorkers({ config, db: database.db, logger: logger.child({ component: 'notifications' }) });
 
   // Consumers first (active jobs drain), then the relay, then the connections.

@@ -167,6 +167,16 @@ export class OrdersRepository {
     });
   }
 
+  /** Orders still PENDING or PROCESSING with no change for `olderThanMs`, oldest first (for the order worker's recovery sweep). */
+  stale(olderThanMs: number, limit: number): Promise<OrderRow[]> {
+    return this.db
+      .select()
+      .from(orders)
+      .where(and(inArray(orders.status, ['PENDING', 'PROCESSING']), lt(orders.updatedAt, sql`now() - make_interval(secs => ${olderThanMs / 1000})`)))
+      .orderBy(asc(orders.updatedAt))
+      .limit(limit);
+  }
+
   /** Counts a processing attempt of an order still in `status` (a retry: no status change, no history row). */
   async countAttempt(id: string, status: OrderStatus): Promise<OrderRow | undefined> {
     const [order] = await this.db

@@ -3,25 +3,29 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../common/config.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
-import { ORDER_JOBS, QUEUES, retryDelays, type OrderJobData } from '../../common/queues.ts';
+import { ORDER_JOBS, QUEUES, retryDelays, type OrderJobData, type QueueSet } from '../../common/queues.ts';
 import { OrderProcessing } from '../../subgraphs/orders/processing.ts';
 import { InventoryClient } from './inventory-client.ts';
 import { createOrderProcessor, type OrderJobResult } from './processor.ts';
+import { OrderRecovery } from './recovery.ts';
 
 export interface OrderWorkerDeps {
-  config: Pick<Config, 'INVENTORY_URL' | 'INVENTORY_TIMEOUT_MS' | 'ORDER_RETRY_DELAYS_MS' | 'QUEUE_PREFIX' | 'WORKER_LOCK_MS' | 'ORDER_CONCURRENCY'>;
+  config: Config;
   db: Database;
   /** A `worker` connection from common/redis.ts (maxRetriesPerRequest: null). */
   connection: Redis;
+  /** The producer side of the queues (the recovery sweep queues lost jobs again). */
+  queues: QueueSet;
   logger: Logger;
 }
 
 /**
  * The BullMQ worker of the `orders` queue. A job whose worker died mid-way is
  * found by the stalled-job check once its lock (WORKER_LOCK_MS) lapses and
- * runs again; up to 3 stalls are forgiven before the job fails.
+ * runs again; up to 3 stalls are forgiven before the job fails. The recovery
+ * sweep (every ORDER_RECOVERY_MS) catches what slips past that.
  */
-export function startOrderWorker({ config, db, connection, logger }: OrderWorkerDeps) {
+export function startOrderWorker({ config, db, connection, queues, logger }: OrderWorkerDeps) {
   const log = logger.child({ worker: QUEUES.orders });
   const processing = new OrderProcessing(db);
   const processor = createOrderProcessor({
@@ -52,9 +56,15 @@ export function startOrderWorker({ config, db, connection, logger }: OrderWorker
       })
       .catch((cause) => log.error({ err: cause, orderId: job.data.orderId }, 'could not record a failed order job'));
   });
+  const queue = queues.get(QUEUES.orders);
+  const recovery = new OrderRecovery({ db, queue, redis: queues.connection, config, logger: log }).start();
   return {
     worker,
+    recovery,
     /** Stops taking jobs and waits for the active ones to finish; safe to call twice. */
-    close: () => worker.close(),
+    close: async () => {
+      await recovery.close();
+      await worker.close();
+    },
   };
 }

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../common/config.ts';
+import { createLogger } from '../../common/logger.ts';
+import { jobOptionsFor, ORDER_JOBS, QueueSet, QUEUES } from '../../common/queues.ts';
+import { closeRedis, createRedis } from '../../common/redis.ts';
+import { OrdersRepository } from '../../subgraphs/orders/repository.ts';
+import { createTestDatabase, type TestDatabase } from '../../test/support/db.ts';
+import { OrderRecovery } from '../orders/recovery.ts';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `jt-recovery-${randomUUID().slice(0, 8)}`;
+const config = parseConfig({ ORDER_RECOVERY_MS: '1000', ORDER_RETRY_DELAYS_MS: '10' });
+
+let db: TestDatabase;
+let producer: ReturnType<typeof createRedis>;
+let queues: QueueSet;
+let recovery: OrderRecovery;
+
+beforeAll(async () => {
+  db = await createTestDatabase('recovery');
+  producer = createRedis(REDIS_URL, { role: 'producer' });
+  await new Promise((resolve) => producer.once('ready', resolve));
+  queues = new QueueSet(producer, prefix);
+  recovery = new OrderRecovery({ db: db.db, queue: queues.get(QUEUES.orders), redis: producer, config, logger: createLogger('recovery', 'silent') });
+});
+
+afterAll(async () => {
+  await recovery.close();
+  for (const queue of queues.all()) await queue.obliterate({ force: true });
+  await queues.close();
+  await closeRedis(producer);
+  await db.drop();
+});
+
+async function openOrder(status: 'PENDING' | 'PROCESSING'): Promise<string> {
+  const { order } = await new OrdersRepository(db.db).place(
+    { userId: randomUUID(), productId: 'SKU-1', quantity: 1, idempotencyKey: null },
+    { requestId: 'r', correlationId: 'c' },
+  );
+  // As if the relay published it long ago and the order has not moved since.
+  await db.sql`update orders.outbox set published_at = now() where job_id = ${order.id}`;
+  await db.sql`update orders.orders set status = ${status}, updated_at = now() - interval '1 hour' where id = ${order.id}`;
+  return order.id;
+}
+
+describe('order recovery sweep', () => {
+  it('fails an open order whose job ended in the failed set, queueing its release and ORDER_FAILED', async () => {
+    const orderId = await openOrder('PROCESSING');
+    const queue = queues.get(QUEUES.orders);
+    await queue.add(ORDER_JOBS.process, { orderId }, { ...jobOptionsFor(QUEUES.orders, ORDER_JOBS.process, config), jobId: orderId });
+    // A worker that gave up on it without recording anything (as one that died while failing it would).
+    const connection = createRedis(REDIS_URL, { role: 'worker' });
+    const worker = new Worker(
+      QUEUES.orders,
+      async () => {
+        throw new UnrecoverableError('gone');
+      },
+      { connection, prefix },
+    );
+    await expect.poll(async () => (await queue.getJob(orderId))?.getState(), { timeout: 5000 }).toBe('failed');
+    await worker.close();
+    await closeRedis(connection);
+
+    expect(await recovery.sweep()).toEqual({ requeued: 0, failed: 1 });
+    const [order] = await db.sql`select status, failure_reason from orders.orders where id = ${orderId}`;
+    expect(order).toEqual({ status: 'FAILED', failure_reason: 'INVENTORY_UNAVAILABLE' });
+    const outbox = await db.sql`select queue, name from orders.outbox where payload->>'orderId' = ${orderId} or payload->'payload'->>'orderId' = ${orderId} order by id`;
+    expect(outbox.map((row) => `${row.queue}/${row.name}`)).toEqual(['orders/process', 'notification-events/ORDER_FAILED', 'orders/release']);
+    expect(await recovery.sweep()).toEqual({ requeued: 0, failed: 0 });
+  });
+
+  it('queues again the job of an open order that Redis no longer has, once', async () => {
+    const orderId = await openOrder('PENDING');
+    expect(await recovery.sweep()).toEqual({ requeued: 1, failed: 0 });
+    const job = await queues.get(QUEUES.orders).getJob(orderId);
+    expect(job?.name).toBe(ORDER_JOBS.process);
+    expect(job?.data).toEqual({ orderId });
+    expect(job?.opts.attempts).toBe(2);
+    // Its job is waiting now: nothing more to do.
+    expect(await recovery.sweep()).toEqual({ requeued: 0, failed: 0 });
+  });
+});
