@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.ts';
+import { registry } from '../../common/metrics.ts';
 import { QUEUES } from '../../common/queues.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { gql, gqlData } from '../support/graphql.ts';
@@ -65,6 +66,11 @@ describe('order processing', () => {
     // No attempt follows the final outcome (earlier attempts may have timed out on a busy machine).
     const attempts = new Map(rows.map((r) => [r.id, r.attempts]));
     for (const job of outOfStock) expect(job.attemptsMade).toBe(attempts.get(job.id!));
+
+    // The worker counts its outcomes for /metrics.
+    const metrics = await registry.getSingleMetricAsString('order_attempts_total');
+    expect(metrics).toContain('order_attempts_total{outcome="confirmed"} 50');
+    expect(metrics).toContain('order_attempts_total{outcome="out_of_stock"} 150');
 
     // Each terminal transition wrote its notification event in the same transaction.
     const events = await stack.db.sql`

@@ -3,6 +3,7 @@ import type { Logger } from '../../common/logger.ts';
 import { ORDER_JOBS, type OrderJobData } from '../../common/queues.ts';
 import type { OrderProcessing } from '../../subgraphs/orders/processing.ts';
 import type { InventoryClient } from './inventory-client.ts';
+import { inventoryCalls, orderAttempts } from './metrics.ts';
 
 export interface OrderProcessorDeps {
   processing: OrderProcessing;
@@ -12,6 +13,19 @@ export interface OrderProcessorDeps {
 
 /** What a finished job leaves as its return value (shown in Bull Board). */
 export type OrderJobResult = { orderId: string; status: string; outcome?: string };
+
+/** Runs an inventory call, timing it by call and result. */
+async function timed<T extends string>(call: string, run: () => Promise<T>): Promise<T> {
+  const stop = inventoryCalls.startTimer({ call });
+  try {
+    const outcome = await run();
+    stop({ result: outcome });
+    return outcome;
+  } catch (error) {
+    stop({ result: 'unavailable' });
+    throw error;
+  }
+}
 
 /** True when this run is the job's last attempt (no retry follows a failure). */
 export function isLastAttempt(job: Job): boolean {
@@ -44,13 +58,15 @@ export function createOrderProcessor({ processing, inventory, logger }: OrderPro
 
     let outcome;
     try {
-      outcome = await inventory.reserve(order.id, order.productId, order.quantity, { requestId, correlationId });
+      outcome = await timed('reserveStock', () => inventory.reserve(order.id, order.productId, order.quantity, { requestId, correlationId }));
     } catch (error) {
       if (isLastAttempt(job)) {
         log.warn({ err: error }, 'inventory unavailable on the last attempt: order FAILED, release queued');
         await processing.fail(orderId, 'INVENTORY_UNAVAILABLE', { release: true, detail: (error as Error).message });
+        orderAttempts.inc({ outcome: 'unavailable' });
       } else {
         log.info({ err: error }, 'inventory unavailable; will retry');
+        orderAttempts.inc({ outcome: 'retried' });
       }
       throw error;
     }
@@ -60,17 +76,20 @@ export function createOrderProcessor({ processing, inventory, logger }: OrderPro
         const confirmed = await processing.confirm(orderId);
         // Null: cancelled meanwhile; the cancel queued a release, which gives this reservation back.
         log.info({ outcome, confirmed: Boolean(confirmed) }, confirmed ? 'order confirmed' : 'reserved for an order cancelled meanwhile');
+        orderAttempts.inc({ outcome: confirmed ? 'confirmed' : 'cancelled' });
         return { orderId, status: confirmed ? 'CONFIRMED' : 'CANCELLED', outcome };
       }
       case 'OUT_OF_STOCK':
       case 'UNKNOWN_PRODUCT':
         await processing.fail(orderId, outcome, { release: false });
         log.info({ outcome }, 'order failed');
+        orderAttempts.inc({ outcome: outcome.toLowerCase() });
         throw new UnrecoverableError(outcome);
       case 'VOIDED': {
         // Released before this reservation could happen: the order was cancelled or already failed.
         const failed = await processing.fail(orderId, 'INVENTORY_UNAVAILABLE', { release: false, detail: 'released before reservation' });
         log.warn({ outcome, failed: Boolean(failed) }, 'reservation voided by an earlier release');
+        orderAttempts.inc({ outcome: failed ? 'unavailable' : 'cancelled' });
         return { orderId, status: failed ? 'FAILED' : 'CANCELLED', outcome };
       }
       default:
@@ -80,7 +99,7 @@ export function createOrderProcessor({ processing, inventory, logger }: OrderPro
 
   async function releaseOrder(job: Job<OrderJobData>): Promise<OrderJobResult> {
     const { orderId, requestId, correlationId } = job.data;
-    const outcome = await inventory.release(orderId, { requestId, correlationId });
+    const outcome = await timed('releaseStock', () => inventory.release(orderId, { requestId, correlationId }));
     logger.info({ orderId, outcome, attempts: job.attemptsMade + 1 }, 'order stock released');
     return { orderId, status: 'RELEASED', outcome };
   }
