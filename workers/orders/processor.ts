@@ -74,7 +74,7 @@ export function createOrderProcessor({ processing, inventory, logger }: OrderPro
     switch (outcome) {
       case 'RESERVED': {
         const confirmed = await processing.confirm(orderId);
-        // Null: cancelled meanwhile; the cancel queued a release, which gives this reservation back.
+        // Undefined: the order left PROCESSING meanwhile (a cancel); whoever moved it queued a release, which gives this back.
         log.info({ outcome, confirmed: Boolean(confirmed) }, confirmed ? 'order confirmed' : 'reserved for an order cancelled meanwhile');
         orderAttempts.inc({ outcome: confirmed ? 'confirmed' : 'cancelled' });
         return { orderId, status: confirmed ? 'CONFIRMED' : 'CANCELLED', outcome };
