@@ -62,6 +62,10 @@ export interface Listening {
 /** Listens on `port` (0 picks a free one); close() stops accepting and ends idle keep-alive sockets. */
 export async function listen(app: Express | Parameters<typeof createServer>[1], port: number, host?: string): Promise<Listening> {
   const server = createServer(app as Parameters<typeof createServer>[1]);
+  // Keep idle sockets longer than clients' pools do, so a client never reuses a
+  // socket the server is closing (the ECONNRESET / "socket hang up" race).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -31,7 +31,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     readonly name: string,
     url: string,
   ) {
-    super({ url });
+    // Node's fetch (undici) honours the subgraph's Keep-Alive timeout when reusing sockets.
+    super({ url, fetcher: (input, init) => fetch(input, init as RequestInit) });
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {

@@ -5,7 +5,7 @@ import type postgres from 'postgres';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUES } from '../../common/queues.ts';
-import { gql } from '../support/graphql.ts';
+import { gqlData } from '../support/graphql.ts';
 
 export const ORDER_FIELDS = 'id status failureReason attempts quantity history { status at reason }';
 
@@ -21,45 +21,25 @@ export function fastOrderEnv(label: string) {
   };
 }
 
-/**
- * A mutation sent as a careful client does: tried again (up to 3 times) when
- * the gateway answers SERVICE_UNAVAILABLE. `repeatOk` says whether an error on
- * a repeat means the first try went through (e.g. CONFLICT for a create).
- */
-async function mutate(gatewayUrl: string, query: string, variables: Record<string, unknown>, repeatOk: (code: unknown) => boolean = () => false) {
-  for (let attempt = 1; ; attempt++) {
-    const res = await gql(gatewayUrl, query, variables);
-    const unavailable = res.errors?.some((e) => e.extensions?.code === 'SERVICE_UNAVAILABLE');
-    if (unavailable && attempt < 3) {
-      console.warn(`gateway: ${res.errors![0]!.message}; trying again`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      continue;
-    }
-    if (attempt > 1 && res.errors?.length && repeatOk(res.errors[0]!.extensions?.code)) return undefined;
-    if (res.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors)}`);
-    return res.data;
-  }
-}
-
 export async function createProduct(gatewayUrl: string, stock: number): Promise<string> {
   const id = `SKU-${randomUUID().slice(0, 8)}`;
   const input = { id, name: `Product ${id}`, priceCents: 1999, stock };
-  await mutate(gatewayUrl, `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, { input }, (code) => code === 'CONFLICT');
+  await gqlData(gatewayUrl, `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, { input });
   return id;
 }
 
 export async function createUser(gatewayUrl: string): Promise<string> {
   const tag = randomUUID().slice(0, 8);
-  const data = await mutate(gatewayUrl, `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
+  const data = await gqlData(gatewayUrl, `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
     input: { name: `Buyer ${tag}`, email: `buyer-${tag}@example.com` },
   });
   return data.createUser.id;
 }
 
-/** Places an order with an idempotency key, so trying again after SERVICE_UNAVAILABLE is safe (a repeat returns the first order). */
+/** Places an order with a fresh idempotency key. */
 export async function placeOrder(gatewayUrl: string, input: { userId: string; productId: string; quantity: number }) {
   const variables = { input: { ...input, idempotencyKey: randomUUID() } };
-  const data = await mutate(gatewayUrl, `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { ${ORDER_FIELDS} } }`, variables);
+  const data = await gqlData(gatewayUrl, `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { ${ORDER_FIELDS} } }`, variables);
   return data.placeOrder;
 }
 
