@@ -7,7 +7,6 @@ import { createApp, jsonErrors } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
 import { gauge, metricsRoute } from '../common/metrics.ts';
 
-type BoardServer = Parameters<typeof createBullBoard>[0]['serverAdapter'];
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'paused', 'prioritized'] as const;
 
@@ -68,8 +67,7 @@ export function createWorkersApp({ queues, logger, health }: WorkersHttpOptions)
 
   const board = new ExpressAdapter();
   board.setBasePath('/admin/queues');
-  // @bull-board/express 9.10.1 brings its own @bull-board/api 9.10.1 beside our 9.10.2: same shape, separate type declarations.
-  createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue)), serverAdapter: board as unknown as BoardServer });
+  createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue)), serverAdapter: board });
   app.use('/admin/queues', board.getRouter());
 
   app.use(jsonErrors(logger));
