@@ -151,8 +151,9 @@ describe('notification delivery', () => {
     intervals.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(DELAYS[i]! - 10));
 
     const job = await eventually(async () => {
+      // Only a snapshot taken after the move to the failed set (finishedOn) has the final attemptsMade.
       const found = await queues.get(QUEUES.notifications).getJob(eventId);
-      return (await found?.getState()) === 'failed' ? found : undefined;
+      return found?.finishedOn && (await found.getState()) === 'failed' ? found : undefined;
     });
     expect(job!.attemptsMade).toBe(4);
 
@@ -206,8 +207,9 @@ describe('notification delivery', () => {
     const malformed = randomUUID();
     await events.add('USER_SIGNUP', { eventId: malformed, eventType: 'USER_SIGNUP', payload: {} }, { ...options, jobId: malformed });
     const job = await eventually(async () => {
+      // Only a snapshot taken after the move to the failed set (finishedOn) has failedReason.
       const found = await events.getJob(malformed);
-      return (await found?.getState()) === 'failed' ? found : undefined;
+      return found?.finishedOn && (await found.getState()) === 'failed' ? found : undefined;
     });
     expect(job!.failedReason).toContain('payload.userId');
     expect(job!.attemptsMade).toBe(1);
