@@ -21,6 +21,8 @@ export interface DeliveryWorkerOptions {
   stalledIntervalMs?: number;
   /** Timeout of one POST /messages. Default 10000 ms. */
   sendTimeoutMs?: number;
+  /** Times a job may stall (its worker died) before BullMQ fails it for good. Default 3. */
+  maxStalledCount?: number;
 }
 
 export interface DeliveryOutcome {
@@ -77,9 +79,22 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     concurrency: options.concurrency ?? 5,
     lockDuration,
     stalledInterval: options.stalledIntervalMs ?? lockDuration,
+    maxStalledCount: options.maxStalledCount ?? 3,
     settings: { backoffStrategy: retryDelays(config.NOTIFY_RETRY_DELAYS_MS) },
   });
   worker.on('error', (error) => log.warn({ err: error }, 'delivery worker error'));
+  // A job that stalled too often is failed by BullMQ without running deliver(): the row must still end FAILED.
+  worker.on('failed', (job) => {
+    if (!job?.deferredFailure) return;
+    const reason = job.deferredFailure;
+    repo
+      .markAttemptFailed(job.data.eventId, reason, true)
+      .then(() => {
+        deliveries.inc({ outcome: 'failed' });
+        log.warn({ eventId: job.data.eventId, jobId: job.id, reason }, 'delivery given up by BullMQ; kept in the failed set');
+      })
+      .catch((error) => log.error({ err: error, eventId: job.data.eventId }, 'could not mark a given-up delivery FAILED'));
+  });
 
   let closing: Promise<void> | undefined;
   return {
