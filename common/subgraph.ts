@@ -1,9 +1,11 @@
+import { sql } from 'drizzle-orm';
 import type { DocumentNode } from 'graphql';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express, type Request } from 'express';
+import type { Database } from './db.ts';
 import { createErrorFormatter, errorLoggingPlugin } from './errors.ts';
 import { createApp, idsOf, jsonErrors, type RequestIds } from './http.ts';
 import type { Logger } from './logger.ts';
@@ -23,8 +25,8 @@ export interface SubgraphOptions<C extends BaseContext> {
   context(base: BaseContext): C | Promise<C>;
   logger: Logger;
   production: boolean;
-  /** Answers /ready: resolves when the subgraph's dependencies answer. */
-  ready(): Promise<void>;
+  /** The subgraph's database: /ready answers 200 only while it answers. */
+  db: Database;
   /** Extra routes (internal endpoints), mounted before /graphql. */
   routes?(app: Express): void;
 }
@@ -54,7 +56,7 @@ export async function createSubgraphApp<C extends BaseContext>(options: Subgraph
   });
   app.get('/ready', async (_req, res) => {
     try {
-      await options.ready();
+      await options.db.execute(sql`select 1`);
       res.json({ status: 'ready', service: options.name });
     } catch (error) {
       res.status(503).json({ status: 'unavailable', service: options.name, error: (error as Error).message });

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { sql } from 'drizzle-orm';
 import { parse } from 'graphql';
 import { metricsRoute } from '../../common/metrics.ts';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
@@ -32,9 +31,7 @@ export async function createEventsSubgraph({ db, config, logger, registry: given
     context: (base) => createContext(repo, registry, base),
     logger,
     production: config.production,
-    ready: async () => {
-      await db.execute(sql`select 1`);
-    },
+    db,
     routes: metricsRoute,
   });
   return {

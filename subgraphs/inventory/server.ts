@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { sql } from 'drizzle-orm';
 import { parse } from 'graphql';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
@@ -25,9 +24,7 @@ export async function createInventorySubgraph({ db, config, logger }: SubgraphDe
     context: (base) => createContext(repo, reservations, base),
     logger,
     production: config.production,
-    ready: async () => {
-      await db.execute(sql`select 1`);
-    },
+    db,
     routes: (app) => gremlin.routes(app),
   });
   return {

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { sql } from 'drizzle-orm';
 import { parse } from 'graphql';
 import { QUEUES, QueueSet } from '../../common/queues.ts';
 import { closeRedis, createRedis, isRedisReady } from '../../common/redis.ts';
@@ -62,9 +61,7 @@ export async function createNotificationsSubgraph({ db, config, logger, deliveri
     context: (base) => createContext(repo, config, deliveryQueue, base),
     logger,
     production: config.production,
-    ready: async () => {
-      await db.execute(sql`select 1`);
-    },
+    db,
   });
   return {
     ...subgraph,

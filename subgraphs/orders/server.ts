@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { sql } from 'drizzle-orm';
 import { parse } from 'graphql';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
@@ -22,8 +21,6 @@ export function createOrdersSubgraph({ db, config, logger }: SubgraphDeps) {
     context: (base) => createContext(repo, base),
     logger,
     production: config.production,
-    ready: async () => {
-      await db.execute(sql`select 1`);
-    },
+    db,
   });
 }

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { sql } from 'drizzle-orm';
 import { parse } from 'graphql';
 import { metricsRoute } from '../../common/metrics.ts';
 import type { Partner } from '../../common/partner.ts';
@@ -28,9 +27,7 @@ export async function createUsersSubgraph({ db, config, logger }: SubgraphDeps) 
     context: (base) => createContext(repo, enrichments, base),
     logger,
     production: config.production,
-    ready: async () => {
-      await db.execute(sql`select 1`);
-    },
+    db,
     routes: metricsRoute,
   });
   return {
