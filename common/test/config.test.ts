@@ -1,0 +1,61 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../config.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('configuration', () => {
+  it('has a working local default for everything, DESIGN.md values included', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/junction',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      QUEUE_PREFIX: 'junction',
+      USERS_URL: 'http://127.0.0.1:4001/graphql',
+      NOTIFICATIONS_URL: 'http://127.0.0.1:4005/graphql',
+      ENRICHMENT_URL: 'http://127.0.0.1:4010',
+      NOTIFY_RETRY_DELAYS_MS: [1000, 5000, 30000],
+      ORDER_RETRY_DELAYS_MS: [5000, 5000, 5000],
+      INVENTORY_TIMEOUT_MS: 3000,
+      BREAKER_ERROR_THRESHOLD_PERCENT: 50,
+      BREAKER_VOLUME_THRESHOLD: 5,
+      BREAKER_RESET_TIMEOUT_MS: 10000,
+      production: false,
+    });
+    expect(config.INGEST_API_KEY.length).toBeGreaterThanOrEqual(8);
+    expect(config.ingestKeyGenerated).toBe(true);
+  });
+
+  it('derives URLs from ports, and an empty EVENT_REGISTRY_URL turns registration off', () => {
+    const config = parseConfig({ USERS_PORT: '5001', EXTERNAL_PORT: '5010', EVENT_REGISTRY_URL: '' });
+    expect(config.USERS_URL).toBe('http://127.0.0.1:5001/graphql');
+    expect(config.NOTIFY_URL).toBe('http://127.0.0.1:5010');
+    expect(config.EVENT_REGISTRY_URL).toBe('');
+  });
+
+  it.each([
+    ['USERS_PORT', 'abc'],
+    ['DATABASE_URL', 'not a url'],
+    ['NOTIFY_RETRY_DELAYS_MS', '1000,,5000'],
+    ['ORDER_RETRY_DELAYS_MS', '-5'],
+    ['NODE_ENV', 'staging'],
+    ['INGEST_API_KEY', 'short'],
+  ])('rejects %s=%j with an error naming the variable', (variable, value) => {
+    expect(() => parseConfig({ [variable]: value })).toThrow(ConfigError);
+    expect(() => parseConfig({ [variable]: value })).toThrow(new RegExp(`^invalid configuration: ${variable}=`));
+  });
+
+  it('stops a service at start with one line naming the bad variable', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'subgraphs/users/index.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, USERS_PORT: 'not-a-port' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(1);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^invalid configuration: USERS_PORT="not-a-port"/);
+  });
+});
