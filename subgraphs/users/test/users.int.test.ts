@@ -55,6 +55,12 @@ describe('users subgraph', () => {
     expect(data).toEqual({ a: null, b: null });
   });
 
+  it('finds a user by its id in any letter case (UUIDs are case-insensitive)', async () => {
+    const { createUser } = await gqlData(url, CREATE, { input: { name: 'Case', email: 'case@example.com' } });
+    const { user } = await gqlData(url, `query($id: ID!) { user(id: $id) { id } }`, { id: createUser.id.toUpperCase() });
+    expect(user).toEqual({ id: createUser.id });
+  });
+
   it('updates and deletes, with NOT_FOUND for a missing id', async () => {
     const { createUser } = await gqlData(url, CREATE, { input: { name: 'Grace', email: 'grace@example.com' } });
     const { updateUser } = await gqlData(url, `mutation($id: ID!) { updateUser(id: $id, input: { name: "Grace Hopper" }) { name updatedAt } }`, { id: createUser.id });
