@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { startStack } from '../../test/support/stack.ts';
-import { dropQueues, freePort } from '../../test/orders/support.ts';
+import { dropQueues, freePort } from '../../test/support/orders.ts';
 import { latencyTable, summarize } from '../measure.ts';
 
 export const name = 'orders';

@@ -7,7 +7,7 @@ import { createApp, listen } from '../http.ts';
 import { createLogger } from '../logger.ts';
 import { metricsRoute } from '../metrics.ts';
 import { Partner, statusOf, type PartnerOptions } from '../partner.ts';
-import { gaps, startScriptedPartner, type ScriptedPartner } from './partner-server.ts';
+import { gaps, startScriptedPartner, type ScriptedPartner } from '../../test/support/partner-server.ts';
 
 let partner: ScriptedPartner;
 const made: Partner[] = [];

@@ -12,7 +12,7 @@ import { createGateway } from '../../gateway/server.ts';
 import { readSupergraphConfig, SUPERGRAPH_FILE } from '../../scripts/compose.ts';
 import { gql, gqlData } from '../support/graphql.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import { startRecordingProxy } from './recording-proxy.ts';
+import { startRecordingProxy } from '../support/recording-proxy.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -4,7 +4,7 @@ import { createLogger } from '../../common/logger.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { gql, gqlData } from '../support/graphql.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import { accept, eventually, startTestProvider, type TestProvider } from './provider.ts';
+import { accept, eventually, startTestProvider, type TestProvider } from '../support/notify-provider.ts';
 
 const KEY = 'flow-test-ingest-key';
 const NOTIFICATION_FIELDS = 'id eventId type status attempts lastError sentAt recipient { id name }';

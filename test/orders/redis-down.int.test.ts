@@ -4,7 +4,7 @@ import { QUEUES } from '../../common/queues.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import { createProduct, createUser, fastOrderEnv, ordersSettled, placeOrder, PrivateRedis, waitForTerminal } from './support.ts';
+import { createProduct, createUser, fastOrderEnv, ordersSettled, placeOrder, PrivateRedis, waitForTerminal } from '../support/orders.ts';
 
 // A redis-server of this file's own, stopped and started again; the shared one is never touched.
 let redis: PrivateRedis;

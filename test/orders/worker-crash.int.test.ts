@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { QUEUES } from '../../common/queues.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import { createProduct, createUser, dropQueues, fastOrderEnv, freePort, gremlin, ordersSettled, placeOrder, waitForTerminal } from './support.ts';
+import { createProduct, createUser, dropQueues, fastOrderEnv, freePort, gremlin, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const env = { ...fastOrderEnv('crash'), INVENTORY_TIMEOUT_MS: '3000' };

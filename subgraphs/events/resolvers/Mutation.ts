@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { UnauthenticatedError } from '../../../common/errors.ts';
 import type { EventsContext } from '../context.ts';
 import { validDescription, validName, validUserId } from '../validation.ts';
 
 interface AddEventInput {
   name: string;
-  userId: string;
+  userId?: string | null;
   startsAt?: Date | null;
   description?: string | null;
 }
@@ -12,6 +13,8 @@ interface AddEventInput {
 export const Mutation = {
   async addEvent(_: unknown, { input }: { input: AddEventInput }, ctx: EventsContext) {
     const name = validName(input.name, 'input.name');
+    // Without userId the event is the viewer's; no caller is signed in yet.
+    if (input.userId === null || input.userId === undefined) throw new UnauthenticatedError('sign in, or name input.userId');
     const userId = validUserId(input.userId, 'input.userId');
     const startsAt = input.startsAt ?? new Date();
     const description = validDescription(input.description, 'input.description');

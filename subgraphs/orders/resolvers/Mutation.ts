@@ -1,4 +1,4 @@
-import { ConflictError, InvalidInputError, NotFoundError } from '../../../common/errors.ts';
+import { ConflictError, InvalidInputError, NotFoundError, UnauthenticatedError } from '../../../common/errors.ts';
 import { isUuid } from '../../../common/ids.ts';
 import type { OrdersContext } from '../context.ts';
 import { releaseJobMessage } from '../processing.ts';
@@ -6,7 +6,7 @@ import type { OrderRow } from '../repository.ts';
 import { validIdempotencyKey, validProductId, validQuantity, validUserId } from '../validation.ts';
 
 interface PlaceOrderInput {
-  userId: string;
+  userId?: string | null;
   productId: string;
   quantity: number;
   idempotencyKey?: string | null;
@@ -18,6 +18,8 @@ function sameOrder(order: OrderRow, input: { userId: string; productId: string; 
 
 export const Mutation = {
   async placeOrder(_: unknown, { input }: { input: PlaceOrderInput }, ctx: OrdersContext) {
+    // Without userId the order is the viewer's; no caller is signed in yet.
+    if (input.userId === null || input.userId === undefined) throw new UnauthenticatedError('sign in, or name input.userId');
     const order = {
       userId: validUserId(input.userId, 'input.userId'),
       productId: validProductId(input.productId, 'input.productId'),

@@ -2,6 +2,9 @@ import { decodeCursor, pageSize, toConnection } from '../../../common/pagination
 import type { UsersContext } from '../context.ts';
 
 export const Query = {
+  // Sign-in is not wired yet: every caller is anonymous, and the anonymous viewer is null.
+  me: () => null,
+
   user: (_: unknown, args: { id: string }, ctx: UsersContext) => ctx.loaders.userById.load(args.id),
 
   async users(_: unknown, args: { first?: number | null; after?: string | null }, ctx: UsersContext) {

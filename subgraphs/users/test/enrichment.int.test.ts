@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../common/config.ts';
 import { listen } from '../../../common/http.ts';
 import { createLogger } from '../../../common/logger.ts';
-import { gaps, percentile, startScriptedPartner, type ScriptedPartner } from '../../../common/test/partner-server.ts';
+import { gaps, percentile, startScriptedPartner, type ScriptedPartner } from '../../../test/support/partner-server.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
 import { gql } from '../../../test/support/graphql.ts';
 import { createUsersSubgraph } from '../server.ts';

@@ -8,7 +8,7 @@ import { QueueSet, QUEUES } from '../../../common/queues.ts';
 import { closeRedis, createRedis } from '../../../common/redis.ts';
 import { NotificationsRepository } from '../../../subgraphs/notifications/repository.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
-import { eventually, startTestProvider, type TestProvider } from '../../../test/notifications/provider.ts';
+import { eventually, startTestProvider, type TestProvider } from '../../../test/support/notify-provider.ts';
 import { OutboxRelay } from '../../outbox-relay.ts';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));

@@ -8,7 +8,7 @@ import { closeRedis, createRedis } from '../../../common/redis.ts';
 import { createNotificationsSubgraph } from '../../../subgraphs/notifications/server.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
 import { gql, gqlData } from '../../../test/support/graphql.ts';
-import { accept, down, eventually, failFirst, startTestProvider, type TestProvider } from '../../../test/notifications/provider.ts';
+import { accept, down, eventually, failFirst, startTestProvider, type TestProvider } from '../../../test/support/notify-provider.ts';
 import { createWorkersApp, type WorkersApp } from '../../http.ts';
 import { OutboxRelay } from '../../outbox-relay.ts';
 import { startNotificationWorkers, type NotificationWorkers } from '../index.ts';

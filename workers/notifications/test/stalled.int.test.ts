@@ -8,7 +8,7 @@ import { closeRedis, createRedis } from '../../../common/redis.ts';
 import { deliveryJobData, deliveryJobId } from '../../../subgraphs/notifications/delivery-queue.ts';
 import { NotificationsRepository } from '../../../subgraphs/notifications/repository.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
-import { eventually, startTestProvider, type TestProvider } from '../../../test/notifications/provider.ts';
+import { eventually, startTestProvider, type TestProvider } from '../../../test/support/notify-provider.ts';
 import { createDeliveryWorker, type DeliveryWorker } from '../delivery.ts';
 
 const logger = createLogger('notifications-stalled-test', 'silent');

@@ -6,7 +6,7 @@ import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { gql, gqlData } from '../support/graphql.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import { countBy, createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ORDER_FIELDS, ordersSettled, placeOrder, waitForTerminal } from './support.ts';
+import { countBy, createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ORDER_FIELDS, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
 
 const env = fastOrderEnv('orders');
 let stack: Stack;

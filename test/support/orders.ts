@@ -5,7 +5,7 @@ import type postgres from 'postgres';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUES } from '../../common/queues.ts';
-import { gqlData } from '../support/graphql.ts';
+import { gqlData } from './graphql.ts';
 
 export const ORDER_FIELDS = 'id status failureReason attempts quantity history { status at reason }';
 
