@@ -63,6 +63,8 @@ const configSchema = z
     /** An order PENDING or PROCESSING this long has its job checked (queued again if Redis lost it); also how often that runs. */
     ORDER_RECOVERY_MS: z.coerce.number().int().min(100).default(300000),
     SUPERGRAPH_PATH: z.string().min(1).default('supergraph.graphql'),
+    /** How long `db:migrate -- --wait` (a Kubernetes init container) waits for the migrations before it fails. */
+    MIGRATE_WAIT_TIMEOUT_MS: ms(600000),
   })
   .transform((env) => {
     const local = (p: number) => `http://127.0.0.1:${p}`;

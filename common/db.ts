@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { fileURLToPath } from 'node:url';
 
 export type Database = PostgresJsDatabase;
@@ -65,6 +66,27 @@ export async function migrateDatabase(url: string): Promise<void> {
     } finally {
       await sql`select pg_advisory_unlock(7239001)`;
     }
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/**
+ * True when every migration in drizzle/ is applied to the database at `url`
+ * (drizzle records each by its journal time); false while the database, its
+ * migrations table or a migration is missing. Applies nothing.
+ */
+export async function migrationsApplied(url: string): Promise<boolean> {
+  const latest = Math.max(0, ...readMigrationFiles({ migrationsFolder }).map((m) => m.folderMillis));
+  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+  try {
+    const [row] = await sql`select coalesce(max(created_at), 0)::bigint as applied from drizzle.__drizzle_migrations`;
+    return Number(row!.applied) >= latest;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    // No database yet (3D000), no migrations table yet (42P01 / 3F000): not applied.
+    if (code === '3D000' || code === '42P01' || code === '3F000') return false;
+    throw error;
   } finally {
     await sql.end({ timeout: 5 });
   }

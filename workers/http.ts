@@ -16,6 +16,8 @@ export interface WorkersHttpOptions {
   logger: Logger;
   /** Extra facts for /health, e.g. each connection's state. */
   health?: () => Record<string, unknown>;
+  /** What /ready reports: 200 while `ready` is true, else 503 (e.g. Redis or PostgreSQL unreachable). */
+  ready?: () => Promise<{ ready: boolean } & Record<string, unknown>>;
 }
 
 function within<T>(ms: number, promise: Promise<T>): Promise<T> {
@@ -51,15 +53,21 @@ export interface WorkersApp {
 }
 
 /**
- * The workers' HTTP face on WORKERS_PORT: `GET /health` (liveness),
+ * The workers' HTTP face on WORKERS_PORT: `GET /health` (liveness), `GET /ready`
+ * (Redis and PostgreSQL answer),
  * `GET /metrics` (Prometheus, with each queue's job counts by state) and
  * Bull Board at `/admin/queues`.
  */
-export function createWorkersApp({ queues, logger, health }: WorkersHttpOptions): WorkersApp {
+export function createWorkersApp({ queues, logger, health, ready }: WorkersHttpOptions): WorkersApp {
   const app = createApp();
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', service: 'workers', queues: queues.map((queue) => queue.name), ...health?.() });
+  });
+
+  app.get('/ready', async (_req, res) => {
+    const state = ready ? await ready() : { ready: true };
+    res.status(state.ready ? 200 : 503).json({ ...state, status: state.ready ? 'ready' : 'unavailable', service: 'workers' });
   });
 
   for (const queue of queues) counted.add(queue);

@@ -15,6 +15,8 @@ export interface RunningWorkers {
   queues: QueueSet;
   /** Connection states for /health. */
   health(): Record<string, unknown>;
+  /** For /ready: true while the worker connection to Redis is up and PostgreSQL answers within a second. */
+  ready(): Promise<{ ready: boolean; redis: string; database: 'up' | 'down' }>;
   /** Stops taking jobs, lets active ones finish, then closes every connection; safe to call twice. */
   close(): Promise<void>;
 }
@@ -42,6 +44,13 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Runn
   return {
     queues,
     health: () => ({ redis: connection.status, producer: producer.status }),
+    async ready() {
+      const db = await Promise.race([
+        database.sql`select 1`.then(() => 'up' as const),
+        new Promise<'down'>((resolve) => setTimeout(() => resolve('down'), 1000).unref()),
+      ]).catch(() => 'down' as const);
+      return { ready: connection.status === 'ready' && db === 'up', redis: connection.status, database: db };
+    },
     close() {
       closing ??= (async () => {
         for (const stop of stops) await stop().catch((error) => logger.error({ err: error }, 'worker close failed'));
@@ -59,7 +68,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('workers', config.LOG_LEVEL);
   const workers = await startWorkers(config, logger);
-  const web = createWorkersApp({ queues: workers.queues.all(), logger, health: workers.health });
+  const web = createWorkersApp({ queues: workers.queues.all(), logger, health: workers.health, ready: () => workers.ready() });
   const http = await listen(web.app, config.WORKERS_PORT);
   logger.info({ url: http.url, board: `${http.url}/admin/queues` }, 'workers running');
   onShutdown(logger, async () => {

@@ -11,12 +11,15 @@ let producer: ReturnType<typeof createRedis>;
 let queues: QueueSet;
 let web: WorkersApp;
 let http: Listening;
+let databaseUp = true;
 
 beforeAll(async () => {
   producer = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { role: 'producer' });
   await new Promise((resolve) => producer.once('ready', resolve));
   queues = new QueueSet(producer, prefix);
-  web = createWorkersApp({ queues: queues.all(), logger: createLogger('workers', 'silent'), health: () => ({ redis: producer.status }) });
+  web = createWorkersApp({ queues: queues.all(), logger: createLogger('workers', 'silent'), health: () => ({ redis: producer.status }),
+    ready: async () => ({ ready: databaseUp, database: databaseUp ? 'up' : 'down' }),
+  });
   http = await listen(web.app, 0);
 });
 
@@ -33,6 +36,20 @@ describe('workers HTTP', () => {
     const response = await fetch(`${http.url}/health`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: 'ok', service: 'workers', redis: 'ready', queues: expect.arrayContaining([QUEUES.orders, QUEUES.notifications]) });
+  });
+
+  it('answers /ready 200 while its dependencies answer and 503 naming the one that does not', async () => {
+    const up = await fetch(`${http.url}/ready`);
+    expect(up.status).toBe(200);
+    expect(await up.json()).toMatchObject({ status: 'ready', service: 'workers', database: 'up' });
+    databaseUp = false;
+    try {
+      const down = await fetch(`${http.url}/ready`);
+      expect(down.status).toBe(503);
+      expect(await down.json()).toMatchObject({ status: 'unavailable', database: 'down' });
+    } finally {
+      databaseUp = true;
+    }
   });
 
   it('exports each queue\'s job counts by state on /metrics', async () => {

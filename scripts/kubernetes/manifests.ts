@@ -1,0 +1,283 @@
+/**
+ * The Kubernetes base in deploy/kubernetes/base, written from one description
+ * of Junction's services, so every Deployment gets the same probes, migration
+ * wait, resources, disruption budget and autoscaler.
+ *
+ *   npm run kubernetes              writes deploy/kubernetes/base/*.yaml
+ *   npm run kubernetes -- --check   fails when the committed base is stale, or when a
+ *                                   rendered base or overlay breaks the Kubernetes schemas
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { stringify } from 'yaml';
+import { PROJECT_ROOT } from '../compose.ts';
+
+export const KUBERNETES_DIR = join(PROJECT_ROOT, 'deploy', 'kubernetes');
+export const BASE_DIR = join(KUBERNETES_DIR, 'base');
+
+/** The one image every service runs (docker-compose.yml builds it from the Dockerfile). */
+export const IMAGE = 'junction';
+export const CONFIG_MAP = 'junction-config';
+export const SECRET = 'junction-secrets';
+export const MIGRATE_JOB = 'junction-migrate';
+
+export type Role = 'gateway' | 'subgraph' | 'workers';
+
+export interface Service {
+  name: string;
+  role: Role;
+  /** Entry file, run as `node --import tsx <entry>` (the same command as in docker-compose.yml). */
+  entry: string;
+  port: number;
+  /** Requests per pod, which the autoscaler's CPU target is measured against. */
+  cpu: string;
+  memory: string;
+  maxReplicas: number;
+}
+
+/** Every Junction service that runs in production (the simulated partners come with the development overlay). */
+export const SERVICES: readonly Service[] = [
+  { name: 'gateway', role: 'gateway', entry: 'gateway/index.ts', port: 4000, cpu: '250m', memory: '256Mi', maxReplicas: 10 },
+  { name: 'users', role: 'subgraph', entry: 'subgraphs/users/index.ts', port: 4001, cpu: '100m', memory: '192Mi', maxReplicas: 6 },
+  { name: 'events', role: 'subgraph', entry: 'subgraphs/events/index.ts', port: 4002, cpu: '100m', memory: '192Mi', maxReplicas: 6 },
+  { name: 'orders', role: 'subgraph', entry: 'subgraphs/orders/index.ts', port: 4003, cpu: '100m', memory: '192Mi', maxReplicas: 6 },
+  { name: 'inventory', role: 'subgraph', entry: 'subgraphs/inventory/index.ts', port: 4004, cpu: '100m', memory: '192Mi', maxReplicas: 6 },
+  { name: 'notifications', role: 'subgraph', entry: 'subgraphs/notifications/index.ts', port: 4005, cpu: '100m', memory: '192Mi', maxReplicas: 6 },
+  { name: 'workers', role: 'workers', entry: 'workers/index.ts', port: 4020, cpu: '200m', memory: '256Mi', maxReplicas: 8 },
+];
+
+/**
+ * Seconds Kubernetes waits after SIGTERM before SIGKILL. Each service stops
+ * taking work on SIGTERM and finishes what it holds: the longest is a worker's
+ * job, which never holds its lock past WORKER_LOCK_MS (30 s by default; a job
+ * that runs longer is taken over by another worker anyway), plus the preStop pause.
+ */
+export const GRACE_SECONDS: Record<Role, number> = { gateway: 30, subgraph: 30, workers: 60 };
+/** Pause before SIGTERM so the endpoints controller takes the pod out of its Service first. */
+export const PRE_STOP_SECONDS = 5;
+
+const NODE = ['node', '--import', 'tsx'];
+
+export function command(entry: string): string[] {
+  return [...NODE, entry];
+}
+
+function labels(name: string) {
+  return { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'junction' };
+}
+
+function selector(name: string) {
+  return { 'app.kubernetes.io/name': name };
+}
+
+/** Settings every Junction container reads: the ConfigMap, then the Secret. */
+export const envFrom = [{ configMapRef: { name: CONFIG_MAP } }, { secretRef: { name: SECRET } }];
+
+/** The non-root node user of the image, no privilege escalation, a read-only root with a writable /tmp. */
+const containerSecurity = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+};
+const podSecurity = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } };
+const tmp = { volumes: [{ name: 'tmp', emptyDir: {} }], mount: { name: 'tmp', mountPath: '/tmp' } };
+
+/**
+ * Waits until the migrations in this image are applied (by the migrate Job),
+ * applying none itself: a new version's pods start only after its migrations ran.
+ */
+export const waitForMigrations = {
+  name: 'wait-for-migrations',
+  image: IMAGE,
+  command: [...NODE, 'scripts/migrate.ts', '--wait'],
+  envFrom,
+  resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+  securityContext: containerSecurity,
+  volumeMounts: [tmp.mount],
+};
+
+function deployment(service: Service) {
+  const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
+    httpGet: { path, port: 'http' },
+    periodSeconds,
+    timeoutSeconds: 3,
+    failureThreshold,
+  });
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: service.name, labels: labels(service.name) },
+    spec: {
+      // No `replicas`: the HorizontalPodAutoscaler owns the count (minReplicas 2).
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selector(service.name) },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels: labels(service.name) },
+        spec: {
+          terminationGracePeriodSeconds: GRACE_SECONDS[service.role],
+          securityContext: podSecurity,
+          initContainers: [waitForMigrations],
+          containers: [
+            {
+              name: service.name,
+              image: IMAGE,
+              command: command(service.entry),
+              ports: [{ name: 'http', containerPort: service.port }],
+              envFrom,
+              resources: { requests: { cpu: service.cpu, memory: service.memory }, limits: { memory: '512Mi' } },
+              // Up to a minute to start (loading the supergraph, connecting), then checked every 10 s.
+              startupProbe: probe('/health', 2, 30),
+              livenessProbe: probe('/health', 10, 3),
+              readinessProbe: probe('/ready', 5, 2),
+              lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } },
+              securityContext: containerSecurity,
+              volumeMounts: [tmp.mount],
+            },
+          ],
+          volumes: tmp.volumes,
+        },
+      },
+    },
+  };
+}
+
+function service(s: Service) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: s.name, labels: labels(s.name) },
+    spec: { selector: selector(s.name), ports: [{ name: 'http', port: s.port, targetPort: 'http' }] },
+  };
+}
+
+function disruptionBudget(s: Service) {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: s.name, labels: labels(s.name) },
+    spec: { minAvailable: 1, selector: { matchLabels: selector(s.name) } },
+  };
+}
+
+function autoscaler(s: Service) {
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: s.name, labels: labels(s.name) },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: s.name },
+      minReplicas: 2,
+      maxReplicas: s.maxReplicas,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+      // Scale in slowly, so a short lull does not drop pods that the next burst needs.
+      behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+    },
+  };
+}
+
+function configMap() {
+  const data: Record<string, string> = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    // In a pod the kubelet's probes and the other services come in on the pod's address, not the loopback.
+    HOST: '0.0.0.0',
+    QUEUE_PREFIX: 'junction',
+  };
+  for (const s of SERVICES) {
+    data[`${s.name.toUpperCase()}_PORT`] = String(s.port);
+    if (s.role === 'subgraph') data[`${s.name.toUpperCase()}_URL`] = `http://${s.name}:${s.port}/graphql`;
+  }
+  // Your partners' addresses: the development overlay points them at the simulated ones.
+  Object.assign(data, {
+    ENRICHMENT_URL: 'https://enrichment.example.com',
+    EVENT_REGISTRY_URL: 'https://registry.example.com',
+    NOTIFY_URL: 'https://notify.example.com',
+    BACKUP_URL: 'https://backup.example.com',
+  });
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: CONFIG_MAP, labels: labels('junction') }, data };
+}
+
+/** The keys the Secret must hold (deploy/kubernetes/base/secret.example.yaml shows its shape). */
+export const SECRET_KEYS = ['DATABASE_URL', 'REDIS_URL', 'INGEST_API_KEY', 'SERVICE_API_KEY', 'AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const;
+
+function secretExample() {
+  const stringData: Record<(typeof SECRET_KEYS)[number], string> = {
+    DATABASE_URL: 'postgres://junction:CHANGE-ME@postgres.example.internal:5432/junction',
+    REDIS_URL: 'redis://redis.example.internal:6379',
+    INGEST_API_KEY: 'CHANGE-ME-ingest-key',
+    SERVICE_API_KEY: 'CHANGE-ME-service-key-of-16-or-more',
+    AUTH_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
+    AUTH_ISSUER: 'https://idp.example.com/',
+    AUTH_AUDIENCE: 'junction',
+  };
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: SECRET, labels: labels('junction') }, type: 'Opaque', stringData };
+}
+
+function migrateJob() {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: MIGRATE_JOB, labels: labels(MIGRATE_JOB) },
+    spec: {
+      backoffLimit: 10,
+      // Removed 10 minutes after it succeeds, so the next `kubectl apply -k` of a new image creates it again.
+      ttlSecondsAfterFinished: 600,
+      template: {
+        metadata: { labels: labels(MIGRATE_JOB) },
+        spec: {
+          restartPolicy: 'OnFailure',
+          securityContext: podSecurity,
+          containers: [
+            {
+              name: 'migrate',
+              image: IMAGE,
+              command: [...NODE, 'scripts/migrate.ts'],
+              envFrom,
+              resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+              securityContext: containerSecurity,
+              volumeMounts: [tmp.mount],
+            },
+          ],
+          volumes: tmp.volumes,
+        },
+      },
+    },
+  };
+}
+
+const HEADER = '# Generated by `npm run kubernetes` from scripts/kubernetes/manifests.ts: edit that, not this file.\n';
+
+function documents(...docs: object[]): string {
+  return HEADER + docs.map((doc) => stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+}
+
+/** Every file of deploy/kubernetes/base, by name, as `npm run kubernetes` writes it. */
+export function baseFiles(): Record<string, string> {
+  const files: Record<string, string> = {
+    'config.yaml': documents(configMap()),
+    'secret.example.yaml': documents(secretExample()),
+    'migrate-job.yaml': documents(migrateJob()),
+  };
+  for (const s of SERVICES) files[`${s.name}.yaml`] = documents(deployment(s), service(s), disruptionBudget(s), autoscaler(s));
+  const resources = ['config.yaml', 'migrate-job.yaml', ...SERVICES.map((s) => `${s.name}.yaml`)];
+  files['kustomization.yaml'] =
+    HEADER +
+    '# The Secret is not here: create it from secret.example.yaml with your values (README: "Deploy on Kubernetes").\n' +
+    stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources });
+  return files;
+}
+
+/** Files of the base that differ from what the generator writes (missing ones included). */
+export function staleBaseFiles(): string[] {
+  return Object.entries(baseFiles())
+    .filter(([name, text]) => {
+      const path = join(BASE_DIR, name);
+      return !existsSync(path) || readFileSync(path, 'utf8') !== text;
+    })
+    .map(([name]) => relative(PROJECT_ROOT, join(BASE_DIR, name)));
+}
+
+export function writeBase(): void {
+  for (const [name, text] of Object.entries(baseFiles())) writeFileSync(join(BASE_DIR, name), text);
+}
