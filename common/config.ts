@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { SUBGRAPHS, type Subgraph } from '../subgraphs/index.ts';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
@@ -19,6 +20,16 @@ const delays = (fallback: string) =>
 
 const optionalUrl = z.union([z.literal(''), z.url()]);
 
+/** Each subgraph's port and URL setting, from its module (subgraphs/index.ts): USERS_PORT, USERS_URL, ... */
+type SubgraphPorts = { [S in Subgraph as S['portSetting']]: ReturnType<typeof port> };
+type SubgraphUrls<T> = { [S in Subgraph as S['urlSetting']]: T };
+const subgraphSettings = Object.fromEntries(
+  SUBGRAPHS.flatMap((s) => [
+    [s.portSetting, port(s.defaultPort)],
+    [s.urlSetting, z.url().optional()],
+  ]),
+) as SubgraphPorts & SubgraphUrls<z.ZodOptional<z.ZodURL>>;
+
 /** Every setting of every Junction service, read from the environment once. */
 const configSchema = z
   .object({
@@ -28,18 +39,9 @@ const configSchema = z
     REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
     QUEUE_PREFIX: z.string().min(1).default('junction'),
     GATEWAY_PORT: port(4000),
-    USERS_PORT: port(4001),
-    EVENTS_PORT: port(4002),
-    ORDERS_PORT: port(4003),
-    INVENTORY_PORT: port(4004),
-    NOTIFICATIONS_PORT: port(4005),
+    ...subgraphSettings,
     EXTERNAL_PORT: port(4010),
     WORKERS_PORT: port(4020),
-    USERS_URL: z.url().optional(),
-    EVENTS_URL: z.url().optional(),
-    ORDERS_URL: z.url().optional(),
-    INVENTORY_URL: z.url().optional(),
-    NOTIFICATIONS_URL: z.url().optional(),
     ENRICHMENT_URL: z.url().optional(),
     EVENT_REGISTRY_URL: optionalUrl.optional(),
     NOTIFY_URL: z.url().optional(),
@@ -72,11 +74,8 @@ const configSchema = z
     return {
       ...env,
       production: env.NODE_ENV === 'production',
-      USERS_URL: env.USERS_URL ?? `${local(env.USERS_PORT)}/graphql`,
-      EVENTS_URL: env.EVENTS_URL ?? `${local(env.EVENTS_PORT)}/graphql`,
-      ORDERS_URL: env.ORDERS_URL ?? `${local(env.ORDERS_PORT)}/graphql`,
-      INVENTORY_URL: env.INVENTORY_URL ?? `${local(env.INVENTORY_PORT)}/graphql`,
-      NOTIFICATIONS_URL: env.NOTIFICATIONS_URL ?? `${local(env.NOTIFICATIONS_PORT)}/graphql`,
+      // A subgraph's URL defaults to its port on this machine.
+      ...(Object.fromEntries(SUBGRAPHS.map((s) => [s.urlSetting, env[s.urlSetting] ?? `${local(env[s.portSetting])}/graphql`])) as SubgraphUrls<string>),
       ENRICHMENT_URL: env.ENRICHMENT_URL ?? external,
       // An empty EVENT_REGISTRY_URL turns registration off; unset means the simulated registry.
       EVENT_REGISTRY_URL: env.EVENT_REGISTRY_URL ?? external,

@@ -44,7 +44,7 @@ export function jsonErrors(logger: Logger): ErrorRequestHandler {
   };
 }
 
-/** An express app with request ids and a JSON body parser; add routes, then call finish(). */
+/** An express app that sets request ids; add routes (each with its own body parser), then `app.use(jsonErrors(logger))` last. */
 export function createApp(): Express {
   const app = express();
   app.disable('x-powered-by');

@@ -23,3 +23,6 @@ export function outboxTable(schema: PgSchema) {
     (t) => [index().on(t.id).where(sql`${t.publishedAt} is null`)],
   );
 }
+
+/** An outbox table made by outboxTable(). */
+export type OutboxTable = ReturnType<typeof outboxTable>;

@@ -2,7 +2,7 @@ import { loadConfig, type Config } from './config.ts';
 import { connect, type Database } from './db.ts';
 import { listen, onShutdown } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
-import type { SubgraphApp } from './subgraph.ts';
+import type { SubgraphModule } from './subgraph-module.ts';
 
 export interface SubgraphDeps {
   db: Database;
@@ -10,17 +10,17 @@ export interface SubgraphDeps {
   logger: Logger;
 }
 
-/** A subgraph's index.ts: connect, listen on its port, and close gracefully on SIGTERM. */
-export async function runSubgraph(
-  name: string,
-  port: (config: Config) => number,
-  create: (deps: SubgraphDeps) => Promise<SubgraphApp & { close?: () => Promise<void> }>,
-): Promise<void> {
+/** A subgraph's index.ts: connect, listen on the port its module names, and close gracefully on SIGTERM. */
+export async function runSubgraph(module: SubgraphModule): Promise<void> {
+  const { name } = module;
   const config = loadConfig();
   const logger = createLogger(name, config.LOG_LEVEL);
   const database = connect(config.DATABASE_URL);
+  const create = await module.load();
   const subgraph = await create({ db: database.db, config, logger });
-  const http = await listen(subgraph.app, port(config));
+  // config.ts declares every module's port setting (a number).
+  const port = (config as unknown as Record<string, number>)[module.portSetting]!;
+  const http = await listen(subgraph.app, port);
   logger.info({ url: `${http.url}/graphql` }, `${name} subgraph listening`);
   onShutdown(logger, async () => {
     await http.close();

@@ -1,9 +1,11 @@
 /**
- * Composes supergraph.graphql from the subgraph schemas listed in supergraph.yaml
- * (rover's config format), with the same @apollo/composition the gateway runs.
+ * Writes supergraph.yaml (rover's config format, for rover and other tools)
+ * from the subgraph list in subgraphs/index.ts, and composes supergraph.graphql
+ * from the subgraph schemas it lists, with the same @apollo/composition the
+ * gateway runs.
  *
- *   npm run compose            writes supergraph.graphql, or prints every error and exits 1
- *   npm run compose -- --check exits 1 when the committed supergraph.graphql is stale
+ *   npm run compose            writes both files, or prints every error and exits 1
+ *   npm run compose -- --check exits 1 when either committed file is stale
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,6 +15,7 @@ import { composeServices } from '@apollo/composition';
 import { parse, type DocumentNode } from 'graphql';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { SUBGRAPHS } from '../subgraphs/index.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const SUPERGRAPH_CONFIG = resolve(PROJECT_ROOT, 'supergraph.yaml');
@@ -50,6 +53,28 @@ export class CompositionError extends Error {
   constructor(readonly problems: CompositionProblem[]) {
     super(`supergraph composition failed with ${problems.length} error(s):\n${problems.map((p) => `  [${p.code}] ${p.message}`).join('\n')}`);
   }
+}
+
+/** The subgraphs of subgraphs/index.ts, each routed at its default port on this machine. */
+export function moduleSources(): SubgraphSource[] {
+  return SUBGRAPHS.map((s) => ({ name: s.name, routingUrl: `http://127.0.0.1:${s.defaultPort}/graphql`, file: s.schemaFile }));
+}
+
+/** supergraph.yaml as subgraphs/index.ts describes it (`npm run compose` writes it; never edit it by hand). */
+export function supergraphConfigText(sources: readonly SubgraphSource[] = moduleSources()): string {
+  const entries = sources.map(
+    (s) => `  ${s.name}:\n    routing_url: ${s.routingUrl}\n    schema:\n      file: ./${relative(PROJECT_ROOT, s.file).split('\\').join('/')}\n`,
+  );
+  return [
+    '# Written by `npm run compose` from subgraphs/index.ts: edit the subgraph modules, not this file',
+    '# (`npm run compose -- --check` and a test fail when it is stale). Rover\'s format, so',
+    '# `rover supergraph compose --config supergraph.yaml` composes the same supergraph.graphql.',
+    '# routing_url is baked into supergraph.graphql for tools that read it; the',
+    '# gateway itself routes by USERS_URL, EVENTS_URL, ... (see DESIGN.md).',
+    `federation_version: =${COMPOSITION_VERSION}`,
+    'subgraphs:',
+    ...entries,
+  ].join('\n').replace(/\n\n/g, '\n');
 }
 
 /** Reads and checks supergraph.yaml; schema files are resolved against its folder, as rover does. */
@@ -91,7 +116,11 @@ export function readSupergraphConfig(configPath = SUPERGRAPH_CONFIG): SubgraphSo
  * or not valid GraphQL, and every composition error with its code.
  */
 export function composeSupergraph(configPath = SUPERGRAPH_CONFIG): string {
-  const sources = readSupergraphConfig(configPath);
+  return composeSources(readSupergraphConfig(configPath));
+}
+
+/** The supergraph SDL composed from `sources`; throws a CompositionError as composeSupergraph does. */
+export function composeSources(sources: readonly SubgraphSource[]): string {
   const problems: CompositionProblem[] = [];
   const services: { name: string; url: string; typeDefs: DocumentNode }[] = [];
   for (const source of sources) {
@@ -118,28 +147,42 @@ export function composeSupergraph(configPath = SUPERGRAPH_CONFIG): string {
 }
 
 export interface SupergraphStatus {
-  /** True when the committed supergraph.graphql equals a fresh composition. */
+  /** True when both committed files are current: supergraph.yaml and supergraph.graphql. */
   current: boolean;
+  /** True when supergraph.yaml lists exactly the subgraphs of subgraphs/index.ts. */
+  configCurrent: boolean;
   composed: string;
   /** The file's text, or null when it does not exist. */
   committed: string | null;
 }
 
-/** Composes afresh and compares with the supergraph file (scripts/start.ts refuses to start on a stale one). */
+const readIfExists = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : null);
+
+/**
+ * Composes the subgraphs of subgraphs/index.ts afresh and compares with the
+ * committed supergraph.yaml and supergraph file (scripts/start.ts refuses to
+ * start on a stale one).
+ */
 export function supergraphStatus(configPath = SUPERGRAPH_CONFIG, supergraphPath = SUPERGRAPH_FILE): SupergraphStatus {
-  const composed = composeSupergraph(configPath);
-  const committed = existsSync(supergraphPath) ? readFileSync(supergraphPath, 'utf8') : null;
-  return { current: committed === composed, composed, committed };
+  const configCurrent = readIfExists(configPath) === supergraphConfigText();
+  const composed = composeSources(moduleSources());
+  const committed = readIfExists(supergraphPath);
+  return { current: configCurrent && committed === composed, configCurrent, composed, committed };
 }
 
 function main(args: string[]): number {
   const target = relative(process.cwd(), SUPERGRAPH_FILE);
+  const config = relative(process.cwd(), SUPERGRAPH_CONFIG);
   try {
     if (args.includes('--check')) {
       const status = supergraphStatus();
       if (status.current) {
-        console.log(`${target} is up to date with the subgraph schemas`);
+        console.log(`${config} and ${target} are up to date with subgraphs/index.ts and the subgraph schemas`);
         return 0;
+      }
+      if (!status.configCurrent) {
+        console.error(`${config} is stale: it does not list the subgraphs of subgraphs/index.ts. Run \`npm run compose\` and commit the result`);
+        return 1;
       }
       console.error(
         status.committed === null
@@ -148,9 +191,11 @@ function main(args: string[]): number {
       );
       return 1;
     }
-    const sdl = composeSupergraph();
+    // Composed before anything is written, so a failure leaves both files as they were.
+    const sdl = composeSources(moduleSources());
+    writeFileSync(SUPERGRAPH_CONFIG, supergraphConfigText());
     writeFileSync(SUPERGRAPH_FILE, sdl);
-    console.log(`wrote ${target} (${readSupergraphConfig().map((s) => s.name).join(', ')})`);
+    console.log(`wrote ${config} and ${target} (${readSupergraphConfig().map((s) => s.name).join(', ')})`);
     return 0;
   } catch (error) {
     console.error(error instanceof CompositionError ? error.message : error);

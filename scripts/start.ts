@@ -4,11 +4,11 @@
  * prefixed logs (restarting any that dies), prints the URLs once the gateway
  * is ready, and stops everything on Ctrl-C or SIGTERM.
  */
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { loadConfig, type Config } from '../common/config.ts';
 import { migrateDatabase } from '../common/db.ts';
+import { SUBGRAPHS } from '../subgraphs/index.ts';
 import { CompositionError, PROJECT_ROOT, SUPERGRAPH_CONFIG, supergraphStatus } from './compose.ts';
 import { createPrefixer, readableLines } from './launcher/log-lines.ts';
 import { Supervisor, type ServiceSpec } from './launcher/supervisor.ts';
@@ -17,8 +17,6 @@ type PortVariable = { [K in keyof Config]: Config[K] extends number ? (K extends
 
 interface Service extends ServiceSpec {
   port: PortVariable;
-  /** Started only when its entry file exists (a service still being built). */
-  optional?: boolean;
   /** What to print once ready, from the service's base URL. */
   show(base: string): string;
 }
@@ -26,14 +24,9 @@ interface Service extends ServiceSpec {
 // In start order: the gateway last, once everything it routes to is on its way.
 const SERVICES: Service[] = [
   { name: 'external', entry: 'external/index.ts', port: 'EXTERNAL_PORT', show: (b) => `${b}  (simulated partners; chaos at ${b}/_chaos/{service})` },
-  ...(['users', 'events', 'inventory', 'orders', 'notifications'] as const).map((name) => ({
-    name,
-    entry: `subgraphs/${name}/index.ts`,
-    port: `${name.toUpperCase()}_PORT` as PortVariable,
-    optional: name === 'notifications',
-    show: (b: string) => `${b}/graphql`,
-  })),
-  { name: 'workers', entry: 'workers/index.ts', port: 'WORKERS_PORT', optional: true, show: (b) => `${b}/admin/queues  (Bull Board; /metrics, /health)` },
+  // Every subgraph of subgraphs/index.ts, each from its folder's index.ts.
+  ...SUBGRAPHS.map(({ name, portSetting }) => ({ name, entry: `subgraphs/${name}/index.ts`, port: portSetting, show: (b: string) => `${b}/graphql` })),
+  { name: 'workers', entry: 'workers/index.ts', port: 'WORKERS_PORT', show: (b) => `${b}/admin/queues  (Bull Board; /metrics, /health)` },
   { name: 'gateway', entry: 'gateway/index.ts', port: 'GATEWAY_PORT', show: (b) => `${b}/graphql` },
 ];
 
@@ -68,6 +61,7 @@ function checkSupergraph(config: Config): void {
   const file = isAbsolute(config.SUPERGRAPH_PATH) ? config.SUPERGRAPH_PATH : resolve(PROJECT_ROOT, config.SUPERGRAPH_PATH);
   try {
     const status = supergraphStatus(SUPERGRAPH_CONFIG, file);
+    if (!status.configCurrent) fail('supergraph.yaml does not list the subgraphs of subgraphs/index.ts: run npm run compose');
     if (status.committed === null) fail(`${config.SUPERGRAPH_PATH} does not exist: run npm run compose`);
     if (!status.current) fail(`${config.SUPERGRAPH_PATH} is stale: run npm run compose`);
   } catch (error) {
@@ -86,12 +80,11 @@ async function gatewayReady(url: string): Promise<{ ok: boolean; detail: string 
 }
 
 const config = loadConfig();
-const services = SERVICES.filter((s) => !s.optional || existsSync(resolve(PROJECT_ROOT, s.entry)));
 const local = (s: Service) => `http://127.0.0.1:${config[s.port]}`;
-const prefixer = createPrefixer([LAUNCHER, ...services.map((s) => s.name)], Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
+const prefixer = createPrefixer([LAUNCHER, ...SERVICES.map((s) => s.name)], Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
 const say = (line: string) => console.log(prefixer.prefix(LAUNCHER, line));
 
-await checkPorts(config, services);
+await checkPorts(config, SERVICES);
 try {
   await migrateDatabase(config.DATABASE_URL);
 } catch (error) {
@@ -99,7 +92,7 @@ try {
 }
 say(`database ${new URL(config.DATABASE_URL).pathname.slice(1)} is migrated`);
 checkSupergraph(config);
-say(`${config.SUPERGRAPH_PATH} matches the subgraph schemas`);
+say(`${config.SUPERGRAPH_PATH} matches subgraphs/index.ts and the subgraph schemas`);
 if (config.ingestKeyGenerated) say(`INGEST_API_KEY is not set: every service uses ${config.INGEST_API_KEY} for this run`);
 
 const supervisor = new Supervisor({
@@ -124,10 +117,10 @@ const stop = (signal: string) => {
 };
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
 
-for (const service of services) supervisor.start(service);
+for (const service of SERVICES) supervisor.start(service);
 
 // Print the URLs once the gateway's /ready answers 200; say what it waits for now and then.
-const gateway = services.find((s) => s.name === 'gateway')!;
+const gateway = SERVICES.find((s) => s.name === 'gateway')!;
 const readyUrl = `${local(gateway)}/ready`;
 const waitingSince = Date.now();
 let lastNote = waitingSince;
@@ -135,9 +128,9 @@ for (;;) {
   if (stopping) break;
   const { ok, detail } = await gatewayReady(readyUrl);
   if (ok) {
-    const width = Math.max(...services.map((s) => s.name.length), 'INGEST_API_KEY'.length);
-    const lines = services.map((s) => `  ${s.name.padEnd(width)}  ${s.show(local(s))}`);
-    if (!config.production) lines[services.indexOf(gateway)] += '  (Apollo Sandbox: open it in a browser)';
+    const width = Math.max(...SERVICES.map((s) => s.name.length), 'INGEST_API_KEY'.length);
+    const lines = SERVICES.map((s) => `  ${s.name.padEnd(width)}  ${s.show(local(s))}`);
+    if (!config.production) lines[SERVICES.indexOf(gateway)] += '  (Apollo Sandbox: open it in a browser)';
     // A key of the user's own is a secret: only a generated one is shown.
     lines.push(`  ${'INGEST_API_KEY'.padEnd(width)}  ${config.ingestKeyGenerated ? `${config.INGEST_API_KEY}  (generated for this run)` : '(from the environment)'}`);
     say(`Junction is ready in ${((Date.now() - waitingSince) / 1000).toFixed(1)} s:`);

@@ -8,10 +8,14 @@ import {
   COMPOSITION_VERSION,
   CompositionError,
   composeSupergraph,
+  moduleSources,
   readSupergraphConfig,
+  SUPERGRAPH_CONFIG,
   SUPERGRAPH_FILE,
+  supergraphConfigText,
   supergraphStatus,
 } from '../scripts/compose.ts';
+import { SUBGRAPHS } from '../subgraphs/index.ts';
 
 /** Every type (`Type`) and field (`Type.field`) a subgraph marks @inaccessible. */
 function inaccessibleElements(sdl: string): string[] {
@@ -54,6 +58,13 @@ describe('supergraph composition', () => {
     const committed = readFileSync(SUPERGRAPH_FILE, 'utf8');
     expect(committed === sdl, 'supergraph.graphql is stale: run `npm run compose` and commit it').toBe(true);
     expect(supergraphStatus().current).toBe(true);
+  });
+
+  it('the committed supergraph.yaml is the one subgraphs/index.ts describes (run `npm run compose` and commit)', () => {
+    expect(readFileSync(SUPERGRAPH_CONFIG, 'utf8') === supergraphConfigText(), 'supergraph.yaml is stale: run `npm run compose` and commit it').toBe(true);
+    expect(readSupergraphConfig().map((s) => s.name)).toEqual(SUBGRAPHS.map((s) => s.name));
+    expect(readSupergraphConfig()).toEqual(moduleSources());
+    expect(supergraphStatus().configCurrent).toBe(true);
   });
 
   it('keeps every @inaccessible type and field out of the API schema clients see', () => {
@@ -128,6 +139,19 @@ type User @key(fields: "id") { id: ID! name: String! }`;
     const error = failure(config({ a: 'a.graphql' }, '=2.0.0'));
     expect(error.problems[0]!.code).toBe('FEDERATION_VERSION_MISMATCH');
     expect(error.message).toContain(`=${COMPOSITION_VERSION}`);
+  });
+
+  it('a supergraph.yaml that lists other subgraphs than subgraphs/index.ts, or none, is stale', () => {
+    const missingOne = config({ a: 'a.graphql' });
+    expect(supergraphStatus(missingOne)).toMatchObject({ current: false, configCurrent: false });
+    const dropped = join(dir, 'dropped.yaml');
+    writeFileSync(dropped, supergraphConfigText(moduleSources().slice(1)));
+    expect(supergraphStatus(dropped)).toMatchObject({ current: false, configCurrent: false });
+    expect(supergraphStatus(join(dir, 'nowhere.yaml'))).toMatchObject({ current: false, configCurrent: false });
+    // The same text is current: only the list decides.
+    const same = join(dir, 'same.yaml');
+    writeFileSync(same, supergraphConfigText());
+    expect(supergraphStatus(same)).toMatchObject({ current: true, configCurrent: true });
   });
 
   it('composes a valid config', () => {

@@ -5,15 +5,15 @@ import type { DbHandle } from '../common/db.ts';
 import type { Logger } from '../common/logger.ts';
 import { jobOptionsFor, OUTBOX_CHANNEL, type QueueSet } from '../common/queues.ts';
 import { isRedisReady } from '../common/redis.ts';
-import type { outboxTable } from '../common/outbox-table.ts';
-import { notificationsOutbox } from '../subgraphs/notifications/db.ts';
-import { ordersOutbox } from '../subgraphs/orders/db.ts';
-import { usersOutbox } from '../subgraphs/users/db.ts';
+import type { OutboxTable } from '../common/outbox-table.ts';
+import { SUBGRAPHS } from '../subgraphs/index.ts';
 
-export type OutboxTable = ReturnType<typeof outboxTable>;
+export type { OutboxTable };
 
-/** Every outbox the relay drains: users.outbox, orders.outbox, notifications.outbox. */
-export const OUTBOXES: readonly OutboxTable[] = [usersOutbox, ordersOutbox, notificationsOutbox];
+/** Every outbox the relay drains: the outbox of each subgraph whose module has one (users, orders, notifications). */
+export async function loadOutboxes(): Promise<OutboxTable[]> {
+  return Promise.all(SUBGRAPHS.flatMap((s) => ('outbox' in s ? [s.outbox()] : [])));
+}
 
 export interface OutboxRelayOptions {
   db: DbHandle;
@@ -22,7 +22,7 @@ export interface OutboxRelayOptions {
   redis: Redis;
   config: Pick<Config, 'ORDER_RETRY_DELAYS_MS' | 'NOTIFY_RETRY_DELAYS_MS' | 'OUTBOX_POLL_MS'>;
   logger: Logger;
-  /** Outboxes to drain. Default OUTBOXES. */
+  /** Outboxes to drain. Default loadOutboxes(). */
   tables?: readonly OutboxTable[];
   /** Rows per transaction. Default 100. */
   batchSize?: number;
@@ -37,7 +37,7 @@ export interface OutboxRelayOptions {
  * delivery. The same row published twice adds one job (same job id).
  */
 export class OutboxRelay {
-  private readonly tables: readonly OutboxTable[];
+  private tables?: readonly OutboxTable[];
   private readonly batchSize: number;
   private stopped = false;
   private loop?: Promise<void>;
@@ -47,7 +47,7 @@ export class OutboxRelay {
   private lastErrorLog = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {
-    this.tables = options.tables ?? OUTBOXES;
+    this.tables = options.tables;
     this.batchSize = options.batchSize ?? 100;
   }
 
@@ -73,6 +73,7 @@ export class OutboxRelay {
   /** One pass over every outbox until each has no unpublished row it can take; returns rows published. */
   async publishPending(): Promise<number> {
     let total = 0;
+    this.tables ??= await loadOutboxes();
     for (const table of this.tables) {
       for (;;) {
         const { published, more } = await this.publishBatch(table);

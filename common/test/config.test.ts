@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { ConfigError, parseConfig } from '../config.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -32,6 +33,20 @@ describe('configuration', () => {
     expect(config.USERS_URL).toBe('http://127.0.0.1:5001/graphql');
     expect(config.NOTIFY_URL).toBe('http://127.0.0.1:5010');
     expect(config.EVENT_REGISTRY_URL).toBe('');
+  });
+
+  it("takes each subgraph's port and URL setting from its module, the URL defaulting to that port", () => {
+    const defaults = parseConfig({}) as unknown as Record<string, unknown>;
+    const moved = parseConfig(Object.fromEntries(SUBGRAPHS.map((s, i) => [s.portSetting, String(6000 + i)]))) as unknown as Record<string, unknown>;
+    const given = parseConfig(Object.fromEntries(SUBGRAPHS.map((s) => [s.urlSetting, `http://${s.name}.internal:80/graphql`]))) as unknown as Record<string, unknown>;
+    SUBGRAPHS.forEach((s, i) => {
+      expect(defaults[s.portSetting]).toBe(s.defaultPort);
+      expect(defaults[s.urlSetting]).toBe(`http://127.0.0.1:${s.defaultPort}/graphql`);
+      expect(moved[s.urlSetting]).toBe(`http://127.0.0.1:${6000 + i}/graphql`);
+      expect(given[s.urlSetting]).toBe(`http://${s.name}.internal:80/graphql`);
+      expect(() => parseConfig({ [s.urlSetting]: 'not a url' })).toThrow(new RegExp(`^invalid configuration: ${s.urlSetting}=`));
+      expect(() => parseConfig({ [s.portSetting]: '70000' })).toThrow(new RegExp(`^invalid configuration: ${s.portSetting}=`));
+    });
   });
 
   it.each([

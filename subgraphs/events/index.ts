@@ -1,4 +1,5 @@
+// The events subgraph's process: `node --import tsx subgraphs/events/index.ts`.
 import { runSubgraph } from '../../common/run-subgraph.ts';
-import { createEventsSubgraph } from './server.ts';
+import events from './module.ts';
 
-await runSubgraph('events', (config) => config.EVENTS_PORT, createEventsSubgraph);
+await runSubgraph(events);

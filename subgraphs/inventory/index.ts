@@ -1,4 +1,5 @@
+// The inventory subgraph's process: `node --import tsx subgraphs/inventory/index.ts`.
 import { runSubgraph } from '../../common/run-subgraph.ts';
-import { createInventorySubgraph } from './server.ts';
+import inventory from './module.ts';
 
-await runSubgraph('inventory', (config) => config.INVENTORY_PORT, createInventorySubgraph);
+await runSubgraph(inventory);

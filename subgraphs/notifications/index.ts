@@ -1,4 +1,5 @@
+// The notifications subgraph's process: `node --import tsx subgraphs/notifications/index.ts`.
 import { runSubgraph } from '../../common/run-subgraph.ts';
-import { createNotificationsSubgraph } from './server.ts';
+import notifications from './module.ts';
 
-await runSubgraph('notifications', (config) => config.NOTIFICATIONS_PORT, createNotificationsSubgraph);
+await runSubgraph(notifications);

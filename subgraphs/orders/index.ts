@@ -1,4 +1,5 @@
+// The orders subgraph's process: `node --import tsx subgraphs/orders/index.ts`.
 import { runSubgraph } from '../../common/run-subgraph.ts';
-import { createOrdersSubgraph } from './server.ts';
+import orders from './module.ts';
 
-await runSubgraph('orders', (config) => config.ORDERS_PORT, createOrdersSubgraph);
+await runSubgraph(orders);

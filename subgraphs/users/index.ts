@@ -1,4 +1,5 @@
+// The users subgraph's process: `node --import tsx subgraphs/users/index.ts`.
 import { runSubgraph } from '../../common/run-subgraph.ts';
-import { createUsersSubgraph } from './server.ts';
+import users from './module.ts';
 
-await runSubgraph('users', (config) => config.USERS_PORT, createUsersSubgraph);
+await runSubgraph(users);

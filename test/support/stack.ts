@@ -2,36 +2,11 @@ import { parseConfig, type Config } from '../../common/config.ts';
 import { connect, type DbHandle } from '../../common/db.ts';
 import { listen, type Listening } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
-import type { SubgraphDeps } from '../../common/run-subgraph.ts';
-import type { SubgraphApp } from '../../common/subgraph.ts';
 import { createGateway } from '../../gateway/server.ts';
-import { createEventsSubgraph } from '../../subgraphs/events/server.ts';
-import { createInventorySubgraph } from '../../subgraphs/inventory/server.ts';
-import { createNotificationsSubgraph } from '../../subgraphs/notifications/server.ts';
-import { createOrdersSubgraph } from '../../subgraphs/orders/server.ts';
-import { createUsersSubgraph } from '../../subgraphs/users/server.ts';
+import { SUBGRAPHS, type SubgraphName } from '../../subgraphs/index.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
-type Factory = (deps: SubgraphDeps) => Promise<SubgraphApp & { close?: () => Promise<void> }>;
-
-/** Subgraphs the stack starts. */
-export const SUBGRAPHS = {
-  users: createUsersSubgraph,
-  events: createEventsSubgraph,
-  inventory: createInventorySubgraph,
-  orders: createOrdersSubgraph,
-  notifications: createNotificationsSubgraph,
-} satisfies Record<string, Factory>;
-
-export type SubgraphName = keyof typeof SUBGRAPHS;
-
-const URL_VARIABLE: Record<SubgraphName, string> = {
-  users: 'USERS_URL',
-  events: 'EVENTS_URL',
-  inventory: 'INVENTORY_URL',
-  orders: 'ORDERS_URL',
-  notifications: 'NOTIFICATIONS_URL',
-};
+export type { SubgraphName };
 
 export interface Stack {
   db: TestDatabase;
@@ -54,8 +29,8 @@ export interface StackOptions {
 }
 
 /**
- * The whole supergraph in this process: a fresh database, every subgraph on a
- * free port, and the gateway in front of them loading supergraph.graphql.
+ * The whole supergraph in this process: a fresh database, every subgraph of
+ * subgraphs/index.ts on a free port, and the gateway in front of them loading supergraph.graphql.
  */
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
   const db = await createTestDatabase(label);
@@ -63,12 +38,13 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   // One ingest key for every service of the stack (unset, each would generate its own).
   const baseEnv = { DATABASE_URL: db.url, NODE_ENV: 'test', INGEST_API_KEY: 'test-stack-ingest-key', ...options.env };
   const closers: (() => Promise<void>)[] = [];
-  const statements = Object.fromEntries(Object.keys(SUBGRAPHS).map((name) => [name, [] as string[]])) as Record<SubgraphName, string[]>;
+  const statements = Object.fromEntries(SUBGRAPHS.map(({ name }) => [name, [] as string[]])) as Record<SubgraphName, string[]>;
   const urls: Partial<Record<SubgraphName, string>> = {};
   const env: Record<string, string> = { ...baseEnv };
 
   try {
-    for (const [name, create] of Object.entries(SUBGRAPHS) as [SubgraphName, Factory][]) {
+    for (const { name, urlSetting, load } of SUBGRAPHS) {
+      const create = await load();
       const handle: DbHandle = connect(db.url, { onQuery: (query) => statements[name].push(query) });
       const subgraph = await create({ db: handle.db, config: parseConfig(baseEnv), logger: logger.child({ subgraph: name }) });
       const http: Listening = await listen(subgraph.app, 0);
@@ -79,7 +55,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
         await handle.close();
       });
       urls[name] = `${http.url}/graphql`;
-      env[URL_VARIABLE[name]] = urls[name]!;
+      env[urlSetting] = urls[name]!;
     }
     const config = parseConfig(env);
     const gateway = await createGateway({ config, logger: logger.child({ service: 'gateway' }) });

@@ -1,0 +1,16 @@
+import events from './events/module.ts';
+import inventory from './inventory/module.ts';
+import notifications from './notifications/module.ts';
+import orders from './orders/module.ts';
+import users from './users/module.ts';
+
+/**
+ * Every subgraph of Junction, in start order. The gateway, `npm start`,
+ * `npm run compose` (supergraph.yaml), config validation, drizzle-kit, the
+ * outbox relay and the test stack all read this list: adding a subgraph is its
+ * folder (with a module.ts) and one line here.
+ */
+export const SUBGRAPHS = [users, events, inventory, orders, notifications] as const;
+
+export type Subgraph = (typeof SUBGRAPHS)[number];
+export type SubgraphName = Subgraph['name'];
