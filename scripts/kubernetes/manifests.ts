@@ -10,6 +10,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
+import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { PROJECT_ROOT } from '../compose.ts';
 
 export const KUBERNETES_DIR = join(PROJECT_ROOT, 'deploy', 'kubernetes');
@@ -29,21 +30,30 @@ export interface Service {
   /** Entry file, run as `node --import tsx <entry>` (the same command as in docker-compose.yml). */
   entry: string;
   port: number;
+  /** The settings naming its port and, for a subgraph, its URL. */
+  portSetting: string;
+  urlSetting?: string;
   /** Requests per pod, which the autoscaler's CPU target is measured against. */
   cpu: string;
   memory: string;
   maxReplicas: number;
 }
 
-/** Every Junction service that runs in production (the simulated partners come with the development overlay). */
+/** Every Junction service that runs in production: the gateway, each subgraph of subgraphs/index.ts, the workers (the simulated partners come with the development overlay). */
 export const SERVICES: readonly Service[] = [
-  { name: 'gateway', role: 'gateway', entry: 'gateway/index.ts', port: 4000, cpu: '250m', memory: '256Mi', maxReplicas: 10 },
-  { name: 'users', role: 'subgraph', entry: 'subgraphs/users/index.ts', port: 4001, cpu: '100m', memory: '192Mi', maxReplicas: 6 },
-  { name: 'events', role: 'subgraph', entry: 'subgraphs/events/index.ts', port: 4002, cpu: '100m', memory: '192Mi', maxReplicas: 6 },
-  { name: 'orders', role: 'subgraph', entry: 'subgraphs/orders/index.ts', port: 4003, cpu: '100m', memory: '192Mi', maxReplicas: 6 },
-  { name: 'inventory', role: 'subgraph', entry: 'subgraphs/inventory/index.ts', port: 4004, cpu: '100m', memory: '192Mi', maxReplicas: 6 },
-  { name: 'notifications', role: 'subgraph', entry: 'subgraphs/notifications/index.ts', port: 4005, cpu: '100m', memory: '192Mi', maxReplicas: 6 },
-  { name: 'workers', role: 'workers', entry: 'workers/index.ts', port: 4020, cpu: '200m', memory: '256Mi', maxReplicas: 8 },
+  { name: 'gateway', role: 'gateway', entry: 'gateway/index.ts', port: 4000, portSetting: 'GATEWAY_PORT', cpu: '250m', memory: '256Mi', maxReplicas: 10 },
+  ...SUBGRAPHS.map((s): Service => ({
+    name: s.name,
+    role: 'subgraph',
+    entry: `subgraphs/${s.name}/index.ts`,
+    port: s.defaultPort,
+    portSetting: s.portSetting,
+    urlSetting: s.urlSetting,
+    cpu: '100m',
+    memory: '192Mi',
+    maxReplicas: 6,
+  })),
+  { name: 'workers', role: 'workers', entry: 'workers/index.ts', port: 4020, portSetting: 'WORKERS_PORT', cpu: '200m', memory: '256Mi', maxReplicas: 8 },
 ];
 
 /**
@@ -185,8 +195,8 @@ function configMap() {
     QUEUE_PREFIX: 'junction',
   };
   for (const s of SERVICES) {
-    data[`${s.name.toUpperCase()}_PORT`] = String(s.port);
-    if (s.role === 'subgraph') data[`${s.name.toUpperCase()}_URL`] = `http://${s.name}:${s.port}/graphql`;
+    data[s.portSetting] = String(s.port);
+    if (s.urlSetting) data[s.urlSetting] = `http://${s.name}:${s.port}/graphql`;
   }
   // Your partners' addresses: the development overlay points them at the simulated ones.
   Object.assign(data, {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../common/config.ts';
+import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { renderAll } from '../../scripts/kubernetes/cli.ts';
 import { idOf, readManifests, type Manifest, type Rendered } from '../../scripts/kubernetes/kustomize.ts';
 import { CONFIG_MAP, GRACE_SECONDS, KUBERNETES_DIR, MIGRATE_JOB, PRE_STOP_SECONDS, SECRET, SECRET_KEYS, SERVICES, staleBaseFiles } from '../../scripts/kubernetes/manifests.ts';
@@ -77,6 +78,7 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     const subgraphs = Object.keys((parse(readFileSync(join(ROOT, 'supergraph.yaml'), 'utf8')) as { subgraphs: object }).subgraphs);
     // Every subgraph of the supergraph and every compose service but the infrastructure is covered.
     expect(SERVICES.filter((s) => s.role === 'subgraph').map((s) => s.name).sort()).toEqual(subgraphs.sort());
+    expect(subgraphs.sort()).toEqual(SUBGRAPHS.map((s) => s.name).sort());
     expect(SERVICES.map((s) => s.name).sort()).toEqual(Object.keys(compose.services).filter((n) => !['postgres', 'redis', 'migrate', 'external'].includes(n)).sort());
 
     for (const { name } of SERVICES) {
