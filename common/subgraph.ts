@@ -3,6 +3,7 @@ import type { DocumentNode } from 'graphql';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express, type Request } from 'express';
 import type { Database } from './db.ts';
@@ -19,8 +20,13 @@ export interface BaseContext extends RequestIds {
 export interface SubgraphOptions<C extends BaseContext> {
   name: string;
   typeDefs: DocumentNode;
-  /** Resolvers by type name; `__resolveReference` on entities. */
-  resolvers: Record<string, unknown>;
+  /**
+   * Resolvers by type name (`__resolveReference` on entities), declared as the
+   * subgraph's generated `Resolvers` type (`npm run codegen`), which types every
+   * argument, parent and result, and the context as the subgraph's own (the
+   * context is `never` here so that every subgraph's resolvers fit this one map).
+   */
+  resolvers: GraphQLResolverMap<never>;
   /** Builds the per-request context (fresh DataLoaders and all). */
   context(base: BaseContext): C | Promise<C>;
   logger: Logger;
@@ -42,7 +48,7 @@ export interface SubgraphApp {
  */
 export async function createSubgraphApp<C extends BaseContext>(options: SubgraphOptions<C>): Promise<SubgraphApp> {
   const apollo = new ApolloServer<C>({
-    schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: { DateTime, JSON: JSONScalar, ...options.resolvers } as never }]),
+    schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: { DateTime, JSON: JSONScalar, ...options.resolvers } }]),
     introspection: !options.production,
     formatError: createErrorFormatter(options.production),
     plugins: [errorLoggingPlugin(options.logger), ...(options.production ? [ApolloServerPluginLandingPageDisabled()] : [])],

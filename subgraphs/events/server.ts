@@ -4,6 +4,7 @@ import { metricsRoute } from '../../common/metrics.ts';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
+import type { Resolvers } from './generated/resolvers.ts';
 import { createEventRegistry, type EventRegistry } from './registry.ts';
 import { EventsRepository } from './repository.ts';
 import { Event } from './resolvers/Event.ts';
@@ -12,6 +13,8 @@ import { Query } from './resolvers/Query.ts';
 import { User } from './resolvers/User.ts';
 
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+
+const resolvers: Resolvers = { Query, Mutation, Event, User };
 
 export interface EventsDeps extends SubgraphDeps {
   /** The external event registry addEvent registers with first. Default: the one at EVENT_REGISTRY_URL (none when it is empty: registration off). */
@@ -27,7 +30,7 @@ export async function createEventsSubgraph({ db, config, logger, registry: given
   const subgraph = await createSubgraphApp({
     name: 'events',
     typeDefs,
-    resolvers: { Query, Mutation, Event, User },
+    resolvers,
     context: (base) => createContext(repo, registry, base),
     logger,
     production: config.production,

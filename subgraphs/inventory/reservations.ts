@@ -1,13 +1,14 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
 import { products, reservations, stockMovements } from './db.ts';
+import type { ReservationOutcome } from './generated/resolvers.ts';
 
-/** The first outcome of an order's reservation; a repeat returns it unchanged. */
-export type ReserveOutcome = 'RESERVED' | 'OUT_OF_STOCK' | 'UNKNOWN_PRODUCT' | 'VOIDED';
 /** The first outcome of an order's release; a repeat returns it unchanged. */
-export type ReleaseOutcome = 'RELEASED' | 'NOTHING_TO_RELEASE';
+export type ReleaseOutcome = Extract<ReservationOutcome, 'RELEASED' | 'NOTHING_TO_RELEASE'>;
+/** The first outcome of an order's reservation (every other ReservationOutcome); a repeat returns it unchanged. */
+export type ReserveOutcome = Exclude<ReservationOutcome, ReleaseOutcome>;
 
-export interface ReservationResult<O extends string> {
+export interface ReservationResult<O extends ReservationOutcome> {
   orderId: string;
   outcome: O;
   /** Empty for a release that found nothing reserved. */
@@ -20,7 +21,7 @@ export interface ReservationResult<O extends string> {
 
 type Row = typeof reservations.$inferSelect;
 
-function result<O extends string>(row: Row, applied: boolean): ReservationResult<O> {
+function result<O extends ReservationOutcome>(row: Row, applied: boolean): ReservationResult<O> {
   return { orderId: row.orderId, outcome: row.outcome as O, productId: row.productId, quantity: row.quantity, applied, at: row.at };
 }
 

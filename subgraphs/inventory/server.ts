@@ -3,6 +3,7 @@ import { parse } from 'graphql';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
+import type { Resolvers } from './generated/resolvers.ts';
 import { Gremlin } from './gremlin.ts';
 import { InventoryRepository } from './repository.ts';
 import { ReservationsRepository } from './reservations.ts';
@@ -12,6 +13,8 @@ import { Query } from './resolvers/Query.ts';
 
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
+const resolvers: Resolvers = { Query, Mutation, Product };
+
 /** The inventory subgraph as an express app; index.ts listens, tests use it on a free port. */
 export async function createInventorySubgraph({ db, config, logger }: SubgraphDeps) {
   const repo = new InventoryRepository(db);
@@ -20,7 +23,7 @@ export async function createInventorySubgraph({ db, config, logger }: SubgraphDe
   const subgraph = await createSubgraphApp({
     name: 'inventory',
     typeDefs,
-    resolvers: { Query, Mutation, Product },
+    resolvers,
     context: (base) => createContext(repo, reservations, base),
     logger,
     production: config.production,

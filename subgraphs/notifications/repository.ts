@@ -3,9 +3,10 @@ import type { Database } from '../../common/db.ts';
 import { notifications, notificationsOutbox } from './db.ts';
 import { OUTBOX_CHANNEL, QUEUES } from '../../common/queues.ts';
 import { deliveryJobData, deliveryJobId } from './delivery-queue.ts';
+import type { NotificationStatus } from './generated/resolvers.ts';
 
 export type NotificationRow = typeof notifications.$inferSelect;
-export type NotificationStatus = NotificationRow['status'];
+export type { NotificationStatus };
 
 /** A source event, validated: what ingestEvent and the notification-events worker record. */
 export interface SourceEvent {

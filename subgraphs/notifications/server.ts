@@ -7,6 +7,7 @@ import { closeRedis, createRedis, isRedisReady } from '../../common/redis.ts';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
+import type { Resolvers } from './generated/resolvers.ts';
 import { NotificationsRepository } from './repository.ts';
 import { Mutation } from './resolvers/Mutation.ts';
 import { Notification } from './resolvers/Notification.ts';
@@ -14,6 +15,8 @@ import { Query } from './resolvers/Query.ts';
 import { User } from './resolvers/User.ts';
 
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+
+const resolvers: Resolvers = { Query, Mutation, Notification, User };
 
 /** Resolves when `redis` is ready or `ms` have passed, whichever comes first. */
 function readyWithin(redis: Redis, ms: number): Promise<void> {
@@ -57,7 +60,7 @@ export async function createNotificationsSubgraph({ db, config, logger, deliveri
   const subgraph = await createSubgraphApp({
     name: 'notifications',
     typeDefs,
-    resolvers: { Query, Mutation, Notification, User },
+    resolvers,
     context: (base) => createContext(repo, config, deliveryQueue, base),
     logger,
     production: config.production,

@@ -1,6 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { InvalidInputError, UnauthenticatedError } from '../../common/errors.ts';
 import { isUuid } from '../../common/ids.ts';
+import type { IngestEventInput } from './generated/resolvers.ts';
 import type { SourceEvent } from './repository.ts';
 
 // Safe in a URL, a header and a BullMQ job id (which must not contain ':').
@@ -51,13 +52,6 @@ function checkJson(value: unknown, field: string, depth = 0): void {
       checkJson(inner, field, depth + 1);
     }
   }
-}
-
-export interface IngestEventInput {
-  eventId?: string | null;
-  eventType: string;
-  timestamp: Date;
-  payload: unknown;
 }
 
 /** Validates ingestEvent's input into a source event. */

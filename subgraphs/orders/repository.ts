@@ -2,11 +2,12 @@ import { and, asc, count, desc, eq, getTableColumns, inArray, lt, lte, or, sql, 
 import type { Database } from '../../common/db.ts';
 import { OUTBOX_CHANNEL } from '../../common/queues.ts';
 import { orderStatusChanges, orders, ordersOutbox } from './db.ts';
+import type { OrderFailureReason, OrderStatus } from './generated/resolvers.ts';
 
 export type OrderRow = typeof orders.$inferSelect;
 export type StatusChangeRow = typeof orderStatusChanges.$inferSelect;
-export type OrderStatus = OrderRow['status'];
-export type OrderFailureReason = NonNullable<OrderRow['failureReason']>;
+// The SDL's enums (generated): should a drizzle pgEnum ever differ, writing one to its column fails to typecheck.
+export type { OrderFailureReason, OrderStatus };
 export type OutboxMessage = Omit<typeof ordersOutbox.$inferInsert, 'id' | 'createdAt' | 'publishedAt'>;
 
 export const ORDER_STATUSES = orders.status.enumValues;

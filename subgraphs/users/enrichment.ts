@@ -5,9 +5,8 @@ import type { RequestIds } from '../../common/http.ts';
 import { isUuid } from '../../common/ids.ts';
 import type { Logger } from '../../common/logger.ts';
 import { Partner, type PartnerResponse } from '../../common/partner.ts';
+import type { EnrichmentStatus } from './generated/resolvers.ts';
 import type { EnrichmentRow, UsersRepository } from './repository.ts';
-
-export type EnrichmentStatus = 'AVAILABLE' | 'STALE' | 'UNAVAILABLE';
 
 /** What User.enrichment resolves to. */
 export interface Enrichment {

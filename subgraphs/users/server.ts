@@ -5,6 +5,7 @@ import type { Partner } from '../../common/partner.ts';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
+import type { Resolvers } from './generated/resolvers.ts';
 import { createEnrichmentPartner, Enrichments } from './enrichment.ts';
 import { UsersRepository } from './repository.ts';
 import { Mutation } from './resolvers/Mutation.ts';
@@ -13,6 +14,8 @@ import { Event, Notification, Order } from './resolvers/references.ts';
 import { User } from './resolvers/User.ts';
 
 export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+
+const resolvers: Resolvers = { Query, Mutation, User, Event, Order, Notification };
 
 /** The users subgraph as an express app; index.ts listens, tests use it on a free port. */
 export async function createUsersSubgraph({ db, config, logger }: SubgraphDeps) {
@@ -23,7 +26,7 @@ export async function createUsersSubgraph({ db, config, logger }: SubgraphDeps) 
   const subgraph = await createSubgraphApp({
     name: 'users',
     typeDefs,
-    resolvers: { Query, Mutation, User, Event, Order, Notification },
+    resolvers,
     context: (base) => createContext(repo, enrichments, base),
     logger,
     production: config.production,

@@ -1,17 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { UnauthenticatedError } from '../../../common/errors.ts';
-import type { EventsContext } from '../context.ts';
+import type { MutationResolvers } from '../generated/resolvers.ts';
 import { validDescription, validName, validUserId } from '../validation.ts';
 
-interface AddEventInput {
-  name: string;
-  userId?: string | null;
-  startsAt?: Date | null;
-  description?: string | null;
-}
-
-export const Mutation = {
-  async addEvent(_: unknown, { input }: { input: AddEventInput }, ctx: EventsContext) {
+export const Mutation: MutationResolvers = {
+  async addEvent(_, { input }, ctx) {
     const name = validName(input.name, 'input.name');
     // Without userId the event is the viewer's; no caller is signed in yet.
     if (input.userId === null || input.userId === undefined) throw new UnauthenticatedError('sign in, or name input.userId');

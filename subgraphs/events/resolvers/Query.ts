@@ -1,10 +1,10 @@
 import { decodeCursor, pageSize, toConnection } from '../../../common/pagination.ts';
-import type { EventsContext } from '../context.ts';
+import type { QueryResolvers } from '../generated/resolvers.ts';
 
-export const Query = {
-  event: (_: unknown, args: { id: string }, ctx: EventsContext) => ctx.loaders.eventById.load(args.id),
+export const Query: QueryResolvers = {
+  event: (_, args, ctx) => ctx.loaders.eventById.load(args.id),
 
-  async events(_: unknown, args: { first?: number | null; after?: string | null }, ctx: EventsContext) {
+  async events(_, args, ctx) {
     const limit = pageSize(args.first, 20);
     const after = decodeCursor(args.after, ['date', 'uuid'] as const);
     const rows = await ctx.repo.page(limit + 1, after);

@@ -1,7 +1,7 @@
 import { pageSize } from '../../../common/pagination.ts';
-import type { EventsContext } from '../context.ts';
+import type { UserResolvers } from '../generated/resolvers.ts';
 
-export const User = {
-  events: (user: { id: string }, args: { first?: number | null }, ctx: EventsContext) =>
+export const User: UserResolvers = {
+  events: (user, args, ctx) =>
     ctx.loaders.eventsByUserId(pageSize(args.first, 50)).load(user.id),
 };

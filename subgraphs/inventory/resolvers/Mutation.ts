@@ -1,16 +1,9 @@
 import { ConflictError, InvalidInputError, NotFoundError } from '../../../common/errors.ts';
 import { isSku, isUuid } from '../../../common/ids.ts';
-import type { InventoryContext } from '../context.ts';
+import type { MutationResolvers, ReservationOutcome } from '../generated/resolvers.ts';
 import { StockOverflowError } from '../repository.ts';
 import type { ReservationResult } from '../reservations.ts';
 import { validNonNegative, validProductName, validRestockQuantity, validSku } from '../validation.ts';
-
-interface CreateProductInput {
-  id: string;
-  name: string;
-  priceCents: number;
-  stock: number;
-}
 
 function validOrderId(value: string, field: string): string {
   if (!isUuid(value)) throw new InvalidInputError(field, `${field} must be an order id (a UUID)`);
@@ -18,12 +11,12 @@ function validOrderId(value: string, field: string): string {
 }
 
 /** An empty product id (a release of nothing, a tombstone) is shown as null. */
-function reservation(result: ReservationResult<string>) {
+function reservation(result: ReservationResult<ReservationOutcome>) {
   return { ...result, productId: result.productId || null };
 }
 
-export const Mutation = {
-  async createProduct(_: unknown, { input }: { input: CreateProductInput }, ctx: InventoryContext) {
+export const Mutation: MutationResolvers = {
+  async createProduct(_, { input }, ctx) {
     const product = {
       id: validSku(input.id, 'input.id'),
       name: validProductName(input.name, 'input.name'),
@@ -35,7 +28,7 @@ export const Mutation = {
     return created;
   },
 
-  async restockProduct(_: unknown, args: { id: string; quantity: number }, ctx: InventoryContext) {
+  async restockProduct(_, args, ctx) {
     const quantity = validRestockQuantity(args.quantity, 'quantity');
     try {
       const product = isSku(args.id) ? await ctx.repo.restock(args.id, quantity) : undefined;
@@ -47,14 +40,14 @@ export const Mutation = {
     }
   },
 
-  async reserveStock(_: unknown, args: { orderId: string; productId: string; quantity: number }, ctx: InventoryContext) {
+  async reserveStock(_, args, ctx) {
     const orderId = validOrderId(args.orderId, 'orderId');
     const productId = validSku(args.productId, 'productId');
     const quantity = validRestockQuantity(args.quantity, 'quantity');
     return reservation(await ctx.reservations.reserve(orderId, productId, quantity));
   },
 
-  async releaseStock(_: unknown, args: { orderId: string }, ctx: InventoryContext) {
+  async releaseStock(_, args, ctx) {
     return reservation(await ctx.reservations.release(validOrderId(args.orderId, 'orderId')));
   },
 };

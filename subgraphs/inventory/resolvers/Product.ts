@@ -1,10 +1,9 @@
 import { pageSize } from '../../../common/pagination.ts';
-import type { InventoryContext } from '../context.ts';
-import type { ProductRow } from '../repository.ts';
+import type { ProductResolvers } from '../generated/resolvers.ts';
 
-export const Product = {
-  __resolveReference: (ref: { id: string }, ctx: InventoryContext) => ctx.loaders.productById.load(ref.id),
+export const Product: ProductResolvers = {
+  __resolveReference: (ref, ctx) => ctx.loaders.productById.load(ref.id),
 
-  movements: (product: ProductRow, args: { first?: number | null }, ctx: InventoryContext) =>
+  movements: (product, args, ctx) =>
     ctx.loaders.movements(pageSize(args.first, 50)).load(product.id),
 };

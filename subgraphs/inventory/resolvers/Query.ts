@@ -1,10 +1,10 @@
 import { decodeCursor, pageSize, toConnection } from '../../../common/pagination.ts';
-import type { InventoryContext } from '../context.ts';
+import type { QueryResolvers } from '../generated/resolvers.ts';
 
-export const Query = {
-  product: (_: unknown, args: { id: string }, ctx: InventoryContext) => ctx.loaders.productById.load(args.id),
+export const Query: QueryResolvers = {
+  product: (_, args, ctx) => ctx.loaders.productById.load(args.id),
 
-  async products(_: unknown, args: { first?: number | null; after?: string | null }, ctx: InventoryContext) {
+  async products(_, args, ctx) {
     const limit = pageSize(args.first, 20);
     const after = decodeCursor(args.after, ['string'] as const);
     const rows = await ctx.repo.page(limit + 1, after?.[0] ?? null);

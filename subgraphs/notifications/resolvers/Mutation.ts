@@ -1,18 +1,18 @@
 import { InvalidInputError, NotFoundError, ServiceUnavailableError } from '../../../common/errors.ts';
 import { isUuid } from '../../../common/ids.ts';
-import type { NotificationsContext } from '../context.ts';
+import type { MutationResolvers } from '../generated/resolvers.ts';
 import { requeueDelivery } from '../delivery-queue.ts';
-import { checkApiKey, validIngestEvent, type IngestEventInput } from '../validation.ts';
+import { checkApiKey, validIngestEvent } from '../validation.ts';
 
-export const Mutation = {
-  async ingestEvent(_: unknown, { input }: { input: IngestEventInput }, ctx: NotificationsContext) {
+export const Mutation: MutationResolvers = {
+  async ingestEvent(_, { input }, ctx) {
     checkApiKey(ctx.request.get('x-api-key'), ctx.config.INGEST_API_KEY);
     const event = validIngestEvent(input);
     const recorded = await ctx.repo.record({ ...event, requestId: ctx.requestId, correlationId: ctx.correlationId });
     return { eventId: recorded.eventId, status: recorded.status };
   },
 
-  async retryNotification(_: unknown, { id }: { id: string }, ctx: NotificationsContext) {
+  async retryNotification(_, { id }, ctx) {
     if (!isUuid(id)) throw new NotFoundError('Notification', id);
     const result = await ctx.repo.retry(id, async (row) => {
       try {

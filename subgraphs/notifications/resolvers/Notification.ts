@@ -1,9 +1,8 @@
-import type { NotificationsContext } from '../context.ts';
-import type { NotificationRow } from '../repository.ts';
+import type { NotificationResolvers } from '../generated/resolvers.ts';
 
-export const Notification = {
-  __resolveReference: (ref: { id: string }, ctx: NotificationsContext) => ctx.loaders.notificationById.load(ref.id),
+export const Notification: NotificationResolvers = {
+  __resolveReference: (ref, ctx) => ctx.loaders.notificationById.load(ref.id),
 
   // The users subgraph resolves Notification.recipient from this (@requires), so a deleted user reads as null.
-  recipientId: (row: NotificationRow) => row.userId,
+  recipientId: (row) => row.userId,
 };

@@ -1,11 +1,10 @@
 import { decodeCursor, pageSize, toConnection } from '../../../common/pagination.ts';
-import type { NotificationsContext } from '../context.ts';
-import type { NotificationStatus } from '../repository.ts';
+import type { QueryResolvers } from '../generated/resolvers.ts';
 
-export const Query = {
-  notification: (_: unknown, args: { id: string }, ctx: NotificationsContext) => ctx.loaders.notificationById.load(args.id),
+export const Query: QueryResolvers = {
+  notification: (_, args, ctx) => ctx.loaders.notificationById.load(args.id),
 
-  async notifications(_: unknown, args: { status?: NotificationStatus | null; first?: number | null; after?: string | null }, ctx: NotificationsContext) {
+  async notifications(_, args, ctx) {
     const limit = pageSize(args.first, 20);
     const after = decodeCursor(args.after, ['date', 'uuid'] as const);
     const status = args.status ?? null;

@@ -1,7 +1,7 @@
 import { pageSize } from '../../../common/pagination.ts';
-import type { NotificationsContext } from '../context.ts';
+import type { UserResolvers } from '../generated/resolvers.ts';
 
-export const User = {
-  notifications: (user: { id: string }, args: { first?: number | null }, ctx: NotificationsContext) =>
+export const User: UserResolvers = {
+  notifications: (user, args, ctx) =>
     ctx.loaders.notificationsByUserId(pageSize(args.first, 50)).load(user.id),
 };

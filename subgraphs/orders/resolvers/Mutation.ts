@@ -1,23 +1,16 @@
 import { ConflictError, InvalidInputError, NotFoundError, UnauthenticatedError } from '../../../common/errors.ts';
 import { isUuid } from '../../../common/ids.ts';
-import type { OrdersContext } from '../context.ts';
+import type { MutationResolvers } from '../generated/resolvers.ts';
 import { releaseJobMessage } from '../processing.ts';
 import type { OrderRow } from '../repository.ts';
 import { validIdempotencyKey, validProductId, validQuantity, validUserId } from '../validation.ts';
-
-interface PlaceOrderInput {
-  userId?: string | null;
-  productId: string;
-  quantity: number;
-  idempotencyKey?: string | null;
-}
 
 function sameOrder(order: OrderRow, input: { userId: string; productId: string; quantity: number }): boolean {
   return order.userId === input.userId && order.productId === input.productId && order.quantity === input.quantity;
 }
 
-export const Mutation = {
-  async placeOrder(_: unknown, { input }: { input: PlaceOrderInput }, ctx: OrdersContext) {
+export const Mutation: MutationResolvers = {
+  async placeOrder(_, { input }, ctx) {
     // Without userId the order is the viewer's; no caller is signed in yet.
     if (input.userId === null || input.userId === undefined) throw new UnauthenticatedError('sign in, or name input.userId');
     const order = {
@@ -33,7 +26,7 @@ export const Mutation = {
     return placed.order;
   },
 
-  async cancelOrder(_: unknown, { id }: { id: string }, ctx: OrdersContext) {
+  async cancelOrder(_, { id }, ctx) {
     if (!isUuid(id)) throw new NotFoundError('Order', id);
     // The release job gives back whatever the order holds, exactly once; queued for PENDING orders too, where it
     // leaves a tombstone that voids a reservation an in-flight attempt might still make.

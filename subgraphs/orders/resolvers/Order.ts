@@ -1,13 +1,12 @@
-import type { OrdersContext } from '../context.ts';
-import type { OrderRow } from '../repository.ts';
+import type { OrderResolvers } from '../generated/resolvers.ts';
 
-export const Order = {
-  __resolveReference: (ref: { id: string }, ctx: OrdersContext) => ctx.loaders.orderById.load(ref.id),
+export const Order: OrderResolvers = {
+  __resolveReference: (ref, ctx) => ctx.loaders.orderById.load(ref.id),
 
   // The users subgraph resolves Order.user from userId (@requires), null once the user is deleted.
-  userId: (order: OrderRow) => order.userId,
+  userId: (order) => order.userId,
   // A reference the gateway resolves in inventory (null when it knows no such product).
-  product: (order: OrderRow) => ({ __typename: 'Product', id: order.productId }),
+  product: (order) => ({ __typename: 'Product', id: order.productId }),
 
-  history: (order: OrderRow, _args: unknown, ctx: OrdersContext) => ctx.loaders.historyByOrder.load(order.id),
+  history: (order, _args, ctx) => ctx.loaders.historyByOrder.load(order.id),
 };

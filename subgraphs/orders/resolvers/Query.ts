@@ -1,19 +1,11 @@
 import { isUuid } from '../../../common/ids.ts';
 import { decodeCursor, pageSize, toConnection } from '../../../common/pagination.ts';
-import type { OrdersContext } from '../context.ts';
-import type { OrderStatus } from '../repository.ts';
+import type { QueryResolvers } from '../generated/resolvers.ts';
 
-interface OrdersArgs {
-  userId?: string | null;
-  status?: OrderStatus | null;
-  first?: number | null;
-  after?: string | null;
-}
+export const Query: QueryResolvers = {
+  order: (_, args, ctx) => ctx.loaders.orderById.load(args.id),
 
-export const Query = {
-  order: (_: unknown, args: { id: string }, ctx: OrdersContext) => ctx.loaders.orderById.load(args.id),
-
-  async orders(_: unknown, args: OrdersArgs, ctx: OrdersContext) {
+  async orders(_, args, ctx) {
     const limit = pageSize(args.first, 20);
     const after = decodeCursor(args.after, ['date', 'uuid'] as const);
     // No order belongs to something that is not a user id: an empty page, like a lookup that returns null.
@@ -25,7 +17,7 @@ export const Query = {
     return toConnection(rows, limit, (o) => [o.createdAt, o.id], () => ctx.repo.count(filter));
   },
 
-  async orderStats(_: unknown, _args: unknown, ctx: OrdersContext) {
+  async orderStats(_, _args, ctx) {
     const byStatus = await ctx.repo.countByStatus();
     return { total: byStatus.reduce((sum, s) => sum + s.count, 0), byStatus };
   },

@@ -1,11 +1,10 @@
 import { pageSize } from '../../../common/pagination.ts';
-import type { OrdersContext } from '../context.ts';
-import type { OrderStatus } from '../repository.ts';
+import type { UserResolvers } from '../generated/resolvers.ts';
 
-export const User = {
+export const User: UserResolvers = {
   // The users subgraph owns the user; here a User is only its key.
-  __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
+  __resolveReference: (ref) => ({ id: ref.id }),
 
-  orders: (user: { id: string }, args: { status?: OrderStatus | null; first?: number | null }, ctx: OrdersContext) =>
+  orders: (user, args, ctx) =>
     ctx.loaders.ordersOfUser({ status: args.status ?? null, first: pageSize(args.first, 50) }).load(user.id),
 };

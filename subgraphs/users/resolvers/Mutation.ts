@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError } from '../../../common/errors.ts';
 import { isUuid } from '../../../common/ids.ts';
-import type { UsersContext } from '../context.ts';
+import type { MutationResolvers } from '../generated/resolvers.ts';
 import { isDuplicateEmail } from '../repository.ts';
 import { validEmail, validName } from '../validation.ts';
 
@@ -13,14 +13,14 @@ async function uniqueEmail<T>(email: string | undefined, write: () => Promise<T>
   }
 }
 
-export const Mutation = {
-  async createUser(_: unknown, { input }: { input: { name: string; email: string } }, ctx: UsersContext) {
+export const Mutation: MutationResolvers = {
+  async createUser(_, { input }, ctx) {
     const name = validName(input.name, 'input.name');
     const email = validEmail(input.email, 'input.email');
     return uniqueEmail(email, () => ctx.repo.create({ name, email }));
   },
 
-  async updateUser(_: unknown, { id, input }: { id: string; input: { name?: string | null; email?: string | null } }, ctx: UsersContext) {
+  async updateUser(_, { id, input }, ctx) {
     const changes: { name?: string; email?: string } = {};
     if (input.name !== undefined && input.name !== null) changes.name = validName(input.name, 'input.name');
     if (input.email !== undefined && input.email !== null) changes.email = validEmail(input.email, 'input.email');
@@ -29,7 +29,7 @@ export const Mutation = {
     return user;
   },
 
-  async deleteUser(_: unknown, { id }: { id: string }, ctx: UsersContext) {
+  async deleteUser(_, { id }, ctx) {
     if (!isUuid(id) || !(await ctx.repo.delete(id))) throw new NotFoundError('User', id);
     return true;
   },

@@ -1,13 +1,13 @@
 import { decodeCursor, pageSize, toConnection } from '../../../common/pagination.ts';
-import type { UsersContext } from '../context.ts';
+import type { QueryResolvers } from '../generated/resolvers.ts';
 
-export const Query = {
+export const Query: QueryResolvers = {
   // Sign-in is not wired yet: every caller is anonymous, and the anonymous viewer is null.
   me: () => null,
 
-  user: (_: unknown, args: { id: string }, ctx: UsersContext) => ctx.loaders.userById.load(args.id),
+  user: (_, args, ctx) => ctx.loaders.userById.load(args.id),
 
-  async users(_: unknown, args: { first?: number | null; after?: string | null }, ctx: UsersContext) {
+  async users(_, args, ctx) {
     const limit = pageSize(args.first, 20);
     const after = decodeCursor(args.after, ['date', 'uuid'] as const);
     const rows = await ctx.repo.page(limit + 1, after);

@@ -1,9 +1,8 @@
-import type { UsersContext } from '../context.ts';
-import type { UserRow } from '../repository.ts';
+import type { UserResolvers } from '../generated/resolvers.ts';
 
-export const User = {
-  __resolveReference: (ref: { id: string }, ctx: UsersContext) => ctx.loaders.userById.load(ref.id),
+export const User: UserResolvers = {
+  __resolveReference: (ref, ctx) => ctx.loaders.userById.load(ref.id),
 
   // Never rejects: failures become STALE or UNAVAILABLE.
-  enrichment: (user: UserRow, _args: unknown, ctx: UsersContext) => ctx.loaders.enrichmentByUserId.load(user.id),
+  enrichment: (user, _args, ctx) => ctx.loaders.enrichmentByUserId.load(user.id),
 };
