@@ -67,6 +67,18 @@ const configSchema = z
     SUPERGRAPH_PATH: z.string().min(1).default('supergraph.graphql'),
     /** How long `db:migrate -- --wait` (a Kubernetes init container) waits for the migrations before it fails. */
     MIGRATE_WAIT_TIMEOUT_MS: ms(600000),
+    /** Interface the subgraphs and the workers listen on; 0.0.0.0 for every interface (containers). */
+    HOST: z.string().min(1).default('127.0.0.1'),
+    /** JWKS of the identity provider; default the simulated one in external/. */
+    AUTH_JWKS_URL: z.url().optional(),
+    AUTH_ISSUER: z.string().min(1).default('junction-dev'),
+    AUTH_AUDIENCE: z.string().min(1).default('junction'),
+    /** Claim holding the Junction user id (exact name, or a dotted path into nested claims). */
+    AUTH_USER_CLAIM: z.string().min(1).default('sub'),
+    /** Claim holding the roles: an array or a space-separated string; "admin" makes an operator. */
+    AUTH_ROLES_CLAIM: z.string().min(1).default('roles'),
+    /** Secret the workers send (X-Service-Key) for the subgraphs' internal operations (reserveStock, /internal/*). */
+    SERVICE_API_KEY: z.string().min(16).optional(),
   })
   .transform((env) => {
     const local = (p: number) => `http://127.0.0.1:${p}`;
@@ -81,8 +93,11 @@ const configSchema = z
       EVENT_REGISTRY_URL: env.EVENT_REGISTRY_URL ?? external,
       NOTIFY_URL: env.NOTIFY_URL ?? external,
       BACKUP_URL: env.BACKUP_URL ?? external,
+      AUTH_JWKS_URL: env.AUTH_JWKS_URL ?? `${external}/.well-known/jwks.json`,
       ingestKeyGenerated: env.INGEST_API_KEY === undefined,
       INGEST_API_KEY: env.INGEST_API_KEY ?? `dev-${randomBytes(12).toString('hex')}`,
+      serviceKeyGenerated: env.SERVICE_API_KEY === undefined,
+      SERVICE_API_KEY: env.SERVICE_API_KEY ?? `dev-service-${randomBytes(16).toString('hex')}`,
     };
   });
 

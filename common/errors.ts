@@ -45,6 +45,12 @@ export class UnauthenticatedError extends DomainError {
   }
 }
 
+export class ForbiddenError extends DomainError {
+  constructor(message = 'not allowed') {
+    super('FORBIDDEN', message);
+  }
+}
+
 /** A dependency is failing; retryAfter is in whole seconds. */
 export class ServiceUnavailableError extends DomainError {
   constructor(message: string, retryAfter: number, extensions: Record<string, unknown> = {}) {

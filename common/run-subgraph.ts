@@ -20,7 +20,7 @@ export async function runSubgraph(module: SubgraphModule): Promise<void> {
   const subgraph = await create({ db: database.db, config, logger });
   // config.ts declares every module's port setting (a number).
   const port = (config as unknown as Record<string, number>)[module.portSetting]!;
-  const http = await listen(subgraph.app, port);
+  const http = await listen(subgraph.app, port, config.HOST);
   logger.info({ url: `${http.url}/graphql` }, `${name} subgraph listening`);
   onShutdown(logger, async () => {
     await http.close();

@@ -5,7 +5,7 @@ import { createExternalApp } from './server.ts';
 
 const config = loadConfig();
 const logger = createLogger('external', config.LOG_LEVEL);
-const { app } = createExternalApp({ logger });
+const { app } = createExternalApp({ logger, identity: { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE } });
 const http = await listen(app, config.EXTERNAL_PORT);
 logger.info({ url: http.url }, 'simulated partner services listening');
 onShutdown(logger, () => http.close());

@@ -1,10 +1,11 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
+import type { Viewer } from '../common/auth.ts';
 import { ServiceUnavailableError } from '../common/errors.ts';
 import type { RequestIds } from '../common/http.ts';
 
-/** The gateway's per-request context: the ids every subgraph call carries on, and the client's X-API-Key. */
-export type GatewayContext = Partial<RequestIds> & { apiKey?: string };
+/** The gateway's per-request context: the ids every subgraph call carries on, the client's X-API-Key, and the verified viewer. */
+export type GatewayContext = Partial<RequestIds> & { apiKey?: string; viewer?: Viewer | null };
 
 /** Subgraphs that authenticate a client by its X-API-Key (ingestEvent); no other subgraph is sent the key. */
 const API_KEY_SUBGRAPHS = new Set(['notifications']);
@@ -21,7 +22,7 @@ interface ResponseLike {
 }
 
 /**
- * Calls one subgraph. Forwards X-Request-ID and X-Correlation-ID, and turns
+ * Calls one subgraph. Forwards X-Request-ID, X-Correlation-ID and the verified bearer token, and turns
  * every failure into a GraphQL error with a code and the subgraph's name:
  * unreachable or 5xx → SERVICE_UNAVAILABLE; a GraphQL error body on a 4xx
  * keeps its own code (e.g. BAD_USER_INPUT for a variable the subgraph rejects).
@@ -41,6 +42,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     if (context?.requestId) headers.set('x-request-id', context.requestId);
     if (context?.correlationId) headers.set('x-correlation-id', context.correlationId);
     if (context?.apiKey && API_KEY_SUBGRAPHS.has(this.name)) headers.set('x-api-key', context.apiKey);
+    // Only the verified bearer token travels on; no header the client made up does (subgraphs verify it again).
+    if (context?.viewer) headers.set('authorization', `Bearer ${context.viewer.token}`);
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {

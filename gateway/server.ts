@@ -6,6 +6,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
+import { authenticate, createAuthenticator, viewerOf } from '../common/auth.ts';
 import type { Config } from '../common/config.ts';
 import { createErrorFormatter, errorLoggingPlugin } from '../common/errors.ts';
 import { createApp, idsOf, jsonErrors } from '../common/http.ts';
@@ -77,6 +78,7 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
   });
   await apollo.start();
 
+  const auth = createAuthenticator(config);
   const app = createApp();
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', service: 'gateway' });
@@ -89,8 +91,10 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
   });
   app.use(
     '/graphql',
+    // A present but bad bearer token is HTTP 401 before anything runs; the verified viewer is in res.locals.viewer.
+    authenticate(auth),
     express.json({ limit: '1mb' }),
-    expressMiddleware(apollo, { context: async ({ req, res }) => ({ ...idsOf(res), apiKey: req.get('x-api-key') }) }),
+    expressMiddleware(apollo, { context: async ({ req, res }) => ({ ...idsOf(res), apiKey: req.get('x-api-key'), viewer: viewerOf(res) }) }),
   );
   app.use(jsonErrors(logger));
 

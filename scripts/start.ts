@@ -70,6 +70,22 @@ function checkSupergraph(config: Config): void {
   }
 }
 
+/** An admin token from the development identity provider, for Apollo Sandbox's headers and Bull Board. */
+async function devAdminToken(external: string): Promise<string> {
+  try {
+    const response = await fetch(`${external}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sub: 'operator', roles: ['admin'], expiresIn: 24 * 3600 }),
+      signal: AbortSignal.timeout(5000),
+    });
+    if (!response.ok) return `(none: ${external}/auth/token answered ${response.status})`;
+    return ((await response.json()) as { token: string }).token;
+  } catch (error) {
+    return `(none: ${(error as Error).message})`;
+  }
+}
+
 async function gatewayReady(url: string): Promise<{ ok: boolean; detail: string }> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
@@ -94,11 +110,13 @@ say(`database ${new URL(config.DATABASE_URL).pathname.slice(1)} is migrated`);
 checkSupergraph(config);
 say(`${config.SUPERGRAPH_PATH} matches subgraphs/index.ts and the subgraph schemas`);
 if (config.ingestKeyGenerated) say(`INGEST_API_KEY is not set: every service uses ${config.INGEST_API_KEY} for this run`);
+// Tokens come from the development identity provider unless AUTH_JWKS_URL names another.
+const devIdentity = process.env.AUTH_JWKS_URL === undefined;
 
 const supervisor = new Supervisor({
   root: PROJECT_ROOT,
-  // The same key for every child, generated or not.
-  env: { ...process.env, INGEST_API_KEY: config.INGEST_API_KEY },
+  // The same keys for every child, generated or not.
+  env: { ...process.env, INGEST_API_KEY: config.INGEST_API_KEY, SERVICE_API_KEY: config.SERVICE_API_KEY },
   output: (name, line) => {
     for (const readable of readableLines(line)) console.log(prefixer.prefix(name, readable));
   },
@@ -135,6 +153,14 @@ for (;;) {
     lines.push(`  ${'INGEST_API_KEY'.padEnd(width)}  ${config.ingestKeyGenerated ? `${config.INGEST_API_KEY}  (generated for this run)` : '(from the environment)'}`);
     say(`Junction is ready in ${((Date.now() - waitingSince) / 1000).toFixed(1)} s:`);
     for (const line of lines) say(line);
+    if (devIdentity) {
+      const base = local(SERVICES.find((s) => s.name === 'external')!);
+      say(`Admin token for 24 h (Sandbox → Headers: Authorization: Bearer <token>; Bull Board: sign in at ${local(SERVICES.find((s) => s.name === 'workers')!)}/admin/login):`);
+      say(`  ${await devAdminToken(base)}`);
+      say(`A user's token: curl -s -X POST ${base}/auth/token -H 'content-type: application/json' -d '{"sub":"<user id>"}'`);
+    } else {
+      say(`Sign in with tokens from your identity provider (AUTH_JWKS_URL=${config.AUTH_JWKS_URL}).`);
+    }
     say('Ctrl-C stops everything.');
     break;
   }

@@ -3,10 +3,10 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import type { Express } from 'express';
+import { adminPages, type Authenticator } from '../common/auth.ts';
 import { createApp, jsonErrors } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
 import { gauge, metricsRoute } from '../common/metrics.ts';
-
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'paused', 'prioritized'] as const;
 
@@ -14,6 +14,8 @@ export interface WorkersHttpOptions {
   /** Queues shown in Bull Board and counted in /metrics. */
   queues: readonly Queue[];
   logger: Logger;
+  /** Verifies the admin token every page under /admin needs. */
+  auth: Authenticator;
   /** Extra facts for /health, e.g. each connection's state. */
   health?: () => Record<string, unknown>;
   /** What /ready reports: 200 while `ready` is true, else 503 (e.g. Redis or PostgreSQL unreachable). */
@@ -56,9 +58,10 @@ export interface WorkersApp {
  * The workers' HTTP face on WORKERS_PORT: `GET /health` (liveness), `GET /ready`
  * (Redis and PostgreSQL answer),
  * `GET /metrics` (Prometheus, with each queue's job counts by state) and
- * Bull Board at `/admin/queues`.
+ * Bull Board at `/admin/queues`. Everything under /admin needs an admin token
+ * (bearer header, or the cookie `/admin/login` sets for a browser).
  */
-export function createWorkersApp({ queues, logger, health, ready }: WorkersHttpOptions): WorkersApp {
+export function createWorkersApp({ queues, logger, auth, health, ready }: WorkersHttpOptions): WorkersApp {
   const app = createApp();
 
   app.get('/health', (_req, res) => {
@@ -73,6 +76,8 @@ export function createWorkersApp({ queues, logger, health, ready }: WorkersHttpO
   for (const queue of queues) counted.add(queue);
   metricsRoute(app);
 
+  // Operator pages: /admin/login, then the admin role for everything else under /admin.
+  app.use('/admin', adminPages(auth));
   const board = new ExpressAdapter();
   board.setBasePath('/admin/queues');
   createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue)), serverAdapter: board });

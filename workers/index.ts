@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url';
+import { createAuthenticator } from '../common/auth.ts';
 import { loadConfig, type Config } from '../common/config.ts';
 import { connect } from '../common/db.ts';
 import { listen, onShutdown } from '../common/http.ts';
@@ -68,8 +69,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('workers', config.LOG_LEVEL);
   const workers = await startWorkers(config, logger);
-  const web = createWorkersApp({ queues: workers.queues.all(), logger, health: workers.health, ready: () => workers.ready() });
-  const http = await listen(web.app, config.WORKERS_PORT);
+  const web = createWorkersApp({ queues: workers.queues.all(), logger, auth: createAuthenticator(config), health: workers.health, ready: () => workers.ready() });
+  const http = await listen(web.app, config.WORKERS_PORT, config.HOST);
   logger.info({ url: http.url, board: `${http.url}/admin/queues` }, 'workers running');
   onShutdown(logger, async () => {
     await http.close();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthenticator } from '../../../common/auth.ts';
 import { parseConfig } from '../../../common/config.ts';
 import { listen, type Listening } from '../../../common/http.ts';
 import { createLogger } from '../../../common/logger.ts';
@@ -8,6 +9,7 @@ import { closeRedis, createRedis } from '../../../common/redis.ts';
 import { createNotificationsSubgraph } from '../../../subgraphs/notifications/server.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
 import { gql, gqlData } from '../../../test/support/graphql.ts';
+import { startTestIdentity, type TestIdentity } from '../../../test/support/identity.ts';
 import { accept, down, eventually, failFirst, startTestProvider, type TestProvider } from '../../../test/support/notify-provider.ts';
 import { createWorkersApp, type WorkersApp } from '../../http.ts';
 import { OutboxRelay } from '../../outbox-relay.ts';
@@ -28,11 +30,14 @@ let subgraphHttp: Listening;
 let board: WorkersApp;
 let boardHttp: Listening;
 let url: string;
+let idp: TestIdentity;
 
 beforeAll(async () => {
   db = await createTestDatabase('notif_delivery');
   provider = await startTestProvider();
+  idp = await startTestIdentity();
   const config = parseConfig({
+    ...idp.env,
     DATABASE_URL: db.url,
     QUEUE_PREFIX: `jt-notif-delivery-${randomUUID().slice(0, 8)}`,
     NOTIFY_URL: provider.url,
@@ -50,7 +55,7 @@ beforeAll(async () => {
   subgraph = await createNotificationsSubgraph({ db: db.db, config, logger });
   subgraphHttp = await listen(subgraph.app, 0);
   url = `${subgraphHttp.url}/graphql`;
-  board = createWorkersApp({ queues: queues.all(), logger });
+  board = createWorkersApp({ queues: queues.all(), logger, auth: createAuthenticator(config) });
   boardHttp = await listen(board.app, 0);
 });
 
@@ -65,6 +70,7 @@ afterAll(async () => {
   await queues?.close();
   if (producer) await closeRedis(producer);
   await provider?.close();
+  await idp?.close();
   await db?.drop();
 });
 
@@ -157,7 +163,9 @@ describe('notification delivery', () => {
     });
     expect(job!.attemptsMade).toBe(4);
 
-    const boardRes = await fetch(`${boardHttp.url}/admin/queues/api/queues?activeQueue=notifications&status=failed&page=1`);
+    const boardRes = await fetch(`${boardHttp.url}/admin/queues/api/queues?activeQueue=notifications&status=failed&page=1`, {
+      headers: await idp.headers(randomUUID(), ['admin']),
+    });
     expect(boardRes.status).toBe(200);
     const boardBody = (await boardRes.json()) as { queues: { name: string; counts: Record<string, number>; jobs: { id: string }[] }[] };
     const listed = boardBody.queues.find((q) => q.name === 'notifications')!;

@@ -1,0 +1,328 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { RequestHandler, Request, Response, Router } from 'express';
+import express from 'express';
+import { createRemoteJWKSet, errors as jose, jwtVerify, type JWTPayload } from 'jose';
+import { DomainError, ForbiddenError, ServiceUnavailableError, UnauthenticatedError } from './errors.ts';
+import { isUuid } from './ids.ts';
+
+/**
+ * Sign-in for every service: bearer JWTs verified against an identity
+ * provider's JWKS, the viewer they name, and the few checks resolvers and
+ * operator pages make with it. Nothing here knows a domain type.
+ */
+
+/** Asymmetric algorithms only: never `none`, never an HMAC secret taken from a public key. */
+export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+/** Clock skew accepted on exp / nbf / iat, in seconds. */
+export const CLOCK_TOLERANCE_SECONDS = 30;
+
+/** The role that makes a viewer an operator. */
+export const ADMIN_ROLE = 'admin';
+
+/** Header the workers send to subgraphs' internal operations (SERVICE_API_KEY). */
+export const SERVICE_KEY_HEADER = 'x-service-key';
+
+/** Cookie set by /admin/login so a browser can open operator pages. */
+export const ADMIN_COOKIE = 'junction_admin';
+
+/** Who a request acts for: the user id and roles of a verified token, and the token itself (forwarded to subgraphs). */
+export interface Viewer {
+  id: string;
+  roles: readonly string[];
+  token: string;
+}
+
+/** The AUTH_* settings (see common/config.ts). */
+export interface AuthSettings {
+  AUTH_JWKS_URL: string;
+  AUTH_ISSUER: string;
+  AUTH_AUDIENCE: string;
+  AUTH_USER_CLAIM: string;
+  AUTH_ROLES_CLAIM: string;
+}
+
+/** A token was sent but cannot be trusted: HTTP 401. */
+export class BadTokenError extends UnauthenticatedError {
+  constructor(reason: string) {
+    super(`invalid bearer token: ${reason}`);
+  }
+}
+
+export interface Authenticator {
+  readonly settings: AuthSettings;
+  /** The viewer a token names; BadTokenError when it is not valid, ServiceUnavailableError when the JWKS cannot be fetched. */
+  verify(token: string): Promise<Viewer>;
+  /** The viewer of an Authorization header value: null when absent, BadTokenError when present but bad. */
+  viewerOf(authorization: string | undefined): Promise<Viewer | null>;
+}
+
+export interface AuthenticatorOptions {
+  /** Least time between two JWKS fetches for an unknown kid (jose's cooldownDuration). Default 30 s. */
+  cooldownMs?: number;
+  /** Longest wait for the JWKS. Default 5 s. */
+  timeoutMs?: number;
+}
+
+/** A claim by exact name (e.g. `https://example.com/roles`, `cognito:groups`), else by dotted path (`realm_access.roles`). */
+function claim(payload: JWTPayload, name: string): unknown {
+  if (Object.hasOwn(payload, name)) return payload[name];
+  let value: unknown = payload;
+  for (const part of name.split('.')) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, part)) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+function rolesOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((role): role is string => typeof role === 'string');
+  if (typeof value === 'string') return value.split(/[\s,]+/).filter(Boolean);
+  return [];
+}
+
+/** Whether a failure is the identity provider's (JWKS unreachable or broken) rather than the token's. */
+function isProviderFailure(error: unknown): boolean {
+  if (error instanceof jose.JWKSTimeout || error instanceof jose.JWKSInvalid) return true;
+  if (error instanceof jose.JOSEError) return /JSON Web Key Set HTTP response/.test(error.message);
+  return true;
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof jose.JWTExpired) return 'expired';
+  if (error instanceof jose.JWTClaimValidationFailed) return `claim "${error.claim}" ${error.reason === 'check_failed' ? 'does not match' : error.reason}`;
+  if (error instanceof jose.JOSEAlgNotAllowed) return 'algorithm not allowed';
+  if (error instanceof jose.JWSSignatureVerificationFailed) return 'signature does not verify';
+  if (error instanceof jose.JWKSNoMatchingKey) return 'signed by an unknown key';
+  return 'malformed';
+}
+
+const authenticators = new Map<string, Authenticator>();
+
+/**
+ * Verifies bearer JWTs against the JWKS at AUTH_JWKS_URL (cached by jose and
+ * fetched again for an unknown kid), with AUTH_ISSUER and AUTH_AUDIENCE.
+ * One per settings in a process, so every service in it shares the key cache.
+ */
+export function createAuthenticator(settings: AuthSettings, options: AuthenticatorOptions = {}): Authenticator {
+  const key = JSON.stringify([settings.AUTH_JWKS_URL, settings.AUTH_ISSUER, settings.AUTH_AUDIENCE, settings.AUTH_USER_CLAIM, settings.AUTH_ROLES_CLAIM, options]);
+  const existing = authenticators.get(key);
+  if (existing) return existing;
+  const jwks = createRemoteJWKSet(new URL(settings.AUTH_JWKS_URL), {
+    cooldownDuration: options.cooldownMs ?? 30_000,
+    timeoutDuration: options.timeoutMs ?? 5_000,
+  });
+  const verify = async (token: string): Promise<Viewer> => {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, jwks, {
+        algorithms: [...ALLOWED_ALGORITHMS],
+        issuer: settings.AUTH_ISSUER,
+        audience: settings.AUTH_AUDIENCE,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      }));
+    } catch (error) {
+      if (error instanceof jose.JOSEError && !isProviderFailure(error)) throw new BadTokenError(reasonOf(error));
+      throw new ServiceUnavailableError(`the identity provider's keys cannot be fetched: ${(error as Error).message}`, 5);
+    }
+    const id = claim(payload, settings.AUTH_USER_CLAIM);
+    if ((typeof id !== 'string' || id === '') && typeof id !== 'number') throw new BadTokenError(`no "${settings.AUTH_USER_CLAIM}" claim`);
+    return { id: String(id), roles: rolesOf(claim(payload, settings.AUTH_ROLES_CLAIM)), token };
+  };
+  const authenticator: Authenticator = {
+    settings,
+    verify,
+    async viewerOf(authorization) {
+      if (authorization === undefined) return null;
+      const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(authorization);
+      if (!match) throw new BadTokenError('expected "Authorization: Bearer <JWT>"');
+      return verify(match[1]!);
+    },
+  };
+  authenticators.set(key, authenticator);
+  return authenticator;
+}
+
+/** The body of an error answer, as GraphQL clients read it. */
+function errorBody(error: DomainError) {
+  return { errors: [{ message: error.message, extensions: error.extensions }] };
+}
+
+function statusOf(error: unknown): number {
+  if (error instanceof ServiceUnavailableError) return 503;
+  if (error instanceof ForbiddenError) return 403;
+  return 401;
+}
+
+function fail(res: Response, error: unknown, next: (error?: unknown) => void): void {
+  if (!(error instanceof DomainError)) return next(error);
+  if (error instanceof ServiceUnavailableError) res.setHeader('Retry-After', String(error.extensions.retryAfter));
+  if (statusOf(error) === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  res.status(statusOf(error)).json(errorBody(error));
+}
+
+/** The viewer `authenticate` stored for this request (null when anonymous). */
+export function viewerOf(res: Response): Viewer | null {
+  return (res.locals.viewer as Viewer | null | undefined) ?? null;
+}
+
+/**
+ * Express middleware: verifies `Authorization: Bearer` and stores the viewer
+ * in `res.locals.viewer` (null when there is no token). A token that is
+ * present but bad is answered HTTP 401 UNAUTHENTICATED at once.
+ */
+export function authenticate(auth: Authenticator): RequestHandler {
+  return (req, res, next) => {
+    auth.viewerOf(req.get('authorization')).then(
+      (viewer) => {
+        res.locals.viewer = viewer;
+        next();
+      },
+      (error) => fail(res, error, next),
+    );
+  };
+}
+
+function cookie(req: Request, name: string): string | undefined {
+  for (const part of (req.get('cookie') ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at <= 0 || part.slice(0, at).trim() !== name) continue;
+    try {
+      return decodeURIComponent(part.slice(at + 1).trim());
+    } catch {
+      return part.slice(at + 1).trim();
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Express middleware for operator pages: an admin's bearer token (or the
+ * cookie /admin/login sets) passes with the viewer in `res.locals.viewer`;
+ * anonymous or a bad token: 401; a signed-in user without the admin role: 403.
+ */
+export function requireAdmin(auth: Authenticator): RequestHandler {
+  return (req, res, next) => {
+    const header = req.get('authorization');
+    const fromCookie = header === undefined ? cookie(req, ADMIN_COOKIE) : undefined;
+    auth
+      .viewerOf(header ?? (fromCookie ? `Bearer ${fromCookie}` : undefined))
+      .then((viewer) => {
+        if (!viewer) throw new UnauthenticatedError('operator pages need an admin bearer token (or sign in at /admin/login)');
+        if (!viewer.roles.includes(ADMIN_ROLE)) throw new ForbiddenError('operator pages need the admin role');
+        res.locals.viewer = viewer;
+        next();
+      })
+      .catch((error) => fail(res, error, next));
+  };
+}
+
+const LOGIN_PAGE = `<!doctype html>
+<meta charset="utf-8"><title>Junction operator sign-in</title>
+<form method="post" action="login">
+<p><label>Admin token (JWT)<br><textarea name="token" rows="6" cols="80" required></textarea></label></p>
+<p><button>Sign in</button></p>
+</form>`;
+
+/**
+ * Every operator page under /admin: `GET /admin/login` shows a form,
+ * `POST /admin/login` (token=<admin JWT>, form or JSON) checks the token and
+ * sets it as an HttpOnly, SameSite=Strict cookie for /admin (until the token
+ * expires), then redirects to `next` (default /admin/queues);
+ * `POST /admin/logout` clears it. Everything else under /admin needs the admin
+ * role (requireAdmin). Mount with `app.use('/admin', adminPages(auth))` before the pages.
+ */
+export function adminPages(auth: Authenticator): Router {
+  const router = express.Router();
+  router.get('/login', (_req, res) => {
+    res.type('html').send(LOGIN_PAGE);
+  });
+  router.post('/login', express.urlencoded({ extended: false, limit: '16kb' }), express.json({ limit: '16kb' }), async (req, res, next) => {
+    const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
+    try {
+      const viewer = await auth.verify(token);
+      if (!viewer.roles.includes(ADMIN_ROLE)) throw new ForbiddenError('operator pages need the admin role');
+      const exp = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')).exp;
+      const maxAge = typeof exp === 'number' ? Math.max(0, exp * 1000 - Date.now()) : undefined;
+      res.cookie(ADMIN_COOKIE, token, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/admin', maxAge });
+      const target = typeof req.query.next === 'string' && /^\/admin\/[\w\-/]*$/.test(req.query.next) ? req.query.next : '/admin/queues';
+      res.redirect(303, target);
+    } catch (error) {
+      fail(res, error, next);
+    }
+  });
+  router.post('/logout', (_req, res) => {
+    res.clearCookie(ADMIN_COOKIE, { path: '/admin' });
+    res.json({ signedOut: true });
+  });
+  router.use(requireAdmin(auth));
+  return router;
+}
+
+/** Whether `key` equals the expected service key (constant time). */
+export function isServiceKey(key: string | undefined, expected: string): boolean {
+  if (!key) return false;
+  const a = Buffer.from(key);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+// ---------------------------------------------------------------- checks for resolvers
+
+/** What the checks need from a request's context. */
+export interface AccessContext {
+  viewer: Viewer | null;
+  /** The caller holds the service identity (SERVICE_API_KEY): the workers. */
+  service?: boolean;
+}
+
+export function isAdmin(ctx: AccessContext): boolean {
+  return ctx.viewer?.roles.includes(ADMIN_ROLE) ?? false;
+}
+
+/** Whether two user ids name the same user (UUIDs compare case-insensitively). */
+export function sameId(a: string, b: string): boolean {
+  return a === b || (isUuid(a) && isUuid(b) && a.toLowerCase() === b.toLowerCase());
+}
+
+/** (viewer): the signed-in viewer, else UNAUTHENTICATED. */
+export function requireViewer(ctx: AccessContext): Viewer {
+  if (!ctx.viewer) throw new UnauthenticatedError('sign in first: send Authorization: Bearer <JWT>');
+  return ctx.viewer;
+}
+
+/** (admin): FORBIDDEN for a user without the role, UNAUTHENTICATED when anonymous. */
+export function requireAdminRole(ctx: AccessContext): Viewer {
+  const viewer = requireViewer(ctx);
+  if (!isAdmin(ctx)) throw new ForbiddenError('this needs the admin role');
+  return viewer;
+}
+
+/** Internal operations: the workers' service identity or an admin. */
+export function requireService(ctx: AccessContext): void {
+  if (ctx.service) return;
+  requireAdminRole(ctx);
+}
+
+/** (self): whether the viewer may see data owned by `ownerId` (their own, or an admin). */
+export function canSee(ctx: AccessContext, ownerId: string | null | undefined): boolean {
+  if (isAdmin(ctx)) return true;
+  return Boolean(ctx.viewer && ownerId && sameId(ctx.viewer.id, ownerId));
+}
+
+/** (self) on a field of an object owned by `ownerId`: UNAUTHENTICATED when anonymous, FORBIDDEN for someone else's. */
+export function requireSelf(ctx: AccessContext, ownerId: string): void {
+  requireViewer(ctx);
+  if (!canSee(ctx, ownerId)) throw new ForbiddenError("this is another user's data");
+}
+
+/**
+ * The user id a mutation or filter acts for: `userId` when given, else the
+ * viewer's. Acting for someone else needs the admin role (FORBIDDEN).
+ */
+export function actingFor(ctx: AccessContext, userId: string | null | undefined): string {
+  const viewer = requireViewer(ctx);
+  if (userId === null || userId === undefined) return viewer.id;
+  if (!canSee(ctx, userId)) throw new ForbiddenError('acting for another user needs the admin role');
+  return userId;
+}
