@@ -1,14 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUES } from '../../common/queues.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import { createProduct, createUser, dropQueues, fastOrderEnv, freePort, gremlin, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
+import { createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ordersSettled, placeOrder, startWorkersProcess, waitForTerminal } from '../support/orders.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const env = { ...fastOrderEnv('crash'), INVENTORY_TIMEOUT_MS: '3000' };
 let stack: Stack;
 let userId: string;
@@ -16,40 +14,12 @@ let connection: Redis;
 let queue: Queue;
 const children = new Set<ChildProcess>();
 
-/** workers/index.ts as a real process of its own, answering /health. */
-async function startWorkerProcess(): Promise<{ child: ChildProcess; output: () => string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/index.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...env,
-      DATABASE_URL: stack.db.url,
-      INVENTORY_URL: stack.urls.inventory!,
-      WORKERS_PORT: String(port),
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'test',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`workers exited with ${child.exitCode}: ${output}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
-    if (ok) return { child, output: () => output };
-    if (Date.now() > deadline) throw new Error(`workers did not answer /health: ${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+/** workers/index.ts as a real process of its own, on this test's stack. */
+async function startWorkerProcess() {
+  const worker = await startWorkersProcess({ ...env, DATABASE_URL: stack.db.url, INVENTORY_URL: stack.urls.inventory! });
+  children.add(worker.child);
+  worker.child.once('exit', () => children.delete(worker.child));
+  return worker;
 }
 
 async function countWith(ids: string[], status: string): Promise<number> {
@@ -83,7 +53,7 @@ describe('workers as a real process', () => {
       const ids = placed.map((o) => o.id);
       await expect.poll(() => countWith(ids, 'PROCESSING'), { timeout: 10_000, interval: 20 }).toBeGreaterThan(0);
       first.child.kill('SIGKILL');
-      expect((await exited(first.child)).signal).toBe('SIGKILL');
+      expect((await first.exited()).signal).toBe('SIGKILL');
       const interrupted = await countWith(ids, 'PROCESSING');
       expect(interrupted).toBeGreaterThan(0);
 
@@ -97,7 +67,7 @@ describe('workers as a real process', () => {
       expect(product).toEqual({ stock: 8, reserved: 12 });
 
       second.child.kill('SIGTERM');
-      expect(await exited(second.child)).toEqual({ code: 0, signal: null });
+      expect(await second.exited()).toEqual({ code: 0, signal: null });
     } finally {
       await gremlin(stack.urls.inventory!, null);
     }
@@ -111,7 +81,7 @@ describe('workers as a real process', () => {
       const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 2 });
       await expect.poll(() => countWith([order.id], 'PROCESSING'), { timeout: 10_000, interval: 20 }).toBe(1);
       worker.child.kill('SIGTERM');
-      expect(await exited(worker.child)).toEqual({ code: 0, signal: null });
+      expect(await worker.exited()).toEqual({ code: 0, signal: null });
       // It exited only after the job it had in hand was done: no stall, one attempt.
       const [row] = await stack.db.sql`select status, attempts from orders.orders where id = ${order.id}`;
       expect(row).toEqual({ status: 'CONFIRMED', attempts: 1 });
