@@ -116,6 +116,8 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     expect(Object.keys(secret).sort()).toEqual([...SECRET_KEYS].sort());
     expect(Object.keys(find(rendered['base/secret.example.yaml']!, 'Secret', SECRET).stringData).sort()).toEqual([...SECRET_KEYS].sort());
     const config = parseConfig({ ...data, ...secret });
+    // Every key is a setting of common/config.ts: a misspelled variable would be ignored silently.
+    expect(Object.keys({ ...data, ...secret }).filter((key) => !(key in parseConfig({})))).toEqual([]);
     expect(config.NODE_ENV).toBe('development');
     expect(data.HOST).toBe('0.0.0.0');
     const services = new Set(dev.filter((r) => r.manifest.kind === 'Service').map((r) => r.manifest.metadata.name));
