@@ -134,6 +134,22 @@ export class Breaker<A extends unknown[], R> {
     return 'CLOSED';
   }
 
+  /**
+   * True when a call fired now would be made: the breaker is closed, or
+   * half-open with its one trial call not taken yet. False while open, and
+   * while half-open with the trial call in flight (fire() would reject with
+   * EOPENBREAKER). Checking and firing with no await between them is atomic.
+   */
+  admits(): boolean {
+    return this.circuit.closed || this.circuit.pendingClose;
+  }
+
+  /** Milliseconds until the breaker half-opens; 0 when it is not open. */
+  msUntilHalfOpen(now = Date.now()): number {
+    if (!this.circuit.opened) return 0;
+    return Math.max(0, this.openedAt + this.resetTimeoutMs - now);
+  }
+
   /** Whole seconds until the breaker half-opens, at least 1 (also when it is closed or half-open). */
   retryAfterSeconds(now = Date.now()): number {
     if (!this.circuit.opened) return 1;

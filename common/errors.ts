@@ -58,6 +58,58 @@ export class ServiceUnavailableError extends DomainError {
   }
 }
 
+/** Error codes of a PostgreSQL that cannot be reached: socket errors, and postgres.js's own connection errors. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+]);
+
+/** SQLSTATEs of a server going away or not taking connections: 08xxx, admin/crash shutdown, cannot connect now, too many connections. */
+function isUnavailableSqlState(code: string): boolean {
+  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
+}
+
+/**
+ * True when `error` says PostgreSQL is unreachable (down, restarting, refusing
+ * connections) rather than that the statement was wrong: a postgres.js error,
+ * possibly wrapped by drizzle (DrizzleQueryError keeps it as `cause`).
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let current = error as { code?: unknown; cause?: unknown } | null | undefined;
+  for (let depth = 0; current && depth < 3; depth += 1) {
+    // Node reports a refused connection to every address of a host as one AggregateError.
+    if (current instanceof AggregateError) return current.errors.some((inner) => isDatabaseUnavailable(inner));
+    const code = current.code;
+    if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || isUnavailableSqlState(code))) return true;
+    // Only drizzle's wrapper is looked through: other causes (an HTTP call's) are not the database's.
+    if (current.constructor?.name !== 'DrizzleQueryError') return false;
+    current = current.cause as typeof current;
+  }
+  return false;
+}
+
+/** SERVICE_UNAVAILABLE for a request that could not reach PostgreSQL (its transaction, if any, did not commit). */
+export function databaseUnavailable(): ServiceUnavailableError {
+  return new ServiceUnavailableError('the database is unavailable; try again shortly', DATABASE_RETRY_AFTER_SECONDS, { dependency: 'database' });
+}
+
+/** retryAfter of a request refused because PostgreSQL is unreachable. */
+export const DATABASE_RETRY_AFTER_SECONDS = 2;
+
+export interface DatabaseErrorOptions {
+  /** The service reads PostgreSQL: an unreachable database is SERVICE_UNAVAILABLE (retryAfter), logged as a warning, not a bug. */
+  database?: boolean;
+}
+
 /** True for errors that are bugs rather than something the client can act on. */
 function isUnexpected(formatted: GraphQLFormattedError, error: unknown): boolean {
   if (unwrapResolverError(error) instanceof DomainError) return false;
@@ -70,9 +122,13 @@ function isUnexpected(formatted: GraphQLFormattedError, error: unknown): boolean
  * as they are; anything else is reported as INTERNAL_SERVER_ERROR, its message
  * masked in production (errorLoggingPlugin logs it with the request id).
  */
-export function createErrorFormatter(production: boolean) {
+export function createErrorFormatter(production: boolean, options: DatabaseErrorOptions = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     if (!isUnexpected(formatted, error)) return formatted;
+    if (options.database && isDatabaseUnavailable(unwrapResolverError(error))) {
+      const unavailable = databaseUnavailable();
+      return { ...formatted, message: unavailable.message, extensions: unavailable.extensions };
+    }
     return {
       ...formatted,
       message: production ? 'Internal server error' : formatted.message,
@@ -82,7 +138,7 @@ export function createErrorFormatter(production: boolean) {
 }
 
 /** Logs every unexpected resolver error once, with the request id, before it is masked. */
-export function errorLoggingPlugin(logger: Logger): ApolloServerPlugin<{ requestId?: string }> {
+export function errorLoggingPlugin(logger: Logger, options: DatabaseErrorOptions = {}): ApolloServerPlugin<{ requestId?: string }> {
   return {
     async requestDidStart() {
       return {
@@ -90,6 +146,10 @@ export function errorLoggingPlugin(logger: Logger): ApolloServerPlugin<{ request
           for (const error of errors) {
             const original = unwrapResolverError(error);
             if (original instanceof DomainError || (error.extensions?.code && error.extensions.code !== 'INTERNAL_SERVER_ERROR')) continue;
+            if (options.database && isDatabaseUnavailable(original)) {
+              logger.warn({ err: original, requestId: contextValue.requestId, operationName, path: error.path }, 'database unavailable: answered SERVICE_UNAVAILABLE');
+              continue;
+            }
             logger.error({ err: original, requestId: contextValue.requestId, operationName, path: error.path }, 'unexpected error');
           }
         },

@@ -50,8 +50,8 @@ export async function createSubgraphApp<C extends BaseContext>(options: Subgraph
   const apollo = new ApolloServer<C>({
     schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: { DateTime, JSON: JSONScalar, ...options.resolvers } }]),
     introspection: !options.production,
-    formatError: createErrorFormatter(options.production),
-    plugins: [errorLoggingPlugin(options.logger), ...(options.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    formatError: createErrorFormatter(options.production, { database: true }),
+    plugins: [errorLoggingPlugin(options.logger, { database: true }), ...(options.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
     logger: options.logger,
   });
   await apollo.start();

@@ -128,6 +128,14 @@ export class NotificationsRepository {
     return row;
   }
 
+  /** Takes back an attempt counted by beginAttempt that was never made (the provider's breaker refused the call). */
+  async uncountAttempt(eventId: string): Promise<void> {
+    await this.db
+      .update(notifications)
+      .set({ attempts: sql`greatest(${notifications.attempts} - 1, 0)`, updatedAt: sql`now()` })
+      .where(and(eq(notifications.eventId, eventId), ne(notifications.status, 'SENT')));
+  }
+
   /** The provider accepted the notification. */
   async markSent(eventId: string): Promise<void> {
     await this.db

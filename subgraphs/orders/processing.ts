@@ -60,6 +60,11 @@ export class OrderProcessing {
     return this.begin(orderId);
   }
 
+  /** Takes back the attempt begin() counted when it was never made (inventory's breaker was open). */
+  uncount(orderId: string): Promise<void> {
+    return this.repo.uncountAttempt(orderId);
+  }
+
   /** PROCESSING → CONFIRMED with its ORDER_CONFIRMED event; undefined when the order had left PROCESSING (cancelled). */
   confirm(orderId: string): Promise<OrderRow | undefined> {
     return this.repo.transition(orderId, {

@@ -187,4 +187,12 @@ export class OrdersRepository {
       .returning();
     return order;
   }
+
+  /** Takes back an attempt counted on an order that was never made (the inventory breaker refused the call). */
+  async uncountAttempt(id: string): Promise<void> {
+    await this.db
+      .update(orders)
+      .set({ attempts: sql`greatest(${orders.attempts} - 1, 0)` })
+      .where(and(eq(orders.id, id), eq(orders.status, 'PROCESSING')));
+  }
 }

@@ -8,7 +8,9 @@ import { expectInvariants } from '../support/invariants.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { countBy, createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ORDER_FIELDS, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
 
-const env = fastOrderEnv('orders');
+// Every attempt here must reach inventory, so retries are used up by real failures: the inventory
+// breaker stays out of the way (test/orders/inventory-outage.int.test.ts holds it to its pause).
+const env = { ...fastOrderEnv('orders'), BREAKER_VOLUME_THRESHOLD: '1000' };
 let stack: Stack;
 let workers: RunningWorkers;
 let userId: string;

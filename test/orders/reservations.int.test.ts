@@ -119,7 +119,8 @@ describe('gremlin', () => {
   });
 
   it('delays every Nth GraphQL request so a client with a shorter timeout gives up, until DELETE', async () => {
-    const client = new InventoryClient({ url, timeoutMs: 150 });
+    // Two timeouts in four calls must not open the client's breaker here.
+    const client = new InventoryClient({ url, timeoutMs: 150, config: parseConfig({ BREAKER_VOLUME_THRESHOLD: '1000' }), logger: createLogger('reservations-test', 'silent') });
     const id = await product(10);
     expect((await gremlin('POST', { every: 2, latencyMs: 400 })).status).toBe(200);
     const outcomes = [];

@@ -1,4 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { isOpenBreakerError } from '../../common/breaker.ts';
 import type { Config } from '../../common/config.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -6,6 +7,7 @@ import { QUEUES, retryDelays } from '../../common/queues.ts';
 import { createRedis } from '../../common/redis.ts';
 import type { DeliveryJobData } from '../../subgraphs/notifications/delivery-queue.ts';
 import { NotificationsRepository } from '../../subgraphs/notifications/repository.ts';
+import { breakerReason, DATABASE_UNAVAILABLE, PAUSABLE, QueuePause } from '../pause.ts';
 import { deliveries } from './metrics.ts';
 import { NotifyProvider } from './provider.ts';
 
@@ -38,16 +40,24 @@ export interface DeliveryOutcome {
  * delay of NOTIFY_RETRY_DELAYS_MS), and FAILED when they are used up or the
  * provider refused the message, the job then staying in BullMQ's failed set
  * until retryNotification.
+ *
+ * While the provider's breaker is open (or half-open with its trial call in
+ * flight) no attempt is made or counted: the queue is paused until the breaker
+ * half-opens (workers/pause.ts), and the same while PostgreSQL is unreachable.
+ * So a replayed notification (retryNotification) waits out an open breaker
+ * instead of failing again at once, and is sent when the breaker lets it.
  */
 export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   const { config, logger } = options;
   const repo = new NotificationsRepository(options.db);
   const provider = new NotifyProvider({ config, logger, timeoutMs: options.sendTimeoutMs });
   const log = logger.child({ queue: QUEUES.notifications });
+  const pause = new QueuePause(QUEUES.notifications, logger, [breakerReason(provider.breaker.name), DATABASE_UNAVAILABLE]);
 
   async function deliver(job: Job<DeliveryJobData>): Promise<DeliveryOutcome> {
     const { eventId } = job.data;
     const jobLog = log.child({ eventId, jobId: job.id, attempt: job.attemptsMade + 1, requestId: job.data.requestId, correlationId: job.data.correlationId });
+    await pause.unlessAdmitted(provider.breaker);
     const notification = await repo.beginAttempt(eventId);
     if (!notification) {
       if (!(await repo.byEventId(eventId))) throw new UnrecoverableError(`no notification has eventId ${eventId}`);
@@ -55,9 +65,19 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
       jobLog.info('already sent; nothing to do');
       return { eventId, result: 'already-sent' };
     }
+    // Another delivery took the half-open breaker's one trial call meanwhile: this attempt will not be made.
+    if (!provider.breaker.admits()) {
+      await repo.uncountAttempt(eventId);
+      await pause.holdFor(provider.breaker);
+    }
     try {
+      // Checked and fired with no await between: the breaker cannot close its door in between.
       await provider.send(notification);
     } catch (error) {
+      if (isOpenBreakerError(error)) {
+        await repo.uncountAttempt(eventId);
+        await pause.holdFor(provider.breaker);
+      }
       const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const reason = (error as Error).message;
       await repo.markAttemptFailed(eventId, reason, final);
@@ -73,7 +93,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
 
   const connection = createRedis(config.REDIS_URL, { role: 'worker', logger, name: 'notifications-delivery' });
   const lockDuration = options.lockDurationMs ?? config.WORKER_LOCK_MS;
-  const worker = new Worker<DeliveryJobData, DeliveryOutcome>(QUEUES.notifications, deliver, {
+  const worker = new Worker<DeliveryJobData, DeliveryOutcome>(QUEUES.notifications, (job) => pause.guardDatabase(() => deliver(job)), {
+    ...PAUSABLE,
     connection,
     prefix: config.QUEUE_PREFIX,
     concurrency: options.concurrency ?? 5,
@@ -82,6 +103,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     maxStalledCount: options.maxStalledCount ?? 3,
     settings: { backoffStrategy: retryDelays(config.NOTIFY_RETRY_DELAYS_MS) },
   });
+  pause.attach(worker);
   worker.on('error', (error) => log.warn({ err: error }, 'delivery worker error'));
   // A job that stalled too often is failed by BullMQ without running deliver(): the row must still end FAILED.
   worker.on('failed', (job) => {
@@ -103,6 +125,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     close(): Promise<void> {
       closing ??= (async () => {
         await worker.close();
+        pause.close();
         provider.close();
         connection.disconnect();
       })();

@@ -7,6 +7,7 @@ import { QUEUES } from '../../common/queues.ts';
 import { createRedis } from '../../common/redis.ts';
 import { NotificationsRepository, type Recorded, type SourceEvent } from '../../subgraphs/notifications/repository.ts';
 import { validEventId, validUserId } from '../../subgraphs/notifications/validation.ts';
+import { DATABASE_UNAVAILABLE, PAUSABLE, QueuePause } from '../pause.ts';
 
 /** A job on `notification-events`, as the users and orders outboxes write it. */
 export interface NotificationEventJob {
@@ -59,15 +60,19 @@ export function createEventsWorker(options: EventsWorkerOptions) {
   const repo = new NotificationsRepository(options.db);
   const log = logger.child({ queue: QUEUES.notificationEvents });
   const connection = createRedis(config.REDIS_URL, { role: 'worker', logger, name: 'notification-events' });
+  // While PostgreSQL is unreachable the queue waits instead of using up its 5 attempts.
+  const pause = new QueuePause(QUEUES.notificationEvents, logger, [DATABASE_UNAVAILABLE]);
   const worker = new Worker<NotificationEventJob, Recorded>(
     QUEUES.notificationEvents,
-    async (job) => {
-      const recorded = await repo.record(sourceEventOf(job));
-      log.info({ eventId: recorded.eventId, type: job.name, created: recorded.created }, recorded.created ? 'notification recorded' : 'event already recorded');
-      return recorded;
-    },
-    { connection, prefix: config.QUEUE_PREFIX, concurrency: options.concurrency ?? 5 },
+    (job) =>
+      pause.guardDatabase(async () => {
+        const recorded = await repo.record(sourceEventOf(job));
+        log.info({ eventId: recorded.eventId, type: job.name, created: recorded.created }, recorded.created ? 'notification recorded' : 'event already recorded');
+        return recorded;
+      }),
+    { ...PAUSABLE, connection, prefix: config.QUEUE_PREFIX, concurrency: options.concurrency ?? 5 },
   );
+  pause.attach(worker);
   worker.on('error', (error) => log.warn({ err: error }, 'notification-events worker error'));
 
   let closing: Promise<void> | undefined;
@@ -77,6 +82,7 @@ export function createEventsWorker(options: EventsWorkerOptions) {
     close(): Promise<void> {
       closing ??= (async () => {
         await worker.close();
+        pause.close();
         connection.disconnect();
       })();
       return closing;

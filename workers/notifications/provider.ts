@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Config } from '../../common/config.ts';
 import type { Logger } from '../../common/logger.ts';
+import { isOpenBreakerError } from '../../common/breaker.ts';
 import { isClientError, Partner, statusOf } from '../../common/partner.ts';
 import type { NotificationRow } from '../../subgraphs/notifications/repository.ts';
 
@@ -34,7 +35,16 @@ export class NotifyProvider {
     });
   }
 
-  /** Resolves once the provider accepted the notification; a refusal no retry can fix throws UnrecoverableError. */
+  /** The provider's breaker: while it admits no call, the delivery queue is paused (workers/pause.ts). */
+  get breaker() {
+    return this.partner.breaker;
+  }
+
+  /**
+   * Resolves once the provider accepted the notification; a refusal no retry
+   * can fix throws UnrecoverableError; an open breaker rejects with opossum's
+   * EOPENBREAKER error as it is (no call was made).
+   */
   async send(notification: NotificationRow): Promise<void> {
     try {
       await this.partner.request({
@@ -50,6 +60,7 @@ export class NotifyProvider {
         },
       });
     } catch (error) {
+      if (isOpenBreakerError(error)) throw error;
       const status = statusOf(error);
       const reason = status === undefined ? (error as Error).message : `provider answered ${status}`;
       // A 4xx other than 408/429 says the request itself is wrong: sending it again cannot help.

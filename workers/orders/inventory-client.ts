@@ -1,3 +1,5 @@
+import { Breaker, type BreakerConfig } from '../../common/breaker.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { ReleaseOutcome, ReserveOutcome } from '../../subgraphs/inventory/reservations.ts';
 
 export type { ReleaseOutcome, ReserveOutcome };
@@ -21,7 +23,12 @@ export interface InventoryClientOptions {
   url: string;
   /** Longest wait for an answer (INVENTORY_TIMEOUT_MS). */
   timeoutMs: number;
+  /** The BREAKER_* settings of the breaker around every inventory call. */
+  config: BreakerConfig;
+  logger: Logger;
 }
+
+type Call = [field: string, query: string, variables: Record<string, unknown>, ids: CallIds];
 
 const RESERVE = `mutation ReserveStock($orderId: ID!, $productId: ID!, $quantity: Int!) {
   reserveStock(orderId: $orderId, productId: $productId, quantity: $quantity) { outcome }
@@ -31,22 +38,38 @@ const RELEASE = `mutation ReleaseStock($orderId: ID!) {
   releaseStock(orderId: $orderId) { outcome }
 }`;
 
-/** Calls inventory's internal reserveStock / releaseStock mutations directly, with a timeout. */
+/**
+ * Calls inventory's internal reserveStock / releaseStock mutations directly,
+ * with a timeout, inside an opossum breaker (`inventory`, the BREAKER_*
+ * settings): every InventoryUnavailableError counts against it; while it is
+ * open a call rejects at once with EOPENBREAKER and the order worker pauses its
+ * queue instead of spending an attempt (workers/pause.ts).
+ */
 export class InventoryClient {
-  constructor(private readonly options: InventoryClientOptions) {}
+  readonly breaker: Breaker<Call, string>;
+
+  constructor(private readonly options: InventoryClientOptions) {
+    // The call keeps its own timeout (INVENTORY_TIMEOUT_MS) and error messages; the breaker adds none.
+    this.breaker = new Breaker((_signal, ...call: Call) => this.call(...call), { name: 'inventory', config: options.config, logger: options.logger, timeoutMs: false });
+  }
 
   async reserve(orderId: string, productId: string, quantity: number, ids: CallIds = {}): Promise<ReserveOutcome> {
-    return this.call<ReserveOutcome>('reserveStock', RESERVE, { orderId, productId, quantity }, ids);
+    return (await this.breaker.fire('reserveStock', RESERVE, { orderId, productId, quantity }, ids)) as ReserveOutcome;
   }
 
   async release(orderId: string, ids: CallIds = {}): Promise<ReleaseOutcome> {
-    return this.call<ReleaseOutcome>('releaseStock', RELEASE, { orderId }, ids);
+    return (await this.breaker.fire('releaseStock', RELEASE, { orderId }, ids)) as ReleaseOutcome;
   }
 
-  private async call<O extends string>(field: string, query: string, variables: Record<string, unknown>, ids: CallIds): Promise<O> {
+  /** Stops the breaker's timers. */
+  close(): void {
+    this.breaker.shutdown();
+  }
+
+  private async call(field: string, query: string, variables: Record<string, unknown>, ids: CallIds): Promise<string> {
     const { url, timeoutMs } = this.options;
     let response: Response;
-    let body: { data?: Record<string, { outcome?: O } | null> | null; errors?: { message: string; extensions?: { code?: string } }[] };
+    let body: { data?: Record<string, { outcome?: string } | null> | null; errors?: { message: string; extensions?: { code?: string } }[] };
     try {
       response = await fetch(url, {
         method: 'POST',

@@ -1,13 +1,17 @@
 import { UnrecoverableError, type Job } from 'bullmq';
+import { isOpenBreakerError } from '../../common/breaker.ts';
 import type { Logger } from '../../common/logger.ts';
 import { ORDER_JOBS, type OrderJobData } from '../../common/queues.ts';
 import type { OrderProcessing } from '../../subgraphs/orders/processing.ts';
 import type { InventoryClient } from './inventory-client.ts';
+import type { QueuePause } from '../pause.ts';
 import { inventoryCalls, orderAttempts } from './metrics.ts';
 
 export interface OrderProcessorDeps {
   processing: OrderProcessing;
   inventory: InventoryClient;
+  /** Pauses the `orders` queue while inventory's breaker is open or PostgreSQL is unreachable. */
+  pause: QueuePause;
   logger: Logger;
 }
 
@@ -22,7 +26,7 @@ async function timed<T extends string>(call: string, run: () => Promise<T>): Pro
     stop({ result: outcome });
     return outcome;
   } catch (error) {
-    stop({ result: 'unavailable' });
+    stop({ result: isOpenBreakerError(error) ? 'breaker_open' : 'unavailable' });
     throw error;
   }
 }
@@ -45,10 +49,16 @@ export function isLastAttempt(job: Job): boolean {
  * so a reservation the timed-out call may still make is given back.
  *
  * `release`: gives back what the order holds; retried until inventory answers.
+ *
+ * While inventory's breaker admits no call (open, or half-open with its trial
+ * call in flight) neither job makes or counts an attempt: the queue is paused
+ * until the breaker half-opens (workers/pause.ts), and the same while
+ * PostgreSQL is unreachable. Only real tries use up ORDER_RETRY_DELAYS_MS.
  */
-export function createOrderProcessor({ processing, inventory, logger }: OrderProcessorDeps) {
+export function createOrderProcessor({ processing, inventory, pause, logger }: OrderProcessorDeps) {
   async function processOrder(job: Job<OrderJobData>): Promise<OrderJobResult> {
     const { orderId, requestId, correlationId } = job.data;
+    await pause.unlessAdmitted(inventory.breaker);
     const attempt = await processing.begin(orderId);
     if (attempt.kind === 'missing') throw new UnrecoverableError(`order ${orderId} does not exist`);
     // A repeat of a finished job (a republished outbox row, a cancel that came first): nothing to do.
@@ -56,10 +66,19 @@ export function createOrderProcessor({ processing, inventory, logger }: OrderPro
     const { order } = attempt;
     const log = logger.child({ orderId, requestId, correlationId, attempt: order.attempts });
 
+    // Another job took the half-open breaker's one trial call meanwhile: this attempt will not be made.
+    if (!inventory.breaker.admits()) {
+      await processing.uncount(orderId);
+      await pause.holdFor(inventory.breaker);
+    }
     let outcome;
     try {
       outcome = await timed('reserveStock', () => inventory.reserve(order.id, order.productId, order.quantity, { requestId, correlationId }));
     } catch (error) {
+      if (isOpenBreakerError(error)) {
+        await processing.uncount(orderId);
+        await pause.holdFor(inventory.breaker);
+      }
       if (isLastAttempt(job)) {
         log.warn({ err: error }, 'inventory unavailable on the last attempt: order FAILED, release queued');
         await processing.fail(orderId, 'INVENTORY_UNAVAILABLE', { release: true, detail: (error as Error).message });
@@ -99,14 +118,23 @@ export function createOrderProcessor({ processing, inventory, logger }: OrderPro
 
   async function releaseOrder(job: Job<OrderJobData>): Promise<OrderJobResult> {
     const { orderId, requestId, correlationId } = job.data;
-    const outcome = await timed('releaseStock', () => inventory.release(orderId, { requestId, correlationId }));
+    await pause.unlessAdmitted(inventory.breaker);
+    let outcome;
+    try {
+      outcome = await timed('releaseStock', () => inventory.release(orderId, { requestId, correlationId }));
+    } catch (error) {
+      if (isOpenBreakerError(error)) await pause.holdFor(inventory.breaker);
+      throw error;
+    }
     logger.info({ orderId, outcome, attempts: job.attemptsMade + 1 }, 'order stock released');
     return { orderId, status: 'RELEASED', outcome };
   }
 
-  return async function processOrderJob(job: Job<OrderJobData>): Promise<OrderJobResult> {
-    if (job.name === ORDER_JOBS.release) return releaseOrder(job);
-    if (job.name === ORDER_JOBS.process) return processOrder(job);
-    throw new UnrecoverableError(`unknown job ${job.name} on the orders queue`);
+  return function processOrderJob(job: Job<OrderJobData>): Promise<OrderJobResult> {
+    return pause.guardDatabase(async () => {
+      if (job.name === ORDER_JOBS.release) return releaseOrder(job);
+      if (job.name === ORDER_JOBS.process) return processOrder(job);
+      throw new UnrecoverableError(`unknown job ${job.name} on the orders queue`);
+    });
   };
 }

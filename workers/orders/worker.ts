@@ -5,6 +5,7 @@ import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
 import { ORDER_JOBS, QUEUES, retryDelays, type OrderJobData, type QueueSet } from '../../common/queues.ts';
 import { OrderProcessing } from '../../subgraphs/orders/processing.ts';
+import { breakerReason, DATABASE_UNAVAILABLE, PAUSABLE, QueuePause } from '../pause.ts';
 import { InventoryClient } from './inventory-client.ts';
 import { createOrderProcessor, type OrderJobResult } from './processor.ts';
 import { OrderRecovery } from './recovery.ts';
@@ -28,12 +29,11 @@ export interface OrderWorkerDeps {
 export function startOrderWorker({ config, db, connection, queues, logger }: OrderWorkerDeps) {
   const log = logger.child({ worker: QUEUES.orders });
   const processing = new OrderProcessing(db);
-  const processor = createOrderProcessor({
-    processing,
-    inventory: new InventoryClient({ url: config.INVENTORY_URL, timeoutMs: config.INVENTORY_TIMEOUT_MS }),
-    logger: log,
-  });
+  const inventory = new InventoryClient({ url: config.INVENTORY_URL, timeoutMs: config.INVENTORY_TIMEOUT_MS, config, logger: log });
+  const pause = new QueuePause(QUEUES.orders, logger, [breakerReason(inventory.breaker.name), DATABASE_UNAVAILABLE]);
+  const processor = createOrderProcessor({ processing, inventory, pause, logger: log });
   const worker = new Worker<OrderJobData, OrderJobResult>(QUEUES.orders, processor, {
+    ...PAUSABLE,
     connection,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.ORDER_CONCURRENCY,
@@ -42,6 +42,7 @@ export function startOrderWorker({ config, db, connection, queues, logger }: Ord
     stalledInterval: config.WORKER_LOCK_MS,
     maxStalledCount: 3,
   });
+  pause.attach(worker);
   worker.on('error', (error) => log.warn({ err: error }, 'orders worker error'));
   // Backstop for a `process` job that ends in the failed set some other way (e.g. stalled too often):
   // its order must not stay PROCESSING. A no-op when the processor already finished it.
@@ -65,6 +66,8 @@ export function startOrderWorker({ config, db, connection, queues, logger }: Ord
     close: async () => {
       await recovery.close();
       await worker.close();
+      pause.close();
+      inventory.close();
     },
   };
 }
