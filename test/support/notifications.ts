@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createAuthenticator } from '../../common/auth.ts';
 import { parseConfig, type Config } from '../../common/config.ts';
 import { listen } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
@@ -58,7 +59,7 @@ export async function startNotificationRig(label: string, env: Record<string, st
   const workers = startNotificationWorkers({ db: db.db, config, logger });
   const subgraph = await createNotificationsSubgraph({ db: db.db, config, logger });
   const subgraphHttp = await listen(subgraph.app, 0);
-  const board = createWorkersApp({ queues: queues.all(), logger });
+  const board = createWorkersApp({ queues: queues.all(), logger, auth: createAuthenticator(config) });
   const boardHttp = await listen(board.app, 0);
   const url = `${subgraphHttp.url}/graphql`;
 
