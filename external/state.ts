@@ -70,6 +70,8 @@ export class ExternalState {
   /** Deliveries by Idempotency-Key. */
   readonly deliveries = new Map<string, Delivery>();
   readonly backups = new Map<string, Backup>();
+  /** The backup accepted on each UTC day (YYYY-MM-DD → name): the store takes one upload a day. */
+  readonly backupDays = new Map<string, string>();
 
   setChaos(service: PartnerService, settings: ChaosSettings): void {
     this.chaos[service] = { ...settings, seen: 0 };
@@ -87,5 +89,6 @@ export class ExternalState {
     this.events.clear();
     this.deliveries.clear();
     this.backups.clear();
+    this.backupDays.clear();
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { listen, type Listening } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
+import { secondsUntilNextUtcDay } from '../backup.ts';
 import { derivedProfile } from '../enrichment.ts';
 import { createExternalApp } from '../server.ts';
 import type { Delivery, ExternalState, RecordedCall } from '../state.ts';
@@ -135,12 +136,34 @@ describe('backup store', () => {
     const put = await fetch(`${base}/backups/db-2026.bin`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
     expect(put.status).toBe(201);
     expect(await put.json()).toMatchObject({ name: 'db-2026.bin', size: 6 });
-    const replaced = await fetch(`${base}/backups/db-2026.bin`, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: 'v2' });
-    expect(replaced.status).toBe(200);
     const got = await send('GET', '/backups/db-2026.bin');
-    expect(got.headers.get('content-type')).toMatch(/^text\/plain/);
-    expect(await got.text()).toBe('v2');
+    expect(got.headers.get('content-type')).toMatch(/^application\/octet-stream/);
+    expect(Buffer.from(await got.arrayBuffer())).toEqual(bytes);
     expect((await send('GET', '/backups/missing')).status).toBe(404);
+  });
+
+  it('takes one upload per UTC day: another (any name) is 429 with Retry-After until midnight UTC, and stores nothing', async () => {
+    expect((await fetch(`${base}/backups/first.tar`, { method: 'PUT', body: 'one' })).status).toBe(201);
+    for (const name of ['first.tar', 'second.tar']) {
+      const again = await fetch(`${base}/backups/${name}`, { method: 'PUT', body: 'two' });
+      expect(again.status).toBe(429);
+      const retryAfter = Number(again.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(Math.abs(retryAfter - secondsUntilNextUtcDay(new Date()))).toBeLessThanOrEqual(1);
+    }
+    expect(await (await send('GET', '/backups/first.tar')).text()).toBe('one');
+    expect((await send('GET', '/backups/second.tar')).status).toBe(404);
+    // A day later the slot is free again.
+    state.backupDays.clear();
+    expect((await fetch(`${base}/backups/second.tar`, { method: 'PUT', body: 'two' })).status).toBe(201);
+  });
+
+  it('does not count a failed (chaos 503) or malformed upload against the day', async () => {
+    state.setChaos('backup', { failureRate: 1, latencyMs: 0 });
+    expect((await fetch(`${base}/backups/x.tar`, { method: 'PUT', body: 'x' })).status).toBe(503);
+    state.resetChaos('backup');
+    expect((await fetch(`${base}/backups/bad%20name`, { method: 'PUT', body: 'x' })).status).toBe(400);
+    expect((await fetch(`${base}/backups/x.tar`, { method: 'PUT', body: 'x' })).status).toBe(201);
   });
 });
 
