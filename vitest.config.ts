@@ -7,6 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    env: { LOG_LEVEL: 'silent', NODE_ENV: 'test' },
+    // No backup schedules unless a test asks for them (workers/backup/test sets BACKUP_DUMP_EVERY_MS).
+    env: { LOG_LEVEL: 'silent', NODE_ENV: 'test', BACKUP_DUMP_EVERY_MS: '0' },
   },
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import cronParser from 'cron-parser';
 import { z } from 'zod';
 import { SUBGRAPHS, type Subgraph } from '../subgraphs/index.ts';
 
@@ -29,6 +30,22 @@ const subgraphSettings = Object.fromEntries(
     [s.urlSetting, z.url().optional()],
   ]),
 ) as SubgraphPorts & SubgraphUrls<z.ZodOptional<z.ZodURL>>;
+/** A BullMQ cron pattern (five fields, or six with seconds first), read in UTC as BullMQ will. */
+const cron = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine(
+      (value) => {
+        try {
+          cronParser.parseExpression(value, { tz: 'UTC' }).next();
+          return value.trim().length > 0;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'expected a cron pattern, e.g. "0 0 * * *" (minute hour day month weekday) or six fields with seconds first' },
+    );
 
 /** Every setting of every Junction service, read from the environment once. */
 const configSchema = z
@@ -79,6 +96,22 @@ const configSchema = z
     AUTH_ROLES_CLAIM: z.string().min(1).default('roles'),
     /** Secret the workers send (X-Service-Key) for the subgraphs' internal operations (reserveStock, /internal/*). */
     SERVICE_API_KEY: z.string().min(16).optional(),
+    /** Where the workers keep database dumps (and the archives built from them). */
+    BACKUP_DIR: z.string().min(1).default('./backups'),
+    /** A pg_dump of the database this often (one per interval, however many worker replicas run); 0 turns the backup schedules off in this process. */
+    BACKUP_DUMP_EVERY_MS: z.coerce
+      .number()
+      .int()
+      .refine((value) => value === 0 || value >= 1000, { message: 'expected 0 (off) or at least 1000 ms' })
+      .default(300000),
+    /** When the day's archive is uploaded to BACKUP_URL (UTC). */
+    BACKUP_UPLOAD_CRON: cron('0 0 * * *'),
+    /** Dumps older than this are deleted once an accepted upload holds them. */
+    BACKUP_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
+    /** Timeout of one upload attempt (a timeout is a failure, retried later the same day). */
+    BACKUP_UPLOAD_TIMEOUT_MS: z.coerce.number().int().min(100).default(120000),
+    /** Delays before each retry of a failed upload; the last repeats until the UTC day ends. */
+    BACKUP_UPLOAD_RETRY_DELAYS_MS: delays('60000,300000,900000,3600000'),
   })
   .transform((env) => {
     const local = (p: number) => `http://127.0.0.1:${p}`;

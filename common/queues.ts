@@ -10,6 +10,8 @@ export const QUEUES = {
   notificationEvents: 'notification-events',
   /** Notification delivery (id = eventId). */
   notifications: 'notifications',
+  /** Database backups: `dump` and `upload` jobs made by two job schedulers (workers/backup/). */
+  backups: 'backups',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];

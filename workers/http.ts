@@ -7,6 +7,7 @@ import { adminPages, type Authenticator } from '../common/auth.ts';
 import { createApp, jsonErrors } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
 import { gauge, metricsRoute } from '../common/metrics.ts';
+import { backupStatusRoutes, type BackupStatusSource } from './backup/http.ts';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'paused', 'prioritized'] as const;
 
@@ -20,6 +21,8 @@ export interface WorkersHttpOptions {
   health?: () => Record<string, unknown>;
   /** What /ready reports: 200 while `ready` is true, else 503 (e.g. Redis or PostgreSQL unreachable). */
   ready?: () => Promise<{ ready: boolean } & Record<string, unknown>>;
+  /** Serves GET /admin/backups when given. */
+  backups?: BackupStatusSource;
 }
 
 function within<T>(ms: number, promise: Promise<T>): Promise<T> {
@@ -57,11 +60,12 @@ export interface WorkersApp {
 /**
  * The workers' HTTP face on WORKERS_PORT: `GET /health` (liveness), `GET /ready`
  * (Redis and PostgreSQL answer),
- * `GET /metrics` (Prometheus, with each queue's job counts by state) and
- * Bull Board at `/admin/queues`. Everything under /admin needs an admin token
- * (bearer header, or the cookie `/admin/login` sets for a browser).
+ * `GET /metrics` (Prometheus, with each queue's job counts by state),
+ * Bull Board at `/admin/queues` and the backups' status at `/admin/backups`.
+ * Everything under /admin needs an admin token (bearer header, or the cookie
+ * `/admin/login` sets for a browser).
  */
-export function createWorkersApp({ queues, logger, auth, health, ready }: WorkersHttpOptions): WorkersApp {
+export function createWorkersApp({ queues, logger, auth, health, ready, backups }: WorkersHttpOptions): WorkersApp {
   const app = createApp();
 
   app.get('/health', (_req, res) => {
@@ -82,6 +86,7 @@ export function createWorkersApp({ queues, logger, auth, health, ready }: Worker
   board.setBasePath('/admin/queues');
   createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue)), serverAdapter: board });
   app.use('/admin/queues', board.getRouter());
+  if (backups) app.use(backupStatusRoutes(backups, logger));
 
   app.use(jsonErrors(logger));
   return {

@@ -6,6 +6,7 @@ import { listen, onShutdown } from '../common/http.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import { QueueSet } from '../common/queues.ts';
 import { closeRedis, createRedis } from '../common/redis.ts';
+import { startBackups, type Backups } from './backup/index.ts';
 import { createWorkersApp } from './http.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { startNotificationWorkers } from './notifications/index.ts';
@@ -14,6 +15,8 @@ import { startOrderWorker } from './orders/worker.ts';
 export interface RunningWorkers {
   /** The producer side of every queue (Bull Board, metrics, tests). */
   queues: QueueSet;
+  /** The backup schedules and their status (GET /admin/backups). */
+  backups: Backups;
   /** Connection states for /health. */
   health(): Record<string, unknown>;
   /** For /ready: true while the worker connection to Redis is up and PostgreSQL answers within a second. */
@@ -24,7 +27,7 @@ export interface RunningWorkers {
 
 /**
  * Every background worker of Junction in this process: the outbox relay, the
- * order worker and the notification workers (add new workers here, each with its close()).
+ * order worker, the notification workers and the backup schedules (add new workers here, each with its close()).
  */
 export async function startWorkers(config: Config, logger: Logger): Promise<RunningWorkers> {
   // A job holds a connection only inside its short transactions: half the job concurrency (plus the relay's) is ample.
@@ -37,13 +40,15 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Runn
   const relay = new OutboxRelay({ db: database, queues, redis: producer, config, logger: logger.child({ component: 'outbox-relay' }) }).start();
   const orders = startOrderWorker({ config, db: database.db, connection, queues, logger });
   const notifications = startNotificationWorkers({ config, db: database.db, logger: logger.child({ component: 'notifications' }) });
+  const backups = startBackups({ config, db: database.db, connection, logger });
 
   // Consumers first (active jobs drain), then the relay, then the connections.
-  const stops: (() => Promise<void>)[] = [() => orders.close(), () => notifications.close(), () => relay.close()];
+  const stops: (() => Promise<void>)[] = [() => orders.close(), () => notifications.close(), () => backups.close(), () => relay.close()];
 
   let closing: Promise<void> | undefined;
   return {
     queues,
+    backups,
     health: () => ({ redis: connection.status, producer: producer.status }),
     async ready() {
       const db = await Promise.race([
@@ -69,7 +74,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('workers', config.LOG_LEVEL);
   const workers = await startWorkers(config, logger);
-  const web = createWorkersApp({ queues: workers.queues.all(), logger, auth: createAuthenticator(config), health: workers.health, ready: () => workers.ready() });
+  const web = createWorkersApp({ queues: workers.queues.all(), logger, auth: createAuthenticator(config), health: workers.health, ready: () => workers.ready(), backups: workers.backups });
   const http = await listen(web.app, config.WORKERS_PORT, config.HOST);
   logger.info({ url: http.url, board: `${http.url}/admin/queues` }, 'workers running');
   onShutdown(logger, async () => {

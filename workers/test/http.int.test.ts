@@ -77,7 +77,7 @@ describe('workers HTTP', () => {
     const api = await fetch(`${http.url}/admin/queues/api/queues`, { headers: admin });
     expect(api.status).toBe(200);
     const body = (await api.json()) as { queues: { name: string }[] };
-    expect(body.queues.map((q) => q.name).sort()).toEqual([QUEUES.notificationEvents, QUEUES.notifications, QUEUES.orders].sort());
+    expect(body.queues.map((q) => q.name).sort()).toEqual([QUEUES.notificationEvents, QUEUES.notifications, QUEUES.orders, QUEUES.backups].sort());
   });
 
   it('refuses Bull Board and anything under /admin to anonymous callers (401) and users (403)', async () => {
