@@ -1,39 +1,74 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { STATUS_CODES } from 'node:http';
 import { GraphQLError } from 'graphql';
+import { Pool } from 'undici';
 import type { Viewer } from '../common/auth.ts';
+import { Breaker, isOpenBreakerError, type BreakerConfig } from '../common/breaker.ts';
+import type { Config } from '../common/config.ts';
 import { ServiceUnavailableError } from '../common/errors.ts';
 import type { RequestIds } from '../common/http.ts';
+import type { Logger } from '../common/logger.ts';
+import { fetchKey, InflightFetches, type RawAnswer } from './dedup.ts';
+import { gatewayMetrics } from './metrics.ts';
 
 /** The gateway's per-request context: the ids every subgraph call carries on, the client's X-API-Key, and the verified viewer. */
 export type GatewayContext = Partial<RequestIds> & { apiKey?: string; viewer?: Viewer | null };
 
+type GatewayGraphQLResponse = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
+
 /** Subgraphs that authenticate a client by its X-API-Key (ingestEvent); no other subgraph is sent the key. */
 const API_KEY_SUBGRAPHS = new Set(['notifications']);
 
-/** Seconds a client should wait before retrying when a subgraph cannot be reached. */
-const RETRY_AFTER_SECONDS = 1;
+export interface SubgraphDataSourceOptions {
+  config: BreakerConfig & Pick<Config, 'SUBGRAPH_TIMEOUT_MS'>;
+  logger: Logger;
+  /** The gateway's in-flight fetches, shared by all its subgraphs (a mutation anywhere ends the sharing window). */
+  inflight: InflightFetches;
+}
 
-interface ResponseLike {
-  status: number;
-  statusText: string;
-  headers: { get(name: string): string | null };
-  json(): Promise<unknown>;
-  text(): Promise<string>;
+/** A 5xx or 429 answer: a failure of the subgraph, counted by its breaker. */
+class FailedAnswer extends Error {
+  constructor(readonly answer: RawAnswer) {
+    super(`answered ${answer.status} ${answer.statusText}`);
+  }
 }
 
 /**
- * Calls one subgraph. Forwards X-Request-ID, X-Correlation-ID and the verified bearer token, and turns
- * every failure into a GraphQL error with a code and the subgraph's name:
- * unreachable or 5xx → SERVICE_UNAVAILABLE; a GraphQL error body on a 4xx
- * keeps its own code (e.g. BAD_USER_INPUT for a variable the subgraph rejects).
+ * Calls one subgraph over a keep-alive undici Pool, through a breaker of its
+ * own (timeout SUBGRAPH_TIMEOUT_MS, the BREAKER_* settings). Forwards
+ * X-Request-ID, X-Correlation-ID and the verified bearer token, and turns every failure into a GraphQL
+ * error with a code and the subgraph's name: unreachable, too slow, 5xx or its
+ * breaker open → SERVICE_UNAVAILABLE with retryAfter; a GraphQL error body on
+ * a 4xx keeps its own code (e.g. BAD_USER_INPUT for a variable the subgraph
+ * rejects). Fetches for a client query are shared with identical ones in
+ * flight (see dedup.ts); the breaker sees each real call once.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  readonly breaker: Breaker<[string, Record<string, string>], RawAnswer>;
+  private readonly pool: Pool;
+  private readonly path: string;
+  private readonly inflight: InflightFetches;
+  private readonly timeoutMs: number;
+
   constructor(
     readonly name: string,
     url: string,
+    options: SubgraphDataSourceOptions,
   ) {
-    // Node's fetch (undici) honours the subgraph's Keep-Alive timeout when reusing sockets.
-    super({ url, fetcher: (input, init) => fetch(input, init as RequestInit) });
+    super({ url });
+    const parsed = new URL(url);
+    this.path = `${parsed.pathname}${parsed.search}`;
+    // Keep-alive sockets; undici honours the subgraph's Keep-Alive timeout (65 s, common/http.ts) when reusing them.
+    this.pool = new Pool(parsed.origin, { keepAliveTimeout: 30_000 });
+    this.inflight = options.inflight;
+    this.timeoutMs = options.config.SUBGRAPH_TIMEOUT_MS;
+    this.breaker = new Breaker((signal, body, headers) => this.send(signal, body, headers), {
+      name: `subgraph-${name}`,
+      config: options.config,
+      logger: options.logger,
+      timeoutMs: options.config.SUBGRAPH_TIMEOUT_MS,
+      // A 4xx is the subgraph answering; only failures (thrown: 5xx, timeouts, connection errors) count.
+    });
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
@@ -46,50 +81,141 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     if (context?.viewer) headers.set('authorization', `Bearer ${context.viewer.token}`);
   }
 
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+  /**
+   * RemoteGraphQLDataSource.process without node-fetch and make-fetch-happen:
+   * the same request (willSendRequest still sets the headers), sent over the
+   * pool, through the breaker and the in-flight sharing.
+   */
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    const { request } = options;
+    const headers = new Headers();
+    if (request.http?.headers) for (const [name, value] of request.http.headers) headers.append(name, value);
+    headers.set('content-type', 'application/json');
+    request.http = { method: 'POST', url: this.url, headers };
+    await this.willSendRequest?.(options);
+    if (!request.query) throw new Error('Missing query');
+    const { http: _http, ...payload } = request;
+    const body = JSON.stringify(payload);
+    const sent = Object.fromEntries(headers);
+
+    let answer: RawAnswer;
     try {
-      return await super.process(options);
+      answer = isClientQuery(options)
+        ? await this.inflight.shared(fetchKey(this.url, body, sent), () => this.call(body, sent), () => gatewayMetrics.deduplicated.inc({ subgraph: this.name }))
+        : await this.inflight.exclusive(() => this.call(body, sent));
     } catch (error) {
-      if (error instanceof GraphQLError) throw error;
-      // Connection refused, reset, a non-JSON body: the subgraph is not serving.
-      throw new ServiceUnavailableError(`subgraph "${this.name}" is unavailable: ${(error as Error).message}`, RETRY_AFTER_SECONDS, {
+      throw this.unavailable(error);
+    }
+    if (answer.status >= 400) throw this.errorFromAnswer(answer);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(answer.text);
+    } catch {
+      parsed = undefined;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ServiceUnavailableError(`subgraph "${this.name}" answered a body that is not a GraphQL response`, this.breaker.retryAfterSeconds(), {
         serviceName: this.name,
       });
     }
+    return parsed as GatewayGraphQLResponse;
   }
 
-  override async errorFromResponse(response: ResponseLike): Promise<GraphQLError> {
-    const body = await readBody(response);
-    const first = firstGraphQLError(body);
-    if (first && typeof first.extensions?.code === 'string' && response.status < 500) {
+  /** One real call through the breaker, timed and counted by outcome. */
+  private async call(body: string, headers: Record<string, string>): Promise<RawAnswer> {
+    const subgraph = this.name;
+    const started = performance.now();
+    try {
+      const answer = await this.breaker.fire(body, headers);
+      gatewayMetrics.subgraphRequests.inc({ subgraph, outcome: answer.status < 400 ? 'ok' : 'error' });
+      gatewayMetrics.subgraphDuration.observe({ subgraph }, (performance.now() - started) / 1000);
+      return answer;
+    } catch (error) {
+      if (isOpenBreakerError(error)) {
+        gatewayMetrics.subgraphRequests.inc({ subgraph, outcome: 'rejected' });
+      } else {
+        gatewayMetrics.subgraphRequests.inc({ subgraph, outcome: 'unavailable' });
+        gatewayMetrics.subgraphDuration.observe({ subgraph }, (performance.now() - started) / 1000);
+      }
+      // A 5xx is still an answer to report (its Retry-After, its GraphQL errors): hand it back past the breaker.
+      if (error instanceof FailedAnswer) return error.answer;
+      throw error;
+    }
+  }
+
+  private async send(signal: AbortSignal, body: string, headers: Record<string, string>): Promise<RawAnswer> {
+    const response = await this.pool.request({ path: this.path, method: 'POST', headers, body, signal });
+    const text = await response.body.text();
+    const answer: RawAnswer = { status: response.statusCode, statusText: statusText(response.statusCode), headers: response.headers, text };
+    if (answer.status >= 500 || answer.status === 429) throw new FailedAnswer(answer);
+    return answer;
+  }
+
+  /** SERVICE_UNAVAILABLE for a call that was not answered: refused, reset, too slow, or not made because the breaker is open. */
+  private unavailable(error: unknown): GraphQLError {
+    if (error instanceof GraphQLError) return error;
+    const extensions = { serviceName: this.name, circuitBreakerState: this.breaker.state };
+    const retryAfter = this.breaker.retryAfterSeconds();
+    const code = (error as { code?: string } | null)?.code;
+    const reason = isOpenBreakerError(error)
+      ? 'its circuit breaker is open'
+      : code === 'ETIMEDOUT'
+        ? `it did not answer within ${this.timeoutMs} ms`
+        : (error as Error).message;
+    return new ServiceUnavailableError(`subgraph "${this.name}" is unavailable: ${reason}`, retryAfter, extensions);
+  }
+
+  /** The GraphQL error for an answer with a 4xx or 5xx status. */
+  private errorFromAnswer(answer: RawAnswer): GraphQLError {
+    const first = firstGraphQLError(answer);
+    if (first && typeof first.extensions?.code === 'string' && answer.status < 500) {
       return new GraphQLError(first.message, { extensions: { ...first.extensions, serviceName: this.name } });
     }
-    if (response.status >= 500 || response.status === 429) {
-      const retryAfter = Number(response.headers.get('retry-after'));
+    if (answer.status >= 500 || answer.status === 429) {
+      const retryAfter = Number(header(answer, 'retry-after'));
       return new ServiceUnavailableError(
-        `subgraph "${this.name}" answered ${response.status} ${response.statusText}`,
-        Number.isInteger(retryAfter) && retryAfter > 0 ? retryAfter : RETRY_AFTER_SECONDS,
-        { serviceName: this.name },
+        `subgraph "${this.name}" answered ${answer.status} ${answer.statusText}`,
+        Number.isInteger(retryAfter) && retryAfter > 0 ? retryAfter : this.breaker.retryAfterSeconds(),
+        { serviceName: this.name, circuitBreakerState: this.breaker.state },
       );
     }
-    const code = response.status === 401 ? 'UNAUTHENTICATED' : response.status === 403 ? 'FORBIDDEN' : undefined;
+    const code = answer.status === 401 ? 'UNAUTHENTICATED' : answer.status === 403 ? 'FORBIDDEN' : undefined;
     // Any other 4xx means the gateway sent something the subgraph cannot take: a bug, reported as such.
-    return new GraphQLError(`subgraph "${this.name}" answered ${response.status} ${response.statusText}`, {
+    return new GraphQLError(`subgraph "${this.name}" answered ${answer.status} ${answer.statusText}`, {
       extensions: { ...(code ? { code } : {}), serviceName: this.name },
     });
   }
-}
 
-async function readBody(response: ResponseLike): Promise<unknown> {
-  const type = response.headers.get('content-type') ?? '';
-  try {
-    return type.includes('json') ? await response.json() : await response.text();
-  } catch {
-    return undefined;
+  /** Closes the pool's sockets and stops the breaker. */
+  async close(): Promise<void> {
+    this.breaker.shutdown();
+    await this.pool.close();
   }
 }
 
-function firstGraphQLError(body: unknown): { message: string; extensions?: Record<string, unknown> } | undefined {
+/** True when the client's operation is a query: only then may its subgraph fetches be shared (a mutation's entity fetches must see the mutation). */
+function isClientQuery(options: GraphQLDataSourceProcessOptions<GatewayContext>): boolean {
+  // Health checks and schema loading carry no incoming request: never shared.
+  return 'incomingRequestContext' in options && options.incomingRequestContext.operation?.operation === 'query';
+}
+
+function header(answer: RawAnswer, name: string): string | undefined {
+  const value = answer.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function statusText(status: number): string {
+  return STATUS_CODES[status] ?? '';
+}
+
+function firstGraphQLError(answer: RawAnswer): { message: string; extensions?: Record<string, unknown> } | undefined {
+  if (!(header(answer, 'content-type') ?? '').includes('json')) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(answer.text);
+  } catch {
+    return undefined;
+  }
   const errors = (body as { errors?: unknown } | undefined)?.errors;
   if (!Array.isArray(errors)) return undefined;
   const first = errors[0] as { message?: unknown; extensions?: unknown } | undefined;

@@ -7,10 +7,11 @@ export interface Readiness {
   subgraphs: Record<string, SubgraphState>;
 }
 
-/** Asks every subgraph's /ready at once; one that does not answer 200 within `timeoutMs` is down. */
-export async function checkSubgraphs(urls: Record<string, string>, timeoutMs: number): Promise<Readiness> {
+/** Asks every subgraph's /ready at once; one that does not answer 200 within `timeoutMs` is down, as is each one named in `down`. */
+export async function checkSubgraphs(urls: Record<string, string>, timeoutMs: number, down: ReadonlySet<string> = new Set()): Promise<Readiness> {
   const entries = await Promise.all(
     Object.entries(urls).map(async ([name, url]): Promise<[string, SubgraphState]> => {
+      if (down.has(name)) return [name, 'down'];
       try {
         const response = await fetch(readyUrl(url), { signal: AbortSignal.timeout(timeoutMs) });
         await response.body?.cancel();

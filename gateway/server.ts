@@ -11,7 +11,10 @@ import type { Config } from '../common/config.ts';
 import { createErrorFormatter, errorLoggingPlugin } from '../common/errors.ts';
 import { createApp, idsOf, jsonErrors } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
+import { metricsRoute } from '../common/metrics.ts';
 import { SubgraphDataSource, type GatewayContext } from './data-source.ts';
+import { InflightFetches } from './dedup.ts';
+import { gatewayMetricsPlugin } from './metrics.ts';
 import { checkSubgraphs } from './readiness.ts';
 import { supergraphFromFile } from './supergraph-file.ts';
 import { subgraphUrl } from './subgraphs.ts';
@@ -47,19 +50,31 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
   const path = supergraphPath(config);
   // The subgraphs of the supergraph being served, by name, with the URLs the gateway calls.
   let urls: Record<string, string> = {};
+  // Every data source built (ApolloGateway keeps one per subgraph name and URL across reloads): for /ready and close().
+  const sources = new Map<string, SubgraphDataSource>();
+  const inflight = new InflightFetches();
+  const sourceFor = (name: string, url: string): SubgraphDataSource => {
+    const key = `${name} ${url}`;
+    let source = sources.get(key);
+    if (!source) {
+      source = new SubgraphDataSource(name, url, { config, logger, inflight });
+      sources.set(key, source);
+    }
+    return source;
+  };
 
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile({
       path,
       logger,
       check: (supergraph) => {
-        for (const { name } of supergraph.subgraphsMetadata()) subgraphUrl(config, name);
+        for (const { name, url } of supergraph.subgraphsMetadata()) subgraphUrl(config, name, url);
       },
       onLoad: (supergraph) => {
-        urls = Object.fromEntries(supergraph.subgraphsMetadata().map(({ name }) => [name, subgraphUrl(config, name)]));
+        urls = Object.fromEntries(supergraph.subgraphsMetadata().map(({ name, url }) => [name, subgraphUrl(config, name, url)]));
       },
     }),
-    buildService: ({ name }) => new SubgraphDataSource(name, subgraphUrl(config, name)),
+    buildService: ({ name, url }) => sourceFor(name, subgraphUrl(config, name, url)),
     logger,
   });
 
@@ -69,6 +84,7 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
     formatError: createErrorFormatter(config.production),
     includeStacktraceInErrorResponses: config.NODE_ENV === 'development',
     plugins: [
+      gatewayMetricsPlugin(),
       errorLoggingPlugin(logger),
       config.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
     ],
@@ -84,11 +100,14 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
     res.json({ status: 'ok', service: 'gateway' });
   });
   app.get('/ready', async (_req, res) => {
-    const { ready, subgraphs } = await checkSubgraphs(urls, READY_TIMEOUT_MS);
+    // A subgraph whose breaker is open is down without asking it.
+    const open = new Set([...sources.values()].filter((source) => source.breaker.state === 'OPEN' && urls[source.name] === source.url).map((source) => source.name));
+    const { ready, subgraphs } = await checkSubgraphs(urls, READY_TIMEOUT_MS, open);
     const down = Object.keys(subgraphs).filter((name) => subgraphs[name] === 'down');
     if (ready) res.json({ status: 'ready', subgraphs });
     else res.status(503).json({ status: 'unavailable', subgraphs, down });
   });
+  metricsRoute(app);
   app.use(
     '/graphql',
     // A present but bad bearer token is HTTP 401 before anything runs; the verified viewer is in res.locals.viewer.
@@ -103,8 +122,10 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
     app,
     apollo,
     close() {
-      // Stopping Apollo Server stops the gateway, which runs the watch's cleanup.
-      closing ??= apollo.stop();
+      // Stopping Apollo Server stops the gateway, which runs the watch's cleanup; then the subgraph pools close.
+      closing ??= apollo.stop().then(async () => {
+        await Promise.all([...sources.values()].map((source) => source.close()));
+      });
       return closing;
     },
   };

@@ -5,14 +5,19 @@ export class UnknownSubgraphError extends Error {
   override name = 'UnknownSubgraphError';
 }
 
-/** The /graphql URL the gateway calls for subgraph `name` (as named in supergraph.yaml). */
-export function subgraphUrl(config: Config, name: string): string {
-  // The setting its module names (USERS_URL, ...); the routing URLs baked into the supergraph are not used.
+/**
+ * The /graphql URL the gateway calls for subgraph `name` (as named in supergraph.yaml):
+ * the setting its module names (USERS_URL, ...; the routing URL baked into the
+ * supergraph is then not used), or for a subgraph no module names (another
+ * team's, a benchmark's) the routing URL the supergraph gives it.
+ */
+export function subgraphUrl(config: Config, name: string, routingUrl?: string): string {
   const subgraph = SUBGRAPHS.find((s) => s.name === name);
-  if (!subgraph) {
-    throw new UnknownSubgraphError(`the supergraph names subgraph "${name}", which has no URL setting (known: ${SUBGRAPHS.map((s) => s.name).join(', ')})`);
-  }
-  return config[subgraph.urlSetting];
+  if (subgraph) return config[subgraph.urlSetting];
+  if (routingUrl) return routingUrl;
+  throw new UnknownSubgraphError(
+    `the supergraph names subgraph "${name}" without a routing URL, and no URL setting names it (settings exist for: ${SUBGRAPHS.map((s) => s.name).join(', ')})`,
+  );
 }
 
 /** A subgraph's readiness URL: its /graphql URL with /graphql replaced by /ready. */
