@@ -72,7 +72,7 @@ const configSchema = z
     /** Timeout of each attempt to register an event with the event registry. */
     EVENT_REGISTRY_TIMEOUT_MS: ms(1000),
     /** Timeout of each call from the gateway to a subgraph (its per-subgraph breaker counts it as a failure). */
-    SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
+    SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(1).default(10000),
     BREAKER_ERROR_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(50),
     BREAKER_VOLUME_THRESHOLD: z.coerce.number().int().min(0).default(5),
     BREAKER_RESET_TIMEOUT_MS: ms(10000),

@@ -36,7 +36,9 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   const db = await createTestDatabase(label);
   const logger = createLogger(label, process.env.LOG_LEVEL ?? 'silent');
   // One ingest key for every service of the stack (unset, each would generate its own).
-  const baseEnv = { DATABASE_URL: db.url, NODE_ENV: 'test', INGEST_API_KEY: 'test-stack-ingest-key', ...options.env };
+  // A generous gateway→subgraph timeout: on 2 cores shared by every test, a burst of 200 placeOrder can take
+  // longer than the production default without any subgraph being down (test/federation/subgraph-outage sets its own).
+  const baseEnv = { DATABASE_URL: db.url, NODE_ENV: 'test', INGEST_API_KEY: 'test-stack-ingest-key', SUBGRAPH_TIMEOUT_MS: '30000', ...options.env };
   const closers: (() => Promise<void>)[] = [];
   const statements = Object.fromEntries(SUBGRAPHS.map(({ name }) => [name, [] as string[]])) as Record<SubgraphName, string[]>;
   const urls: Partial<Record<SubgraphName, string>> = {};
