@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { freePort } from './orders.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -22,7 +23,9 @@ export interface SubgraphProcess {
  */
 export async function spawnSubgraph(name: string, env: Record<string, string>): Promise<SubgraphProcess> {
   const port = await freePort();
-  const portVariable = `${name.toUpperCase()}_PORT`;
+  const module = SUBGRAPHS.find((s) => s.name === name);
+  if (!module) throw new Error(`no subgraph named ${name}`);
+  const portVariable = module.portSetting;
   const child = spawn(process.execPath, ['--import', 'tsx', `subgraphs/${name}/index.ts`], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, [portVariable]: String(port) },
