@@ -1,9 +1,13 @@
-import { and, asc, count, eq, getTableColumns, gt, inArray, lte, or, sql } from 'drizzle-orm';
+import { count, inArray } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
+import { firstPerParent, pageAfter, type Ordering } from '../../common/sql.ts';
 import { events } from './db.ts';
 
 export type EventRow = typeof events.$inferSelect;
 export type NewEvent = typeof events.$inferInsert;
+
+/** Events' order: startsAt, then id. */
+const BY_START: Ordering = { keys: [events.startsAt, events.id], direction: 'asc' };
 
 /** The only code that touches the events schema's tables. */
 export class EventsRepository {
@@ -18,31 +22,13 @@ export class EventsRepository {
    * The first `first` events of each user, by startsAt then id, in one
    * statement: a row_number() window per user keeps the cut inside SQL.
    */
-  async firstByUserIds(userIds: readonly string[], first: number): Promise<EventRow[]> {
-    const ranked = this.db
-      .select({
-        ...getTableColumns(events),
-        rank: sql<number>`row_number() over (partition by ${events.userId} order by ${events.startsAt}, ${events.id})`.as('rank'),
-      })
-      .from(events)
-      .where(inArray(events.userId, [...userIds]))
-      .as('ranked');
-    const rows = await this.db
-      .select()
-      .from(ranked)
-      .where(lte(ranked.rank, first))
-      .orderBy(asc(ranked.userId), asc(ranked.startsAt), asc(ranked.id));
-    return rows.map(({ rank: _rank, ...row }) => row);
+  firstByUserIds(userIds: readonly string[], first: number): Promise<EventRow[]> {
+    return firstPerParent(this.db, events, { parent: events.userId, parentIds: userIds, ordering: BY_START, first });
   }
 
   /** `limit` events after the cursor, ordered by startsAt then id. */
   page(limit: number, after: readonly [Date, string] | null): Promise<EventRow[]> {
-    return this.db
-      .select()
-      .from(events)
-      .where(after ? or(gt(events.startsAt, after[0]), and(eq(events.startsAt, after[0]), gt(events.id, after[1]))) : undefined)
-      .orderBy(asc(events.startsAt), asc(events.id))
-      .limit(limit);
+    return pageAfter(this.db, events, { ordering: BY_START, after, limit });
   }
 
   async count(): Promise<number> {

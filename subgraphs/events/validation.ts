@@ -1,5 +1,4 @@
 import { InvalidInputError } from '../../common/errors.ts';
-import { isUuid } from '../../common/ids.ts';
 
 const MAX_NAME = 200;
 const MAX_DESCRIPTION = 5000;
@@ -9,12 +8,6 @@ export function validName(value: string, field: string): string {
   const name = value.trim();
   if (name.length < 1 || name.length > MAX_NAME) throw new InvalidInputError(field, `${field} must be 1..${MAX_NAME} characters after trimming`);
   return name;
-}
-
-/** A user id; events name their organizer by key only, so the id must at least be a UUID. */
-export function validUserId(value: string, field: string): string {
-  if (!isUuid(value)) throw new InvalidInputError(field, `${field} is not a user id`);
-  return value.toLowerCase();
 }
 
 /** Free text of at most 5000 characters; null when absent. */

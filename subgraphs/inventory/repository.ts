@@ -1,9 +1,15 @@
-import { asc, count, desc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { count, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
+import { firstPerParent, pageAfter, type Ordering } from '../../common/sql.ts';
 import { products, stockMovements } from './db.ts';
 
 export type ProductRow = typeof products.$inferSelect;
 export type MovementRow = typeof stockMovements.$inferSelect;
+
+/** Products' order: id in byte order (collate "C"), the same whatever the database's locale. */
+const BY_ID_BYTES: Ordering = { keys: [sql`${products.id} collate "C"`], direction: 'asc' };
+/** A product's movements, newest first. */
+const NEWEST_FIRST: Ordering = { keys: [stockMovements.id], direction: 'desc' };
 
 /** Thrown by restock when the new stock would not fit in a PostgreSQL integer. */
 export class StockOverflowError extends Error {
@@ -29,13 +35,7 @@ export class InventoryRepository {
    * so the order is the same whatever the database's locale.
    */
   page(limit: number, after: string | null): Promise<ProductRow[]> {
-    const byteOrderId = sql`${products.id} collate "C"`;
-    return this.db
-      .select()
-      .from(products)
-      .where(after !== null ? sql`${byteOrderId} > ${after}` : undefined)
-      .orderBy(byteOrderId)
-      .limit(limit);
+    return pageAfter(this.db, products, { ordering: BY_ID_BYTES, after: after === null ? null : [after], limit });
   }
 
   async count(): Promise<number> {
@@ -47,26 +47,8 @@ export class InventoryRepository {
    * The newest `first` movements of each product, newest first, in one
    * statement (row_number() over each product's movements).
    */
-  async movementsOf(productIds: readonly string[], first: number): Promise<MovementRow[]> {
-    const ranked = this.db
-      .select({
-        id: stockMovements.id,
-        productId: stockMovements.productId,
-        kind: stockMovements.kind,
-        quantity: stockMovements.quantity,
-        orderId: stockMovements.orderId,
-        at: stockMovements.at,
-        rank: sql<number>`row_number() over (partition by ${stockMovements.productId} order by ${stockMovements.id} desc)`.as('rank'),
-      })
-      .from(stockMovements)
-      .where(inArray(stockMovements.productId, [...productIds]))
-      .as('ranked');
-    const rows = await this.db
-      .select({ id: ranked.id, productId: ranked.productId, kind: ranked.kind, quantity: ranked.quantity, orderId: ranked.orderId, at: ranked.at })
-      .from(ranked)
-      .where(lte(ranked.rank, first))
-      .orderBy(asc(ranked.productId), desc(ranked.id));
-    return rows;
+  movementsOf(productIds: readonly string[], first: number): Promise<MovementRow[]> {
+    return firstPerParent(this.db, stockMovements, { parent: stockMovements.productId, parentIds: productIds, ordering: NEWEST_FIRST, first });
   }
 
   /**

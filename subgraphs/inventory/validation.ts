@@ -1,13 +1,6 @@
 import { InvalidInputError } from '../../common/errors.ts';
-import { isSku } from '../../common/ids.ts';
 
 export const MAX_RESTOCK = 1_000_000;
-
-/** A SKU: 1..64 characters from A-Z a-z 0-9 _ -. */
-export function validSku(value: string, field: string): string {
-  if (!isSku(value)) throw new InvalidInputError(field, `${field} must be 1..64 characters from A-Z a-z 0-9 _ -`);
-  return value;
-}
 
 /** A product name of 1..200 characters after trimming. */
 export function validProductName(value: string, field: string): string {

@@ -1,5 +1,6 @@
-import { and, count, desc, eq, getTableColumns, inArray, lt, lte, ne, or, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
+import { firstPerParent, pageAfter, type Ordering } from '../../common/sql.ts';
 import { notifications, notificationsOutbox } from './db.ts';
 import { OUTBOX_CHANNEL, QUEUES } from '../../common/queues.ts';
 import { deliveryJobData, deliveryJobId } from './delivery-queue.ts';
@@ -7,6 +8,9 @@ import type { NotificationStatus } from './generated/resolvers.ts';
 
 export type NotificationRow = typeof notifications.$inferSelect;
 export type { NotificationStatus };
+
+/** Notifications' order: newest first (createdAt, then id, descending). */
+const NEWEST_FIRST: Ordering = { keys: [notifications.createdAt, notifications.id], direction: 'desc' };
 
 /** A source event, validated: what ingestEvent and the notification-events worker record. */
 export interface SourceEvent {
@@ -45,38 +49,13 @@ export class NotificationsRepository {
    * The newest `first` notifications of each user, in one statement: a
    * row_number() window per user keeps the cut inside SQL.
    */
-  async newestByUserIds(userIds: readonly string[], first: number): Promise<NotificationRow[]> {
-    const ranked = this.db
-      .select({
-        ...getTableColumns(notifications),
-        rank: sql<number>`row_number() over (partition by ${notifications.userId} order by ${notifications.createdAt} desc, ${notifications.id} desc)`.as('rank'),
-      })
-      .from(notifications)
-      .where(inArray(notifications.userId, [...userIds]))
-      .as('ranked');
-    const rows = await this.db
-      .select()
-      .from(ranked)
-      .where(lte(ranked.rank, first))
-      .orderBy(ranked.userId, desc(ranked.createdAt), desc(ranked.id));
-    return rows.map(({ rank: _rank, ...row }) => row);
+  newestByUserIds(userIds: readonly string[], first: number): Promise<NotificationRow[]> {
+    return firstPerParent(this.db, notifications, { parent: notifications.userId, parentIds: userIds, ordering: NEWEST_FIRST, first });
   }
 
   /** `limit` notifications after the cursor, newest first (createdAt, then id, descending). */
   page(status: NotificationStatus | null, limit: number, after: readonly [Date, string] | null): Promise<NotificationRow[]> {
-    return this.db
-      .select()
-      .from(notifications)
-      .where(
-        and(
-          status ? eq(notifications.status, status) : undefined,
-          after
-            ? or(lt(notifications.createdAt, after[0]), and(eq(notifications.createdAt, after[0]), lt(notifications.id, after[1])))
-            : undefined,
-        ),
-      )
-      .orderBy(desc(notifications.createdAt), desc(notifications.id))
-      .limit(limit);
+    return pageAfter(this.db, notifications, { ordering: NEWEST_FIRST, after, limit, where: status ? eq(notifications.status, status) : undefined });
   }
 
   async count(status: NotificationStatus | null): Promise<number> {

@@ -1,5 +1,6 @@
-import { and, asc, count, desc, eq, getTableColumns, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
+import { firstPerParent, pageAfter, type Ordering } from '../../common/sql.ts';
 import { OUTBOX_CHANNEL } from '../../common/queues.ts';
 import { orderStatusChanges, orders, ordersOutbox } from './db.ts';
 import type { OrderFailureReason, OrderStatus } from './generated/resolvers.ts';
@@ -11,6 +12,9 @@ export type { OrderFailureReason, OrderStatus };
 export type OutboxMessage = Omit<typeof ordersOutbox.$inferInsert, 'id' | 'createdAt' | 'publishedAt'>;
 
 export const ORDER_STATUSES = orders.status.enumValues;
+
+/** Orders' order: newest first (createdAt, then id, descending). */
+const NEWEST_FIRST: Ordering = { keys: [orders.createdAt, orders.id], direction: 'desc' };
 
 export interface NewOrder {
   userId: string;
@@ -60,13 +64,7 @@ export class OrdersRepository {
 
   /** `limit` orders after the cursor, newest first (createdAt, then id, descending). */
   page(filter: OrderFilter, limit: number, after: readonly [Date, string] | null): Promise<OrderRow[]> {
-    const afterCursor = after ? or(lt(orders.createdAt, after[0]), and(eq(orders.createdAt, after[0]), lt(orders.id, after[1]))) : undefined;
-    return this.db
-      .select()
-      .from(orders)
-      .where(and(filterOf(filter), afterCursor))
-      .orderBy(desc(orders.createdAt), desc(orders.id))
-      .limit(limit);
+    return pageAfter(this.db, orders, { ordering: NEWEST_FIRST, after, limit, where: filterOf(filter) });
   }
 
   async count(filter: OrderFilter): Promise<number> {
@@ -95,21 +93,9 @@ export class OrdersRepository {
   }
 
   /** The newest `first` orders of each user (optionally in one status), newest first, in one statement. */
-  async newestOfUsers(userIds: readonly string[], status: OrderStatus | null, first: number): Promise<OrderRow[]> {
-    const ranked = this.db
-      .select({
-        ...getTableColumns(orders),
-        rank: sql<number>`row_number() over (partition by ${orders.userId} order by ${orders.createdAt} desc, ${orders.id} desc)`.as('rank'),
-      })
-      .from(orders)
-      .where(and(inArray(orders.userId, [...userIds]), status ? eq(orders.status, status) : undefined))
-      .as('ranked');
-    const rows = await this.db
-      .select()
-      .from(ranked)
-      .where(lte(ranked.rank, first))
-      .orderBy(asc(ranked.userId), desc(ranked.createdAt), desc(ranked.id));
-    return rows.map(({ rank: _rank, ...order }) => order);
+  newestOfUsers(userIds: readonly string[], status: OrderStatus | null, first: number): Promise<OrderRow[]> {
+    const where = status ? eq(orders.status, status) : undefined;
+    return firstPerParent(this.db, orders, { parent: orders.userId, parentIds: userIds, ordering: NEWEST_FIRST, first, where });
   }
 
   /**

@@ -1,20 +1,7 @@
 import { InvalidInputError } from '../../common/errors.ts';
-import { isSku, isUuid } from '../../common/ids.ts';
 
 export const MAX_QUANTITY = 1000;
 export const MAX_IDEMPOTENCY_KEY = 200;
-
-/** A user id (UUID), lower-cased so that equal ids compare equal. */
-export function validUserId(value: string, field: string): string {
-  if (!isUuid(value)) throw new InvalidInputError(field, `${field} must be a user id (UUID)`);
-  return value.toLowerCase();
-}
-
-/** A product SKU: 1..64 characters from A-Z a-z 0-9 _ -. */
-export function validProductId(value: string, field: string): string {
-  if (!isSku(value)) throw new InvalidInputError(field, `${field} must be a product SKU: 1..64 characters from A-Z a-z 0-9 _ -`);
-  return value;
-}
 
 /** An order quantity of 1..1000. */
 export function validQuantity(value: number, field: string): number {

@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, count, eq, gt, inArray, or, sql } from 'drizzle-orm';
+import { count, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
+import { pageAfter, type Ordering } from '../../common/sql.ts';
 import { enrichments, users, usersOutbox } from './db.ts';
 
 export type UserRow = typeof users.$inferSelect;
 export type EnrichmentRow = typeof enrichments.$inferSelect;
+
+/** Users' order: createdAt, then id. */
+const OLDEST_FIRST: Ordering = { keys: [users.createdAt, users.id], direction: 'asc' };
 
 /** A unique-violation on the lower(email) index. */
 export function isDuplicateEmail(error: unknown): boolean {
@@ -23,12 +27,7 @@ export class UsersRepository {
 
   /** `limit` rows after the cursor, ordered by createdAt then id. */
   page(limit: number, after: readonly [Date, string] | null): Promise<UserRow[]> {
-    return this.db
-      .select()
-      .from(users)
-      .where(after ? or(gt(users.createdAt, after[0]), and(eq(users.createdAt, after[0]), gt(users.id, after[1]))) : undefined)
-      .orderBy(asc(users.createdAt), asc(users.id))
-      .limit(limit);
+    return pageAfter(this.db, users, { ordering: OLDEST_FIRST, after, limit });
   }
 
   async count(): Promise<number> {

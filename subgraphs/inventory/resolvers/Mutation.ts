@@ -1,14 +1,9 @@
 import { ConflictError, InvalidInputError, NotFoundError } from '../../../common/errors.ts';
-import { isSku, isUuid } from '../../../common/ids.ts';
+import { isSku, validSku, validUuid } from '../../../common/ids.ts';
 import type { MutationResolvers, ReservationOutcome } from '../generated/resolvers.ts';
 import { StockOverflowError } from '../repository.ts';
 import type { ReservationResult } from '../reservations.ts';
-import { validNonNegative, validProductName, validRestockQuantity, validSku } from '../validation.ts';
-
-function validOrderId(value: string, field: string): string {
-  if (!isUuid(value)) throw new InvalidInputError(field, `${field} must be an order id (a UUID)`);
-  return value.toLowerCase();
-}
+import { validNonNegative, validProductName, validRestockQuantity } from '../validation.ts';
 
 /** An empty product id (a release of nothing, a tombstone) is shown as null. */
 function reservation(result: ReservationResult<ReservationOutcome>) {
@@ -41,13 +36,13 @@ export const Mutation: MutationResolvers = {
   },
 
   async reserveStock(_, args, ctx) {
-    const orderId = validOrderId(args.orderId, 'orderId');
+    const orderId = validUuid(args.orderId, 'orderId', 'an order id');
     const productId = validSku(args.productId, 'productId');
     const quantity = validRestockQuantity(args.quantity, 'quantity');
     return reservation(await ctx.reservations.reserve(orderId, productId, quantity));
   },
 
   async releaseStock(_, args, ctx) {
-    return reservation(await ctx.reservations.release(validOrderId(args.orderId, 'orderId')));
+    return reservation(await ctx.reservations.release(validUuid(args.orderId, 'orderId', 'an order id')));
   },
 };

@@ -1,9 +1,9 @@
 import { ConflictError, InvalidInputError, NotFoundError, UnauthenticatedError } from '../../../common/errors.ts';
-import { isUuid } from '../../../common/ids.ts';
+import { isUuid, validSku, validUuid } from '../../../common/ids.ts';
 import type { MutationResolvers } from '../generated/resolvers.ts';
 import { releaseJobMessage } from '../processing.ts';
 import type { OrderRow } from '../repository.ts';
-import { validIdempotencyKey, validProductId, validQuantity, validUserId } from '../validation.ts';
+import { validIdempotencyKey, validQuantity } from '../validation.ts';
 
 function sameOrder(order: OrderRow, input: { userId: string; productId: string; quantity: number }): boolean {
   return order.userId === input.userId && order.productId === input.productId && order.quantity === input.quantity;
@@ -14,8 +14,8 @@ export const Mutation: MutationResolvers = {
     // Without userId the order is the viewer's; no caller is signed in yet.
     if (input.userId === null || input.userId === undefined) throw new UnauthenticatedError('sign in, or name input.userId');
     const order = {
-      userId: validUserId(input.userId, 'input.userId'),
-      productId: validProductId(input.productId, 'input.productId'),
+      userId: validUuid(input.userId, 'input.userId', 'a user id'),
+      productId: validSku(input.productId, 'input.productId'),
       quantity: validQuantity(input.quantity, 'input.quantity'),
       idempotencyKey: validIdempotencyKey(input.idempotencyKey, 'input.idempotencyKey'),
     };
