@@ -1,4 +1,5 @@
-import { bigserial, index, jsonb, text, timestamp, type PgSchema } from 'drizzle-orm/pg-core';
+import { bigserial, index, jsonb, text, type PgSchema } from 'drizzle-orm/pg-core';
+import { instant } from './columns.ts';
 import { sql } from 'drizzle-orm';
 
 /**
@@ -17,8 +18,8 @@ export function outboxTable(schema: PgSchema) {
       /** BullMQ job id: publishing the same row twice adds one job. */
       jobId: text('job_id').notNull(),
       payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
-      createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
-      publishedAt: timestamp('published_at', { withTimezone: true, precision: 3 }),
+      createdAt: instant('created_at').notNull().defaultNow(),
+      publishedAt: instant('published_at'),
     },
     (t) => [index().on(t.id).where(sql`${t.publishedAt} is null`)],
   );

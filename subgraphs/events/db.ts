@@ -1,17 +1,18 @@
-import { index, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { index, pgSchema, text, uuid } from 'drizzle-orm/pg-core';
+import { instant, uuidPrimaryKey } from '../../common/columns.ts';
 
 export const eventsSchema = pgSchema('events');
 
 export const events = eventsSchema.table(
   'events',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuidPrimaryKey(),
     /** The organizer, a User of the users subgraph (no cross-schema foreign key). */
     userId: uuid('user_id').notNull(),
     name: text('name').notNull(),
     description: text('description'),
-    startsAt: timestamp('starts_at', { withTimezone: true, precision: 3 }).notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    startsAt: instant('starts_at').notNull(),
+    createdAt: instant('created_at').notNull().defaultNow(),
   },
   (t) => [index('events_user_starts_idx').on(t.userId, t.startsAt, t.id), index('events_starts_idx').on(t.startsAt, t.id)],
 );

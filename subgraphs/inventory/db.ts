@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, check, index, integer, pgSchema, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, check, index, integer, pgSchema, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import { instant } from '../../common/columns.ts';
 
 export const inventorySchema = pgSchema('inventory');
 
@@ -13,8 +14,8 @@ export const products = inventorySchema.table(
     priceCents: integer('price_cents').notNull(),
     stock: integer('stock').notNull(),
     reserved: integer('reserved').notNull().default(0),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
-    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    createdAt: instant('created_at').notNull().defaultNow(),
+    updatedAt: instant('updated_at').notNull().defaultNow(),
   },
   (t) => [
     check('products_stock_nonnegative', sql`${t.stock} >= 0`),
@@ -33,7 +34,7 @@ export const stockMovements = inventorySchema.table(
     kind: movementKind('kind').notNull(),
     quantity: integer('quantity').notNull(),
     orderId: uuid('order_id'),
-    at: timestamp('at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    at: instant('at').notNull().defaultNow(),
   },
   (t) => [index('stock_movements_product_idx').on(t.productId, t.id)],
 );
@@ -51,7 +52,7 @@ export const reservations = inventorySchema.table(
     quantity: integer('quantity').notNull(),
     /** RESERVED, OUT_OF_STOCK, UNKNOWN_PRODUCT, RELEASED, NOTHING_TO_RELEASE, VOIDED (released before any reservation). */
     outcome: text('outcome').notNull(),
-    at: timestamp('at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    at: instant('at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.orderId, t.kind] })],
 );

@@ -1,4 +1,5 @@
-import { index, integer, jsonb, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { index, integer, jsonb, pgSchema, text, uuid } from 'drizzle-orm/pg-core';
+import { instant, uuidPrimaryKey } from '../../common/columns.ts';
 import { outboxTable } from '../../common/outbox-table.ts';
 
 export const notificationsSchema = pgSchema('notifications');
@@ -8,7 +9,7 @@ export const notificationStatus = notificationsSchema.enum('notification_status'
 export const notifications = notificationsSchema.table(
   'notifications',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuidPrimaryKey(),
     /** The source event: one notification per eventId. */
     eventId: text('event_id').notNull().unique(),
     type: text('type').notNull(),
@@ -19,14 +20,14 @@ export const notifications = notificationsSchema.table(
      */
     userId: text('user_id'),
     /** When the source event happened, as its producer said. */
-    occurredAt: timestamp('occurred_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    occurredAt: instant('occurred_at').notNull().defaultNow(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
     status: notificationStatus('status').notNull().default('QUEUED'),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
-    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
-    sentAt: timestamp('sent_at', { withTimezone: true, precision: 3 }),
+    createdAt: instant('created_at').notNull().defaultNow(),
+    updatedAt: instant('updated_at').notNull().defaultNow(),
+    sentAt: instant('sent_at'),
   },
   (t) => [
     index('notifications_created_idx').on(t.createdAt, t.id),

@@ -1,4 +1,5 @@
-import { bigserial, index, integer, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, index, integer, pgSchema, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { instant, uuidPrimaryKey } from '../../common/columns.ts';
 import { outboxTable } from '../../common/outbox-table.ts';
 
 export const ordersSchema = pgSchema('orders');
@@ -9,7 +10,7 @@ export const orderFailureReason = ordersSchema.enum('order_failure_reason', ['OU
 export const orders = ordersSchema.table(
   'orders',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuidPrimaryKey(),
     /** A User of the users subgraph (no cross-schema foreign key). */
     userId: uuid('user_id').notNull(),
     /** A Product of the inventory subgraph. */
@@ -19,8 +20,8 @@ export const orders = ordersSchema.table(
     failureReason: orderFailureReason('failure_reason'),
     attempts: integer('attempts').notNull().default(0),
     idempotencyKey: text('idempotency_key'),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
-    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    createdAt: instant('created_at').notNull().defaultNow(),
+    updatedAt: instant('updated_at').notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('orders_idempotency_key').on(t.idempotencyKey),
@@ -39,7 +40,7 @@ export const orderStatusChanges = ordersSchema.table(
       .references(() => orders.id, { onDelete: 'cascade' }),
     status: orderStatus('status').notNull(),
     reason: text('reason'),
-    at: timestamp('at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    at: instant('at').notNull().defaultNow(),
   },
   (t) => [index('order_status_changes_order_idx').on(t.orderId, t.id)],
 );

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, pgSchema, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { instant, uuidPrimaryKey } from '../../common/columns.ts';
 import { outboxTable } from '../../common/outbox-table.ts';
 
 export const usersSchema = pgSchema('users');
@@ -7,11 +8,11 @@ export const usersSchema = pgSchema('users');
 export const users = usersSchema.table(
   'users',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuidPrimaryKey(),
     name: text('name').notNull(),
     email: text('email').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
-    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    createdAt: instant('created_at').notNull().defaultNow(),
+    updatedAt: instant('updated_at').notNull().defaultNow(),
   },
   (t) => [
     // Emails are unique whatever their case.
@@ -30,7 +31,7 @@ export const enrichments = usersSchema.table('enrichments', {
   company: text('company'),
   jobTitle: text('job_title'),
   location: text('location'),
-  fetchedAt: timestamp('fetched_at', { withTimezone: true, precision: 3 }).notNull(),
+  fetchedAt: instant('fetched_at').notNull(),
 });
 
 export const usersOutbox = outboxTable(usersSchema);
