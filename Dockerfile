@@ -21,8 +21,10 @@ RUN set -eux; \
     pg_dump --version | grep -q " ${PG_MAJOR}\."; \
     pg_restore --version | grep -q " ${PG_MAJOR}\."
 
-# BACKUP_DIR in containers: a volume (docker-compose.yml) owned by the node user.
+# BACKUP_DIR in containers: writable by the node user; mount a volume here
+# (docker-compose.yml does) so the dumps outlive the container.
 RUN install -d -o node -g node /var/lib/junction/backups
+ENV BACKUP_DIR=/var/lib/junction/backups
 
 WORKDIR /app
 ENV NODE_ENV=production

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { and, desc, eq, lt, max, sql } from 'drizzle-orm';
-import got, { HTTPError } from 'got';
+import got from 'got';
 import { Breaker } from '../../common/breaker.ts';
 import type { Config } from '../../common/config.ts';
 import type { Database } from '../../common/db.ts';
@@ -91,23 +91,19 @@ export class BackupService implements BackupFacts {
     this.label = safeLabel(config.DATABASE_URL);
     const base = config.BACKUP_URL.replace(/\/+$/, '');
     this.breaker = new Breaker(
+      // One attempt per call, no retries inside it: a retry is a later attempt of the upload job.
       async (signal, name, path, size) => {
-        try {
-          const response = await got.put(`${base}/backups/${encodeURIComponent(name)}`, {
-            body: createReadStream(path),
-            headers: { 'content-type': 'application/x-tar', 'content-length': String(size) },
-            timeout: { request: config.BACKUP_UPLOAD_TIMEOUT_MS },
-            retry: { limit: 0 },
-            throwHttpErrors: false,
-            signal,
-          });
-          const answer = { status: response.statusCode, retryAfter: retryAfterOf(response.headers['retry-after']), body: response.body };
-          if (answer.status >= 500) throw new ServerError(answer);
-          return answer;
-        } catch (error) {
-          if (error instanceof HTTPError) throw new ServerError({ status: error.response.statusCode, body: String(error.response.body ?? '') });
-          throw error;
-        }
+        const response = await got.put(`${base}/backups/${encodeURIComponent(name)}`, {
+          body: createReadStream(path),
+          headers: { 'content-type': 'application/x-tar', 'content-length': String(size) },
+          timeout: { request: config.BACKUP_UPLOAD_TIMEOUT_MS },
+          retry: { limit: 0 },
+          throwHttpErrors: false,
+          signal,
+        });
+        const answer = { status: response.statusCode, retryAfter: retryAfterOf(response.headers['retry-after']), body: response.body };
+        if (answer.status >= 500) throw new ServerError(answer);
+        return answer;
       },
       { name: 'backup', config, logger, timeoutMs: config.BACKUP_UPLOAD_TIMEOUT_MS + 1000 },
     );
