@@ -1,4 +1,5 @@
-import { bigint, integer, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, integer, pgSchema, text } from 'drizzle-orm/pg-core';
+import { instant } from '../../common/columns.ts';
 
 /** The backups' own schema: the upload ledger. */
 export const backupsSchema = pgSchema('backups');
@@ -28,12 +29,12 @@ export const uploads = backupsSchema.table('uploads', {
   lastStatus: integer('last_status'),
   lastError: text('last_error'),
   /** Time of the newest dump in the archive sent; dumps up to it are off-site once `accepted`. */
-  coversTo: timestamp('covers_to', { withTimezone: true, precision: 3 }),
+  coversTo: instant('covers_to'),
   dumps: integer('dumps'),
   size: bigint('size', { mode: 'number' }),
   sha256: text('sha256'),
-  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
-  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  createdAt: instant('created_at').notNull().defaultNow(),
+  updatedAt: instant('updated_at').notNull().defaultNow(),
 });
 
 export type UploadRow = typeof uploads.$inferSelect;
