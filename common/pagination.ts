@@ -67,3 +67,33 @@ export function toConnection<T>(
     totalCount,
   };
 }
+
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+export interface PageSource<T, P extends readonly CursorPart[]> {
+  /** What a cursor holds: the parts of the sort key. */
+  cursor: P;
+  /** The sort key of a row, which its cursor encodes. */
+  sortKey: (row: T) => Parts<P>;
+  /** `limit` rows after the cursor in the sort order (`null`: from the start). */
+  fetch: (limit: number, after: Parts<P> | null) => Promise<T[]>;
+  /** How many rows there are in all; asked only when a client selects totalCount. */
+  count: () => Promise<number>;
+  /** The page size when `first` is absent. Default 20. */
+  fallback?: number;
+}
+
+/**
+ * A connection field's whole job: checks `first` and `after` (BAD_USER_INPUT),
+ * fetches one row more than the page to learn whether another follows, and
+ * builds the connection.
+ */
+export async function paginate<T, const P extends readonly CursorPart[]>(args: PageArgs, source: PageSource<T, P>): Promise<Connection<T>> {
+  const limit = pageSize(args.first, source.fallback ?? 20);
+  const after = decodeCursor(args.after, source.cursor);
+  const rows = await source.fetch(limit + 1, after);
+  return toConnection(rows, limit, source.sortKey, source.count);
+}
