@@ -3,6 +3,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
+import { ApolloServer } from '@apollo/server';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../common/config.ts';
@@ -10,6 +14,7 @@ import { listen } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createGateway } from '../../gateway/server.ts';
 import { readSupergraphConfig, SUPERGRAPH_FILE } from '../../scripts/compose.ts';
+import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { gql, gqlData } from '../support/graphql.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { startRecordingProxy } from '../support/recording-proxy.ts';
@@ -300,6 +305,38 @@ describe('supergraph file', () => {
     } finally {
       process.chdir(cwd);
     }
+  });
+
+  it('serves a subgraph that no *_URL setting names at its routing URL from the supergraph', async () => {
+    // Another team's subgraph: a plain @apollo/subgraph server on a free port.
+    const extraSdl = parse(`
+      extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+      type Query { extraGreeting(name: String!): String! }
+    `);
+    const extra = new ApolloServer({ schema: buildSubgraphSchema({ typeDefs: extraSdl, resolvers: { Query: { extraGreeting: (_: unknown, { name }: { name: string }) => `hello ${name}` } } }) });
+    await extra.start();
+    const app = express();
+    app.use('/graphql', express.json(), expressMiddleware(extra));
+    const server = await listen(app, 0);
+    cleanups.push(async () => {
+      await server.close();
+      await extra.stop();
+    });
+
+    const composed = composeServices([
+      ...SUBGRAPHS.map((subgraph) => ({ name: subgraph.name, url: `http://127.0.0.1:1/${subgraph.name}`, typeDefs: parse(readFileSync(subgraph.schemaFile, 'utf8')) })),
+      { name: 'greetings', url: `${server.url}/graphql`, typeDefs: extraSdl },
+    ]);
+    if (composed.errors) throw composed.errors[0];
+    const path = join(dir, 'with-extra.graphql');
+    writeFileSync(path, composed.supergraphSdl);
+    const gateway = await gatewayWith({ SUPERGRAPH_PATH: path });
+
+    const response = await gql(gateway.url, '{ extraGreeting(name: "Junction") users(first: 1) { totalCount } }');
+    expect(response.errors).toBeUndefined();
+    // The known subgraphs are still called at their settings' URLs (the routing URLs above go nowhere).
+    expect(response.data).toEqual({ extraGreeting: 'hello Junction', users: { totalCount: expect.any(Number) } });
+    expect((await (await fetch(`${gateway.base}/ready`)).json()).subgraphs).toMatchObject({ greetings: 'up', users: 'up' });
   });
 });
 

@@ -31,11 +31,17 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+export interface RecordingProxyOptions {
+  /** Milliseconds to hold the target's answer before passing it on (a slow service), by request body. Default 0. */
+  holdMs?(body: string): number;
+}
+
 /**
  * A plain HTTP server posing as a service: it forwards every request to
- * `targetBase` unchanged and records what it saw going both ways.
+ * `targetBase` unchanged and records what it saw going both ways (a request is
+ * recorded once the target has answered it, before any hold).
  */
-export async function startRecordingProxy(targetBase: string): Promise<RecordingProxy> {
+export async function startRecordingProxy(targetBase: string, options: RecordingProxyOptions = {}): Promise<RecordingProxy> {
   const exchanges: Exchange[] = [];
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
@@ -49,6 +55,8 @@ export async function startRecordingProxy(targetBase: string): Promise<Recording
       const text = await answer.text();
       const responseHeaders = Object.fromEntries(answer.headers);
       exchanges.push({ method: req.method ?? '', path: req.url ?? '', requestHeaders, body, status: answer.status, responseHeaders });
+      const hold = options.holdMs?.(body) ?? 0;
+      if (hold > 0) await new Promise((resolve) => setTimeout(resolve, hold));
       res.writeHead(answer.status, forwardable(Object.entries(responseHeaders)));
       res.end(text);
     } catch (error) {

@@ -1,0 +1,136 @@
+/**
+ * In-flight deduplication of the gateway's subgraph fetches, counted at the
+ * subgraph: the users subgraph sits behind a recording proxy that holds its
+ * answers, so concurrent client requests really overlap at the subgraph.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from '../../common/http.ts';
+import { createLogger } from '../../common/logger.ts';
+import { registry } from '../../common/metrics.ts';
+import { createGateway } from '../../gateway/server.ts';
+import { gql, gqlData } from '../support/graphql.ts';
+import { startTestIdentity, type TestIdentity } from '../support/identity.ts';
+import { startRecordingProxy, type RecordingProxy } from '../support/recording-proxy.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+
+/** How long the proxy holds each query's answer; mutations pass at once. */
+const HOLD_MS = 1200;
+
+let identity: TestIdentity;
+let stack: Stack;
+let users: RecordingProxy;
+let gateway: { url: string; close(): Promise<void> };
+
+beforeAll(async () => {
+  identity = await startTestIdentity();
+  stack = await startStack('gateway_dedup', { env: { EVENT_REGISTRY_URL: '', ...identity.env } });
+  users = await startRecordingProxy(new URL(stack.urls.users!).origin, { holdMs: (body) => (body.startsWith('{"query":"mutation') ? 0 : HOLD_MS) });
+  const created = await createGateway({ config: { ...stack.config, USERS_URL: `${users.url}/graphql` }, logger: createLogger('dedup-gateway', 'silent') });
+  const http = await listen(created.app, 0);
+  gateway = {
+    url: `${http.url}/graphql`,
+    async close() {
+      await http.close();
+      await created.close();
+    },
+  };
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.close();
+  await users?.close();
+  await stack?.close();
+  await identity?.close();
+});
+
+async function createUser(name: string): Promise<string> {
+  const email = `${name.toLowerCase().replace(/\W/g, '')}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  const data = await gqlData(stack.gatewayUrl, 'mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', { input: { name, email } });
+  return data.createUser.id;
+}
+
+/** The users subgraph calls the proxy saw since `from` whose body contains `text`. */
+function callsSince(from: number, text: string) {
+  return users.exchanges.slice(from).filter((e) => e.path === '/graphql' && e.body.includes(text));
+}
+
+async function metric(name: string, labels: Record<string, string>): Promise<number> {
+  const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
+  const found = values.find((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value));
+  return found?.value ?? 0;
+}
+
+const USER = 'query One($id: ID!) { user(id: $id) { id name email } }';
+
+describe('in-flight deduplication of subgraph fetches', () => {
+  it('identical concurrent queries make one subgraph call (one breaker call), and each client gets its own copy', async () => {
+    const id = await createUser('Ada Shared');
+    const from = users.exchanges.length;
+    const fires = await metric('circuit_breaker_fires_total', { breaker: 'subgraph-users' });
+    const shared = await metric('junction_gateway_subgraph_fetches_deduplicated_total', { subgraph: 'users' });
+
+    const answers = await Promise.all(Array.from({ length: 8 }, () => gql(gateway.url, USER, { id })));
+    for (const answer of answers) {
+      expect(answer.errors).toBeUndefined();
+      expect(answer.data.user).toEqual({ id, name: 'Ada Shared', email: expect.stringContaining('@example.com') });
+    }
+    expect(callsSince(from, 'user(id:')).toHaveLength(1);
+    expect((await metric('circuit_breaker_fires_total', { breaker: 'subgraph-users' })) - fires).toBe(1);
+    expect((await metric('junction_gateway_subgraph_fetches_deduplicated_total', { subgraph: 'users' })) - shared).toBe(7);
+    // Separate parsed copies: changing one client's answer in the gateway could not reach another's.
+    expect(new Set(answers.map((a) => a.data.user)).size).toBe(8);
+  });
+
+  it('two viewers (different Authorization) never share an answer; the same viewer twice does', async () => {
+    const id = await createUser('Grace Viewer');
+    const [alice, bob] = [await identity.token('alice-viewer'), await identity.token('bob-viewer')];
+    const from = users.exchanges.length;
+
+    const answers = await Promise.all([
+      gql(gateway.url, USER, { id }, { authorization: `Bearer ${alice}` }),
+      gql(gateway.url, USER, { id }, { authorization: `Bearer ${bob}` }),
+      gql(gateway.url, USER, { id }, { authorization: `Bearer ${alice}` }),
+    ]);
+    for (const answer of answers) expect(answer.errors).toBeUndefined();
+    const calls = callsSince(from, 'user(id:');
+    expect(calls.map((c) => c.requestHeaders.authorization).sort()).toEqual([`Bearer ${alice}`, `Bearer ${bob}`].sort());
+  });
+
+  it('anonymous and signed-in callers do not share either', async () => {
+    const id = await createUser('Edsger Anonymous');
+    const token = await identity.token('carol-viewer');
+    const from = users.exchanges.length;
+    await Promise.all([gql(gateway.url, USER, { id }), gql(gateway.url, USER, { id }, { authorization: `Bearer ${token}` })]);
+    const calls = callsSince(from, 'user(id:');
+    expect(calls.map((c) => c.requestHeaders.authorization ?? null).sort()).toEqual([`Bearer ${token}`, null].sort());
+  });
+
+  it('identical concurrent mutations are never merged', async () => {
+    const id = await createUser('Barbara Mutation');
+    const from = users.exchanges.length;
+    const mutation = 'mutation Rename($id: ID!) { updateUser(id: $id, input: { name: "Barbara Renamed" }) { id name } }';
+    const answers = await Promise.all(Array.from({ length: 3 }, () => gql(gateway.url, mutation, { id })));
+    for (const answer of answers) expect(answer.errors).toBeUndefined();
+    expect(callsSince(from, 'updateUser')).toHaveLength(3);
+  });
+
+  it('a query started after a mutation answered sees it, even while an identical query from before is still in flight', async () => {
+    const id = await createUser('Old Name');
+    const from = users.exchanges.length;
+
+    // The first query reads the old name, then the proxy holds its answer.
+    const before = gql(gateway.url, USER, { id });
+    const deadline = Date.now() + 5000;
+    while (callsSince(from, 'user(id:').length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(callsSince(from, 'user(id:')).toHaveLength(1);
+
+    const renamed = await gql(gateway.url, 'mutation($id: ID!) { updateUser(id: $id, input: { name: "New Name" }) { name } }', { id });
+    expect(renamed.data?.updateUser.name).toBe('New Name');
+
+    const after = gql(gateway.url, USER, { id });
+    const [first, second] = await Promise.all([before, after]);
+    expect(first.data.user.name).toBe('Old Name');
+    expect(second.data.user.name).toBe('New Name');
+    expect(callsSince(from, 'user(id:')).toHaveLength(2);
+  });
+});
