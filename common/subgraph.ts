@@ -8,8 +8,10 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express, type Request } from 'express';
 import type { Database } from './db.ts';
 import { createErrorFormatter, errorLoggingPlugin } from './errors.ts';
+import { subgraphMetricsPlugin } from './graphql-metrics.ts';
 import { createApp, idsOf, jsonErrors, type RequestIds } from './http.ts';
 import type { Logger } from './logger.ts';
+import { metricsRoute } from './metrics.ts';
 import { DateTime, JSONScalar } from './scalars.ts';
 
 /** What every subgraph's context has, whatever else it adds. */
@@ -43,15 +45,16 @@ export interface SubgraphApp {
 }
 
 /**
- * An express app serving a federated subgraph at /graphql, with /health and
- * /ready, request ids, and errors that always carry extensions.code.
+ * An express app serving a federated subgraph at /graphql, with /health,
+ * /ready, /metrics (requests, errors by code and latency by operation, and
+ * every breaker of the process), request ids, and errors that always carry extensions.code.
  */
 export async function createSubgraphApp<C extends BaseContext>(options: SubgraphOptions<C>): Promise<SubgraphApp> {
   const apollo = new ApolloServer<C>({
     schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: { DateTime, JSON: JSONScalar, ...options.resolvers } }]),
     introspection: !options.production,
     formatError: createErrorFormatter(options.production, { database: true }),
-    plugins: [errorLoggingPlugin(options.logger, { database: true }), ...(options.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    plugins: [errorLoggingPlugin(options.logger, { database: true }), subgraphMetricsPlugin(options.name), ...(options.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
     logger: options.logger,
   });
   await apollo.start();
@@ -68,6 +71,7 @@ export async function createSubgraphApp<C extends BaseContext>(options: Subgraph
       res.status(503).json({ status: 'unavailable', service: options.name, error: (error as Error).message });
     }
   });
+  metricsRoute(app);
   options.routes?.(app);
   app.use(
     '/graphql',

@@ -123,7 +123,11 @@ function deployment(service: Service) {
       selector: { matchLabels: selector(service.name) },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels: labels(service.name) },
+        metadata: {
+          labels: labels(service.name),
+          // For a Prometheus that discovers pods by the usual annotations.
+          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(service.port), 'prometheus.io/path': '/metrics' },
+        },
         spec: {
           terminationGracePeriodSeconds: GRACE_SECONDS[service.role],
           securityContext: podSecurity,

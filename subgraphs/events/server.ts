@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { metricsRoute } from '../../common/metrics.ts';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
@@ -35,7 +34,6 @@ export async function createEventsSubgraph({ db, config, logger, registry: given
     logger,
     production: config.production,
     db,
-    routes: metricsRoute,
   });
   return {
     ...subgraph,

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { metricsRoute } from '../../common/metrics.ts';
 import type { Partner } from '../../common/partner.ts';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
@@ -31,7 +30,6 @@ export async function createUsersSubgraph({ db, config, logger }: SubgraphDeps) 
     logger,
     production: config.production,
     db,
-    routes: metricsRoute,
   });
   return {
     ...subgraph,
