@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthenticator } from '../../common/auth.ts';
 import { createLogger } from '../../common/logger.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { createWorkersApp, type WorkersApp } from '../../workers/http.ts';
@@ -17,7 +18,7 @@ let webHttp: Listening;
 beforeAll(async () => {
   stack = await startStack('metrics', { env });
   workers = await startWorkers(stack.config, createLogger('workers', 'silent'));
-  web = createWorkersApp({ queues: workers.queues.all(), logger: createLogger('workers', 'silent'), health: workers.health, ready: () => workers.ready() });
+  web = createWorkersApp({ queues: workers.queues.all(), logger: createLogger('workers', 'silent'), health: workers.health, ready: () => workers.ready(), auth: createAuthenticator(stack.config) });
   webHttp = await listen(web.app, 0);
 });
 
