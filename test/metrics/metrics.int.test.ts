@@ -55,7 +55,7 @@ function namingProblems(text: string): string[] {
   return problems;
 }
 
-describe('/metrics on every subgraph and the workers', () => {
+describe('/metrics on the gateway, every subgraph and the workers', () => {
   it('counts requests, errors by code and latency by operation, and shows the breakers', async () => {
     const dashboard = `query Dashboard { users(first: 5) { nodes { name enrichment { status } events { name } orders { id } notifications { id } } } products(first: 1) { totalCount } }`;
     await gql(stack.gatewayUrl, 'mutation Signup($input: CreateUserInput!) { createUser(input: $input) { id } }', { input: { name: 'Metrics', email: 'metrics@example.com' } });
@@ -77,6 +77,10 @@ describe('/metrics on every subgraph and the workers', () => {
     // The enrichment partner is unreachable: its breaker counted the failure and shows its state.
     expect(sample(users, 'circuit_breaker_state{breaker="enrichment"}')).toBeDefined();
     expect(sample(users, 'circuit_breaker_failures_total{breaker="enrichment"}')).toBeGreaterThan(0);
+
+    const gateway = await scrape(stack.gatewayBase);
+    expect(namingProblems(gateway)).toEqual([]);
+    expect(sample(gateway, 'junction_gateway_requests_total{operation_type="query",operation="Dashboard"}')).toBeGreaterThanOrEqual(1);
 
     const workersText = await scrape(webHttp.url);
     expect(namingProblems(workersText)).toEqual([]);
