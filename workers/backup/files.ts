@@ -119,6 +119,18 @@ export async function listDumps(dir: string): Promise<DumpFile[]> {
   return dumps.sort((a, b) => a.time.getTime() - b.time.getTime() || a.name.localeCompare(b.name));
 }
 
+/** The time of the newest complete dump, from the names alone (cheap enough for every /metrics scrape). */
+export async function newestDumpTime(dir: string): Promise<Date | undefined> {
+  const names = await entries(dir);
+  const present = new Set(names);
+  let newest: Date | undefined;
+  for (const name of names) {
+    const time = present.has(`${name}.sha256`) ? dumpTime(name) : undefined;
+    if (time && (!newest || time > newest)) newest = time;
+  }
+  return newest;
+}
+
 /** Archives built for uploads, oldest day first. */
 export async function listArchives(dir: string): Promise<ArchiveFile[]> {
   const folder = join(dir, ARCHIVES);

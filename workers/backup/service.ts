@@ -9,7 +9,7 @@ import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
 import { buildArchive } from './archive.ts';
 import { uploads, type UploadOutcome, type UploadRow } from './db.ts';
-import { archiveName, dumpName, ensureDir, listDumps, partialPath, prune, safeLabel, sha256File, utcDay, writeChecksum, type DumpFile, type PruneResult } from './files.ts';
+import { archiveName, dumpName, ensureDir, listDumps, newestDumpTime, partialPath, prune, safeLabel, sha256File, utcDay, writeChecksum, type DumpFile, type PruneResult } from './files.ts';
 import { backupFailures, type BackupFacts, type BackupKind } from './metrics.ts';
 import { pgDump, redact } from './pg.ts';
 
@@ -221,7 +221,7 @@ export class BackupService implements BackupFacts {
   }
 
   async lastSuccess(): Promise<Partial<Record<BackupKind, Date>>> {
-    const dump = (await listDumps(this.dir).catch(() => [])).at(-1)?.time;
+    const dump = await newestDumpTime(this.dir).catch(() => undefined);
     // PostgreSQL down: the upload time is left out rather than failing the scrape.
     const upload = await this.db
       .select({ at: max(uploads.updatedAt) })
