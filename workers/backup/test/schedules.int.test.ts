@@ -231,12 +231,15 @@ describe('backup schedules', () => {
 
     partner.calls.length = 0;
     partner.answer({ status: 201, json: {}, delayMs: 300 });
-    const other = new BackupService(parseConfig(env({ BACKUP_DIR: dir })), db.db, logger);
-    const both = await Promise.all([service.upload(), other.upload()]);
+    // Two workers (timeouts well above the answer's delay) upload at the same moment: one sends, the other waits for it and skips.
+    const one = new BackupService(parseConfig(env({ BACKUP_DIR: dir })), db.db, logger);
+    const two = new BackupService(parseConfig(env({ BACKUP_DIR: dir })), db.db, logger);
+    const both = await Promise.all([one.upload(), two.upload()]);
     expect(both.map((a) => a.result).sort()).toEqual(['accepted', 'skipped']);
     expect(partner.calls).toHaveLength(1);
     service.close();
-    other.close();
+    one.close();
+    two.close();
   });
 
   it('GET /admin/backups (admin token only) shows dumps, uploads and the next runs; /metrics the last good dump and upload and failures', async () => {
