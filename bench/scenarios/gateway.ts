@@ -1,0 +1,252 @@
+/**
+ * Gateway: throughput, latency and memory of Junction's gateway against stock
+ * @apollo/gateway (ApolloServer + ApolloGateway, default data source, no
+ * Junction plugins) and Hive Gateway (@graphql-hive/gateway-runtime, default
+ * settings), each its own process, over the same subgraphs (in this process,
+ * on real PostgreSQL), the same supergraph and the same queries, at 50
+ * connections (autocannon), runs interleaved so background load falls on all
+ * alike. Junction's gateway runs compiled (`npm run build`, then
+ * `node dist/gateway/index.js`), as in production.
+ *
+ * BENCH_GATEWAY_SECONDS (default 10) is the length of each measured run,
+ * BENCH_GATEWAY_ROUNDS (default 3) how many runs per gateway and query.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { SUPERGRAPH_FILE } from '../../scripts/compose.ts';
+import { SUBGRAPHS } from '../../subgraphs/index.ts';
+import { gqlData } from '../../test/support/graphql.ts';
+import { createProduct, createUser, freePort, placeOrder } from '../../test/support/orders.ts';
+import { startStack } from '../../test/support/stack.ts';
+
+export const name = 'gateway';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 3);
+const WARMUP_SECONDS = 3;
+const CONNECTIONS = 50;
+const USERS = 40;
+
+type Target = 'junction' | 'apollo' | 'hive';
+const TARGETS: Target[] = ['apollo', 'hive', 'junction'];
+const LABEL: Record<Target, string> = {
+  junction: 'Junction gateway (dist/)',
+  apollo: 'stock @apollo/gateway',
+  hive: 'Hive Gateway runtime',
+};
+
+const USERS_QUERY =
+  'query Users { users(first: 20) { nodes { id name events(first: 3) { id name startsAt } orders { id status quantity product { id name } } } } }';
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  rssMiB: number;
+  errors: number;
+  non2xx: number;
+}
+
+interface Running {
+  url: string;
+  child: ChildProcess;
+}
+
+async function startGateway(target: Target, urls: Record<string, string>): Promise<Running> {
+  const port = await freePort();
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    SUPERGRAPH_PATH: SUPERGRAPH_FILE,
+    LOG_LEVEL: 'warn',
+  };
+  let args: string[];
+  if (target === 'junction') {
+    args = ['dist/gateway/index.js'];
+    Object.assign(env, { NODE_ENV: 'production', GATEWAY_PORT: String(port), RATE_LIMIT_PER_MINUTE: '0' });
+    for (const subgraph of SUBGRAPHS) env[subgraph.urlSetting] = urls[subgraph.name]!;
+  } else {
+    args = ['--import', 'tsx', target === 'apollo' ? 'bench/gateways/stock-apollo.ts' : 'bench/gateways/hive.ts'];
+    Object.assign(env, { NODE_ENV: 'production', PORT: String(port), SUBGRAPH_URLS: JSON.stringify(urls) });
+    delete env.LOG_LEVEL;
+  }
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}/graphql`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ok = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { url, child };
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${target} gateway did not start`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function load(url: string, body: string, seconds: number, pid: number): Promise<Run> {
+  let maxRss = rssMiB(pid);
+  const sampler = setInterval(() => {
+    maxRss = Math.max(maxRss, rssMiB(pid));
+  }, 250);
+  try {
+    const result = await autocannon({
+      url,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      connections: CONNECTIONS,
+      duration: seconds,
+    });
+    return {
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      rssMiB: Math.max(maxRss, rssMiB(pid)),
+      errors: result.errors + result.timeouts,
+      non2xx: result.non2xx,
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+async function seed(gatewayUrl: string): Promise<string[]> {
+  const productId = await createProduct(gatewayUrl, 100_000);
+  const ids: string[] = [];
+  // A few users at a time: the subgraphs share this process with nothing else yet.
+  for (let i = 0; i < USERS; i += 8) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(8, USERS - i) }, async () => {
+        const userId = await createUser(gatewayUrl);
+        for (let e = 0; e < 3; e++) {
+          await gqlData(gatewayUrl, 'mutation($input: AddEventInput!) { addEvent(input: $input) { id } }', {
+            input: { name: `Bench event ${randomUUID().slice(0, 6)}`, userId, startsAt: '2026-12-24T18:00:00.000Z' },
+          });
+        }
+        for (let o = 0; o < 2; o++) await placeOrder(gatewayUrl, { userId, productId, quantity: 1 });
+        return userId;
+      }),
+    );
+    ids.push(...batch);
+  }
+  return ids;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const fmt = (value: number, digits = 0) => value.toFixed(digits);
+
+export async function run(): Promise<string> {
+  console.log('bench gateway: npm run build …');
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  // No event registry: addEvent stores at once. Subgraph timeouts out of the way of a loaded machine.
+  const stack = await startStack('bench_gateway', { env: { EVENT_REGISTRY_URL: '', RATE_LIMIT_PER_MINUTE: '0' } });
+  const running: Partial<Record<Target, Running>> = {};
+  try {
+    console.log('bench gateway: seeding 40 users, 3 events and 2 orders each …');
+    const ids = await seed(stack.gatewayUrl);
+    const urls = Object.fromEntries(Object.entries(stack.urls)) as Record<string, string>;
+    for (const target of TARGETS) running[target] = await startGateway(target, urls);
+
+    const queries = [
+      { label: '`user(id) { id name email }`', body: JSON.stringify({ query: 'query One($id: ID!) { user(id: $id) { id name email } }', variables: { id: ids[0] } }) },
+      { label: '`users(first: 20) { nodes { id name events(first: 3) { … } orders { … product { id name } } } }`', body: JSON.stringify({ query: USERS_QUERY }) },
+    ];
+
+    // Every gateway must give the same answer before it is timed.
+    for (const query of queries) {
+      const answers = await Promise.all(
+        TARGETS.map(async (target) => {
+          const response = await fetch(running[target]!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query.body });
+          const json = (await response.json()) as { data?: unknown; errors?: unknown };
+          if (json.errors) throw new Error(`${target} answered errors: ${JSON.stringify(json.errors).slice(0, 300)}`);
+          return JSON.stringify(json.data);
+        }),
+      );
+      if (new Set(answers).size !== 1) throw new Error(`the gateways answer ${query.label} differently`);
+    }
+
+    const results: Record<string, Record<Target, Run[]>> = {};
+    for (const query of queries) {
+      results[query.label] = { junction: [], apollo: [], hive: [] };
+      for (const target of TARGETS) await load(running[target]!.url, query.body, WARMUP_SECONDS, running[target]!.child.pid!);
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const target of TARGETS) {
+          const result = await load(running[target]!.url, query.body, SECONDS, running[target]!.child.pid!);
+          console.log(`bench gateway: ${query.label.slice(0, 20)} ${target} round ${round + 1}: ${fmt(result.rps)} rps, p50 ${result.p50} ms, p99 ${result.p99} ms, RSS ${fmt(result.rssMiB)} MiB`);
+          results[query.label]![target].push(result);
+        }
+      }
+    }
+
+    const lines: string[] = [];
+    lines.push('## Gateway: Junction vs stock @apollo/gateway vs Hive Gateway');
+    lines.push('');
+    lines.push(
+      `Each gateway its own process (Junction compiled: \`node dist/gateway/index.js\`, NODE_ENV=production; the other two with default settings), ` +
+        `over the same five subgraphs (in the bench process, real PostgreSQL) and the committed supergraph.graphql; ${USERS} users with 3 events and 2 orders each; ` +
+        `autocannon, ${CONNECTIONS} connections, ${ROUNDS} runs of ${SECONDS} s per gateway and query after a ${WARMUP_SECONDS} s warm-up, interleaved ` +
+        `(apollo, hive, junction, apollo, …). Medians of the runs; RSS is the gateway process's highest VmRSS during its runs. ` +
+        `Hive Gateway here is @graphql-hive/gateway-runtime (the engine of @graphql-hive/gateway) with its defaults.`,
+    );
+    for (const query of queries) {
+      const byTarget = results[query.label]!;
+      const summary = Object.fromEntries(
+        TARGETS.map((target) => {
+          const runs = byTarget[target];
+          return [
+            target,
+            {
+              rps: median(runs.map((r) => r.rps)),
+              p50: median(runs.map((r) => r.p50)),
+              p99: median(runs.map((r) => r.p99)),
+              rss: Math.max(...runs.map((r) => r.rssMiB)),
+              failed: runs.reduce((n, r) => n + r.errors + r.non2xx, 0),
+              all: runs.map((r) => fmt(r.rps)).join(' / '),
+            },
+          ];
+        }),
+      ) as Record<Target, { rps: number; p50: number; p99: number; rss: number; failed: number; all: string }>;
+      lines.push('', `### ${query.label}`, '');
+      lines.push('| gateway | req/s (median) | req/s per run | p50 ms | p99 ms | RSS MiB (max) | failed requests |');
+      lines.push('| --- | --- | --- | --- | --- | --- | --- |');
+      for (const target of TARGETS) {
+        const s = summary[target];
+        lines.push(`| ${LABEL[target]} | ${fmt(s.rps)} | ${s.all} | ${s.p50} | ${s.p99} | ${fmt(s.rss)} | ${s.failed} |`);
+      }
+      const j = summary.junction;
+      lines.push('');
+      for (const other of ['apollo', 'hive'] as const) {
+        const o = summary[other];
+        lines.push(
+          `- Junction / ${LABEL[other]}: req/s ×${fmt(j.rps / o.rps, 2)}, p50 ×${fmt(j.p50 / Math.max(o.p50, 0.5), 2)}, p99 ×${fmt(j.p99 / Math.max(o.p99, 0.5), 2)}, RSS ×${fmt(j.rss / o.rss, 2)}`,
+        );
+      }
+    }
+    return lines.join('\n');
+  } finally {
+    for (const target of TARGETS) {
+      const child = running[target]?.child;
+      if (child && child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    }
+    await stack.close();
+  }
+}
