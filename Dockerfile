@@ -31,7 +31,9 @@ ENV NODE_ENV=production
 
 # Dependencies first, so a source change does not reinstall them. Only the
 # runtime ones: tsx is among them; compilers, test runner and drizzle-kit are not.
+# patches/ fixes installed packages (patch-package, run by npm's postinstall).
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY . .

@@ -19,11 +19,22 @@ export interface DbOptions {
   onQuery?: (query: string) => void;
 }
 
-/** A drizzle handle over a postgres.js pool. */
+/**
+ * Seconds before a pooled connection tries PostgreSQL again after failing to
+ * reach it: 0.1 s doubling, at most 1 s. (postgres.js's default grows to 20 s
+ * after a few failures, so a service would sit idle up to 20 s after a short
+ * outage.)
+ */
+export function reconnectDelaySeconds(failures: number): number {
+  return Math.min(0.1 * 2 ** Math.max(0, failures - 1), 1);
+}
+
+/** A drizzle handle over a postgres.js pool; it reconnects by itself when PostgreSQL comes back. */
 export function connect(url: string, options: DbOptions = {}): DbHandle {
   const sql = postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
+    backoff: reconnectDelaySeconds,
   });
   const db = drizzle(sql, options.onQuery ? { logger: { logQuery: (query) => options.onQuery!(query) } } : {});
   return { db, sql, close: () => sql.end({ timeout: 5 }) };

@@ -12,10 +12,13 @@ export interface TestDatabase extends DbHandle {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database of its own for one test file; drop() removes it. */
-export async function createTestDatabase(label: string): Promise<TestDatabase> {
+/**
+ * A fresh, migrated database of its own for one test file; drop() removes it.
+ * `adminUrl`: the cluster to create it in (default the shared one, or TEST_ADMIN_DATABASE_URL).
+ */
+export async function createTestDatabase(label: string, adminUrl = ADMIN_URL): Promise<TestDatabase> {
   const name = `jt_${label.replace(/\W/g, '_')}_${randomBytes(4).toString('hex')}`.toLowerCase();
-  const url = new URL(ADMIN_URL);
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   await migrateDatabase(url.toString());
   const statements: string[] = [];
@@ -27,7 +30,7 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
     statements,
     async drop() {
       await handle.close();
-      const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+      const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
       try {
         await admin.unsafe(`drop database if exists "${name}" with (force)`);
       } finally {

@@ -26,6 +26,8 @@ export interface Stack {
 export interface StackOptions {
   /** Environment overrides (e.g. ENRICHMENT_URL of a test partner). */
   env?: Record<string, string>;
+  /** The PostgreSQL cluster to create the stack's database in (e.g. a PrivatePostgres); default the shared one. */
+  adminUrl?: string;
 }
 
 /**
@@ -33,7 +35,7 @@ export interface StackOptions {
  * subgraphs/index.ts on a free port, and the gateway in front of them loading supergraph.graphql.
  */
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
-  const db = await createTestDatabase(label);
+  const db = await createTestDatabase(label, options.adminUrl);
   const logger = createLogger(label, process.env.LOG_LEVEL ?? 'silent');
   // One ingest key for every service of the stack (unset, each would generate its own).
   // A generous gateway→subgraph timeout: on 2 cores shared by every test, a burst of 200 placeOrder can take
