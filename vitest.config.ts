@@ -1,6 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // One graphql for the project's code and for the libraries: Node loads graphql's CommonJS
+    // build, while Vite would pick its `module` build for our files, and graphql-js refuses a
+    // schema made by the other copy ("Cannot use GraphQLSchema ... from another module or realm").
+    alias: [{ find: /^graphql$/, replacement: fileURLToPath(new URL('./node_modules/graphql/index.js', import.meta.url)) }],
+  },
   test: {
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**'],

@@ -114,6 +114,14 @@ const configSchema = z
     BACKUP_UPLOAD_TIMEOUT_MS: z.coerce.number().int().min(100).default(120000),
     /** Delays before each retry of a failed upload; the last repeats until the UTC day ends. */
     BACKUP_UPLOAD_RETRY_DELAYS_MS: delays('60000,300000,900000,3600000'),
+    /** Gateway: deepest field nesting of an operation (fragments followed) -> MAX_DEPTH_LIMIT. */
+    MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(12),
+    /** Gateway: most aliases in an operation (fragments followed) -> MAX_ALIASES_LIMIT. */
+    MAX_ALIASES: z.coerce.number().int().min(0).default(30),
+    /** Gateway: most lexical tokens in a document -> GRAPHQL_PARSE_FAILED. */
+    MAX_QUERY_TOKENS: z.coerce.number().int().min(1).default(5000),
+    /** Gateway: highest estimated cost (each field once per row the `first` arguments allow) -> COST_ESTIMATED_TOO_EXPENSIVE. */
+    MAX_QUERY_COST: z.coerce.number().int().min(1).default(10000),
   })
   .transform((env) => {
     const local = (p: number) => `http://127.0.0.1:${p}`;

@@ -15,6 +15,7 @@ import { metricsRoute } from '../common/metrics.ts';
 import { SubgraphDataSource, type GatewayContext } from './data-source.ts';
 import { InflightFetches } from './dedup.ts';
 import { gatewayMetricsPlugin } from './metrics.ts';
+import { queryLimits } from './limits.ts';
 import { checkSubgraphs } from './readiness.ts';
 import { supergraphFromFile } from './supergraph-file.ts';
 import { subgraphUrl } from './subgraphs.ts';
@@ -78,14 +79,17 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
     logger,
   });
 
+  const limits = queryLimits(config);
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: !config.production,
+    parseOptions: limits.parseOptions,
     formatError: createErrorFormatter(config.production),
     includeStacktraceInErrorResponses: config.NODE_ENV === 'development',
     plugins: [
       gatewayMetricsPlugin(),
       errorLoggingPlugin(logger),
+      limits.plugin,
       config.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
     ],
     // index.ts owns SIGTERM/SIGINT and stops everything in order.

@@ -1,0 +1,97 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { GraphQLError, validate, type ValidationContext } from 'graphql';
+import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
+import type { Config } from '../common/config.ts';
+
+export type LimitCode = 'MAX_DEPTH_LIMIT' | 'MAX_ALIASES_LIMIT' | 'COST_ESTIMATED_TOO_EXPENSIVE';
+
+type LimitSettings = Pick<Config, 'MAX_QUERY_DEPTH' | 'MAX_ALIASES' | 'MAX_QUERY_TOKENS' | 'MAX_QUERY_COST'>;
+
+/** A rejected operation: HTTP 400 with `code`, before anything is executed. */
+function limitError(code: LimitCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extensions, http: { status: 400 } } });
+}
+
+/**
+ * The estimated cost of a field: 1, plus its selections once per row it can
+ * return. A field with a `first` argument (given or defaulted, e.g. User.orders'
+ * 50) returns up to that many rows; any other field one row (`nodes` of a
+ * connection is already counted by the connection's `first`). So
+ * `users(first: 100) { nodes { orders(first: 50) { id } } }` costs about 100 x 50.
+ */
+export const rowsEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
+  const first = typeof args.first === 'number' && Number.isFinite(args.first) ? Math.max(1, Math.floor(args.first)) : 1;
+  return 1 + first * childComplexity;
+};
+
+/** The estimated cost of `operationName` in `document` (every operation when unnamed), as rowsEstimator counts it. */
+export function estimateCost(args: Omit<Parameters<typeof getComplexity>[0], 'estimators'>): number {
+  return getComplexity({ ...args, estimators: [rowsEstimator] });
+}
+
+/** graphql-query-complexity stops walking (and throws this) at 10,000 selections, e.g. fragments spread into each other exponentially. */
+const TOO_MANY_NODES = 'Query exceeds the maximum allowed number of nodes.';
+
+/**
+ * Apollo Server options and plugin that reject an operation before it is
+ * executed (so no subgraph is called): more tokens than MAX_QUERY_TOKENS
+ * (graphql-js' parser, GRAPHQL_PARSE_FAILED), nesting deeper than
+ * MAX_QUERY_DEPTH and more aliases than MAX_ALIASES (GraphQL Armor's rules;
+ * fragments are followed, also one named `__schema`), and an estimated cost
+ * above MAX_QUERY_COST (graphql-query-complexity with rowsEstimator). All HTTP 400.
+ */
+export function queryLimits(config: LimitSettings) {
+  const rules = [
+    maxDepthRule({
+      n: config.MAX_QUERY_DEPTH,
+      // Fragments add no depth of their own: depth is how deep fields nest.
+      flattenFragments: true,
+      propagateOnRejection: false,
+      onReject: [(context, error) => report(context, 'MAX_DEPTH_LIMIT', error)],
+    }),
+    maxAliasesRule({
+      n: config.MAX_ALIASES,
+      propagateOnRejection: false,
+      onReject: [(context, error) => report(context, 'MAX_ALIASES_LIMIT', error)],
+    }),
+  ];
+
+  function report(context: ValidationContext | null, code: LimitCode, error: GraphQLError) {
+    context?.reportError(limitError(code, error.message.replace(/^Syntax Error: /, '')));
+  }
+
+  const plugin: ApolloServerPlugin = {
+    async requestDidStart() {
+      return {
+        // After parsing and validation, before execution (also for a document Apollo had cached).
+        async didResolveOperation({ document, schema, request }) {
+          const [first] = validate(schema, document, rules);
+          if (first) throw first;
+          let cost: number;
+          try {
+            cost = estimateCost({ schema, query: document, variables: request.variables ?? {}, operationName: request.operationName ?? undefined });
+          } catch (error) {
+            if (error instanceof GraphQLError && error.message === TOO_MANY_NODES) cost = Infinity;
+            // Variables that do not fit the operation: execution rejects them with BAD_USER_INPUT before any subgraph call.
+            else return;
+          }
+          if (cost > config.MAX_QUERY_COST) {
+            const found = Number.isFinite(cost) ? `, estimated ${cost}` : '';
+            throw limitError('COST_ESTIMATED_TOO_EXPENSIVE', `Query cost limit of ${config.MAX_QUERY_COST} exceeded${found}.`, {
+              maxCost: config.MAX_QUERY_COST,
+              ...(Number.isFinite(cost) ? { cost } : {}),
+            });
+          }
+        },
+      };
+    },
+  };
+
+  return {
+    /** graphql-js counts tokens while parsing and stops at the limit (GRAPHQL_PARSE_FAILED, HTTP 400). */
+    parseOptions: { maxTokens: config.MAX_QUERY_TOKENS },
+    plugin,
+  };
+}

@@ -1,0 +1,50 @@
+import type { Config } from '../../common/config.ts';
+import { listen } from '../../common/http.ts';
+import { createLogger } from '../../common/logger.ts';
+import { createGateway } from '../../gateway/server.ts';
+import { startRecordingProxy, type RecordingProxy } from './recording-proxy.ts';
+import type { Stack, SubgraphName } from './stack.ts';
+
+const URL_SETTING = {
+  users: 'USERS_URL',
+  events: 'EVENTS_URL',
+  inventory: 'INVENTORY_URL',
+  orders: 'ORDERS_URL',
+  notifications: 'NOTIFICATIONS_URL',
+} as const satisfies Record<SubgraphName, keyof Config>;
+
+export interface RecordedGateway {
+  /** The gateway's /graphql URL. */
+  url: string;
+  /** Each subgraph's recording proxy. */
+  proxies: Record<SubgraphName, RecordingProxy>;
+  /** Requests the gateway has sent to any subgraph so far. */
+  subgraphCalls(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A second real gateway over a stack's subgraphs, with `overrides` applied to
+ * its configuration, that reaches every subgraph through a recording proxy:
+ * subgraphCalls() tells whether an operation reached any subgraph at all.
+ */
+export async function startRecordedGateway(stack: Stack, overrides: Partial<Config> = {}): Promise<RecordedGateway> {
+  const proxies = {} as Record<SubgraphName, RecordingProxy>;
+  const urls: Partial<Config> = {};
+  for (const [name, setting] of Object.entries(URL_SETTING) as [SubgraphName, keyof Config][]) {
+    proxies[name] = await startRecordingProxy(new URL(stack.urls[name]!).origin);
+    Object.assign(urls, { [setting]: `${proxies[name].url}/graphql` });
+  }
+  const gateway = await createGateway({ config: { ...stack.config, ...urls, ...overrides }, logger: createLogger('recorded-gateway', 'silent') });
+  const http = await listen(gateway.app, 0);
+  return {
+    url: `${http.url}/graphql`,
+    proxies,
+    subgraphCalls: () => Object.values(proxies).reduce((sum, proxy) => sum + proxy.exchanges.length, 0),
+    async close() {
+      await http.close();
+      await gateway.close();
+      for (const proxy of Object.values(proxies)) await proxy.close();
+    },
+  };
+}
