@@ -117,13 +117,21 @@ function isUnexpected(formatted: GraphQLFormattedError, error: unknown): boolean
   return typeof code !== 'string' || code === 'INTERNAL_SERVER_ERROR';
 }
 
+/** graphql-js' hints naming fields, types and enum values: `Did you mean "name"?`, `Did you mean the enum value "CONFIRMED"?`. */
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+
 /**
  * Apollo Server's formatError: domain errors and Apollo's own coded errors pass
  * as they are; anything else is reported as INTERNAL_SERVER_ERROR, its message
  * masked in production (errorLoggingPlugin logs it with the request id).
+ * In production no message suggests names ("Did you mean ...?"): Apollo's
+ * hideSchemaDetailsFromClientErrors strips them from validation errors only,
+ * not from variable values that do not fit their type.
  */
 export function createErrorFormatter(production: boolean, options: DatabaseErrorOptions = {}) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+  return (shown: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const message = production ? shown.message.replace(SUGGESTION, '') : shown.message;
+    const formatted = message === shown.message ? shown : { ...shown, message };
     if (!isUnexpected(formatted, error)) return formatted;
     if (options.database && isDatabaseUnavailable(unwrapResolverError(error))) {
       const unavailable = databaseUnavailable();

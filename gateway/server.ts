@@ -83,6 +83,8 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: !config.production,
+    // No "Did you mean ...?" naming fields and types in production errors.
+    hideSchemaDetailsFromClientErrors: config.production,
     parseOptions: limits.parseOptions,
     formatError: createErrorFormatter(config.production),
     includeStacktraceInErrorResponses: config.NODE_ENV === 'development',
