@@ -122,6 +122,17 @@ const configSchema = z
     MAX_QUERY_TOKENS: z.coerce.number().int().min(1).default(5000),
     /** Gateway: highest estimated cost (each field once per row the `first` arguments allow) -> COST_ESTIMATED_TOO_EXPENSIVE. */
     MAX_QUERY_COST: z.coerce.number().int().min(1).default(10000),
+    /** Gateway: requests a minute per viewer (per client address when anonymous), shared through Redis; 0 turns it off. */
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+    /**
+     * Gateway: which proxies in front of it to believe about the client address
+     * (X-Forwarded-For), as express's `trust proxy`: empty (none, the default),
+     * a hop count, or comma-separated addresses/subnets such as `loopback,10.0.0.0/8`.
+     */
+    TRUST_PROXY: z
+      .string()
+      .default('')
+      .transform((value): boolean | number | string => (value.trim() === '' ? false : /^\d+$/.test(value.trim()) ? Number(value.trim()) : value.trim())),
   })
   .transform((env) => {
     const local = (p: number) => `http://127.0.0.1:${p}`;

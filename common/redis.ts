@@ -16,12 +16,15 @@ export interface RedisOptions {
   logger?: Logger;
   /** Connection name shown by CLIENT LIST. */
   name?: string;
+  /** A command not answered in this long fails (e.g. a frozen Redis); none by default. */
+  commandTimeoutMs?: number;
 }
 
 /** An ioredis connection for `role`; reconnects forever (at most 2 s apart) and logs errors at most every 5 s. */
-export function createRedis(url: string, { role, logger, name }: RedisOptions): Redis {
+export function createRedis(url: string, { role, logger, name, commandTimeoutMs }: RedisOptions): Redis {
   const redis = new Redis(url, {
     connectionName: name,
+    commandTimeout: commandTimeoutMs,
     retryStrategy: (times) => Math.min(100 * times, 2000),
     ...(role === 'worker' ? { maxRetriesPerRequest: null } : { enableOfflineQueue: false, maxRetriesPerRequest: 1 }),
   });

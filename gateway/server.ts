@@ -16,6 +16,7 @@ import { SubgraphDataSource, type GatewayContext } from './data-source.ts';
 import { InflightFetches } from './dedup.ts';
 import { gatewayMetricsPlugin } from './metrics.ts';
 import { queryLimits } from './limits.ts';
+import { createRateLimit } from './rate-limit.ts';
 import { checkSubgraphs } from './readiness.ts';
 import { supergraphFromFile } from './supergraph-file.ts';
 import { subgraphUrl } from './subgraphs.ts';
@@ -79,6 +80,7 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
     logger,
   });
 
+  const rateLimit = createRateLimit(config, logger);
   const limits = queryLimits(config);
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -98,10 +100,16 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
     stopOnTerminationSignals: false,
     logger,
   });
-  await apollo.start();
+  try {
+    await Promise.all([apollo.start(), rateLimit.ready]);
+  } catch (error) {
+    await rateLimit.close();
+    throw error;
+  }
 
   const auth = createAuthenticator(config);
   const app = createApp();
+  app.set('trust proxy', config.TRUST_PROXY);
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', service: 'gateway' });
   });
@@ -118,6 +126,7 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
     '/graphql',
     // A present but bad bearer token is HTTP 401 before anything runs; the verified viewer is in res.locals.viewer.
     authenticate(auth),
+    rateLimit.middleware,
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, { context: async ({ req, res }) => ({ ...idsOf(res), apiKey: req.get('x-api-key'), viewer: viewerOf(res) }) }),
   );
@@ -129,9 +138,12 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
     apollo,
     close() {
       // Stopping Apollo Server stops the gateway, which runs the watch's cleanup; then the subgraph pools close.
-      closing ??= apollo.stop().then(async () => {
-        await Promise.all([...sources.values()].map((source) => source.close()));
-      });
+      closing ??= Promise.all([
+        apollo.stop().then(async () => {
+          await Promise.all([...sources.values()].map((source) => source.close()));
+        }),
+        rateLimit.close(),
+      ]).then(() => {});
       return closing;
     },
   };

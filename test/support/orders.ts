@@ -132,6 +132,16 @@ export class PrivateRedis {
     }
   }
 
+  /** Freezes this redis-server (SIGSTOP): connections stay open and nothing is answered, until thaw(). */
+  freeze(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen redis-server run again (SIGCONT). */
+  thaw(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   /** Stops this redis-server only (SIGTERM to the process we started) and waits for it to exit. */
   async stop(): Promise<void> {
     const child = this.process;

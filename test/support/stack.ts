@@ -41,7 +41,16 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   // A generous gateway→subgraph timeout: on 2 cores shared by every test, a burst of 200 placeOrder can take
   // longer than the production default without any subgraph being down (test/federation/subgraph-outage sets its own).
   // No backup schedules in the workers a test starts on stack.config (workers/backup/test turns them on itself).
-  const baseEnv = { DATABASE_URL: db.url, NODE_ENV: 'test', INGEST_API_KEY: 'test-stack-ingest-key', SUBGRAPH_TIMEOUT_MS: '30000', BACKUP_DUMP_EVERY_MS: '0', ...options.env };
+  // No rate limit unless a test asks for one: test files run at once from one address.
+  const baseEnv = {
+    DATABASE_URL: db.url,
+    NODE_ENV: 'test',
+    INGEST_API_KEY: 'test-stack-ingest-key',
+    SUBGRAPH_TIMEOUT_MS: '30000',
+    BACKUP_DUMP_EVERY_MS: '0',
+    RATE_LIMIT_PER_MINUTE: '0',
+    ...options.env,
+  };
   const closers: (() => Promise<void>)[] = [];
   const statements = Object.fromEntries(SUBGRAPHS.map(({ name }) => [name, [] as string[]])) as Record<SubgraphName, string[]>;
   const urls: Partial<Record<SubgraphName, string>> = {};

@@ -28,7 +28,11 @@ describe('orders and inventory through the gateway', () => {
     }
 
     stack.resetStatements();
-    const { users: page } = await gqlData(url, `{ users(first: 100) { nodes { id name orders { quantity status user { name } product { id name stock movements { kind quantity } } } } } }`);
+    // Small pages (each user has 2 orders, each product 1 movement) keep the query within the default MAX_QUERY_COST.
+    const { users: page } = await gqlData(
+      url,
+      `{ users(first: 10) { nodes { id name orders(first: 5) { quantity status user { name } product { id name stock movements(first: 5) { kind quantity } } } } } }`,
+    );
     const mine = page.nodes.filter((u: { id: string }) => users.some((x) => x.id === u.id));
     expect(mine).toHaveLength(3);
     for (const user of mine) {
