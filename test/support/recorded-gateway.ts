@@ -3,15 +3,8 @@ import { listen } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createGateway } from '../../gateway/server.ts';
 import { startRecordingProxy, type RecordingProxy } from './recording-proxy.ts';
+import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import type { Stack, SubgraphName } from './stack.ts';
-
-const URL_SETTING = {
-  users: 'USERS_URL',
-  events: 'EVENTS_URL',
-  inventory: 'INVENTORY_URL',
-  orders: 'ORDERS_URL',
-  notifications: 'NOTIFICATIONS_URL',
-} as const satisfies Record<SubgraphName, keyof Config>;
 
 export interface RecordedGateway {
   /** The gateway's /graphql URL. */
@@ -31,9 +24,9 @@ export interface RecordedGateway {
 export async function startRecordedGateway(stack: Stack, overrides: Partial<Config> = {}): Promise<RecordedGateway> {
   const proxies = {} as Record<SubgraphName, RecordingProxy>;
   const urls: Partial<Config> = {};
-  for (const [name, setting] of Object.entries(URL_SETTING) as [SubgraphName, keyof Config][]) {
+  for (const { name, urlSetting } of SUBGRAPHS) {
     proxies[name] = await startRecordingProxy(new URL(stack.urls[name]!).origin);
-    Object.assign(urls, { [setting]: `${proxies[name].url}/graphql` });
+    Object.assign(urls, { [urlSetting]: `${proxies[name].url}/graphql` });
   }
   const gateway = await createGateway({ config: { ...stack.config, ...urls, ...overrides }, logger: createLogger('recorded-gateway', 'silent') });
   const http = await listen(gateway.app, 0);
