@@ -36,7 +36,7 @@ export interface RateLimit {
 }
 
 /** How long the gateway's start waits for the limiter's Redis connection. */
-const CONNECT_WAIT_MS = 1000;
+const CONNECT_WAIT_MS = 3000;
 
 type RateLimitSettings = Pick<Config, 'RATE_LIMIT_PER_MINUTE' | 'REDIS_URL' | 'QUEUE_PREFIX'>;
 

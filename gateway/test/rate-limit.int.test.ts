@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../common/config.ts';
 import { listen } from '../../common/http.ts';
+import { startTestIdentity } from '../../test/support/identity.ts';
 import { freePort, PrivateRedis } from '../../test/support/orders.ts';
 import { RATE_LIMIT_REDIS_TIMEOUT_MS } from '../rate-limit.ts';
 import { createGateway } from '../server.ts';
@@ -39,10 +40,11 @@ interface Answer {
 }
 
 /** POSTs `{ __typename }` to a gateway from the local address `from` (any 127.x.y.z is this machine). */
-function ask(port: number, from = '127.0.0.1'): Promise<Answer> {
+function ask(port: number, from = '127.0.0.1', headers: Record<string, string> = {}): Promise<Answer> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/graphql', method: 'POST', localAddress: from, headers: { 'content-type': 'application/json' } }, (res) => {
+    const options = { host: '127.0.0.1', port, path: '/graphql', method: 'POST', localAddress: from, headers: { 'content-type': 'application/json', ...headers } };
+    const req = request(options, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
@@ -51,6 +53,17 @@ function ask(port: number, from = '127.0.0.1'): Promise<Answer> {
     req.on('error', reject);
     req.end(JSON.stringify({ query: '{ __typename }' }));
   });
+}
+
+/** Removes a test's rate limit counters from the shared Redis. */
+async function dropKeys(prefix: string): Promise<void> {
+  const redis = new Redis(SHARED_REDIS);
+  try {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function metric(base: string, name: string): Promise<number> {
@@ -66,9 +79,8 @@ describe('RATE_LIMIT_PER_MINUTE', () => {
     const [a, b] = [await startGateway(env), await startGateway(env)];
     const redis = new Redis(SHARED_REDIS);
     cleanups.push(async () => {
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
       redis.disconnect();
+      await dropKeys(prefix);
     });
 
     const passed = [await ask(a.port), await ask(b.port), await ask(a.port), await ask(b.port), await ask(a.port)];
@@ -90,6 +102,29 @@ describe('RATE_LIMIT_PER_MINUTE', () => {
     expect((await ask(a.port, '127.0.0.2')).status).toBe(200);
     // The counters live in Redis under the stack's prefix, so test stacks never share them.
     expect((await redis.keys(`${prefix}:rate-limit:*`)).length).toBe(2);
+  });
+
+  it('counts per signed-in viewer whatever their address, and anonymous callers per address', async () => {
+    const identity = await startTestIdentity();
+    cleanups.push(() => identity.close());
+    const prefix = `jt-rate-${randomUUID().slice(0, 8)}`;
+    const gateway = await startGateway({ ...identity.env, REDIS_URL: SHARED_REDIS, QUEUE_PREFIX: prefix, RATE_LIMIT_PER_MINUTE: '3' });
+    cleanups.push(() => dropKeys(prefix));
+    const [ada, grace] = [await identity.headers(randomUUID()), await identity.headers(randomUUID())];
+
+    const statuses = async (from: string, headers: Record<string, string>, n: number) => {
+      const result = [];
+      for (let i = 0; i < n; i++) result.push((await ask(gateway.port, from, headers)).status);
+      return result;
+    };
+    expect(await statuses('127.0.0.1', ada, 2)).toEqual([200, 200]);
+    expect(await statuses('127.0.0.2', ada, 2)).toEqual([200, 429]);
+    // Another viewer on the same address, and anonymous callers there, have allowances of their own.
+    expect(await statuses('127.0.0.1', grace, 3)).toEqual([200, 200, 200]);
+    expect(await statuses('127.0.0.1', {}, 4)).toEqual([200, 200, 200, 429]);
+    expect(await statuses('127.0.0.3', {}, 1)).toEqual([200]);
+    // Every request was counted (none let through unchecked).
+    expect(gateway.logs.map((line) => line.msg)).toEqual([]);
   });
 
   it('while Redis is down requests pass at once, a metric counts them and a warning says so; once Redis is back the limit holds again', async () => {

@@ -23,12 +23,12 @@ afterAll(async () => {
 
 describe('no field suggestions in production', () => {
   const cases: [string, string, Record<string, unknown>][] = [
-    ['a misspelt field', '{ users(first: 1) { nodes { nam } } }', {}],
+    ['a misspelt field', '{ events(first: 1) { nodes { nam } } }', {}],
     ['a misspelt enum value', '{ orders(status: CONFIRMD) { totalCount } }', {}],
     ['a misspelt enum value in a variable', 'query($s: OrderStatus) { orders(status: $s) { totalCount } }', { s: 'CONFIRMD' }],
     ['a misspelt input field in a variable', 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { nam: 'Ada', email: 'ada@example.com' } }],
-    ['a misspelt argument', '{ users(frist: 1) { totalCount } }', {}],
-    ['a misspelt type in a fragment', '{ users(first: 1) { nodes { ...F } } } fragment F on Usr { id }', {}],
+    ['a misspelt argument', '{ events(frist: 1) { totalCount } }', {}],
+    ['a misspelt type in a fragment', '{ events(first: 1) { nodes { ...F } } } fragment F on Evnt { id }', {}],
   ];
 
   for (const [what, query, variables] of cases) {
@@ -42,7 +42,7 @@ describe('no field suggestions in production', () => {
       expect(hidden.errors!.map((e) => e.extensions?.code)).toEqual(hidden.errors!.map(() => expect.stringMatching(/^(GRAPHQL_VALIDATION_FAILED|BAD_USER_INPUT)$/)));
       expect(JSON.stringify(hidden)).not.toMatch(/did you mean/i);
       // Still a useful message: it names what the client sent.
-      expect(hidden.errors!.map((e) => e.message).join(' ')).toMatch(/nam|CONFIRMD|frist|Usr/);
+      expect(hidden.errors!.map((e) => e.message).join(' ')).toMatch(/nam|CONFIRMD|frist|Evnt/);
     });
   }
 });
@@ -55,7 +55,7 @@ describe('no introspection in production', () => {
       '{ __type(name: "User") { fields { name } } }',
       '{ s: __schema { queryType { name } } }',
       '{ ...F } fragment F on Query { __schema { queryType { name } } }',
-      '{ users(first: 1) { totalCount } ... on Query { __type(name: "Order") { name } } }',
+      '{ events(first: 1) { totalCount } ... on Query { __type(name: "Order") { name } } }',
     ]) {
       const response = await gql(production.url, query);
       expect({ query, status: response.status, data: response.data }).toEqual({ query, status: 400, data: undefined });
@@ -72,21 +72,21 @@ describe('no introspection in production', () => {
 
 describe('internal errors masked in production', () => {
   it('a subgraph failing on a broken database answers "Internal server error" with only the code', async () => {
-    // A real fault: the users table disappears under the users subgraph.
-    await stack.db.sql.unsafe('alter table users.users rename to users_gone');
+    // A real fault: the events table disappears under the events subgraph.
+    await stack.db.sql.unsafe('alter table events.events rename to events_gone');
     try {
-      const query = '{ users(first: 1) { totalCount nodes { id } } }';
+      const query = '{ events(first: 1) { totalCount nodes { id } } }';
       const shown = await gql(development.url, query);
       expect(shown.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
-      expect(shown.errors?.[0]?.message).toContain('users');
+      expect(shown.errors?.[0]?.message).toContain('events');
 
       const masked = await gql(production.url, query);
       expect(masked.status).toBeLessThan(500);
-      expect(masked.errors).toEqual([{ message: 'Internal server error', path: ['users'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
-      expect(JSON.stringify(masked)).not.toMatch(/users_gone|relation|does not exist|stacktrace|serviceName/);
+      expect(masked.errors).toEqual([{ message: 'Internal server error', path: ['events'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+      expect(JSON.stringify(masked)).not.toMatch(/events_gone|relation|does not exist|stacktrace|serviceName/);
     } finally {
-      await stack.db.sql.unsafe('alter table users.users_gone rename to users');
+      await stack.db.sql.unsafe('alter table events.events_gone rename to events');
     }
-    expect((await gql(production.url, '{ users(first: 1) { totalCount } }')).errors).toBeUndefined();
+    expect((await gql(production.url, '{ events(first: 1) { totalCount } }')).errors).toBeUndefined();
   });
 });

@@ -29,10 +29,10 @@ function nest(fields: string[]): string {
   return fields.reduceRight((inner, field) => (inner ? `${field} { ${inner} }` : field), '');
 }
 
-/** Fields nesting `depth` deep through User.orders -> Order.user -> ... (every list asks for one row, so cost stays low). */
+/** Fields nesting `depth` deep through Event.organizer -> User.events -> ... (public fields; every list asks for one row, so cost stays low). */
 function chain(depth: number): string[] {
-  const fields = ['users(first: 1)', 'nodes'];
-  while (fields.length < depth - 1) fields.push(fields.length % 2 === 0 ? 'orders(first: 1)' : 'user');
+  const fields = ['events(first: 1)', 'nodes'];
+  while (fields.length < depth - 1) fields.push(fields.length % 2 === 0 ? 'organizer' : 'events(first: 1)');
   return [...fields.slice(0, depth - 1), 'id'];
 }
 
@@ -74,20 +74,20 @@ describe('MAX_QUERY_DEPTH', () => {
 
   it('follows named and inline fragments, including a fragment named __schema', async () => {
     const deep = chain(DEFAULTS.MAX_QUERY_DEPTH + 1);
-    // users > nodes > (fragment on User) orders > user > ...
+    // events > nodes > (fragment on Event) organizer > events > ...
     const body = nest(deep.slice(2));
-    await expectRejected(`{ users(first: 1) { nodes { ...Deep } } } fragment Deep on User { ${body} }`, 'MAX_DEPTH_LIMIT');
-    await expectRejected(`{ users(first: 1) { nodes { ...__schema } } } fragment __schema on User { ${body} }`, 'MAX_DEPTH_LIMIT');
-    await expectRejected(`{ users(first: 1) { nodes { ... on User { ${body} } } } }`, 'MAX_DEPTH_LIMIT');
+    await expectRejected(`{ events(first: 1) { nodes { ...Deep } } } fragment Deep on Event { ${body} }`, 'MAX_DEPTH_LIMIT');
+    await expectRejected(`{ events(first: 1) { nodes { ...__schema } } } fragment __schema on Event { ${body} }`, 'MAX_DEPTH_LIMIT');
+    await expectRejected(`{ events(first: 1) { nodes { ... on Event { ${body} } } } }`, 'MAX_DEPTH_LIMIT');
     // A fragment spread twice, and fragments inside fragments, count their full depth.
     const [head, ...rest] = deep.slice(2);
     await expectRejected(
-      `{ users(first: 1) { nodes { ...A ...A } } } fragment A on User { ${head} { ...B } } fragment B on Order { ${nest(rest)} }`,
+      `{ events(first: 1) { nodes { ...A ...A } } } fragment A on Event { ${head} { ...B } } fragment B on User { ${nest(rest)} }`,
       'MAX_DEPTH_LIMIT',
     );
     // Fragments add no depth of their own.
     const atLimit = nest(chain(DEFAULTS.MAX_QUERY_DEPTH).slice(2));
-    await expectAccepted(`{ users(first: 1) { nodes { ...__schema } } } fragment __schema on User { ${atLimit} }`);
+    await expectAccepted(`{ events(first: 1) { nodes { ...__schema } } } fragment __schema on Event { ${atLimit} }`);
   });
 });
 
@@ -95,27 +95,27 @@ describe('MAX_ALIASES', () => {
   const aliases = (n: number, prefix = 'a') => Array.from({ length: n }, (_, i) => `${prefix}${i}: id`).join(' ');
 
   it(`more aliases than the default ${DEFAULTS.MAX_ALIASES} is MAX_ALIASES_LIMIT (HTTP 400) and reaches no subgraph`, async () => {
-    const error = await expectRejected(`{ users(first: 1) { nodes { ${aliases(DEFAULTS.MAX_ALIASES + 1)} } } }`, 'MAX_ALIASES_LIMIT');
+    const error = await expectRejected(`{ events(first: 1) { nodes { ${aliases(DEFAULTS.MAX_ALIASES + 1)} } } }`, 'MAX_ALIASES_LIMIT');
     expect(error.message).toContain(`Aliases limit of ${DEFAULTS.MAX_ALIASES}`);
-    expect((await expectAccepted(`{ users(first: 1) { nodes { ${aliases(DEFAULTS.MAX_ALIASES)} } } }`)).calls).toBeGreaterThan(0);
+    expect((await expectAccepted(`{ events(first: 1) { nodes { ${aliases(DEFAULTS.MAX_ALIASES)} } } }`)).calls).toBeGreaterThan(0);
   });
 
   it('counts aliases inside fragments, each time a fragment is spread, also one named __schema', async () => {
     const half = Math.floor(DEFAULTS.MAX_ALIASES / 2) + 1;
     await expectRejected(
-      `{ users(first: 1) { nodes { ...__schema } } u: user(id: "${randomUUID()}") { ...__schema } } fragment __schema on User { ${aliases(half)} }`,
+      `{ events(first: 1) { nodes { ...__schema } } e: event(id: "${randomUUID()}") { ...__schema } } fragment __schema on Event { ${aliases(half)} }`,
       'MAX_ALIASES_LIMIT',
     );
-    await expectRejected(`{ users(first: 1) { nodes { ... on User { ${aliases(DEFAULTS.MAX_ALIASES + 1)} } } } }`, 'MAX_ALIASES_LIMIT');
+    await expectRejected(`{ events(first: 1) { nodes { ... on Event { ${aliases(DEFAULTS.MAX_ALIASES + 1)} } } } }`, 'MAX_ALIASES_LIMIT');
   });
 });
 
 describe('MAX_QUERY_TOKENS', () => {
-  // `query Main { users(first: 1) { totalCount } }` is 13 tokens, each `__typename` added to it 1 more; `query Pn { __typename }` 5.
+  // `query Main { events(first: 1) { totalCount } }` is 13 tokens, each `__typename` added to it 1 more; `query Pn { __typename }` 5.
   function document(tokens: number): string {
     const pads = Math.floor((tokens - 13) / 5);
     const extra = Array.from({ length: tokens - 13 - pads * 5 }, () => '__typename').join(' ');
-    return [`query Main { users(first: 1) { totalCount } ${extra} }`, ...Array.from({ length: pads }, (_, i) => `query P${i} { __typename }`)].join('\n');
+    return [`query Main { events(first: 1) { totalCount } ${extra} }`, ...Array.from({ length: pads }, (_, i) => `query P${i} { __typename }`)].join('\n');
   }
 
   it(`a document of more than the default ${DEFAULTS.MAX_QUERY_TOKENS} tokens is GRAPHQL_PARSE_FAILED (HTTP 400) and reaches no subgraph`, async () => {
@@ -126,7 +126,7 @@ describe('MAX_QUERY_TOKENS', () => {
 });
 
 describe('MAX_QUERY_COST', () => {
-  const fanOut = 'users(first: 100) { nodes { events(first: 50) { organizer { events(first: 50) { name } } } } }';
+  const fanOut = 'events(first: 100) { nodes { organizer { events(first: 50) { organizer { events(first: 50) { name } } } } } }';
 
   it('100 x 50 x 50 rows is COST_ESTIMATED_TOO_EXPENSIVE (HTTP 400) and reaches no subgraph', async () => {
     const error = await expectRejected(`{ ${fanOut} }`, 'COST_ESTIMATED_TOO_EXPENSIVE');
@@ -136,36 +136,36 @@ describe('MAX_QUERY_COST', () => {
 
   it('counts `first` given by variables or left at its default, and selections inside fragments (also one named __schema)', async () => {
     await expectRejected(
-      'query($n: Int!, $m: Int) { users(first: $n) { nodes { events(first: $m) { organizer { events(first: $m) { name } } } } } }',
+      'query($n: Int!, $m: Int) { events(first: $n) { nodes { organizer { events(first: $m) { organizer { events(first: $m) { name } } } } } } }',
       'COST_ESTIMATED_TOO_EXPENSIVE',
       { n: 100, m: 50 },
     );
     // User.events defaults to first: 50.
-    await expectRejected('{ users(first: 100) { nodes { events { organizer { events { name } } } } } }', 'COST_ESTIMATED_TOO_EXPENSIVE');
+    await expectRejected('{ events(first: 100) { nodes { organizer { events { organizer { events { name } } } } } } }', 'COST_ESTIMATED_TOO_EXPENSIVE');
     await expectRejected(
-      '{ users(first: 100) { nodes { ...__schema } } } fragment __schema on User { events(first: 50) { organizer { events(first: 50) { name } } } }',
+      '{ events(first: 100) { nodes { ...__schema } } } fragment __schema on Event { organizer { events(first: 50) { organizer { events(first: 50) { name } } } } }',
       'COST_ESTIMATED_TOO_EXPENSIVE',
     );
     // Small pages of the same shape run.
-    expect((await expectAccepted('{ users(first: 5) { nodes { events(first: 5) { organizer { events(first: 5) { name } } } } } }')).calls).toBeGreaterThan(0);
+    expect((await expectAccepted('{ events(first: 5) { nodes { organizer { events(first: 5) { organizer { events(first: 5) { name } } } } } } }')).calls).toBeGreaterThan(0);
   });
 
   it('fragments that spread each other twice (2^20 fields from a few hundred tokens) are COST_ESTIMATED_TOO_EXPENSIVE', async () => {
     const levels = 20;
     const fragments = Array.from({ length: levels }, (_, i) => `fragment F${i} on User { ${i + 1 < levels ? `...F${i + 1} ...F${i + 1}` : 'id'} }`);
     const started = Date.now();
-    await expectRejected(`{ users(first: 1) { nodes { ...F0 } } } ${fragments.join(' ')}`, 'COST_ESTIMATED_TOO_EXPENSIVE');
+    await expectRejected(`{ events(first: 1) { nodes { organizer { ...F0 } } } } ${fragments.join(' ')}`, 'COST_ESTIMATED_TOO_EXPENSIVE');
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('honours MAX_QUERY_COST', async () => {
     const strict = await startRecordedGateway(stack, { MAX_QUERY_COST: 50 });
     try {
-      const response = await gql(strict.url, '{ users(first: 100) { nodes { id } } }');
+      const response = await gql(strict.url, '{ events(first: 100) { nodes { id } } }');
       expect(response.status).toBe(400);
       expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'COST_ESTIMATED_TOO_EXPENSIVE', maxCost: 50, cost: 201 });
       expect(strict.subgraphCalls()).toBe(0);
-      expect((await gql(strict.url, '{ users(first: 10) { nodes { id } } }')).status).toBe(200);
+      expect((await gql(strict.url, '{ events(first: 10) { nodes { id } } }')).status).toBe(200);
     } finally {
       await strict.close();
     }
