@@ -9,7 +9,9 @@
  * `node dist/gateway/index.js`), as in production.
  *
  * BENCH_GATEWAY_SECONDS (default 10) is the length of each measured run,
- * BENCH_GATEWAY_ROUNDS (default 3) how many runs per gateway and query.
+ * BENCH_GATEWAY_ROUNDS (default 3) how many runs per gateway and query;
+ * BENCH_GATEWAY_PROFILE=<dir> runs Junction's gateway with `node --cpu-prof`
+ * and writes its CPU profile there when it stops.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -65,7 +67,8 @@ async function startGateway(target: Target, urls: Record<string, string>): Promi
   };
   let args: string[];
   if (target === 'junction') {
-    args = ['dist/gateway/index.js'];
+    const profile = process.env.BENCH_GATEWAY_PROFILE;
+    args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), 'dist/gateway/index.js'];
     Object.assign(env, { NODE_ENV: 'production', GATEWAY_PORT: String(port), RATE_LIMIT_PER_MINUTE: '0' });
     for (const subgraph of SUBGRAPHS) env[subgraph.urlSetting] = urls[subgraph.name]!;
   } else {
