@@ -16,6 +16,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { SUPERGRAPH_FILE } from '../../scripts/compose.ts';
@@ -182,6 +183,7 @@ export async function run(): Promise<string> {
       if (new Set(answers).size !== 1) throw new Error(`the gateways answer ${query.label} differently`);
     }
 
+    const loadBefore = os.loadavg()[0]!;
     const results: Record<string, Record<Target, Run[]>> = {};
     for (const query of queries) {
       results[query.label] = { junction: [], apollo: [], hive: [] };
@@ -195,14 +197,20 @@ export async function run(): Promise<string> {
       }
     }
 
+    const loadAfter = os.loadavg()[0]!;
     const lines: string[] = [];
     lines.push('## Gateway: Junction vs stock @apollo/gateway vs Hive Gateway');
+    lines.push('');
+    lines.push(
+      `Command: \`npm run bench -- gateway\`. 1-minute load average ${fmt(loadBefore, 1)} when the measured runs began and ${fmt(loadAfter, 1)} when they ended, ` +
+        `on ${os.availableParallelism()} cores: ${loadBefore > os.availableParallelism() || loadAfter > os.availableParallelism() ? 'the machine was shared with other work (other engineers\' builds and tests) while measuring, so the absolute numbers are low and noisy; the ratios from interleaved runs are the useful part' : 'the machine was quiet'}.`,
+    );
     lines.push('');
     lines.push(
       `Each gateway its own process (Junction compiled: \`node dist/gateway/index.js\`, NODE_ENV=production; the other two with default settings), ` +
         `over the same five subgraphs (in the bench process, real PostgreSQL) and the committed supergraph.graphql; ${USERS} users with 3 events and 2 orders each; ` +
         `autocannon, ${CONNECTIONS} connections, ${ROUNDS} runs of ${SECONDS} s per gateway and query after a ${WARMUP_SECONDS} s warm-up, interleaved ` +
-        `(apollo, hive, junction, apollo, …). Medians of the runs; RSS is the gateway process's highest VmRSS during its runs. ` +
+        `(apollo, hive, junction, apollo, …). Medians of the runs (latency: of the runs in which requests completed); failed requests are autocannon's errors and timeouts (10 s) plus non-2xx answers; RSS is the gateway process's highest VmRSS during its runs. ` +
         `Hive Gateway here is @graphql-hive/gateway-runtime (the engine of @graphql-hive/gateway) with its defaults.`,
     );
     for (const query of queries) {
@@ -210,12 +218,15 @@ export async function run(): Promise<string> {
       const summary = Object.fromEntries(
         TARGETS.map((target) => {
           const runs = byTarget[target];
+          // A run in which no request completed has no latency (autocannon says 0): its latencies are left out.
+          const answered = runs.filter((r) => r.rps > 0);
+          const latency = (pick: (r: Run) => number) => (answered.length > 0 ? median(answered.map(pick)) : Number.NaN);
           return [
             target,
             {
               rps: median(runs.map((r) => r.rps)),
-              p50: median(runs.map((r) => r.p50)),
-              p99: median(runs.map((r) => r.p99)),
+              p50: latency((r) => r.p50),
+              p99: latency((r) => r.p99),
               rss: Math.max(...runs.map((r) => r.rssMiB)),
               failed: runs.reduce((n, r) => n + r.errors + r.non2xx, 0),
               all: runs.map((r) => fmt(r.rps)).join(' / '),

@@ -4,14 +4,11 @@
  * answers, so concurrent client requests really overlap at the subgraph.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen } from '../../common/http.ts';
-import { createLogger } from '../../common/logger.ts';
 import { registry } from '../../common/metrics.ts';
-import { createGateway } from '../../gateway/server.ts';
 import { gql, gqlData } from '../support/graphql.ts';
 import { startTestIdentity, type TestIdentity } from '../support/identity.ts';
 import { startRecordingProxy, type RecordingProxy } from '../support/recording-proxy.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startGateway, startStack, type Stack, type TestGateway } from '../support/stack.ts';
 
 /** How long the proxy holds each query's answer; mutations pass at once. */
 const HOLD_MS = 1200;
@@ -19,21 +16,13 @@ const HOLD_MS = 1200;
 let identity: TestIdentity;
 let stack: Stack;
 let users: RecordingProxy;
-let gateway: { url: string; close(): Promise<void> };
+let gateway: TestGateway;
 
 beforeAll(async () => {
   identity = await startTestIdentity();
   stack = await startStack('gateway_dedup', { env: { EVENT_REGISTRY_URL: '', ...identity.env } });
   users = await startRecordingProxy(new URL(stack.urls.users!).origin, { holdMs: (body) => (body.startsWith('{"query":"mutation') ? 0 : HOLD_MS) });
-  const created = await createGateway({ config: { ...stack.config, USERS_URL: `${users.url}/graphql` }, logger: createLogger('dedup-gateway', 'silent') });
-  const http = await listen(created.app, 0);
-  gateway = {
-    url: `${http.url}/graphql`,
-    async close() {
-      await http.close();
-      await created.close();
-    },
-  };
+  gateway = await startGateway({ ...stack.config, USERS_URL: `${users.url}/graphql` }, 'dedup-gateway');
 }, 60_000);
 
 afterAll(async () => {

@@ -5,12 +5,9 @@
  * and recovers by itself after SIGCONT.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { listen } from '../../common/http.ts';
-import { createLogger } from '../../common/logger.ts';
-import { createGateway } from '../../gateway/server.ts';
 import { gql } from '../support/graphql.ts';
 import { createProduct, createUser, placeOrder } from '../support/orders.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startGateway, startStack, type Stack, type TestGateway } from '../support/stack.ts';
 import { spawnSubgraph, type SubgraphProcess } from '../support/subgraph-process.ts';
 
 const TIMEOUT_MS = 800;
@@ -18,7 +15,7 @@ const RESET_MS = 1500;
 
 let stack: Stack;
 let orders: SubgraphProcess;
-let gateway: { url: string; base: string; close(): Promise<void> };
+let gateway: TestGateway;
 
 beforeAll(async () => {
   stack = await startStack('subgraph_outage', { env: { EVENT_REGISTRY_URL: '' } });
@@ -31,16 +28,7 @@ beforeAll(async () => {
     BREAKER_ERROR_THRESHOLD_PERCENT: 50,
     BREAKER_RESET_TIMEOUT_MS: RESET_MS,
   };
-  const created = await createGateway({ config, logger: createLogger('outage-gateway', 'silent') });
-  const http = await listen(created.app, 0);
-  gateway = {
-    url: `${http.url}/graphql`,
-    base: http.url,
-    async close() {
-      await http.close();
-      await created.close();
-    },
-  };
+  gateway = await startGateway(config, 'outage-gateway');
 }, 60_000);
 
 afterAll(async () => {

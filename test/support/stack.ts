@@ -99,3 +99,25 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     throw error;
   }
 }
+
+export interface TestGateway {
+  /** Its /graphql URL. */
+  url: string;
+  /** Its base URL (for /health, /ready, /metrics). */
+  base: string;
+  close(): Promise<void>;
+}
+
+/** Another real gateway on a free port, e.g. over a stack's subgraphs with some settings changed (`{ ...stack.config, ... }`). */
+export async function startGateway(config: Config, label = 'test-gateway'): Promise<TestGateway> {
+  const gateway = await createGateway({ config, logger: createLogger(label, process.env.LOG_LEVEL ?? 'silent') });
+  const http = await listen(gateway.app, 0);
+  return {
+    url: `${http.url}/graphql`,
+    base: http.url,
+    async close() {
+      await http.close();
+      await gateway.close();
+    },
+  };
+}
