@@ -8,6 +8,7 @@ import { parseConfig } from '../../common/config.ts';
 import { listen } from '../../common/http.ts';
 import { startTestIdentity } from '../../test/support/identity.ts';
 import { freePort, PrivateRedis } from '../../test/support/orders.ts';
+import { spawnGateway } from '../../test/support/subgraph-process.ts';
 import { RATE_LIMIT_REDIS_TIMEOUT_MS } from '../rate-limit.ts';
 import { createGateway } from '../server.ts';
 
@@ -102,6 +103,20 @@ describe('RATE_LIMIT_PER_MINUTE', () => {
     expect((await ask(a.port, '127.0.0.2')).status).toBe(200);
     // The counters live in Redis under the stack's prefix, so test stacks never share them.
     expect((await redis.keys(`${prefix}:rate-limit:*`)).length).toBe(2);
+  });
+
+  it('is shared by two gateway processes on one Redis', async () => {
+    const prefix = `jt-rate-${randomUUID().slice(0, 8)}`;
+    const env = { NODE_ENV: 'test', REDIS_URL: SHARED_REDIS, QUEUE_PREFIX: prefix, RATE_LIMIT_PER_MINUTE: '4' };
+    const gateways = await Promise.all([spawnGateway(env), spawnGateway(env)]);
+    cleanups.push(async () => {
+      await Promise.all(gateways.map((gateway) => gateway.stop()));
+      await dropKeys(prefix);
+    });
+    const [a, b] = gateways.map((gateway) => Number(new URL(gateway.url).port)) as [number, number];
+    const statuses = [];
+    for (const port of [a, b, a, b, a, b]) statuses.push((await ask(port)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
   });
 
   it('counts per signed-in viewer whatever their address, and anonymous callers per address', async () => {

@@ -18,15 +18,12 @@ export interface SubgraphProcess {
 }
 
 /**
- * Runs one subgraph as a real process of its own (`node --import tsx subgraphs/<name>/index.ts`)
- * on a free port, with `env` (at least DATABASE_URL), and waits until its /health answers.
+ * Runs a Junction service as a real process of its own (`node --import tsx <script>`)
+ * on a free port (given to it as `portVariable`), with `env`, and waits until its /health answers.
  */
-export async function spawnSubgraph(name: string, env: Record<string, string>): Promise<SubgraphProcess> {
+export async function spawnService(label: string, script: string, portVariable: string, env: Record<string, string>): Promise<SubgraphProcess> {
   const port = await freePort();
-  const module = SUBGRAPHS.find((s) => s.name === name);
-  if (!module) throw new Error(`no subgraph named ${name}`);
-  const portVariable = module.portSetting;
-  const child = spawn(process.execPath, ['--import', 'tsx', `subgraphs/${name}/index.ts`], {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, [portVariable]: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -36,7 +33,7 @@ export async function spawnSubgraph(name: string, env: Record<string, string>): 
   while (!(await fetch(`${base}/health`).then((r) => r.ok, () => false))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`subgraph ${name} did not start on port ${port}`);
+      throw new Error(`${label} did not start on port ${port}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -56,4 +53,19 @@ export async function spawnSubgraph(name: string, env: Record<string, string>): 
       clearTimeout(force);
     },
   };
+}
+
+/**
+ * Runs one subgraph as a real process of its own (`node --import tsx subgraphs/<name>/index.ts`)
+ * on a free port, with `env` (at least DATABASE_URL), and waits until its /health answers.
+ */
+export async function spawnSubgraph(name: string, env: Record<string, string>): Promise<SubgraphProcess> {
+  const module = SUBGRAPHS.find((s) => s.name === name);
+  if (!module) throw new Error(`no subgraph named ${name}`);
+  return spawnService(`subgraph ${name}`, `subgraphs/${name}/index.ts`, module.portSetting, env);
+}
+
+/** Runs the gateway as a real process of its own (`node --import tsx gateway/index.ts`) on a free port, with `env`. */
+export function spawnGateway(env: Record<string, string>): Promise<SubgraphProcess> {
+  return spawnService('gateway', 'gateway/index.ts', 'GATEWAY_PORT', env);
 }
