@@ -1,48 +1,7 @@
-import { Queue, type BackoffStrategy, type JobsOptions } from 'bullmq';
+import { Queue, UnrecoverableError, type BackoffStrategy, type Job, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Config } from './config.ts';
-
-/** BullMQ queue names (under QUEUE_PREFIX). */
-export const QUEUES = {
-  /** Order processing: job `process` (id = order id) and `release` (id = releaseJobId(order id)). */
-  orders: 'orders',
-  /** Domain events (USER_SIGNUP, ORDER_CONFIRMED, ...), recorded as notifications. */
-  notificationEvents: 'notification-events',
-  /** Notification delivery (id = eventId). */
-  notifications: 'notifications',
-  /** Database backups: `dump` and `upload` jobs made by two job schedulers (workers/backup/). */
-  backups: 'backups',
-} as const;
-
-export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
-
-/** Job names on the `orders` queue. */
-export const ORDER_JOBS = {
-  /** Reserve stock for a new order, then CONFIRMED or FAILED. Payload `{ orderId, requestId?, correlationId? }`. */
-  process: 'process',
-  /** Give back whatever stock an order may hold; retried until inventory answers. Payload `{ orderId }`. */
-  release: 'release',
-} as const;
-
-/** Payload of both order jobs. */
-export interface OrderJobData {
-  orderId: string;
-  requestId?: string;
-  correlationId?: string;
-}
-
-/** Job id of an order's release job (BullMQ job ids must not contain ':'). */
-export function releaseJobId(orderId: string): string {
-  return `release-${orderId}`;
-}
-
-/** True when BullMQ accepts `id` as a custom job id. */
-export function isValidJobId(id: string): boolean {
-  return id.length > 0 && !id.includes(':') && !/^\d+$/.test(id);
-}
-
-/** Enough attempts to mean "until it succeeds" (58 days at 5 s apart). */
-export const UNTIL_IT_SUCCEEDS = 1_000_000;
+import type { z } from 'zod';
+import type { JobDefinition, QueueDefinition } from './jobs.ts';
 
 /**
  * A custom backoff strategy (`settings.backoffStrategy` on a Worker, with
@@ -53,26 +12,28 @@ export function retryDelays(delays: readonly number[]): BackoffStrategy {
   return (attemptsMade) => delays[Math.min(Math.max(attemptsMade, 1), delays.length) - 1] ?? 0;
 }
 
-const kept = {
-  // Completed jobs are kept a day for Bull Board; failed ones stay until someone acts on them.
-  removeOnComplete: { age: 24 * 3600, count: 10_000 },
-  removeOnFail: false,
-} satisfies JobsOptions;
+/** The `settings` of the Worker of `queue`: the backoff its retry settings ask for. */
+export function workerSettings<C>(queue: QueueDefinition<C>, config: C): NonNullable<WorkerOptions['settings']> {
+  return { backoffStrategy: retryDelays(queue.retry(config).delays ?? []) };
+}
 
 /**
- * Options for a job `name` on `queue`: attempts and backoff follow the retry
- * settings in `config`. Used by the outbox relay for every row it publishes.
+ * A job's payload, parsed by `schema`. One that does not parse can never
+ * succeed: an UnrecoverableError naming the job and the field, so BullMQ
+ * fails the job at once instead of retrying it.
  */
-export function jobOptionsFor(queue: string, name: string, config: Pick<Config, 'ORDER_RETRY_DELAYS_MS' | 'NOTIFY_RETRY_DELAYS_MS'>): JobsOptions {
-  if (queue === QUEUES.orders) {
-    const attempts = name === ORDER_JOBS.release ? UNTIL_IT_SUCCEEDS : config.ORDER_RETRY_DELAYS_MS.length + 1;
-    return { ...kept, attempts, backoff: { type: 'custom' } };
-  }
-  if (queue === QUEUES.notifications) {
-    return { ...kept, attempts: config.NOTIFY_RETRY_DELAYS_MS.length + 1, backoff: { type: 'custom' } };
-  }
-  // notification-events and anything else: recording is local work, retried a few times.
-  return { ...kept, attempts: 5, backoff: { type: 'exponential', delay: 1000 } };
+export function payloadOf<S extends z.ZodType>(schema: S, job: Pick<Job, 'name' | 'id' | 'queueName' | 'data'>): z.output<S> {
+  const result = schema.safeParse(job.data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.map(String).join('.') || '(payload)';
+  throw new UnrecoverableError(`malformed ${job.name} job ${job.id ?? ''} on ${job.queueName}: ${field}: ${issue.message}`);
+}
+
+/** Adds the job `definition` declares for `payload`, with its options and job id. */
+export function addJob<S extends z.ZodType<Record<string, unknown>>, C>(queue: Queue, definition: JobDefinition<S, C>, payload: z.input<S>, config: C): Promise<Job> {
+  const { name, jobId, payload: data } = definition.message(payload);
+  return queue.add(name, data, { ...definition.options(config), jobId });
 }
 
 /**
@@ -100,9 +61,13 @@ export class QueueSet {
     return queue;
   }
 
-  /** Every queue Junction uses, for Bull Board and metrics. */
+  /** The queues named (opened if need be), e.g. every queue of subgraphs/index.ts's QUEUE_NAMES, for Bull Board and metrics. */
+  only(names: Iterable<string>): Queue[] {
+    return [...names].map((name) => this.get(name));
+  }
+
+  /** Every queue opened so far. */
   all(): Queue[] {
-    for (const name of Object.values(QUEUES)) this.get(name);
     return [...this.queues.values()];
   }
 

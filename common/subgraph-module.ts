@@ -1,3 +1,4 @@
+import type { AnyJob } from './jobs.ts';
 import type { OutboxTable } from './outbox-table.ts';
 import type { SubgraphDeps } from './run-subgraph.ts';
 import type { SubgraphApp } from './subgraph.ts';
@@ -28,4 +29,6 @@ export interface SubgraphModule {
   load(): Promise<SubgraphFactory>;
   /** Its transactional outbox, when it announces anything through the outbox relay. */
   outbox?(): Promise<OutboxTable>;
+  /** The jobs it produces (through its outbox, or directly): each declared once, in its jobs.ts. */
+  readonly jobs?: readonly AnyJob[];
 }

@@ -1,3 +1,4 @@
+import type { AnyJob } from '../common/jobs.ts';
 import events from './events/module.ts';
 import inventory from './inventory/module.ts';
 import notifications from './notifications/module.ts';
@@ -14,3 +15,9 @@ export const SUBGRAPHS = [users, events, inventory, orders, notifications] as co
 
 export type Subgraph = (typeof SUBGRAPHS)[number];
 export type SubgraphName = Subgraph['name'];
+
+/** Every kind of job a subgraph produces, as its module declares it (the outbox relay publishes them). */
+export const JOBS: readonly AnyJob[] = SUBGRAPHS.flatMap((s): readonly AnyJob[] => ('jobs' in s ? s.jobs : []));
+
+/** Every BullMQ queue of Junction (Bull Board shows them; the workers consume them). */
+export const QUEUE_NAMES: readonly string[] = [...new Set(JOBS.map((job) => job.queue.name))];

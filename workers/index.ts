@@ -9,6 +9,7 @@ import { closeRedis, createRedis } from '../common/redis.ts';
 import { startBackups, type Backups } from './backup/index.ts';
 import { createWorkersApp } from './http.ts';
 import { OutboxRelay } from './outbox-relay.ts';
+import { WORKER_QUEUES } from './queues.ts';
 import { startNotificationWorkers } from './notifications/index.ts';
 import { startOrderWorker } from './orders/worker.ts';
 
@@ -19,8 +20,8 @@ export interface RunningWorkers {
   backups: Backups;
   /** Connection states for /health. */
   health(): Record<string, unknown>;
-  /** For /ready: true while the worker connection to Redis is up and PostgreSQL answers within a second. */
-  ready(): Promise<{ ready: boolean; redis: string; database: 'up' | 'down' }>;
+  /** For /ready: true while the worker connection to Redis is up and PostgreSQL answers within a second; `down` names what is not. */
+  ready(): Promise<{ ready: boolean; redis: string; database: 'up' | 'down'; down: ('redis' | 'postgresql')[] }>;
   /** Stops taking jobs, lets active ones finish, then closes every connection; safe to call twice. */
   close(): Promise<void>;
 }
@@ -38,8 +39,8 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Runn
   const queues = new QueueSet(producer, config.QUEUE_PREFIX);
 
   const relay = new OutboxRelay({ db: database, queues, redis: producer, config, logger: logger.child({ component: 'outbox-relay' }) }).start();
-  const orders = startOrderWorker({ config, db: database.db, connection, queues, logger });
-  const notifications = startNotificationWorkers({ config, db: database.db, logger: logger.child({ component: 'notifications' }) });
+  const orders = await startOrderWorker({ config, db: database.db, connection, queues, logger });
+  const notifications = await startNotificationWorkers({ config, db: database.db, logger: logger.child({ component: 'notifications' }) });
   const backups = startBackups({ config, db: database.db, connection, logger });
 
   // Consumers first (active jobs drain), then the relay, then the connections.
@@ -55,7 +56,8 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Runn
         database.sql`select 1`.then(() => 'up' as const),
         new Promise<'down'>((resolve) => setTimeout(() => resolve('down'), 1000).unref()),
       ]).catch(() => 'down' as const);
-      return { ready: connection.status === 'ready' && db === 'up', redis: connection.status, database: db };
+      const down = [...(connection.status === 'ready' ? [] : ['redis' as const]), ...(db === 'up' ? [] : ['postgresql' as const])];
+      return { ready: down.length === 0, redis: connection.status, database: db, down };
     },
     close() {
       closing ??= (async () => {
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('workers', config.LOG_LEVEL);
   const workers = await startWorkers(config, logger);
-  const web = createWorkersApp({ queues: workers.queues.all(), logger, auth: createAuthenticator(config), health: workers.health, ready: () => workers.ready(), backups: workers.backups });
+  const web = createWorkersApp({ queues: workers.queues.only(WORKER_QUEUES), logger, auth: createAuthenticator(config), health: workers.health, ready: () => workers.ready(), backups: workers.backups });
   const http = await listen(web.app, config.WORKERS_PORT, config.HOST);
   logger.info({ url: http.url, board: `${http.url}/admin/queues` }, 'workers running');
   onShutdown(logger, async () => {

@@ -3,10 +3,11 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../common/config.ts';
 import type { DbHandle } from '../common/db.ts';
 import type { Logger } from '../common/logger.ts';
-import { jobOptionsFor, OUTBOX_CHANNEL, type QueueSet } from '../common/queues.ts';
+import type { AnyJob } from '../common/jobs.ts';
+import { OUTBOX_CHANNEL, type QueueSet } from '../common/queues.ts';
 import { isRedisReady } from '../common/redis.ts';
 import type { OutboxTable } from '../common/outbox-table.ts';
-import { SUBGRAPHS } from '../subgraphs/index.ts';
+import { JOBS, SUBGRAPHS } from '../subgraphs/index.ts';
 
 export type { OutboxTable };
 
@@ -20,12 +21,20 @@ export interface OutboxRelayOptions {
   queues: QueueSet;
   /** The producer connection behind `queues`: while it is not ready the relay leaves rows where they are. */
   redis: Redis;
-  config: Pick<Config, 'ORDER_RETRY_DELAYS_MS' | 'NOTIFY_RETRY_DELAYS_MS' | 'OUTBOX_POLL_MS'>;
+  /** OUTBOX_POLL_MS, and the retry settings each job's options are drawn from. */
+  config: Config;
   logger: Logger;
   /** Outboxes to drain. Default loadOutboxes(). */
   tables?: readonly OutboxTable[];
   /** Rows per transaction. Default 100. */
   batchSize?: number;
+}
+
+/** The declaration of an outbox row's job; a row no module declares is refused (and stays unpublished). */
+function jobOf(row: { queue: string; name: string }): AnyJob {
+  const job = JOBS.find((candidate) => candidate.queue.name === row.queue && candidate.accepts(row.name));
+  if (!job) throw new Error(`no subgraph module declares job ${row.name} on queue ${row.queue}`);
+  return job;
 }
 
 /**
@@ -99,7 +108,7 @@ export class OutboxRelay {
         .for('update', { skipLocked: true });
       if (rows.length === 0) return { published: 0, more: false };
       const results = await Promise.allSettled(
-        rows.map((row) => queues.get(row.queue).add(row.name, row.payload, { ...jobOptionsFor(row.queue, row.name, config), jobId: row.jobId })),
+        rows.map(async (row) => queues.get(row.queue).add(row.name, row.payload, { ...jobOf(row).options(config), jobId: row.jobId })),
       );
       const published = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => row.id);
       if (published.length > 0) {

@@ -1,6 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import type { SubgraphFactory, SubgraphModule } from '../../common/subgraph-module.ts';
 
+// What the order worker needs to know of inventory's internal mutations (it calls them over HTTP at INVENTORY_URL).
+export type { ReleaseOutcome, ReserveOutcome } from './reservations.ts';
+
 /** The inventory subgraph, described once (listed in subgraphs/index.ts). */
 export default {
   name: 'inventory',

@@ -1,28 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Config } from '../../common/config.ts';
-import { isValidJobId, jobOptionsFor, QUEUES } from '../../common/queues.ts';
+import { addJob } from '../../common/queues.ts';
+import { deliverNotification, deliveryJobData, deliveryJobId } from './jobs.ts';
 import type { NotificationRow } from './repository.ts';
-
-/**
- * The delivery job id of an event: the eventId itself (validated to hold no
- * ':'). BullMQ refuses integer-looking custom ids, so those alone get a prefix.
- */
-export function deliveryJobId(eventId: string): string {
-  return isValidJobId(eventId) ? eventId : `event-${eventId}`;
-}
-
-/** What a delivery job carries: the worker reads everything else from the notification row. */
-export function deliveryJobData(row: Pick<NotificationRow, 'eventId' | 'type' | 'userId'>, ids: { requestId?: string; correlationId?: string } = {}) {
-  return {
-    eventId: row.eventId,
-    type: row.type,
-    userId: row.userId,
-    ...(ids.requestId ? { requestId: ids.requestId } : {}),
-    ...(ids.correlationId ? { correlationId: ids.correlationId } : {}),
-  };
-}
-
-export type DeliveryJobData = ReturnType<typeof deliveryJobData>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -31,13 +11,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * of the failed set, with its attempts reset so the whole retry schedule runs
  * again. A job Redis no longer holds is added anew under the same id.
  */
-export async function requeueDelivery(queue: Queue, row: NotificationRow, config: Pick<Config, 'ORDER_RETRY_DELAYS_MS' | 'NOTIFY_RETRY_DELAYS_MS'>): Promise<void> {
+export async function requeueDelivery(queue: Queue, row: NotificationRow, config: Pick<Config, 'NOTIFY_RETRY_DELAYS_MS'>): Promise<void> {
   const jobId = deliveryJobId(row.eventId);
   // The worker marks the row FAILED just before BullMQ moves the job to the failed set: wait that moment out.
   for (let waited = 0; ; waited += 50) {
     const job = await queue.getJob(jobId);
     if (!job) {
-      await queue.add(row.type, deliveryJobData(row), { ...jobOptionsFor(QUEUES.notifications, row.type, config), jobId });
+      await addJob(queue, deliverNotification, deliveryJobData(row), config);
       return;
     }
     const state = await job.getState();

@@ -2,9 +2,9 @@ import { and, count, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
 import { firstPerParent, pageAfter, type Ordering } from '../../common/sql.ts';
 import { notifications, notificationsOutbox } from './db.ts';
-import { OUTBOX_CHANNEL, QUEUES } from '../../common/queues.ts';
-import { deliveryJobData, deliveryJobId } from './delivery-queue.ts';
+import { OUTBOX_CHANNEL } from '../../common/queues.ts';
 import type { NotificationStatus } from './generated/resolvers.ts';
+import { deliverNotification, deliveryJobData } from './jobs.ts';
 
 export type NotificationRow = typeof notifications.$inferSelect;
 export type { NotificationStatus };
@@ -82,12 +82,7 @@ export class NotificationsRepository {
         const [existing] = await tx.select({ status: notifications.status }).from(notifications).where(eq(notifications.eventId, event.eventId));
         return { eventId: event.eventId, status: existing!.status, created: false };
       }
-      await tx.insert(notificationsOutbox).values({
-        queue: QUEUES.notifications,
-        name: event.type,
-        jobId: deliveryJobId(event.eventId),
-        payload: deliveryJobData(event, event),
-      });
+      await tx.insert(notificationsOutbox).values(deliverNotification.message(deliveryJobData(event, event)));
       // Wakes the outbox relay at commit rather than at its next poll.
       await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
       return { eventId: event.eventId, status: inserted.status, created: true };

@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parse } from 'graphql';
-import { QUEUES, QueueSet } from '../../common/queues.ts';
+import { QueueSet } from '../../common/queues.ts';
 import { closeRedis, createRedis, isRedisReady } from '../../common/redis.ts';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
 import type { Resolvers } from './generated/resolvers.ts';
+import { notificationsQueue } from './jobs.ts';
 import { NotificationsRepository } from './repository.ts';
 import { Mutation } from './resolvers/Mutation.ts';
 import { Notification } from './resolvers/Notification.ts';
@@ -55,7 +56,7 @@ export async function createNotificationsSubgraph({ db, config, logger, deliveri
     // Give a fresh connection a moment to connect; BullMQ would wait for it forever, so fail fast instead.
     await readyWithin(own.redis, 1000);
     if (!isRedisReady(own.redis)) throw new Error(`Redis is not reachable (${own.redis.status})`);
-    return own.queues.get(QUEUES.notifications);
+    return own.queues.get(notificationsQueue.name);
   };
   const subgraph = await createSubgraphApp({
     name: 'notifications',

@@ -1,11 +1,8 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { InvalidInputError, UnauthenticatedError } from '../../common/errors.ts';
-import { isUuid } from '../../common/ids.ts';
 import type { IngestEventInput } from './generated/resolvers.ts';
+import { eventId as eventIdRule, recipientId } from '../shared/notification-events.ts';
 import type { SourceEvent } from './repository.ts';
-
-// Safe in a URL, a header and a BullMQ job id (which must not contain ':').
-const EVENT_ID = /^[A-Za-z0-9._-]{1,200}$/;
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -19,18 +16,16 @@ export function checkApiKey(given: string | undefined, expected: string): void {
 /** The eventId given (validated), or a fresh one. */
 export function validEventId(value: string | null | undefined, field: string): string {
   if (value === null || value === undefined) return randomUUID();
-  if (!EVENT_ID.test(value)) throw new InvalidInputError(field, `${field} must be 1..200 of A-Z a-z 0-9 . _ - (no ':')`);
-  return value;
+  const parsed = eventIdRule.safeParse(value);
+  if (!parsed.success) throw new InvalidInputError(field, `${field} ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
 }
 
 /** A user id in an event payload: a non-empty string (a whole number is taken as its decimal string). */
 export function validUserId(value: unknown, field: string): string {
-  const id = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
-  if (typeof id !== 'string' || id.trim().length === 0 || id.length > 200 || id.includes('\0')) {
-    throw new InvalidInputError(field, `${field} is required: the recipient's user id, 1..200 characters`);
-  }
-  // Users' ids are UUIDs, which PostgreSQL writes in lower case: match them whatever case the producer used.
-  return isUuid(id.trim()) ? id.trim().toLowerCase() : id.trim();
+  const parsed = recipientId.safeParse(value);
+  if (!parsed.success) throw new InvalidInputError(field, `${field} ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
 }
 
 const MAX_PAYLOAD_DEPTH = 32;

@@ -1,36 +1,29 @@
-import { randomUUID } from 'node:crypto';
 import type { Database } from '../../common/db.ts';
-import { ORDER_JOBS, QUEUES, releaseJobId } from '../../common/queues.ts';
-import { OrdersRepository, type OrderFailureReason, type OrderRow, type OrderStatus, type OutboxMessage } from './repository.ts';
+import type { OutboxMessage } from '../../common/jobs.ts';
+import { orderConfirmed, orderFailed, releaseOrder } from './jobs.ts';
+import { OrdersRepository, type OrderFailureReason, type OrderRow, type OrderStatus } from './repository.ts';
 
 export const TERMINAL: readonly OrderStatus[] = ['CONFIRMED', 'FAILED', 'CANCELLED'];
 
 /** The outbox row of an order's release job: gives back whatever stock the order may hold, retried until inventory answers. */
 export function releaseJobMessage(orderId: string): OutboxMessage {
-  return { queue: QUEUES.orders, name: ORDER_JOBS.release, jobId: releaseJobId(orderId), payload: { orderId } };
+  return releaseOrder.message({ orderId });
 }
 
 /** The outbox row of an ORDER_CONFIRMED / ORDER_FAILED event, for the notifications capability. */
 export function orderEventMessage(order: OrderRow, eventType: 'ORDER_CONFIRMED' | 'ORDER_FAILED'): OutboxMessage {
-  const eventId = randomUUID();
-  return {
-    queue: QUEUES.notificationEvents,
-    name: eventType,
-    jobId: eventId,
-    payload: {
-      eventId,
-      eventType,
-      timestamp: order.updatedAt.toISOString(),
-      payload: {
-        userId: order.userId,
-        orderId: order.id,
-        productId: order.productId,
-        quantity: order.quantity,
-        status: order.status,
-        ...(order.failureReason ? { failureReason: order.failureReason } : {}),
-      },
+  const event = eventType === 'ORDER_CONFIRMED' ? orderConfirmed : orderFailed;
+  return event.announce(
+    {
+      userId: order.userId,
+      orderId: order.id,
+      productId: order.productId,
+      quantity: order.quantity,
+      status: order.status,
+      ...(order.failureReason ? { failureReason: order.failureReason } : {}),
     },
-  };
+    order.updatedAt,
+  );
 }
 
 export type Attempt = { kind: 'process'; order: OrderRow } | { kind: 'finished'; order: OrderRow } | { kind: 'missing' };
@@ -63,6 +56,11 @@ export class OrderProcessing {
   /** Takes back the attempt begin() counted when it was never made (inventory's breaker was open). */
   uncount(orderId: string): Promise<void> {
     return this.repo.uncountAttempt(orderId);
+  }
+
+  /** Orders still PENDING or PROCESSING with no change for `olderThanMs`, oldest first (for the order worker's recovery sweep). */
+  stale(olderThanMs: number, limit: number): Promise<OrderRow[]> {
+    return this.repo.stale(olderThanMs, limit);
   }
 
   /** PROCESSING → CONFIRMED with its ORDER_CONFIRMED event; undefined when the order had left PROCESSING (cancelled). */

@@ -1,15 +1,16 @@
 import { and, asc, count, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
 import { firstPerParent, pageAfter, type Ordering } from '../../common/sql.ts';
+import type { OutboxMessage } from '../../common/jobs.ts';
 import { OUTBOX_CHANNEL } from '../../common/queues.ts';
 import { orderStatusChanges, orders, ordersOutbox } from './db.ts';
 import type { OrderFailureReason, OrderStatus } from './generated/resolvers.ts';
+import { processOrder } from './jobs.ts';
 
 export type OrderRow = typeof orders.$inferSelect;
 export type StatusChangeRow = typeof orderStatusChanges.$inferSelect;
 // The SDL's enums (generated): should a drizzle pgEnum ever differ, writing one to its column fails to typecheck.
 export type { OrderFailureReason, OrderStatus };
-export type OutboxMessage = Omit<typeof ordersOutbox.$inferInsert, 'id' | 'createdAt' | 'publishedAt'>;
 
 export const ORDER_STATUSES = orders.status.enumValues;
 
@@ -114,12 +115,7 @@ export class OrdersRepository {
         return { order: existing, created: false };
       }
       await tx.insert(orderStatusChanges).values({ orderId: inserted.id, status: 'PENDING', at: inserted.createdAt });
-      await tx.insert(ordersOutbox).values({
-        queue: 'orders',
-        name: 'process',
-        jobId: inserted.id,
-        payload: { orderId: inserted.id, requestId: ids.requestId, correlationId: ids.correlationId },
-      });
+      await tx.insert(ordersOutbox).values(processOrder.message({ orderId: inserted.id, requestId: ids.requestId, correlationId: ids.correlationId }));
       await wakeOutboxRelay(tx);
       return { order: inserted, created: true };
     });

@@ -1,6 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import type { OutboxTable } from '../../common/outbox-table.ts';
 import type { SubgraphFactory, SubgraphModule } from '../../common/subgraph-module.ts';
+import { userSignup } from './jobs.ts';
+
+export { userSignup };
 
 /** The users subgraph, described once (listed in subgraphs/index.ts). */
 export default {
@@ -13,4 +16,5 @@ export default {
   // Imported on first use, as '.js': tsx runs server.ts for it, and tsc does not rewrite dynamic imports for dist/.
   load: async (): Promise<SubgraphFactory> => (await import('./server.js')).createUsersSubgraph,
   outbox: async (): Promise<OutboxTable> => (await import('./db.js')).usersOutbox,
+  jobs: [userSignup],
 } as const satisfies SubgraphModule;

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { count, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
 import { pageAfter, type Ordering } from '../../common/sql.ts';
 import { enrichments, users, usersOutbox } from './db.ts';
+import { userSignup } from './jobs.ts';
 
 export type UserRow = typeof users.$inferSelect;
 export type EnrichmentRow = typeof enrichments.$inferSelect;
@@ -39,14 +39,8 @@ export class UsersRepository {
   create(input: { name: string; email: string }): Promise<UserRow> {
     return this.db.transaction(async (tx) => {
       const [user] = await tx.insert(users).values(input).returning();
-      const eventId = randomUUID();
-      await tx.insert(usersOutbox).values({
-        // Picked up by the notifications capability, which records and delivers it.
-        queue: 'notification-events',
-        name: 'USER_SIGNUP',
-        jobId: eventId,
-        payload: { eventId, eventType: 'USER_SIGNUP', timestamp: user!.createdAt.toISOString(), payload: { userId: user!.id, name: user!.name, email: user!.email } },
-      });
+      // Picked up by the notifications capability, which records and delivers it.
+      await tx.insert(usersOutbox).values(userSignup.announce({ userId: user!.id, name: user!.name, email: user!.email }, user!.createdAt));
       return user!;
     });
   }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.ts';
 import { registry } from '../../common/metrics.ts';
-import { QUEUES } from '../../common/queues.ts';
+import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { eventually } from '../support/notify-provider.ts';
@@ -51,7 +51,7 @@ it('pauses orders while inventory does not answer, then confirms every one once 
   const rows = await waitForTerminal(stack.db.sql, ids, 20_000);
   expect(rows.map((r) => r.status)).toEqual(Array(10).fill('CONFIRMED'));
   for (const row of rows) expect(row.attempts).toBeLessThanOrEqual(3);
-  await expectInvariants(stack.db.sql, { settled: ordersSettled(stack.db.sql, workers.queues.get(QUEUES.orders)) });
+  await expectInvariants(stack.db.sql, { settled: ordersSettled(stack.db.sql, workers.queues.get(ordersQueue.name)) });
   const [product] = await stack.db.sql`select stock, reserved from inventory.products where id = ${productId}`;
   expect(product).toEqual({ stock: 10, reserved: 10 });
   expect((await metric('junction_queue_paused_seconds_total', 'queue="orders",reason="inventory_unavailable"')) - pausedBefore).toBeGreaterThan(1);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.ts';
 import { registry } from '../../common/metrics.ts';
-import { QUEUES } from '../../common/queues.ts';
+import { notificationEventsQueue } from '../../subgraphs/notifications/module.ts';
+import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { gql, gqlData } from '../support/graphql.ts';
 import { expectInvariants } from '../support/invariants.ts';
@@ -28,7 +29,7 @@ afterAll(async () => {
 });
 
 const inventory = () => stack.urls.inventory!;
-const settled = () => ordersSettled(stack.db.sql, workers.queues.get(QUEUES.orders));
+const settled = () => ordersSettled(stack.db.sql, workers.queues.get(ordersQueue.name));
 
 async function productState(id: string) {
   const [row] = await stack.db.sql`
@@ -62,7 +63,7 @@ describe('order processing', () => {
     expect(order.product).toMatchObject({ id: productId, stock: 0, reserved: 50 });
 
     // Final failures are not retried: they sit in the failed set after one attempt.
-    const failed = await workers.queues.get(QUEUES.orders).getFailed(0, 1000);
+    const failed = await workers.queues.get(ordersQueue.name).getFailed(0, 1000);
     const outOfStock = failed.filter((job) => job.failedReason === 'OUT_OF_STOCK');
     expect(outOfStock).toHaveLength(150);
     // No attempt follows the final outcome (earlier attempts may have timed out on a busy machine).
@@ -76,7 +77,7 @@ describe('order processing', () => {
 
     // Each terminal transition wrote its notification event in the same transaction.
     const events = await stack.db.sql`
-      select name, count(*)::int as n from orders.outbox where queue = ${QUEUES.notificationEvents} and payload->'payload'->>'productId' = ${productId} group by name order by name`;
+      select name, count(*)::int as n from orders.outbox where queue = ${notificationEventsQueue.name} and payload->'payload'->>'productId' = ${productId} group by name order by name`;
     expect(events.map((e) => [e.name, e.n])).toEqual([
       ['ORDER_CONFIRMED', 50],
       ['ORDER_FAILED', 150],
@@ -114,7 +115,7 @@ describe('order processing', () => {
       orderId = (await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 2 })).id;
       const [row] = await waitForTerminal(stack.db.sql, [orderId], 20_000);
       expect(row).toMatchObject({ status: 'FAILED', failure_reason: 'INVENTORY_UNAVAILABLE', attempts: 4 });
-      const job = await workers.queues.get(QUEUES.orders).getJob(orderId);
+      const job = await workers.queues.get(ordersQueue.name).getJob(orderId);
       expect(await job!.getState()).toBe('failed');
       expect(job!.attemptsMade).toBe(4);
       // The late reservation landed; the release cannot get through while every request is too slow.

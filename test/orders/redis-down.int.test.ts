@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.ts';
-import { QUEUES } from '../../common/queues.ts';
+import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -47,5 +47,5 @@ it('accepts orders while Redis is down and confirms them all within 30 s once it
   const rows = await waitForTerminal(stack.db.sql, ids, 30_000);
   expect(rows.map((r) => r.status)).toEqual(Array(5).fill('CONFIRMED'));
   console.info(`5 orders confirmed ${Date.now() - back} ms after Redis came back`);
-  await expectInvariants(stack.db.sql, { settled: ordersSettled(stack.db.sql, workers.queues.get(QUEUES.orders)) });
+  await expectInvariants(stack.db.sql, { settled: ordersSettled(stack.db.sql, workers.queues.get(ordersQueue.name)) });
 });

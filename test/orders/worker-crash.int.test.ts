@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUES } from '../../common/queues.ts';
+import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ordersSettled, placeOrder, startWorkersProcess, waitForTerminal } from '../support/orders.ts';
@@ -31,7 +31,7 @@ beforeAll(async () => {
   stack = await startStack('worker_crash', { env });
   userId = await createUser(stack.gatewayUrl);
   connection = new Redis(stack.config.REDIS_URL, { maxRetriesPerRequest: null });
-  queue = new Queue(QUEUES.orders, { connection, prefix: env.QUEUE_PREFIX });
+  queue = new Queue(ordersQueue.name, { connection, prefix: env.QUEUE_PREFIX });
 });
 
 afterAll(async () => {

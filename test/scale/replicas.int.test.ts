@@ -10,7 +10,8 @@ import { parseConfig } from '../../common/config.ts';
 import { connect } from '../../common/db.ts';
 import { listen } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
-import { QUEUES } from '../../common/queues.ts';
+import { notificationsQueue } from '../../subgraphs/notifications/module.ts';
+import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { createGateway } from '../../gateway/server.ts';
 import { SUPERGRAPH_FILE } from '../../scripts/compose.ts';
 import { SUBGRAPHS } from '../../subgraphs/index.ts';
@@ -69,7 +70,7 @@ beforeAll(async () => {
   workers.push(...(await Promise.all([startWorkersProcess(workerEnv), startWorkersProcess(workerEnv)])));
 
   redis = new Redis(stack.config.REDIS_URL, { maxRetriesPerRequest: null });
-  queue = new Queue(QUEUES.orders, { connection: redis, prefix: PREFIX });
+  queue = new Queue(ordersQueue.name, { connection: redis, prefix: PREFIX });
 }, 60_000);
 
 afterAll(async () => {
@@ -121,8 +122,8 @@ describe('two gateways, two orders subgraphs, two workers processes', () => {
 
   it('keeps every BullMQ key of a hash-tagged prefix in one Redis Cluster slot', async () => {
     const keys = await redis.keys(`${PREFIX}:*`);
-    expect(keys.some((k) => k.startsWith(`${PREFIX}:${QUEUES.orders}:`))).toBe(true);
-    expect(keys.some((k) => k.startsWith(`${PREFIX}:${QUEUES.notifications}:`))).toBe(true);
+    expect(keys.some((k) => k.startsWith(`${PREFIX}:${ordersQueue.name}:`))).toBe(true);
+    expect(keys.some((k) => k.startsWith(`${PREFIX}:${notificationsQueue.name}:`))).toBe(true);
     // Redis Cluster hashes only the first {…} of a key: every key hashes its tag alone, so all land in one slot.
     const hashed = (key: string) => {
       const open = key.indexOf('{');

@@ -5,6 +5,7 @@ import { listen } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { QueueSet } from '../../common/queues.ts';
 import { closeRedis, createRedis } from '../../common/redis.ts';
+import { QUEUE_NAMES } from '../../subgraphs/index.ts';
 import { createNotificationsSubgraph } from '../../subgraphs/notifications/server.ts';
 import { createWorkersApp } from '../../workers/http.ts';
 import { startNotificationWorkers, type NotificationWorkers } from '../../workers/notifications/index.ts';
@@ -56,10 +57,10 @@ export async function startNotificationRig(label: string, env: Record<string, st
   await new Promise((resolve) => producer.once('ready', resolve));
   const queues = new QueueSet(producer, config.QUEUE_PREFIX);
   const relay = new OutboxRelay({ db, queues, redis: producer, config, logger }).start();
-  const workers = startNotificationWorkers({ db: db.db, config, logger });
+  const workers = await startNotificationWorkers({ db: db.db, config, logger });
   const subgraph = await createNotificationsSubgraph({ db: db.db, config, logger });
   const subgraphHttp = await listen(subgraph.app, 0);
-  const board = createWorkersApp({ queues: queues.all(), logger, auth: createAuthenticator(config) });
+  const board = createWorkersApp({ queues: queues.only(QUEUE_NAMES), logger, auth: createAuthenticator(config) });
   const boardHttp = await listen(board.app, 0);
   const url = `${subgraphHttp.url}/graphql`;
 

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import type postgres from 'postgres';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUES } from '../../common/queues.ts';
+import { WORKER_QUEUES } from '../../workers/queues.ts';
 import { gqlData } from './graphql.ts';
 
 export const ORDER_FIELDS = 'id status failureReason attempts quantity history { status at reason }';
@@ -77,7 +77,7 @@ export async function gremlin(graphqlUrl: string, settings: { every: number; lat
 export async function dropQueues(redisUrl: string, prefix: string): Promise<void> {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   try {
-    for (const name of Object.values(QUEUES)) {
+    for (const name of WORKER_QUEUES) {
       const queue = new Queue(name, { connection, prefix });
       await queue.obliterate({ force: true }).catch(() => {});
       await queue.close();

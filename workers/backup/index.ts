@@ -3,8 +3,10 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../common/config.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
-import { QUEUES, retryDelays, UNTIL_IT_SUCCEEDS } from '../../common/queues.ts';
+import { UNTIL_IT_SUCCEEDS } from '../../common/jobs.ts';
+import { retryDelays } from '../../common/queues.ts';
 import type { UploadRow } from './db.ts';
+import { backupsQueue } from './queue.ts';
 import { listArchives, listDumps, utcDay, type ArchiveFile, type DumpFile } from './files.ts';
 import { watchBackups } from './metrics.ts';
 import { BackupService, type BackupConfig, type UploadAttempt } from './service.ts';
@@ -64,9 +66,9 @@ const kept = { removeOnComplete: { count: 500 }, removeOnFail: { count: 500 } };
  * interval and one upload job per cron tick, whichever replica runs it.
  */
 export function startBackups({ config, db, connection, logger }: BackupWorkerDeps) {
-  const log = logger.child({ worker: QUEUES.backups });
+  const log = logger.child({ worker: backupsQueue.name });
   const service = new BackupService(config, db, log);
-  const queue = new Queue(QUEUES.backups, { connection, prefix: config.QUEUE_PREFIX });
+  const queue = new Queue(backupsQueue.name, { connection, prefix: config.QUEUE_PREFIX });
   queue.on('error', (error) => log.warn({ err: error }, 'backups queue error'));
   const unwatch = watchBackups(service);
 
@@ -107,7 +109,7 @@ export function startBackups({ config, db, connection, logger }: BackupWorkerDep
     throw new UnrecoverableError(`unknown backup job "${job.name}"`);
   };
 
-  const worker = new Worker(QUEUES.backups, processor, {
+  const worker = new Worker(backupsQueue.name, processor, {
     autorun: enabled,
     connection,
     prefix: config.QUEUE_PREFIX,

@@ -3,10 +3,9 @@ import { isOpenBreakerError } from '../../common/breaker.ts';
 import type { Config } from '../../common/config.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
-import { QUEUES, retryDelays } from '../../common/queues.ts';
+import { payloadOf, workerSettings } from '../../common/queues.ts';
 import { createRedis } from '../../common/redis.ts';
-import type { DeliveryJobData } from '../../subgraphs/notifications/delivery-queue.ts';
-import { NotificationsRepository } from '../../subgraphs/notifications/repository.ts';
+import { deliveryPayload, notificationsQueue, notificationsRepository, type DeliveryJobData } from '../../subgraphs/notifications/module.ts';
 import { breakerReason, DATABASE_UNAVAILABLE, PAUSABLE, QueuePause } from '../pause.ts';
 import { deliveries } from './metrics.ts';
 import { NotifyProvider } from './provider.ts';
@@ -47,15 +46,15 @@ export interface DeliveryOutcome {
  * So a replayed notification (retryNotification) waits out an open breaker
  * instead of failing again at once, and is sent when the breaker lets it.
  */
-export function createDeliveryWorker(options: DeliveryWorkerOptions) {
+export async function createDeliveryWorker(options: DeliveryWorkerOptions) {
   const { config, logger } = options;
-  const repo = new NotificationsRepository(options.db);
+  const repo = await notificationsRepository(options.db);
   const provider = new NotifyProvider({ config, logger, timeoutMs: options.sendTimeoutMs });
-  const log = logger.child({ queue: QUEUES.notifications });
-  const pause = new QueuePause(QUEUES.notifications, logger, [breakerReason(provider.breaker.name), DATABASE_UNAVAILABLE]);
+  const log = logger.child({ queue: notificationsQueue.name });
+  const pause = new QueuePause(notificationsQueue.name, logger, [breakerReason(provider.breaker.name), DATABASE_UNAVAILABLE]);
 
   async function deliver(job: Job<DeliveryJobData>): Promise<DeliveryOutcome> {
-    const { eventId } = job.data;
+    const { eventId } = payloadOf(deliveryPayload, job);
     const jobLog = log.child({ eventId, jobId: job.id, attempt: job.attemptsMade + 1, requestId: job.data.requestId, correlationId: job.data.correlationId });
     await pause.unlessAdmitted(provider.breaker);
     const notification = await repo.beginAttempt(eventId);
@@ -93,7 +92,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
 
   const connection = createRedis(config.REDIS_URL, { role: 'worker', logger, name: 'notifications-delivery' });
   const lockDuration = options.lockDurationMs ?? config.WORKER_LOCK_MS;
-  const worker = new Worker<DeliveryJobData, DeliveryOutcome>(QUEUES.notifications, (job) => pause.guardDatabase(() => deliver(job)), {
+  const worker = new Worker<DeliveryJobData, DeliveryOutcome>(notificationsQueue.name, (job) => pause.guardDatabase(() => deliver(job)), {
     ...PAUSABLE,
     connection,
     prefix: config.QUEUE_PREFIX,
@@ -101,7 +100,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     lockDuration,
     stalledInterval: options.stalledIntervalMs ?? lockDuration,
     maxStalledCount: options.maxStalledCount ?? 3,
-    settings: { backoffStrategy: retryDelays(config.NOTIFY_RETRY_DELAYS_MS) },
+    settings: workerSettings(notificationsQueue, config),
   });
   pause.attach(worker);
   worker.on('error', (error) => log.warn({ err: error }, 'delivery worker error'));
@@ -134,4 +133,4 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   };
 }
 
-export type DeliveryWorker = ReturnType<typeof createDeliveryWorker>;
+export type DeliveryWorker = Awaited<ReturnType<typeof createDeliveryWorker>>;

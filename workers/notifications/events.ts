@@ -1,44 +1,42 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Config } from '../../common/config.ts';
 import type { Database } from '../../common/db.ts';
-import { DomainError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
-import { QUEUES } from '../../common/queues.ts';
+import { payloadOf } from '../../common/queues.ts';
 import { createRedis } from '../../common/redis.ts';
-import { NotificationsRepository, type Recorded, type SourceEvent } from '../../subgraphs/notifications/repository.ts';
-import { validEventId, validUserId } from '../../subgraphs/notifications/validation.ts';
+import {
+  notificationEvent,
+  notificationEventsQueue,
+  notificationsRepository,
+  type NotificationEvent,
+  type Recorded,
+  type SourceEvent,
+} from '../../subgraphs/notifications/module.ts';
 import { DATABASE_UNAVAILABLE, PAUSABLE, QueuePause } from '../pause.ts';
 
-/** A job on `notification-events`, as the users and orders outboxes write it. */
-export interface NotificationEventJob {
-  eventId: string;
-  eventType: string;
-  /** ISO-8601; when the event happened. */
-  timestamp?: string;
-  payload: { userId: string } & Record<string, unknown>;
-  requestId?: string;
-  correlationId?: string;
-}
+/** A job on `notification-events`, as the users and orders outboxes write it (subgraphs/shared/notification-events.ts). */
+export type NotificationEventJob = NotificationEvent;
 
-/** The source event a job announces; a malformed one is UnrecoverableError (no retry can fix it). */
+/** The source event a job announces; a malformed one is UnrecoverableError naming the field (no retry can fix it). */
 export function sourceEventOf(job: Job<NotificationEventJob>): SourceEvent {
-  const { data } = job;
-  try {
-    const payload: Record<string, unknown> = typeof data.payload === 'object' && data.payload !== null && !Array.isArray(data.payload) ? data.payload : {};
-    const occurredAt = data.timestamp ? new Date(data.timestamp) : new Date(job.timestamp);
-    return {
-      eventId: validEventId(data.eventId ?? job.id, 'eventId'),
-      type: String(data.eventType ?? job.name),
-      userId: validUserId(payload.userId, 'payload.userId'),
-      occurredAt: Number.isNaN(occurredAt.getTime()) ? new Date(job.timestamp) : occurredAt,
-      payload,
-      requestId: data.requestId,
-      correlationId: data.correlationId,
-    };
-  } catch (error) {
-    if (error instanceof DomainError) throw new UnrecoverableError(`malformed ${job.name} event: ${error.message}`);
-    throw error;
-  }
+  // A producer may leave the event's id and type to the job's own.
+  const given: Partial<Record<string, unknown>> = typeof job.data === 'object' && job.data !== null ? job.data : {};
+  const data = payloadOf(notificationEvent, {
+    name: job.name,
+    id: job.id,
+    queueName: job.queueName,
+    data: { ...given, eventId: given.eventId ?? job.id, eventType: given.eventType ?? job.name },
+  });
+  const occurredAt = data.timestamp ? new Date(data.timestamp) : new Date(job.timestamp);
+  return {
+    eventId: data.eventId!,
+    type: String(data.eventType ?? job.name),
+    userId: data.payload.userId,
+    occurredAt: Number.isNaN(occurredAt.getTime()) ? new Date(job.timestamp) : occurredAt,
+    payload: data.payload,
+    requestId: data.requestId,
+    correlationId: data.correlationId,
+  };
 }
 
 export interface EventsWorkerOptions {
@@ -55,15 +53,15 @@ export interface EventsWorkerOptions {
  * repository call, once per eventId, queueing the delivery through the
  * notifications outbox.
  */
-export function createEventsWorker(options: EventsWorkerOptions) {
+export async function createEventsWorker(options: EventsWorkerOptions) {
   const { config, logger } = options;
-  const repo = new NotificationsRepository(options.db);
-  const log = logger.child({ queue: QUEUES.notificationEvents });
+  const repo = await notificationsRepository(options.db);
+  const log = logger.child({ queue: notificationEventsQueue.name });
   const connection = createRedis(config.REDIS_URL, { role: 'worker', logger, name: 'notification-events' });
   // While PostgreSQL is unreachable the queue waits instead of using up its 5 attempts.
-  const pause = new QueuePause(QUEUES.notificationEvents, logger, [DATABASE_UNAVAILABLE]);
+  const pause = new QueuePause(notificationEventsQueue.name, logger, [DATABASE_UNAVAILABLE]);
   const worker = new Worker<NotificationEventJob, Recorded>(
-    QUEUES.notificationEvents,
+    notificationEventsQueue.name,
     (job) =>
       pause.guardDatabase(async () => {
         const recorded = await repo.record(sourceEventOf(job));

@@ -13,10 +13,10 @@ export interface NotificationWorkersOptions {
 }
 
 /** The notifications capability's workers: recording `notification-events`, delivering `notifications`. */
-export function startNotificationWorkers(options: NotificationWorkersOptions) {
+export async function startNotificationWorkers(options: NotificationWorkersOptions) {
   const { db, config, logger } = options;
-  const events = createEventsWorker({ db, config, logger });
-  const delivery = createDeliveryWorker({ db, config, logger, ...options.delivery });
+  const events = await createEventsWorker({ db, config, logger });
+  const delivery = await createDeliveryWorker({ db, config, logger, ...options.delivery });
   let closing: Promise<void> | undefined;
   return {
     events,
@@ -29,4 +29,4 @@ export function startNotificationWorkers(options: NotificationWorkersOptions) {
   };
 }
 
-export type NotificationWorkers = ReturnType<typeof startNotificationWorkers>;
+export type NotificationWorkers = Awaited<ReturnType<typeof startNotificationWorkers>>;

@@ -8,7 +8,7 @@ import { startNotificationWorkers } from './index.ts';
 const config = loadConfig();
 const logger = createLogger('notification-workers', config.LOG_LEVEL);
 const database = connect(config.DATABASE_URL);
-const workers = startNotificationWorkers({ db: database.db, config, logger });
+const workers = await startNotificationWorkers({ db: database.db, config, logger });
 logger.info({ prefix: config.QUEUE_PREFIX }, 'notification workers started');
 onShutdown(logger, async () => {
   await workers.close();

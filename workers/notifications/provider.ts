@@ -3,7 +3,7 @@ import type { Config } from '../../common/config.ts';
 import type { Logger } from '../../common/logger.ts';
 import { isOpenBreakerError } from '../../common/breaker.ts';
 import { isClientError, Partner, statusOf } from '../../common/partner.ts';
-import type { NotificationRow } from '../../subgraphs/notifications/repository.ts';
+import type { NotificationRow } from '../../subgraphs/notifications/module.ts';
 
 /** How long one POST /messages may take before the attempt counts as failed. */
 export const DEFAULT_SEND_TIMEOUT_MS = 10_000;

@@ -1,6 +1,6 @@
 import { Breaker, type BreakerConfig } from '../../common/breaker.ts';
 import type { Logger } from '../../common/logger.ts';
-import type { ReleaseOutcome, ReserveOutcome } from '../../subgraphs/inventory/reservations.ts';
+import type { ReleaseOutcome, ReserveOutcome } from '../../subgraphs/inventory/module.ts';
 
 export type { ReleaseOutcome, ReserveOutcome };
 

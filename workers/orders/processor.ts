@@ -1,8 +1,8 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { isOpenBreakerError } from '../../common/breaker.ts';
 import type { Logger } from '../../common/logger.ts';
-import { ORDER_JOBS, type OrderJobData } from '../../common/queues.ts';
-import type { OrderProcessing } from '../../subgraphs/orders/processing.ts';
+import { payloadOf } from '../../common/queues.ts';
+import { orderJobPayload, processOrder, releaseOrder, type OrderJobData, type OrderProcessing } from '../../subgraphs/orders/module.ts';
 import type { InventoryClient } from './inventory-client.ts';
 import type { QueuePause } from '../pause.ts';
 import { inventoryCalls, orderAttempts } from './metrics.ts';
@@ -56,8 +56,8 @@ export function isLastAttempt(job: Job): boolean {
  * PostgreSQL is unreachable. Only real tries use up ORDER_RETRY_DELAYS_MS.
  */
 export function createOrderProcessor({ processing, inventory, pause, logger }: OrderProcessorDeps) {
-  async function processOrder(job: Job<OrderJobData>): Promise<OrderJobResult> {
-    const { orderId, requestId, correlationId } = job.data;
+  async function processOne(job: Job<OrderJobData>): Promise<OrderJobResult> {
+    const { orderId, requestId, correlationId } = payloadOf(orderJobPayload, job);
     await pause.unlessAdmitted(inventory.breaker);
     const attempt = await processing.begin(orderId);
     if (attempt.kind === 'missing') throw new UnrecoverableError(`order ${orderId} does not exist`);
@@ -116,8 +116,8 @@ export function createOrderProcessor({ processing, inventory, pause, logger }: O
     }
   }
 
-  async function releaseOrder(job: Job<OrderJobData>): Promise<OrderJobResult> {
-    const { orderId, requestId, correlationId } = job.data;
+  async function releaseOne(job: Job<OrderJobData>): Promise<OrderJobResult> {
+    const { orderId, requestId, correlationId } = payloadOf(orderJobPayload, job);
     await pause.unlessAdmitted(inventory.breaker);
     let outcome;
     try {
@@ -132,8 +132,8 @@ export function createOrderProcessor({ processing, inventory, pause, logger }: O
 
   return function processOrderJob(job: Job<OrderJobData>): Promise<OrderJobResult> {
     return pause.guardDatabase(async () => {
-      if (job.name === ORDER_JOBS.release) return releaseOrder(job);
-      if (job.name === ORDER_JOBS.process) return processOrder(job);
+      if (releaseOrder.accepts(job.name)) return releaseOne(job);
+      if (processOrder.accepts(job.name)) return processOne(job);
       throw new UnrecoverableError(`unknown job ${job.name} on the orders queue`);
     });
   };

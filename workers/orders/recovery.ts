@@ -1,19 +1,18 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
-import { jobOptionsFor, ORDER_JOBS, type OrderJobData } from '../../common/queues.ts';
+import { addJob } from '../../common/queues.ts';
 import { isRedisReady } from '../../common/redis.ts';
-import { OrderProcessing } from '../../subgraphs/orders/processing.ts';
-import { OrdersRepository } from '../../subgraphs/orders/repository.ts';
+import { processOrder, type OrderProcessing } from '../../subgraphs/orders/module.ts';
 
 export interface OrderRecoveryOptions {
-  db: Database;
+  /** The order state transitions (orderProcessing(db) of the orders module). */
+  processing: OrderProcessing;
   /** The `orders` queue (producer side). */
   queue: Queue;
   /** The producer connection behind `queue`; the sweep waits while it is not ready. */
   redis: Redis;
-  config: { ORDER_RECOVERY_MS: number; ORDER_RETRY_DELAYS_MS: number[]; NOTIFY_RETRY_DELAYS_MS: number[] };
+  config: { ORDER_RECOVERY_MS: number; ORDER_RETRY_DELAYS_MS: number[] };
   logger: Logger;
   /** Orders looked at per sweep. Default 100. */
   batchSize?: number;
@@ -36,14 +35,12 @@ export interface SweepResult {
  * alone. Processing is idempotent, so a job queued twice does no harm.
  */
 export class OrderRecovery {
-  private readonly repo: OrdersRepository;
   private readonly processing: OrderProcessing;
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<unknown>;
 
   constructor(private readonly options: OrderRecoveryOptions) {
-    this.repo = new OrdersRepository(options.db);
-    this.processing = new OrderProcessing(options.db);
+    this.processing = options.processing;
   }
 
   start(): this {
@@ -61,13 +58,12 @@ export class OrderRecovery {
     const { queue, redis, config, logger } = this.options;
     const result: SweepResult = { requeued: 0, failed: 0 };
     if (!isRedisReady(redis)) return result;
-    for (const order of await this.repo.stale(config.ORDER_RECOVERY_MS, this.options.batchSize ?? 100)) {
+    for (const order of await this.processing.stale(config.ORDER_RECOVERY_MS, this.options.batchSize ?? 100)) {
       const job = await queue.getJob(order.id);
       const state = job ? await job.getState() : 'missing';
       if (state === 'missing' || state === 'unknown') {
         // Harmless if the relay has yet to publish the order's outbox row: same job id, one job.
-        const data: OrderJobData = { orderId: order.id };
-        await queue.add(ORDER_JOBS.process, data, { ...jobOptionsFor(queue.name, ORDER_JOBS.process, config), jobId: order.id });
+        await addJob(queue, processOrder, { orderId: order.id }, config);
         logger.warn({ orderId: order.id, status: order.status }, 'order job lost from Redis: queued again');
         result.requeued += 1;
       } else if (state === 'failed' || state === 'completed') {

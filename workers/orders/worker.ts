@@ -3,8 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../common/config.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
-import { ORDER_JOBS, QUEUES, retryDelays, type OrderJobData, type QueueSet } from '../../common/queues.ts';
-import { OrderProcessing } from '../../subgraphs/orders/processing.ts';
+import { workerSettings, type QueueSet } from '../../common/queues.ts';
+import { orderProcessing, ordersQueue, processOrder, type OrderJobData } from '../../subgraphs/orders/module.ts';
 import { breakerReason, DATABASE_UNAVAILABLE, PAUSABLE, QueuePause } from '../pause.ts';
 import { InventoryClient } from './inventory-client.ts';
 import { createOrderProcessor, type OrderJobResult } from './processor.ts';
@@ -26,18 +26,18 @@ export interface OrderWorkerDeps {
  * runs again; up to 3 stalls are forgiven before the job fails. The recovery
  * sweep (every ORDER_RECOVERY_MS) catches what slips past that.
  */
-export function startOrderWorker({ config, db, connection, queues, logger }: OrderWorkerDeps) {
-  const log = logger.child({ worker: QUEUES.orders });
-  const processing = new OrderProcessing(db);
+export async function startOrderWorker({ config, db, connection, queues, logger }: OrderWorkerDeps) {
+  const log = logger.child({ worker: ordersQueue.name });
+  const processing = await orderProcessing(db);
   const inventory = new InventoryClient({ url: config.INVENTORY_URL, timeoutMs: config.INVENTORY_TIMEOUT_MS, config, logger: log });
-  const pause = new QueuePause(QUEUES.orders, logger, [breakerReason(inventory.breaker.name), DATABASE_UNAVAILABLE]);
+  const pause = new QueuePause(ordersQueue.name, logger, [breakerReason(inventory.breaker.name), DATABASE_UNAVAILABLE]);
   const processor = createOrderProcessor({ processing, inventory, pause, logger: log });
-  const worker = new Worker<OrderJobData, OrderJobResult>(QUEUES.orders, processor, {
+  const worker = new Worker<OrderJobData, OrderJobResult>(ordersQueue.name, processor, {
     ...PAUSABLE,
     connection,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.ORDER_CONCURRENCY,
-    settings: { backoffStrategy: retryDelays(config.ORDER_RETRY_DELAYS_MS) },
+    settings: workerSettings(ordersQueue, config),
     lockDuration: config.WORKER_LOCK_MS,
     stalledInterval: config.WORKER_LOCK_MS,
     maxStalledCount: 3,
@@ -47,7 +47,7 @@ export function startOrderWorker({ config, db, connection, queues, logger }: Ord
   // Backstop for a `process` job that ends in the failed set some other way (e.g. stalled too often):
   // its order must not stay PROCESSING. A no-op when the processor already finished it.
   worker.on('failed', (job, error) => {
-    if (!job || job.name !== ORDER_JOBS.process) return;
+    if (!job || !processOrder.accepts(job.name)) return;
     void job
       .getState()
       .then(async (state) => {
@@ -57,8 +57,8 @@ export function startOrderWorker({ config, db, connection, queues, logger }: Ord
       })
       .catch((cause) => log.error({ err: cause, orderId: job.data.orderId }, 'could not record a failed order job'));
   });
-  const queue = queues.get(QUEUES.orders);
-  const recovery = new OrderRecovery({ db, queue, redis: queues.connection, config, logger: log }).start();
+  const queue = queues.get(ordersQueue.name);
+  const recovery = new OrderRecovery({ processing, queue, redis: queues.connection, config, logger: log }).start();
   return {
     worker,
     recovery,

@@ -3,8 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../common/auth.ts';
 import { listen, type Listening } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
-import { QueueSet, QUEUES } from '../../common/queues.ts';
+import { QueueSet } from '../../common/queues.ts';
+import { notificationEventsQueue, notificationsQueue } from '../../subgraphs/notifications/module.ts';
+import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { closeRedis, createRedis } from '../../common/redis.ts';
+import { backupsQueue } from '../backup/queue.ts';
+import { WORKER_QUEUES } from '../queues.ts';
 import { createWorkersApp, type WorkersApp } from '../http.ts';
 import { startTestIdentity, type TestIdentity } from '../../test/support/identity.ts';
 
@@ -24,7 +28,7 @@ beforeAll(async () => {
   producer = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { role: 'producer' });
   await new Promise((resolve) => producer.once('ready', resolve));
   queues = new QueueSet(producer, prefix);
-  web = createWorkersApp({ queues: queues.all(), logger: createLogger('workers', 'silent'), auth, health: () => ({ redis: producer.status }),
+  web = createWorkersApp({ queues: queues.only(WORKER_QUEUES), logger: createLogger('workers', 'silent'), auth, health: () => ({ redis: producer.status }),
     ready: async () => ({ ready: databaseUp, database: databaseUp ? 'up' : 'down' }),
   });
   http = await listen(web.app, 0);
@@ -43,7 +47,7 @@ describe('workers HTTP', () => {
   it('answers /health with the queues and connection state', async () => {
     const response = await fetch(`${http.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: 'ok', service: 'workers', redis: 'ready', queues: expect.arrayContaining([QUEUES.orders, QUEUES.notifications]) });
+    expect(await response.json()).toMatchObject({ status: 'ok', service: 'workers', redis: 'ready', queues: expect.arrayContaining([ordersQueue.name, notificationsQueue.name]) });
   });
 
   it('answers /ready 200 while its dependencies answer and 503 naming the one that does not', async () => {
@@ -61,8 +65,8 @@ describe('workers HTTP', () => {
   });
 
   it('exports each queue\'s job counts by state on /metrics', async () => {
-    await queues.get(QUEUES.orders).add('process', { orderId: 'x' }, { jobId: randomUUID() });
-    await queues.get(QUEUES.orders).add('process', { orderId: 'y' }, { jobId: randomUUID(), delay: 60_000 });
+    await queues.get(ordersQueue.name).add('process', { orderId: 'x' }, { jobId: randomUUID() });
+    await queues.get(ordersQueue.name).add('process', { orderId: 'y' }, { jobId: randomUUID(), delay: 60_000 });
     const text = await (await fetch(`${http.url}/metrics`)).text();
     expect(text).toContain(`junction_queue_jobs{prefix="${prefix}",queue="orders",state="waiting"} 1`);
     expect(text).toContain(`junction_queue_jobs{prefix="${prefix}",queue="orders",state="delayed"} 1`);
@@ -77,7 +81,7 @@ describe('workers HTTP', () => {
     const api = await fetch(`${http.url}/admin/queues/api/queues`, { headers: admin });
     expect(api.status).toBe(200);
     const body = (await api.json()) as { queues: { name: string }[] };
-    expect(body.queues.map((q) => q.name).sort()).toEqual([QUEUES.notificationEvents, QUEUES.notifications, QUEUES.orders, QUEUES.backups].sort());
+    expect(body.queues.map((q) => q.name).sort()).toEqual([notificationEventsQueue.name, notificationsQueue.name, ordersQueue.name, backupsQueue.name].sort());
   });
 
   it('refuses Bull Board and anything under /admin to anonymous callers (401) and users (403)', async () => {

@@ -3,7 +3,10 @@ import { isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
-import { jobOptionsFor, ORDER_JOBS, QueueSet, QUEUES, releaseJobId, retryDelays, UNTIL_IT_SUCCEEDS } from '../../common/queues.ts';
+import { UNTIL_IT_SUCCEEDS } from '../../common/jobs.ts';
+import { QueueSet, retryDelays } from '../../common/queues.ts';
+import { deliverNotification, notificationEventsQueue } from '../../subgraphs/notifications/module.ts';
+import { ordersQueue, processOrder, releaseJobId, releaseOrder } from '../../subgraphs/orders/module.ts';
 import { closeRedis, createRedis } from '../../common/redis.ts';
 import { ordersOutbox } from '../../subgraphs/orders/db.ts';
 import { usersOutbox } from '../../subgraphs/users/db.ts';
@@ -34,14 +37,14 @@ afterAll(async () => {
 });
 
 function orderRow(orderId = randomUUID()) {
-  return { queue: QUEUES.orders, name: ORDER_JOBS.process, jobId: orderId, payload: { orderId } };
+  return processOrder.message({ orderId });
 }
 
 describe('job options', () => {
   it('retries a process job once per configured delay, a release job until it succeeds, and waits each delay in turn', () => {
-    expect(jobOptionsFor(QUEUES.orders, ORDER_JOBS.process, config)).toMatchObject({ attempts: 4, backoff: { type: 'custom' }, removeOnFail: false });
-    expect(jobOptionsFor(QUEUES.orders, ORDER_JOBS.release, config).attempts).toBe(UNTIL_IT_SUCCEEDS);
-    expect(jobOptionsFor(QUEUES.notifications, 'ORDER_CONFIRMED', config).attempts).toBe(3);
+    expect(processOrder.options(config)).toMatchObject({ attempts: 4, backoff: { type: 'custom' }, removeOnFail: false });
+    expect(releaseOrder.options(config).attempts).toBe(UNTIL_IT_SUCCEEDS);
+    expect(deliverNotification.options(config).attempts).toBe(3);
     const backoff = retryDelays([10, 20, 30]);
     expect([1, 2, 3, 4, 9].map((n) => backoff(n))).toEqual([10, 20, 30, 30, 30]);
     expect(releaseJobId(randomUUID())).not.toContain(':');
@@ -51,7 +54,7 @@ describe('job options', () => {
 describe('outbox relay', () => {
   it('publishes rows of several outboxes as jobs with their job ids, once, and marks them published', async () => {
     const rows = Array.from({ length: 5 }, () => orderRow());
-    const signup = { queue: QUEUES.notificationEvents, name: 'USER_SIGNUP', jobId: randomUUID(), payload: { eventId: 'x' } };
+    const signup = { queue: notificationEventsQueue.name, name: 'USER_SIGNUP', jobId: randomUUID(), payload: { eventId: 'x' } };
     await db.db.insert(ordersOutbox).values(rows);
     await db.db.insert(usersOutbox).values(signup);
     const relay = new OutboxRelay({ db, queues, redis: producer, config, logger, batchSize: 2 });
@@ -59,17 +62,17 @@ describe('outbox relay', () => {
     expect(await relay.publishPending()).toBe(6);
     expect(await relay.publishPending()).toBe(0);
 
-    const job = await queues.get(QUEUES.orders).getJob(rows[0]!.jobId);
+    const job = await queues.get(ordersQueue.name).getJob(rows[0]!.jobId);
     expect(job?.name).toBe('process');
     expect(job?.data).toEqual(rows[0]!.payload);
     expect(job?.opts.attempts).toBe(4);
-    expect((await queues.get(QUEUES.notificationEvents).getJob(signup.jobId))?.name).toBe('USER_SIGNUP');
+    expect((await queues.get(notificationEventsQueue.name).getJob(signup.jobId))?.name).toBe('USER_SIGNUP');
     expect(await db.db.select().from(ordersOutbox).where(isNull(ordersOutbox.publishedAt))).toEqual([]);
 
     // A row published again (a relay that died before marking it) adds no second job.
     await db.db.insert(ordersOutbox).values(rows[0]!);
     await relay.publishPending();
-    expect(await queues.get(QUEUES.orders).getJobCountByTypes('waiting', 'prioritized')).toBe(5);
+    expect(await queues.get(ordersQueue.name).getJobCountByTypes('waiting', 'prioritized')).toBe(5);
   });
 
   it('lets two relays share the rows without publishing one twice (FOR UPDATE SKIP LOCKED)', async () => {
@@ -98,11 +101,11 @@ describe('outbox relay', () => {
     // The running relay (polling, woken by NOTIFY) picks it up.
     const relay = new OutboxRelay({ db, queues, redis: producer, config, logger }).start();
     try {
-      await expect.poll(async () => (await queues.get(QUEUES.orders).getJob(row.jobId))?.id, { timeout: 5000 }).toBe(row.jobId);
+      await expect.poll(async () => (await queues.get(ordersQueue.name).getJob(row.jobId))?.id, { timeout: 5000 }).toBe(row.jobId);
       const late = orderRow();
       await db.db.insert(ordersOutbox).values(late);
       await db.sql`select pg_notify('junction_outbox', 'orders')`;
-      await expect.poll(async () => (await queues.get(QUEUES.orders).getJob(late.jobId))?.id, { timeout: 5000 }).toBe(late.jobId);
+      await expect.poll(async () => (await queues.get(ordersQueue.name).getJob(late.jobId))?.id, { timeout: 5000 }).toBe(late.jobId);
     } finally {
       await relay.close();
       await relay.close();

@@ -3,7 +3,8 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
-import { jobOptionsFor, ORDER_JOBS, QueueSet, QUEUES } from '../../common/queues.ts';
+import { addJob, QueueSet } from '../../common/queues.ts';
+import { orderProcessing, ordersQueue, processOrder } from '../../subgraphs/orders/module.ts';
 import { closeRedis, createRedis } from '../../common/redis.ts';
 import { OrdersRepository } from '../../subgraphs/orders/repository.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.ts';
@@ -23,7 +24,7 @@ beforeAll(async () => {
   producer = createRedis(REDIS_URL, { role: 'producer' });
   await new Promise((resolve) => producer.once('ready', resolve));
   queues = new QueueSet(producer, prefix);
-  recovery = new OrderRecovery({ db: db.db, queue: queues.get(QUEUES.orders), redis: producer, config, logger: createLogger('recovery', 'silent') });
+  recovery = new OrderRecovery({ processing: await orderProcessing(db.db), queue: queues.get(ordersQueue.name), redis: producer, config, logger: createLogger('recovery', 'silent') });
 });
 
 afterAll(async () => {
@@ -48,12 +49,12 @@ async function openOrder(status: 'PENDING' | 'PROCESSING'): Promise<string> {
 describe('order recovery sweep', () => {
   it('fails an open order whose job ended in the failed set, queueing its release and ORDER_FAILED', async () => {
     const orderId = await openOrder('PROCESSING');
-    const queue = queues.get(QUEUES.orders);
-    await queue.add(ORDER_JOBS.process, { orderId }, { ...jobOptionsFor(QUEUES.orders, ORDER_JOBS.process, config), jobId: orderId });
+    const queue = queues.get(ordersQueue.name);
+    await addJob(queue, processOrder, { orderId }, config);
     // A worker that gave up on it without recording anything (as one that died while failing it would).
     const connection = createRedis(REDIS_URL, { role: 'worker' });
     const worker = new Worker(
-      QUEUES.orders,
+      ordersQueue.name,
       async () => {
         throw new UnrecoverableError('gone');
       },
@@ -74,8 +75,8 @@ describe('order recovery sweep', () => {
   it('queues again the job of an open order that Redis no longer has, once', async () => {
     const orderId = await openOrder('PENDING');
     expect(await recovery.sweep()).toEqual({ requeued: 1, failed: 0 });
-    const job = await queues.get(QUEUES.orders).getJob(orderId);
-    expect(job?.name).toBe(ORDER_JOBS.process);
+    const job = await queues.get(ordersQueue.name).getJob(orderId);
+    expect(job?.name).toBe(processOrder.name);
     expect(job?.data).toEqual({ orderId });
     expect(job?.opts.attempts).toBe(2);
     // Its job is waiting now: nothing more to do.

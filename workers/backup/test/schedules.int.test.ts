@@ -9,7 +9,7 @@ import { createAuthenticator } from '../../../common/auth.ts';
 import { parseConfig } from '../../../common/config.ts';
 import { listen } from '../../../common/http.ts';
 import { createLogger } from '../../../common/logger.ts';
-import { QUEUES } from '../../../common/queues.ts';
+import { backupsQueue } from '../queue.ts';
 import { closeRedis, createRedis } from '../../../common/redis.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
 import { startTestIdentity } from '../../../test/support/identity.ts';
@@ -117,7 +117,7 @@ describe('backup schedules', () => {
     expect(dumps.length).toBeGreaterThanOrEqual(2);
     expect(dumps.length).toBeLessThanOrEqual(slots);
     // Each dump came from its own scheduler slot: the completed jobs match the files one to one.
-    const queue = new Queue(QUEUES.backups, { connection: createRedis(REDIS_URL, { role: 'worker' }), prefix: settings.QUEUE_PREFIX });
+    const queue = new Queue(backupsQueue.name, { connection: createRedis(REDIS_URL, { role: 'worker' }), prefix: settings.QUEUE_PREFIX });
     const completed = (await queue.getJobs(['completed'])).filter((job) => job.name === BACKUP_JOBS.dump);
     await queue.close();
     await closeRedis(queue.opts.connection as ReturnType<typeof createRedis>);
@@ -189,7 +189,7 @@ describe('backup schedules', () => {
     expect(await ledger()).toEqual([expect.objectContaining({ day: utcDay(new Date()), outcome: 'accepted', attempts: 2, lastStatus: 201, lastError: null, dumps: expect.any(Number) })]);
     const uploadsSeen = status.uploads.map((u) => ({ day: u.day, outcome: u.outcome }));
     expect(uploadsSeen).toEqual([{ day: utcDay(new Date()), outcome: 'accepted' }]);
-    const queue = new Queue(QUEUES.backups, { connection: createRedis(REDIS_URL, { role: 'worker' }), prefix: settings.QUEUE_PREFIX });
+    const queue = new Queue(backupsQueue.name, { connection: createRedis(REDIS_URL, { role: 'worker' }), prefix: settings.QUEUE_PREFIX });
     const runs = (await queue.getJobs(['completed'])).filter((job) => job.name === BACKUP_JOBS.upload).map((job) => (job.returnvalue as { result: string }).result);
     await queue.close();
     await closeRedis(queue.opts.connection as ReturnType<typeof createRedis>);

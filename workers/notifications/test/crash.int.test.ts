@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../common/config.ts';
 import { createLogger } from '../../../common/logger.ts';
-import { QueueSet, QUEUES } from '../../../common/queues.ts';
+import { QueueSet } from '../../../common/queues.ts';
+import { notificationsQueue } from '../../../subgraphs/notifications/module.ts';
 import { closeRedis, createRedis } from '../../../common/redis.ts';
 import { NotificationsRepository } from '../../../subgraphs/notifications/repository.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
@@ -101,6 +102,6 @@ describe('delivery worker killed mid-delivery', () => {
       expect(row.attempts).toBeGreaterThanOrEqual(inFlight.has(row.event_id) ? 2 : 1);
       expect(row.attempts).toBeLessThanOrEqual(2);
     }
-    for (const eventId of eventIds) expect(await (await queues.get(QUEUES.notifications).getJob(eventId))?.getState()).toBe('completed');
+    for (const eventId of eventIds) expect(await (await queues.get(notificationsQueue.name).getJob(eventId))?.getState()).toBe('completed');
   });
 });

@@ -4,7 +4,10 @@ import { createAuthenticator } from '../../../common/auth.ts';
 import { parseConfig } from '../../../common/config.ts';
 import { listen, type Listening } from '../../../common/http.ts';
 import { createLogger } from '../../../common/logger.ts';
-import { jobOptionsFor, QueueSet, QUEUES } from '../../../common/queues.ts';
+import { QueueSet } from '../../../common/queues.ts';
+import { QUEUE_NAMES } from '../../../subgraphs/index.ts';
+import { notificationEventsQueue, notificationsQueue } from '../../../subgraphs/notifications/module.ts';
+import { userSignup } from '../../../subgraphs/users/module.ts';
 import { closeRedis, createRedis } from '../../../common/redis.ts';
 import { createNotificationsSubgraph } from '../../../subgraphs/notifications/server.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
@@ -51,11 +54,11 @@ beforeAll(async () => {
   await new Promise((resolve) => producer.once('ready', resolve));
   queues = new QueueSet(producer, config.QUEUE_PREFIX);
   relay = new OutboxRelay({ db, queues, redis: producer, config, logger }).start();
-  workers = startNotificationWorkers({ db: db.db, config, logger });
+  workers = await startNotificationWorkers({ db: db.db, config, logger });
   subgraph = await createNotificationsSubgraph({ db: db.db, config, logger });
   subgraphHttp = await listen(subgraph.app, 0);
   url = `${subgraphHttp.url}/graphql`;
-  board = createWorkersApp({ queues: queues.all(), logger, auth: createAuthenticator(config) });
+  board = createWorkersApp({ queues: queues.only(QUEUE_NAMES), logger, auth: createAuthenticator(config) });
   boardHttp = await listen(board.app, 0);
 });
 
@@ -138,7 +141,7 @@ describe('notification delivery', () => {
     await ingest(refused);
     const failed = await settled(refused, 'FAILED');
     expect(failed).toMatchObject({ attempts: 1, last_error: expect.stringContaining('422') });
-    expect(await (await queues.get(QUEUES.notifications).getJob(refused))?.getState()).toBe('failed');
+    expect(await (await queues.get(notificationsQueue.name).getJob(refused))?.getState()).toBe('failed');
 
     provider.behave((_key, nth) => ({ status: nth === 1 ? 429 : nth === 2 ? 408 : 202 }));
     const throttled = `evt-throttled-${randomUUID()}`;
@@ -158,7 +161,7 @@ describe('notification delivery', () => {
 
     const job = await eventually(async () => {
       // Only a snapshot taken after the move to the failed set (finishedOn) has the final attemptsMade.
-      const found = await queues.get(QUEUES.notifications).getJob(eventId);
+      const found = await queues.get(notificationsQueue.name).getJob(eventId);
       return found?.finishedOn && (await found.getState()) === 'failed' ? found : undefined;
     });
     expect(job!.attemptsMade).toBe(4);
@@ -197,8 +200,8 @@ describe('notification delivery', () => {
 
   it('records notification-events once per eventId, like ingestEvent, and fails a malformed event for good', async () => {
     provider.behave(accept);
-    const events = queues.get(QUEUES.notificationEvents);
-    const options = jobOptionsFor(QUEUES.notificationEvents, 'USER_SIGNUP', { ORDER_RETRY_DELAYS_MS: [], NOTIFY_RETRY_DELAYS_MS: DELAYS });
+    const events = queues.get(notificationEventsQueue.name);
+    const options = userSignup.options({});
     const userId = randomUUID();
     const eventId = randomUUID();
     const event = { eventId, eventType: 'USER_SIGNUP', timestamp: '2026-11-21T10:00:00.000Z', payload: { userId, email: 'e@example.com' } };

@@ -3,9 +3,9 @@ import { Worker } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../../common/config.ts';
 import { createLogger } from '../../../common/logger.ts';
-import { jobOptionsFor, QueueSet, QUEUES } from '../../../common/queues.ts';
+import { addJob, QueueSet } from '../../../common/queues.ts';
 import { closeRedis, createRedis } from '../../../common/redis.ts';
-import { deliveryJobData, deliveryJobId } from '../../../subgraphs/notifications/delivery-queue.ts';
+import { deliverNotification, deliveryJobData, deliveryJobId, notificationsQueue } from '../../../subgraphs/notifications/module.ts';
 import { NotificationsRepository } from '../../../subgraphs/notifications/repository.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
 import { eventually, startTestProvider, type TestProvider } from '../../../test/support/notify-provider.ts';
@@ -42,19 +42,19 @@ it('ends the notification FAILED when BullMQ gives up on a delivery job that sta
   const repo = new NotificationsRepository(db.db);
   const event = { eventId: randomUUID(), type: 'STALL_TEST', userId: randomUUID(), occurredAt: new Date(), payload: {} };
   await repo.record(event);
-  const queue = queues.get(QUEUES.notifications);
-  await queue.add(event.type, deliveryJobData(event), { ...jobOptionsFor(QUEUES.notifications, event.type, config), jobId: deliveryJobId(event.eventId) });
+  const queue = queues.get(notificationsQueue.name);
+  await addJob(queue, deliverNotification, deliveryJobData(event), config);
 
   // A worker takes the job and dies with it: the job never finishes and its lock is never renewed.
   const connection = createRedis(config.REDIS_URL, { role: 'worker' });
   // Same stalledInterval as the delivery worker below: the first checker's interval holds off every other checker.
-  const dying = new Worker(QUEUES.notifications, () => new Promise(() => {}), { connection, prefix: config.QUEUE_PREFIX, lockDuration: 300, stalledInterval: 200 });
+  const dying = new Worker(notificationsQueue.name, () => new Promise(() => {}), { connection, prefix: config.QUEUE_PREFIX, lockDuration: 300, stalledInterval: 200 });
   await eventually(async () => ((await queue.getJob(deliveryJobId(event.eventId)))?.processedOn ? true : undefined));
   await dying.close(true);
   await closeRedis(connection);
 
   // With no stall allowed, the real delivery worker finds the stalled job and BullMQ fails it without running it.
-  delivery = createDeliveryWorker({ db: db.db, config, logger, lockDurationMs: 300, stalledIntervalMs: 200, maxStalledCount: 0 });
+  delivery = await createDeliveryWorker({ db: db.db, config, logger, lockDurationMs: 300, stalledIntervalMs: 200, maxStalledCount: 0 });
   const job = await eventually(async () => {
     const found = await queue.getJob(deliveryJobId(event.eventId));
     return found?.finishedOn && (await found.getState()) === 'failed' ? found : undefined;
