@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.ts';
-import { QUEUES } from '../../common/queues.ts';
+import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { gql, type GraphQLResponse } from '../support/graphql.ts';
 import { expectInvariants } from '../support/invariants.ts';
@@ -86,7 +86,7 @@ it('while PostgreSQL is down every service answers SERVICE_UNAVAILABLE and /read
   const rows = await waitForTerminal(stack.db.sql, [...ids, after.id], 30_000);
   console.info(`PostgreSQL back: gateway ready after ${ready} ms, every order terminal after ${Date.now() - back} ms`);
   expect(rows.map((r) => r.status)).toEqual(Array(11).fill('CONFIRMED'));
-  await expectInvariants(stack.db.sql, { settled: ordersSettled(stack.db.sql, workers.queues.get(QUEUES.orders)) });
+  await expectInvariants(stack.db.sql, { settled: ordersSettled(stack.db.sql, workers.queues.get(ordersQueue.name)) });
 
   // Every CONFIRMED order (the probe's too) has its ORDER_CONFIRMED notification delivered once.
   const [{ n: confirmedOrders }] = (await stack.db.sql`select count(*)::int as n from orders.orders where status = 'CONFIRMED'`) as unknown as [{ n: number }];
