@@ -117,7 +117,7 @@ describe('RATE_LIMIT_PER_MINUTE', () => {
     const statuses = [];
     for (const port of [a, b, a, b, a, b]) statuses.push((await ask(port)).status);
     expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
-  });
+  }, 150_000);
 
   it('counts per signed-in viewer whatever their address, and anonymous callers per address', async () => {
     const identity = await startTestIdentity();

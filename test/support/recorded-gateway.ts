@@ -1,10 +1,7 @@
 import type { Config } from '../../common/config.ts';
-import { listen } from '../../common/http.ts';
-import { createLogger } from '../../common/logger.ts';
-import { createGateway } from '../../gateway/server.ts';
 import { startRecordingProxy, type RecordingProxy } from './recording-proxy.ts';
 import { SUBGRAPHS } from '../../subgraphs/index.ts';
-import type { Stack, SubgraphName } from './stack.ts';
+import { startGateway, type Stack, type SubgraphName } from './stack.ts';
 
 export interface RecordedGateway {
   /** The gateway's /graphql URL. */
@@ -28,14 +25,12 @@ export async function startRecordedGateway(stack: Stack, overrides: Partial<Conf
     proxies[name] = await startRecordingProxy(new URL(stack.urls[name]!).origin);
     Object.assign(urls, { [urlSetting]: `${proxies[name].url}/graphql` });
   }
-  const gateway = await createGateway({ config: { ...stack.config, ...urls, ...overrides }, logger: createLogger('recorded-gateway', 'silent') });
-  const http = await listen(gateway.app, 0);
+  const gateway = await startGateway({ ...stack.config, ...urls, ...overrides }, 'recorded-gateway');
   return {
-    url: `${http.url}/graphql`,
+    url: gateway.url,
     proxies,
     subgraphCalls: () => Object.values(proxies).reduce((sum, proxy) => sum + proxy.exchanges.length, 0),
     async close() {
-      await http.close();
       await gateway.close();
       for (const proxy of Object.values(proxies)) await proxy.close();
     },

@@ -19,9 +19,10 @@ export interface SubgraphProcess {
 
 /**
  * Runs a Junction service as a real process of its own (`node --import tsx <script>`)
- * on a free port (given to it as `portVariable`), with `env`, and waits until its /health answers.
+ * on a free port (given to it as `portVariable`), with `env`, and waits until its /health
+ * answers (at most `startTimeoutMs`).
  */
-export async function spawnService(label: string, script: string, portVariable: string, env: Record<string, string>): Promise<SubgraphProcess> {
+export async function spawnService(label: string, script: string, portVariable: string, env: Record<string, string>, startTimeoutMs = 30_000): Promise<SubgraphProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
@@ -29,7 +30,7 @@ export async function spawnService(label: string, script: string, portVariable: 
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + startTimeoutMs;
   while (!(await fetch(`${base}/health`).then((r) => r.ok, () => false))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -65,7 +66,10 @@ export async function spawnSubgraph(name: string, env: Record<string, string>): 
   return spawnService(`subgraph ${name}`, `subgraphs/${name}/index.ts`, module.portSetting, env);
 }
 
-/** Runs the gateway as a real process of its own (`node --import tsx gateway/index.ts`) on a free port, with `env`. */
+/**
+ * Runs the gateway as a real process of its own (`node --import tsx gateway/index.ts`) on a free port, with `env`.
+ * It loads more than a subgraph (the supergraph, the query planner): on two busy cores allow it a minute.
+ */
 export function spawnGateway(env: Record<string, string>): Promise<SubgraphProcess> {
-  return spawnService('gateway', 'gateway/index.ts', 'GATEWAY_PORT', env);
+  return spawnService('gateway', 'gateway/index.ts', 'GATEWAY_PORT', env, 60_000);
 }
