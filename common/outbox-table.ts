@@ -11,7 +11,7 @@ export function outboxTable(schema: PgSchema) {
     'outbox',
     {
       id: bigserial('id', { mode: 'number' }).primaryKey(),
-      /** BullMQ queue the row is published to, e.g. `orders` or `notifications`. */
+      /** BullMQ queue the row is published to (declared with its job in a module's jobs.ts). */
       queue: text('queue').notNull(),
       /** BullMQ job name. */
       name: text('name').notNull(),
