@@ -86,6 +86,8 @@ const configSchema = z
     SUPERGRAPH_PATH: z.string().min(1).default('supergraph.graphql'),
     /** How long `db:migrate -- --wait` (a Kubernetes init container) waits for the migrations before it fails. */
     MIGRATE_WAIT_TIMEOUT_MS: ms(600000),
+    /** OTLP/HTTP collector base URL (spans go to <it>/v1/traces); empty or unset, no traces are recorded or sent. */
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl.default(''),
     /** Interface the subgraphs and the workers listen on; 0.0.0.0 for every interface (containers). */
     HOST: z.string().min(1).default('127.0.0.1'),
     /** JWKS of the identity provider; default the simulated one in external/. */

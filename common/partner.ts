@@ -1,3 +1,4 @@
+import { traceHeaders } from './tracing.ts';
 import got, { HTTPError, type Method } from 'got';
 import { Breaker, type BreakerConfig } from './breaker.ts';
 import type { Logger } from './logger.ts';
@@ -90,7 +91,8 @@ export class Partner {
         const response = await client(`${this.baseUrl}${request.path}`, {
           method: request.method,
           ...(request.json === undefined ? {} : { json: request.json }),
-          ...(request.headers ? { headers: request.headers } : {}),
+          // The caller's trace continues at the partner (W3C traceparent).
+          headers: { ...request.headers, ...traceHeaders() },
           signal,
         });
         return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : undefined };

@@ -3,6 +3,7 @@ import { connect, type Database } from './db.ts';
 import { listen, onShutdown } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { SubgraphModule } from './subgraph-module.ts';
+import { startTracing } from './tracing.ts';
 
 export interface SubgraphDeps {
   db: Database;
@@ -14,6 +15,7 @@ export interface SubgraphDeps {
 export async function runSubgraph(module: SubgraphModule): Promise<void> {
   const { name } = module;
   const config = loadConfig();
+  const tracing = startTracing(name, config.OTEL_EXPORTER_OTLP_ENDPOINT);
   const logger = createLogger(name, config.LOG_LEVEL);
   const database = connect(config.DATABASE_URL);
   const create = await module.load();
@@ -27,5 +29,6 @@ export async function runSubgraph(module: SubgraphModule): Promise<void> {
     await subgraph.apollo.stop();
     await subgraph.close?.();
     await database.close();
+    await tracing?.shutdown();
   });
 }

@@ -12,6 +12,7 @@ import { subgraphMetricsPlugin } from './graphql-metrics.ts';
 import { createApp, idsOf, jsonErrors, type RequestIds } from './http.ts';
 import type { Logger } from './logger.ts';
 import { metricsRoute } from './metrics.ts';
+import { traceRequests } from './tracing.ts';
 import { DateTime, JSONScalar } from './scalars.ts';
 
 /** What every subgraph's context has, whatever else it adds. */
@@ -76,6 +77,7 @@ export async function createSubgraphApp<C extends BaseContext>(options: Subgraph
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
+    traceRequests(options.name),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => options.context({ ...idsOf(res), request: req }),
     }),

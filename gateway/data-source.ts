@@ -1,6 +1,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { STATUS_CODES } from 'node:http';
 import { GraphQLError } from 'graphql';
+import { injectTraceHeaders } from '../common/tracing.ts';
 import { Pool } from 'undici';
 import type { Viewer } from '../common/auth.ts';
 import { Breaker, isOpenBreakerError, type BreakerConfig } from '../common/breaker.ts';
@@ -76,6 +77,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     if (!headers) return;
     if (context?.requestId) headers.set('x-request-id', context.requestId);
     if (context?.correlationId) headers.set('x-correlation-id', context.correlationId);
+    // The W3C traceparent of the active span (the gateway's fetch of this subgraph), so the subgraph continues the trace.
+    injectTraceHeaders(headers);
     if (context?.apiKey && API_KEY_SUBGRAPHS.has(this.name)) headers.set('x-api-key', context.apiKey);
     // Only the verified bearer token travels on; no header the client made up does (subgraphs verify it again).
     if (context?.viewer) headers.set('authorization', `Bearer ${context.viewer.token}`);

@@ -1,9 +1,11 @@
 import { loadConfig } from '../common/config.ts';
 import { listen, onShutdown } from '../common/http.ts';
 import { createLogger } from '../common/logger.ts';
+import { startTracing } from '../common/tracing.ts';
 import { createGateway } from './server.ts';
 
 const config = loadConfig();
+const tracing = startTracing('gateway', config.OTEL_EXPORTER_OTLP_ENDPOINT);
 const logger = createLogger('gateway', config.LOG_LEVEL);
 const gateway = await createGateway({ config, logger });
 const http = await listen(gateway.app, config.GATEWAY_PORT);
@@ -11,4 +13,5 @@ logger.info({ url: `${http.url}/graphql` }, 'gateway listening');
 onShutdown(logger, async () => {
   await http.close();
   await gateway.close();
+  await tracing?.shutdown();
 });

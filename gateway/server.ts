@@ -9,6 +9,7 @@ import express, { type Express } from 'express';
 import { authenticate, createAuthenticator, viewerOf } from '../common/auth.ts';
 import type { Config } from '../common/config.ts';
 import { createErrorFormatter, errorLoggingPlugin } from '../common/errors.ts';
+import { traceRequests } from '../common/tracing.ts';
 import { createApp, idsOf, jsonErrors } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
 import { metricsRoute } from '../common/metrics.ts';
@@ -128,6 +129,7 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
     authenticate(auth),
     rateLimit.middleware,
     express.json({ limit: '1mb' }),
+    traceRequests('gateway'),
     expressMiddleware(apollo, { context: async ({ req, res }) => ({ ...idsOf(res), apiKey: req.get('x-api-key'), viewer: viewerOf(res) }) }),
   );
   app.use(jsonErrors(logger));

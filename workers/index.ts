@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../common/config.ts';
 import { connect } from '../common/db.ts';
 import { listen, onShutdown } from '../common/http.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
+import { startTracing } from '../common/tracing.ts';
 import { QueueSet } from '../common/queues.ts';
 import { closeRedis, createRedis } from '../common/redis.ts';
 import { startBackups, type Backups } from './backup/index.ts';
@@ -74,6 +75,7 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Runn
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const tracing = startTracing('workers', config.OTEL_EXPORTER_OTLP_ENDPOINT);
   const logger = createLogger('workers', config.LOG_LEVEL);
   const workers = await startWorkers(config, logger);
   const web = createWorkersApp({ queues: workers.queues.only(WORKER_QUEUES), logger, auth: createAuthenticator(config), health: workers.health, ready: () => workers.ready(), backups: workers.backups });
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
     await http.close();
     web.close();
     await workers.close();
+    await tracing?.shutdown();
   });
 }
 

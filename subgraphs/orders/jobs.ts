@@ -10,6 +10,8 @@ export const orderJobPayload = z.object({
   orderId: z.string().min(1),
   requestId: z.string().optional(),
   correlationId: z.string().optional(),
+  /** W3C trace context of the request that placed the order (OpenTelemetry), so the worker continues its trace. */
+  traceparent: z.string().optional(),
 });
 
 export type OrderJobData = z.output<typeof orderJobPayload>;

@@ -1,3 +1,4 @@
+import { currentTraceparent } from '../../common/tracing.ts';
 import { and, asc, count, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
 import { firstPerParent, pageAfter, type Ordering } from '../../common/sql.ts';
@@ -115,7 +116,7 @@ export class OrdersRepository {
         return { order: existing, created: false };
       }
       await tx.insert(orderStatusChanges).values({ orderId: inserted.id, status: 'PENDING', at: inserted.createdAt });
-      await tx.insert(ordersOutbox).values(processOrder.message({ orderId: inserted.id, requestId: ids.requestId, correlationId: ids.correlationId }));
+      await tx.insert(ordersOutbox).values(processOrder.message({ orderId: inserted.id, requestId: ids.requestId, correlationId: ids.correlationId, traceparent: currentTraceparent() }));
       await wakeOutboxRelay(tx);
       return { order: inserted, created: true };
     });

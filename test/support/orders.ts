@@ -39,10 +39,10 @@ export async function createUser(gatewayUrl: string): Promise<string> {
   return data.createUser.id;
 }
 
-/** Places an order with a fresh idempotency key. */
-export async function placeOrder(gatewayUrl: string, input: { userId: string; productId: string; quantity: number }) {
+/** Places an order with a fresh idempotency key (and any extra request headers, e.g. a traceparent). */
+export async function placeOrder(gatewayUrl: string, input: { userId: string; productId: string; quantity: number }, headers: Record<string, string> = {}) {
   const variables = { input: { ...input, idempotencyKey: randomUUID() } };
-  const data = await gqlData(gatewayUrl, `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { ${ORDER_FIELDS} } }`, variables);
+  const data = await gqlData(gatewayUrl, `mutation PlaceOrder($input: PlaceOrderInput!) { placeOrder(input: $input) { ${ORDER_FIELDS} } }`, variables, headers);
   return data.placeOrder;
 }
 

@@ -1,5 +1,6 @@
 import { Breaker, type BreakerConfig } from '../../common/breaker.ts';
 import type { Logger } from '../../common/logger.ts';
+import { traceHeaders } from '../../common/tracing.ts';
 import type { ReleaseOutcome, ReserveOutcome } from '../../subgraphs/inventory/module.ts';
 
 export type { ReleaseOutcome, ReserveOutcome };
@@ -77,6 +78,8 @@ export class InventoryClient {
           'content-type': 'application/json',
           ...(ids.requestId ? { 'x-request-id': ids.requestId } : {}),
           ...(ids.correlationId ? { 'x-correlation-id': ids.correlationId } : {}),
+          // The order job's span, so inventory continues the order's trace.
+          ...traceHeaders(),
         },
         body: JSON.stringify({ query, variables }),
         signal: AbortSignal.timeout(timeoutMs),
