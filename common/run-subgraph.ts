@@ -15,7 +15,7 @@ export interface SubgraphDeps {
 export async function runSubgraph(module: SubgraphModule): Promise<void> {
   const { name } = module;
   const config = loadConfig();
-  const tracing = startTracing(name, config.OTEL_EXPORTER_OTLP_ENDPOINT);
+  const tracing = await startTracing(name, config.OTEL_EXPORTER_OTLP_ENDPOINT);
   const logger = createLogger(name, config.LOG_LEVEL);
   const database = connect(config.DATABASE_URL);
   const create = await module.load();

@@ -1,7 +1,4 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { RequestHandler } from 'express';
 
 /**
@@ -24,11 +21,17 @@ let running: Tracing | undefined;
 /**
  * Registers the process's tracer provider (service.name = `service`), the W3C
  * trace-context propagator and an AsyncLocalStorage context manager, exporting
- * to `${endpoint}/v1/traces`. Returns undefined, registering nothing, without an endpoint.
+ * to `${endpoint}/v1/traces`. Returns undefined, registering nothing (and
+ * loading no SDK), without an endpoint.
  */
-export function startTracing(service: string, endpoint: string | undefined): Tracing | undefined {
+export async function startTracing(service: string, endpoint: string | undefined): Promise<Tracing | undefined> {
   if (!endpoint) return undefined;
   if (running) return running;
+  const [{ OTLPTraceExporter }, { resourceFromAttributes }, { BatchSpanProcessor, NodeTracerProvider }] = await Promise.all([
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-trace-node'),
+  ]);
   const exporter = new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` });
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': service }),

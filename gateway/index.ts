@@ -5,7 +5,7 @@ import { startTracing } from '../common/tracing.ts';
 import { createGateway } from './server.ts';
 
 const config = loadConfig();
-const tracing = startTracing('gateway', config.OTEL_EXPORTER_OTLP_ENDPOINT);
+const tracing = await startTracing('gateway', config.OTEL_EXPORTER_OTLP_ENDPOINT);
 const logger = createLogger('gateway', config.LOG_LEVEL);
 const gateway = await createGateway({ config, logger });
 const http = await listen(gateway.app, config.GATEWAY_PORT);

@@ -75,7 +75,7 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Runn
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const tracing = startTracing('workers', config.OTEL_EXPORTER_OTLP_ENDPOINT);
+  const tracing = await startTracing('workers', config.OTEL_EXPORTER_OTLP_ENDPOINT);
   const logger = createLogger('workers', config.LOG_LEVEL);
   const workers = await startWorkers(config, logger);
   const web = createWorkersApp({ queues: workers.queues.only(WORKER_QUEUES), logger, auth: createAuthenticator(config), health: workers.health, ready: () => workers.ready(), backups: workers.backups });

@@ -49,7 +49,7 @@ beforeAll(async () => {
   receiver = await startReceiver();
   process.env.OTEL_BSP_SCHEDULE_DELAY = env.OTEL_BSP_SCHEDULE_DELAY;
   // This process holds the gateway and the subgraphs (one tracer provider; each server span names its service).
-  tracing = startTracing('junction-stack', receiver.url);
+  tracing = await startTracing('junction-stack', receiver.url);
   stack = await startStack('tracing', { env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
   // The workers as their own process, exporting to the same receiver.
   worker = await startWorkersProcess({ ...env, DATABASE_URL: stack.db.url, INVENTORY_URL: stack.urls.inventory!, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, LOG_LEVEL: 'info' });
