@@ -259,6 +259,22 @@ export function adminPages(auth: Authenticator): Router {
   return router;
 }
 
+/**
+ * Express middleware for internal endpoints (/internal/*): the workers'
+ * service key in X-Service-Key, or an admin token; else 401 (anonymous or a
+ * bad token) or 403 (a user).
+ */
+export function requireServiceCaller(auth: Authenticator, serviceKey: string): RequestHandler {
+  const admin = requireAdmin(auth);
+  return (req, res, next) => {
+    if (isServiceKey(req.get(SERVICE_KEY_HEADER), serviceKey)) return next();
+    if (req.get(SERVICE_KEY_HEADER) !== undefined && req.get('authorization') === undefined) {
+      return fail(res, new UnauthenticatedError('wrong service key'), next);
+    }
+    admin(req, res, next);
+  };
+}
+
 /** Whether `key` equals the expected service key (constant time). */
 export function isServiceKey(key: string | undefined, expected: string): boolean {
   if (!key) return false;

@@ -1,11 +1,23 @@
 import { sql } from 'drizzle-orm';
-import type { DocumentNode } from 'graphql';
+import type { DocumentNode, GraphQLFieldResolver } from 'graphql';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express, type Request } from 'express';
+import {
+  authenticate,
+  createAuthenticator,
+  isServiceKey,
+  requireService,
+  requireServiceCaller,
+  SERVICE_KEY_HEADER,
+  viewerOf,
+  type AccessContext,
+  type AuthSettings,
+  type Viewer,
+} from './auth.ts';
 import type { Database } from './db.ts';
 import { createErrorFormatter, errorLoggingPlugin } from './errors.ts';
 import { subgraphMetricsPlugin } from './graphql-metrics.ts';
@@ -16,8 +28,12 @@ import { traceRequests } from './tracing.ts';
 import { DateTime, JSONScalar } from './scalars.ts';
 
 /** What every subgraph's context has, whatever else it adds. */
-export interface BaseContext extends RequestIds {
+export interface BaseContext extends RequestIds, AccessContext {
   request: Request;
+  /** The verified bearer token's viewer; null when anonymous. */
+  viewer: Viewer | null;
+  /** The caller sent the workers' service key (SERVICE_API_KEY). */
+  service: boolean;
 }
 
 export interface SubgraphOptions<C extends BaseContext> {
@@ -34,6 +50,8 @@ export interface SubgraphOptions<C extends BaseContext> {
   context(base: BaseContext): C | Promise<C>;
   logger: Logger;
   production: boolean;
+  /** Sign-in settings: the subgraph verifies the bearer token itself, and knows the workers' service key. */
+  config: AuthSettings & { SERVICE_API_KEY: string };
   /** The subgraph's database: /ready answers 200 only while it answers. */
   db: Database;
   /** Extra routes (internal endpoints), mounted before /graphql. */
@@ -45,14 +63,31 @@ export interface SubgraphApp {
   apollo: ApolloServer<any>;
 }
 
+/** The subgraph's SDL (`_service`) only for the workers' service identity or an admin: gateways load the supergraph file. */
+function guardServiceField(schema: ReturnType<typeof buildSubgraphSchema>) {
+  const field = schema.getQueryType()?.getFields()._service;
+  if (!field?.resolve) return schema;
+  const resolve: GraphQLFieldResolver<unknown, AccessContext> = field.resolve;
+  field.resolve = (source, args, context: AccessContext, info) => {
+    requireService(context);
+    return resolve(source, args, context, info);
+  };
+  return schema;
+}
+
 /**
  * An express app serving a federated subgraph at /graphql, with /health,
  * /ready, /metrics (requests, errors by code and latency by operation, and
  * every breaker of the process), request ids, and errors that always carry extensions.code.
+ * Every request's bearer token is verified here (a bad one is HTTP 401), so the
+ * context carries the viewer whoever called: the gateway, another gateway, or
+ * a client straight. /internal/* needs the service key or an admin token.
  */
 export async function createSubgraphApp<C extends BaseContext>(options: SubgraphOptions<C>): Promise<SubgraphApp> {
+  const auth = createAuthenticator(options.config);
+  const serviceKey = options.config.SERVICE_API_KEY;
   const apollo = new ApolloServer<C>({
-    schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: { DateTime, JSON: JSONScalar, ...options.resolvers } }]),
+    schema: guardServiceField(buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: { DateTime, JSON: JSONScalar, ...options.resolvers } }])),
     introspection: !options.production,
     formatError: createErrorFormatter(options.production, { database: true }),
     plugins: [errorLoggingPlugin(options.logger, { database: true }), subgraphMetricsPlugin(options.name), ...(options.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
@@ -73,13 +108,16 @@ export async function createSubgraphApp<C extends BaseContext>(options: Subgraph
     }
   });
   metricsRoute(app);
+  app.use('/internal', requireServiceCaller(auth, serviceKey));
   options.routes?.(app);
   app.use(
     '/graphql',
+    authenticate(auth),
     express.json({ limit: '1mb' }),
     traceRequests(options.name),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => options.context({ ...idsOf(res), request: req }),
+      context: async ({ req, res }) =>
+        options.context({ ...idsOf(res), request: req, viewer: viewerOf(res), service: isServiceKey(req.get(SERVICE_KEY_HEADER), serviceKey) }),
     }),
   );
   app.use(jsonErrors(options.logger));

@@ -27,8 +27,11 @@ type Case = 'calls' | 'fresh' | 'open' | 'without';
 const ENRICHED = 'id name email enrichment { status company jobTitle location fetchedAt }';
 const PLAIN = 'id name email';
 
+/** An admin's Authorization (email and enrichment are (self) fields), from the healthy partner's identity provider. */
+let signedIn: Record<string, string> = {};
+
 async function post(url: string, query: string, variables: Record<string, unknown>, check: (data: any) => void): Promise<void> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...signedIn }, body: JSON.stringify({ query, variables }) });
   const body = (await response.json()) as { data?: any; errors?: unknown[] };
   if (body.errors?.length) throw new Error(`bench query failed: ${JSON.stringify(body.errors)}`);
   check(body.data);
@@ -60,10 +63,12 @@ export async function run(): Promise<string> {
     }
     const [healthy, down] = partners as [Listening, Listening];
     downApp.state.setChaos('enrichment', { failureRate: 1, latencyMs: 0 });
+    signedIn = { authorization: `Bearer ${await healthyApp.identity.mint({ sub: 'bench', roles: ['admin'] })}` };
+    const auth = { AUTH_JWKS_URL: `${healthy.url}/.well-known/jwks.json` };
 
     const logger = createLogger('users', 'silent');
     const start = async (env: Record<string, string>) => {
-      const subgraph = await createUsersSubgraph({ db: handle.db, config: parseConfig({ NODE_ENV: 'production', ...env }), logger });
+      const subgraph = await createUsersSubgraph({ db: handle.db, config: parseConfig({ NODE_ENV: 'production', ...auth, ...env }), logger });
       const http = await listen(subgraph.app, 0);
       closers.push(async () => {
         await http.close();

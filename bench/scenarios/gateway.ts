@@ -128,8 +128,8 @@ async function load(url: string, body: string, seconds: number, pid: number): Pr
   }
 }
 
-async function seed(gatewayUrl: string): Promise<string[]> {
-  const productId = await createProduct(gatewayUrl, 100_000);
+async function seed(gatewayUrl: string, admin: Record<string, string>): Promise<string[]> {
+  const productId = await createProduct(gatewayUrl, 100_000, admin);
   const ids: string[] = [];
   // A few users at a time: the subgraphs share this process with nothing else yet.
   for (let i = 0; i < USERS; i += 8) {
@@ -139,9 +139,9 @@ async function seed(gatewayUrl: string): Promise<string[]> {
         for (let e = 0; e < 3; e++) {
           await gqlData(gatewayUrl, 'mutation($input: AddEventInput!) { addEvent(input: $input) { id } }', {
             input: { name: `Bench event ${randomUUID().slice(0, 6)}`, userId, startsAt: '2026-12-24T18:00:00.000Z' },
-          });
+          }, admin);
         }
-        for (let o = 0; o < 2; o++) await placeOrder(gatewayUrl, { userId, productId, quantity: 1 });
+        for (let o = 0; o < 2; o++) await placeOrder(gatewayUrl, { userId, productId, quantity: 1 }, admin);
         return userId;
       }),
     );
@@ -161,7 +161,7 @@ export async function run(): Promise<string> {
   const running: Partial<Record<Target, Running>> = {};
   try {
     console.log('bench gateway: seeding 40 users, 3 events and 2 orders each …');
-    const ids = await seed(stack.gatewayUrl);
+    const ids = await seed(stack.gatewayUrl, stack.admin);
     const urls = Object.fromEntries(Object.entries(stack.urls)) as Record<string, string>;
     for (const target of TARGETS) running[target] = await startGateway(target, urls);
 

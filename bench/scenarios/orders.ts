@@ -21,8 +21,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const PLACE = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }`;
 
-async function gql(url: string, query: string, variables: Record<string, unknown>): Promise<any> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+async function gql(url: string, query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}): Promise<any> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
   const body = (await response.json()) as { data?: any; errors?: unknown[] };
   if (body.errors?.length) throw new Error(`bench request failed: ${JSON.stringify(body.errors)}`);
   return body.data;
@@ -79,12 +79,20 @@ export async function run(): Promise<string> {
     const productId = `BENCH-${randomUUID().slice(0, 8)}`;
     await gql(stack.gatewayUrl, `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, {
       input: { id: productId, name: 'Bench product', priceCents: 100, stock: 1_000_000 },
-    });
+    }, stack.admin);
+    // The buyer signs in, as a web app's user does: every request carries a token the gateway and the orders subgraph verify.
+    const buyer = await stack.as(createUser.id);
     const place = async () => {
-      const data = await gql(stack.gatewayUrl, PLACE, { input: { userId: createUser.id, productId, quantity: 1 } });
+      const data = await gql(stack.gatewayUrl, PLACE, { input: { productId, quantity: 1 } }, buyer);
       if (data.placeOrder.status !== 'PENDING') throw new Error(`placeOrder answered ${data.placeOrder.status}`);
     };
-    const workersEnv = { DATABASE_URL: stack.db.url, REDIS_URL: stack.config.REDIS_URL, QUEUE_PREFIX: prefix, INVENTORY_URL: stack.urls.inventory! };
+    const workersEnv = {
+      DATABASE_URL: stack.db.url,
+      REDIS_URL: stack.config.REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      INVENTORY_URL: stack.urls.inventory!,
+      SERVICE_API_KEY: stack.config.SERVICE_API_KEY,
+    };
 
     // A: orders placed while no worker runs (acceptance alone), then a worker process drains the backlog.
     await closedLoop(WARMUP, CONCURRENCY, place);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BadTokenError, createAuthenticator } from '../../common/auth.ts';
 import { listen, type Listening } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { secondsUntilNextUtcDay } from '../backup.ts';
@@ -33,6 +34,31 @@ function send(method: string, path: string, body?: unknown, headers: Record<stri
 }
 
 const calls = async (service: string): Promise<RecordedCall[]> => (await send('GET', `/_calls?service=${service}`)).json() as Promise<RecordedCall[]>;
+
+describe('identity provider', () => {
+  const settings = () => ({ AUTH_JWKS_URL: `${base}/.well-known/jwks.json`, AUTH_ISSUER: 'junction-dev', AUTH_AUDIENCE: 'junction', AUTH_USER_CLAIM: 'sub', AUTH_ROLES_CLAIM: 'roles' });
+
+  it('serves its public key as a JWKS, and mints tokens that verify against it', async () => {
+    const jwks = (await (await send('GET', '/.well-known/jwks.json')).json()) as { keys: { kty: string; alg: string; kid: string; d?: string }[] };
+    expect(jwks.keys).toEqual([expect.objectContaining({ kty: 'EC', alg: 'ES256', kid: expect.any(String) })]);
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+    const minted = await send('POST', '/auth/token', { sub: 'u-1', roles: ['admin'], expiresIn: 60 });
+    expect(minted.status).toBe(200);
+    const body = (await minted.json()) as { token: string; tokenType: string; expiresIn: number };
+    expect(body).toMatchObject({ tokenType: 'Bearer', expiresIn: 60 });
+    await expect(createAuthenticator(settings()).verify(body.token)).resolves.toMatchObject({ id: 'u-1', roles: ['admin'] });
+    const plain = (await (await send('POST', '/auth/token', { sub: 'u-2' })).json()) as { token: string };
+    await expect(createAuthenticator(settings()).verify(plain.token)).resolves.toMatchObject({ id: 'u-2', roles: [] });
+    // Another audience does not accept it.
+    await expect(createAuthenticator({ ...settings(), AUTH_AUDIENCE: 'other' }).verify(plain.token)).rejects.toBeInstanceOf(BadTokenError);
+  });
+
+  it('refuses a bad token request with 400', async () => {
+    for (const body of [{}, { sub: '' }, { sub: 'x', roles: 'admin' }, { sub: 'x', expiresIn: 0 }, { sub: 'x', extra: true }]) {
+      expect((await send('POST', '/auth/token', body)).status, JSON.stringify(body)).toBe(400);
+    }
+  });
+});
 
 describe('enrichment', () => {
   const id = '7f9c2ba4-e88f-4d2a-9c1e-2b1f0a6d5e31';

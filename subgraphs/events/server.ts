@@ -33,6 +33,7 @@ export async function createEventsSubgraph({ db, config, logger, registry: given
     context: (base) => createContext(repo, registry, base),
     logger,
     production: config.production,
+    config,
     db,
   });
   return {

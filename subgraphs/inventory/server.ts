@@ -27,6 +27,7 @@ export async function createInventorySubgraph({ db, config, logger }: SubgraphDe
     context: (base) => createContext(repo, reservations, base),
     logger,
     production: config.production,
+    config,
     db,
     routes: (app) => gremlin.routes(app),
   });

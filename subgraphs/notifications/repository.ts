@@ -53,16 +53,17 @@ export class NotificationsRepository {
     return firstPerParent(this.db, notifications, { parent: notifications.userId, parentIds: userIds, ordering: NEWEST_FIRST, first });
   }
 
-  /** `limit` notifications after the cursor, newest first (createdAt, then id, descending). */
-  page(status: NotificationStatus | null, limit: number, after: readonly [Date, string] | null): Promise<NotificationRow[]> {
-    return pageAfter(this.db, notifications, { ordering: NEWEST_FIRST, after, limit, where: status ? eq(notifications.status, status) : undefined });
+  /** `limit` notifications after the cursor, newest first (createdAt, then id, descending); `recipientId` null: everyone's. */
+  page(status: NotificationStatus | null, limit: number, after: readonly [Date, string] | null, recipientId: string | null): Promise<NotificationRow[]> {
+    const where = and(status ? eq(notifications.status, status) : undefined, recipientId !== null ? eq(notifications.userId, recipientId) : undefined);
+    return pageAfter(this.db, notifications, { ordering: NEWEST_FIRST, after, limit, where });
   }
 
-  async count(status: NotificationStatus | null): Promise<number> {
+  async count(status: NotificationStatus | null, recipientId: string | null): Promise<number> {
     const [row] = await this.db
       .select({ n: count() })
       .from(notifications)
-      .where(status ? eq(notifications.status, status) : undefined);
+      .where(and(status ? eq(notifications.status, status) : undefined, recipientId !== null ? eq(notifications.userId, recipientId) : undefined));
     return row?.n ?? 0;
   }
 

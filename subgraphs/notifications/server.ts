@@ -65,6 +65,7 @@ export async function createNotificationsSubgraph({ db, config, logger, deliveri
     context: (base) => createContext(repo, config, deliveryQueue, base),
     logger,
     production: config.production,
+    config,
     db,
   });
   return {

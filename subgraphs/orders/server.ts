@@ -24,6 +24,7 @@ export function createOrdersSubgraph({ db, config, logger }: SubgraphDeps) {
     context: (base) => createContext(repo, base),
     logger,
     production: config.production,
+    config,
     db,
   });
 }

@@ -29,6 +29,7 @@ export async function createUsersSubgraph({ db, config, logger }: SubgraphDeps) 
     context: (base) => createContext(repo, enrichments, base),
     logger,
     production: config.production,
+    config,
     db,
   });
   return {

@@ -117,7 +117,7 @@ beforeAll(async () => {
     NODE_ENV: 'test',
   };
   // Neither the developer's INGEST_API_KEY nor their URLs: this stack stands alone.
-  for (const name of ['INGEST_API_KEY', 'USERS_URL', 'EVENTS_URL', 'ORDERS_URL', 'INVENTORY_URL', 'NOTIFICATIONS_URL', 'ENRICHMENT_URL', 'EVENT_REGISTRY_URL', 'NOTIFY_URL', 'BACKUP_URL', 'SUPERGRAPH_PATH']) {
+  for (const name of ['INGEST_API_KEY', 'SERVICE_API_KEY', 'AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_USER_CLAIM', 'AUTH_ROLES_CLAIM', 'HOST', 'USERS_URL', 'EVENTS_URL', 'ORDERS_URL', 'INVENTORY_URL', 'NOTIFICATIONS_URL', 'ENRICHMENT_URL', 'EVENT_REGISTRY_URL', 'NOTIFY_URL', 'BACKUP_URL', 'SUPERGRAPH_PATH']) {
     delete process.env[name];
   }
   gatewayBase = `http://127.0.0.1:${env.GATEWAY_PORT}`;
@@ -166,12 +166,26 @@ describe('npm start', () => {
     expect(Object.keys(pids)).toEqual(expect.arrayContaining(['external', 'users', 'events', 'inventory', 'orders', 'gateway']));
     expect(Object.keys(pids).at(-1)).toBe('gateway');
 
+    // The launcher prints an admin token of the development identity provider.
+    const [, adminToken] = await run.waitFor(/Admin token for 24 h[^\n]*\n[^\n]*?(eyJ[\w-]+\.[\w-]+\.[\w-]+)/, 10_000);
+    const admin = { authorization: `Bearer ${adminToken}` };
+    expect((await gqlData(`${gatewayBase}/graphql`, '{ users(first: 1) { totalCount } }', {}, admin)).users.totalCount).toEqual(expect.any(Number));
+
+    // Sign up, get a token from the development identity provider, and see exactly one's own data.
     const email = `e2e-${suffix}@example.com`;
     const { createUser } = await gqlData(`${gatewayBase}/graphql`, `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
       input: { name: 'End To End', email },
     });
+    const minted = await fetch(`http://127.0.0.1:${env.EXTERNAL_PORT}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: createUser.id }) });
+    expect(minted.status).toBe(200);
+    const me = { authorization: `Bearer ${((await minted.json()) as { token: string }).token}` };
     const byId = `query($id: ID!) { user(id: $id) { id name email } }`;
-    expect((await gqlData(`${gatewayBase}/graphql`, byId, { id: createUser.id })).user).toEqual({ id: createUser.id, name: 'End To End', email });
+    expect((await gqlData(`${gatewayBase}/graphql`, byId, { id: createUser.id }, me)).user).toEqual({ id: createUser.id, name: 'End To End', email });
+    expect((await gql(`${gatewayBase}/graphql`, byId, { id: createUser.id })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await gql(`${gatewayBase}/graphql`, '{ __typename }', {}, { authorization: 'Bearer forged' })).status).toBe(401);
+    // Bull Board: 401 without the admin token, open with it.
+    expect((await fetch(`http://127.0.0.1:${env.WORKERS_PORT}/admin/queues`)).status).toBe(401);
+    expect((await fetch(`http://127.0.0.1:${env.WORKERS_PORT}/admin/queues`, { headers: admin })).status).toBe(200);
 
     // The key the launcher printed is the one the notifications subgraph checks.
     const ingest = `mutation($input: IngestEventInput!) { ingestEvent(input: $input) { eventId status } }`;
@@ -188,7 +202,7 @@ describe('npm start', () => {
     const [, , restartedPid] = await run.waitFor(/started (users) pid (\d+)/, 15_000, mark);
     expect(Number(restartedPid)).not.toBe(pids.users);
     await expect.poll(readyStatus, { timeout: 30_000, interval: 250 }).toBe(200);
-    expect((await gqlData(`${gatewayBase}/graphql`, byId, { id: createUser.id })).user.email).toBe(email);
+    expect((await gqlData(`${gatewayBase}/graphql`, byId, { id: createUser.id }, me)).user.email).toBe(email);
     expect(alive(pids.users!)).toBe(false);
 
     // SIGTERM: every child stops, then the launcher exits 0.

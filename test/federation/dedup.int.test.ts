@@ -51,14 +51,20 @@ async function metric(name: string, labels: Record<string, string>): Promise<num
 
 const USER = 'query One($id: ID!) { user(id: $id) { id name email } }';
 
+/** Signed in as user `id` (email and updateUser are (self)). */
+async function as(id: string, roles: string[] = []) {
+  return { authorization: `Bearer ${await identity.token(id, { roles })}` };
+}
+
 describe('in-flight deduplication of subgraph fetches', () => {
   it('identical concurrent queries make one subgraph call (one breaker call), and each client gets its own copy', async () => {
     const id = await createUser('Ada Shared');
+    const me = await as(id);
     const from = users.exchanges.length;
     const fires = await metric('circuit_breaker_fires_total', { breaker: 'subgraph-users' });
     const shared = await metric('junction_gateway_subgraph_fetches_deduplicated_total', { subgraph: 'users' });
 
-    const answers = await Promise.all(Array.from({ length: 8 }, () => gql(gateway.url, USER, { id })));
+    const answers = await Promise.all(Array.from({ length: 8 }, () => gql(gateway.url, USER, { id }, me)));
     for (const answer of answers) {
       expect(answer.errors).toBeUndefined();
       expect(answer.data.user).toEqual({ id, name: 'Ada Shared', email: expect.stringContaining('@example.com') });
@@ -72,7 +78,8 @@ describe('in-flight deduplication of subgraph fetches', () => {
 
   it('two viewers (different Authorization) never share an answer; the same viewer twice does', async () => {
     const id = await createUser('Grace Viewer');
-    const [alice, bob] = [await identity.token('alice-viewer'), await identity.token('bob-viewer')];
+    // Two admins, so both may read the email.
+    const [alice, bob] = [await identity.token('alice-viewer', { roles: ['admin'] }), await identity.token('bob-viewer', { roles: ['admin'] })];
     const from = users.exchanges.length;
 
     const answers = await Promise.all([
@@ -96,27 +103,29 @@ describe('in-flight deduplication of subgraph fetches', () => {
 
   it('identical concurrent mutations are never merged', async () => {
     const id = await createUser('Barbara Mutation');
+    const me = await as(id);
     const from = users.exchanges.length;
     const mutation = 'mutation Rename($id: ID!) { updateUser(id: $id, input: { name: "Barbara Renamed" }) { id name } }';
-    const answers = await Promise.all(Array.from({ length: 3 }, () => gql(gateway.url, mutation, { id })));
+    const answers = await Promise.all(Array.from({ length: 3 }, () => gql(gateway.url, mutation, { id }, me)));
     for (const answer of answers) expect(answer.errors).toBeUndefined();
     expect(callsSince(from, 'updateUser')).toHaveLength(3);
   });
 
   it('a query started after a mutation answered sees it, even while an identical query from before is still in flight', async () => {
     const id = await createUser('Old Name');
+    const me = await as(id);
     const from = users.exchanges.length;
 
     // The first query reads the old name, then the proxy holds its answer.
-    const before = gql(gateway.url, USER, { id });
+    const before = gql(gateway.url, USER, { id }, me);
     const deadline = Date.now() + 5000;
     while (callsSince(from, 'user(id:').length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(callsSince(from, 'user(id:')).toHaveLength(1);
 
-    const renamed = await gql(gateway.url, 'mutation($id: ID!) { updateUser(id: $id, input: { name: "New Name" }) { name } }', { id });
+    const renamed = await gql(gateway.url, 'mutation($id: ID!) { updateUser(id: $id, input: { name: "New Name" }) { name } }', { id }, me);
     expect(renamed.data?.updateUser.name).toBe('New Name');
 
-    const after = gql(gateway.url, USER, { id });
+    const after = gql(gateway.url, USER, { id }, me);
     const [first, second] = await Promise.all([before, after]);
     expect(first.data.user.name).toBe('Old Name');
     expect(second.data.user.name).toBe('New Name');

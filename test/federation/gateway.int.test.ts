@@ -15,13 +15,15 @@ import { createLogger } from '../../common/logger.ts';
 import { createGateway } from '../../gateway/server.ts';
 import { readSupergraphConfig, SUPERGRAPH_FILE } from '../../scripts/compose.ts';
 import { SUBGRAPHS } from '../../subgraphs/index.ts';
-import { gql, gqlData } from '../support/graphql.ts';
+import { signedIn } from '../support/graphql.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { startRecordingProxy } from '../support/recording-proxy.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let stack: Stack;
+// Signed in as the stack's admin unless a call sends its own Authorization.
+const { gql, gqlData } = signedIn(() => stack.admin);
 const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {

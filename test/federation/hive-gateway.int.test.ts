@@ -49,13 +49,14 @@ beforeAll(async () => {
   const gw = stack.gatewayUrl;
   ids.alice = await createUser(gw);
   ids.bob = await createUser(gw);
-  ids.product = await createProduct(gw, 10);
+  ids.product = await createProduct(gw, 10, stack.admin);
+  // An admin sets the scene for both users.
   const event = async (userId: string) =>
-    (await gqlData(gw, 'mutation($input: AddEventInput!) { addEvent(input: $input) { id } }', { input: { name: `Event ${randomUUID().slice(0, 4)}`, userId, startsAt: '2026-12-01T18:00:00.000Z' } })).addEvent.id;
+    (await gqlData(gw, 'mutation($input: AddEventInput!) { addEvent(input: $input) { id } }', { input: { name: `Event ${randomUUID().slice(0, 4)}`, userId, startsAt: '2026-12-01T18:00:00.000Z' } }, stack.admin)).addEvent.id;
   ids.aliceEvent = await event(ids.alice);
   ids.bobEvent = await event(ids.bob);
-  ids.aliceOrder = (await placeOrder(gw, { userId: ids.alice, productId: ids.product, quantity: 2 })).id;
-  ids.bobOrder = (await placeOrder(gw, { userId: ids.bob, productId: ids.product, quantity: 1 })).id;
+  ids.aliceOrder = (await placeOrder(gw, { userId: ids.alice, productId: ids.product, quantity: 2 }, stack.admin)).id;
+  ids.bobOrder = (await placeOrder(gw, { userId: ids.bob, productId: ids.product, quantity: 1 }, stack.admin)).id;
   await gqlData(
     gw,
     'mutation($input: IngestEventInput!) { ingestEvent(input: $input) { eventId } }',
@@ -63,7 +64,7 @@ beforeAll(async () => {
     { 'x-api-key': stack.config.INGEST_API_KEY },
   );
   // Bob leaves: what he organized or ordered stays, its organizer and buyer resolve to null.
-  await gqlData(gw, 'mutation($id: ID!) { deleteUser(id: $id) }', { id: ids.bob });
+  await gqlData(gw, 'mutation($id: ID!) { deleteUser(id: $id) }', { id: ids.bob }, stack.admin);
 }, 60_000);
 
 afterAll(async () => {
@@ -73,9 +74,9 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** The same operation through both gateways. */
-async function both(query: string, variables: Record<string, unknown> = {}) {
-  const [junction, other] = await Promise.all([gql(stack.gatewayUrl, query, variables), gql(hiveUrl, query, variables)]);
+/** The same operation through both gateways, with the same headers (e.g. a signed-in user's). */
+async function both(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  const [junction, other] = await Promise.all([gql(stack.gatewayUrl, query, variables, headers), gql(hiveUrl, query, variables, headers)]);
   return { junction, hive: other };
 }
 
@@ -90,7 +91,8 @@ describe('Hive Gateway in front of the same subgraphs', () => {
       }
       products(first: 50) { nodes { id name } }
     }`;
-    const { junction, hive: answer } = await both(query, { id: ids.alice });
+    // Alice, signed in, reads her own data.
+    const { junction, hive: answer } = await both(query, { id: ids.alice }, await stack.as(ids.alice));
     expect(junction.errors).toBeUndefined();
     expect(answer.errors).toBeUndefined();
     expect(answer.data).toEqual(junction.data);
@@ -107,7 +109,7 @@ describe('Hive Gateway in front of the same subgraphs', () => {
       order(id: $order) { id quantity user { id name } product { id } }
       user(id: $user) { id }
     }`;
-    const { junction, hive: answer } = await both(query, { event: ids.bobEvent, order: ids.bobOrder, user: ids.bob });
+    const { junction, hive: answer } = await both(query, { event: ids.bobEvent, order: ids.bobOrder, user: ids.bob }, stack.admin);
     expect(junction.errors).toBeUndefined();
     expect(answer.errors).toBeUndefined();
     expect(answer.data).toEqual(junction.data);
@@ -137,9 +139,26 @@ describe('Hive Gateway in front of the same subgraphs', () => {
     }
   });
 
+  it('enforces the same access rules through either gateway: the subgraphs verify the token themselves', async () => {
+    const query = 'query($id: ID!) { user(id: $id) { id email orders { id } } order(id: $o) { id } }'.replace('query($id: ID!)', 'query($id: ID!, $o: ID!)');
+    const variables = { id: ids.alice, o: ids.aliceOrder };
+    const stranger = await both(query, variables, await stack.as(randomUUID()));
+    const anonymous = await both(query, variables);
+    for (const r of [stranger.junction, stranger.hive, anonymous.junction, anonymous.hive]) {
+      expect(JSON.stringify(r.data ?? null)).not.toContain(ids.aliceOrder);
+      expect(r.errors?.length).toBeGreaterThan(0);
+    }
+    expect(new Set(stranger.hive.errors!.map((e) => e.extensions?.code))).toEqual(new Set(stranger.junction.errors!.map((e) => e.extensions?.code)));
+    expect(stranger.junction.errors!.map((e) => e.extensions?.code)).toContain('FORBIDDEN');
+    // A bad token reaches no data through Hive Gateway either: the subgraphs answer 401.
+    const forged = await gql(hiveUrl, query, variables, { authorization: 'Bearer forged' });
+    expect(JSON.stringify(forged.data ?? null)).not.toContain(ids.aliceOrder);
+    expect(forged.errors?.length).toBeGreaterThan(0);
+  });
+
   it('forwards the client\'s Authorization header to the subgraphs', async () => {
     usersProxy.exchanges.length = 0;
-    const token = `Bearer test-${randomUUID()}`;
+    const token = `Bearer ${await stack.identity.token(ids.alice)}`;
     const answer = await gql(hiveUrl, 'query($id: ID!) { user(id: $id) { id } }', { id: ids.alice }, { authorization: token });
     expect(answer.data).toEqual({ user: { id: ids.alice } });
     const calls = usersProxy.exchanges.filter((e) => e.path === '/graphql');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gqlData } from '../support/graphql.ts';
+import { signedIn } from '../support/graphql.ts';
 import { startStack, type Stack, type SubgraphName } from '../support/stack.ts';
 
 /**
@@ -11,6 +11,8 @@ const PARENTS = 100;
 const MAX_STATEMENTS_PER_SUBGRAPH = 3;
 
 let stack: Stack;
+// Signed in as the stack's admin unless a call sends its own Authorization.
+const { gqlData } = signedIn(() => stack.admin);
 
 /** Aliases per request, within the gateway's default MAX_ALIASES. */
 const PER_REQUEST = 25;

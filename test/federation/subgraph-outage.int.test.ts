@@ -19,7 +19,8 @@ let gateway: TestGateway;
 
 beforeAll(async () => {
   stack = await startStack('subgraph_outage', { env: { EVENT_REGISTRY_URL: '' } });
-  orders = await spawnSubgraph('orders', { DATABASE_URL: stack.db.url, NODE_ENV: 'test', INGEST_API_KEY: 'test-stack-ingest-key' });
+  // The stack's identity provider and service key, so the process verifies the same tokens.
+  orders = await spawnSubgraph('orders', { DATABASE_URL: stack.db.url, NODE_ENV: 'test', INGEST_API_KEY: 'test-stack-ingest-key', SERVICE_API_KEY: stack.config.SERVICE_API_KEY, ...stack.identity.env });
   const config = {
     ...stack.config,
     ORDERS_URL: orders.url,
@@ -39,16 +40,20 @@ afterAll(async () => {
 
 const QUERY = 'query Both($user: ID!, $order: ID!) { user(id: $user) { id name } order(id: $order) { id status } }';
 
+/** The buyer's sign-in headers (the order is theirs). */
+let buyer: Record<string, string>;
+
 async function timed(variables: Record<string, unknown>) {
   const started = performance.now();
-  const response = await gql(gateway.url, QUERY, variables);
+  const response = await gql(gateway.url, QUERY, variables, buyer);
   return { response, ms: performance.now() - started };
 }
 
 it('a frozen subgraph: partial data with SERVICE_UNAVAILABLE within the timeout, then at once from the open breaker, then recovery after SIGCONT', async () => {
   const userId = await createUser(stack.gatewayUrl);
-  const productId = await createProduct(stack.gatewayUrl, 10);
-  const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 });
+  buyer = await stack.as(userId);
+  const productId = await createProduct(stack.gatewayUrl, 10, stack.admin);
+  const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer);
   const variables = { user: userId, order: order.id };
 
   const healthy = await timed(variables);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
-import { gql, gqlData } from '../support/graphql.ts';
+import { signedIn } from '../support/graphql.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { accept, eventually, startTestProvider, type TestProvider } from '../support/notify-provider.ts';
 
@@ -10,6 +10,8 @@ const KEY = 'flow-test-ingest-key';
 const NOTIFICATION_FIELDS = 'id eventId type status attempts lastError sentAt recipient { id name }';
 
 let stack: Stack;
+// Signed in as the stack's admin unless a call sends its own Authorization.
+const { gql, gqlData } = signedIn(() => stack.admin);
 let provider: TestProvider;
 let workers: RunningWorkers;
 

@@ -31,21 +31,22 @@ async function metric(name: string, labels: string): Promise<number> {
 
 it('pauses orders while inventory does not answer, then confirms every one once it is back: none FAILED, stock + reserved unchanged', async () => {
   const userId = await createUser(stack.gatewayUrl);
-  const productId = await createProduct(stack.gatewayUrl, 20);
+  const buyer = await stack.as(userId);
+  const productId = await createProduct(stack.gatewayUrl, 20, stack.admin);
   const pausedBefore = await metric('junction_queue_paused_seconds_total', 'queue="orders",reason="inventory_unavailable"');
 
   // Inventory frozen: every request waits 5 s, far past INVENTORY_TIMEOUT_MS, and longer than every retry delay together.
-  await gremlin(stack.urls.inventory!, { every: 1, latencyMs: 5000 });
+  await gremlin(stack.urls.inventory!, { every: 1, latencyMs: 5000 }, stack.service);
   let ids: string[];
   try {
-    ids = (await Promise.all(Array.from({ length: 10 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 })))).map((o) => o.id);
+    ids = (await Promise.all(Array.from({ length: 10 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)))).map((o) => o.id);
     await eventually(async () => (await metric('circuit_breaker_state', 'breaker="inventory"')) === 2, 10_000, 'the inventory breaker to open');
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const during = await stack.db.sql`select status, attempts from orders.orders where id = any(${ids}::uuid[])`;
     expect(during.filter((o) => o.status === 'FAILED')).toHaveLength(0);
     expect(Math.max(...during.map((o) => o.attempts))).toBeLessThan(4);
   } finally {
-    await gremlin(stack.urls.inventory!, null);
+    await gremlin(stack.urls.inventory!, null, stack.service);
   }
 
   const rows = await waitForTerminal(stack.db.sql, ids, 20_000);

@@ -4,7 +4,7 @@ import { registry } from '../../common/metrics.ts';
 import { notificationEventsQueue } from '../../subgraphs/notifications/module.ts';
 import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
-import { gql, gqlData } from '../support/graphql.ts';
+import { signedIn } from '../support/graphql.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { countBy, createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ORDER_FIELDS, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
@@ -13,6 +13,10 @@ import { countBy, createProduct, createUser, dropQueues, fastOrderEnv, gremlin, 
 // breaker stays out of the way (test/orders/inventory-outage.int.test.ts holds it to its pause).
 const env = { ...fastOrderEnv('orders'), BREAKER_VOLUME_THRESHOLD: '1000' };
 let stack: Stack;
+// Signed in as the stack's admin unless a call sends its own Authorization.
+const { gql, gqlData } = signedIn(() => stack.admin);
+/** The buyer's sign-in headers. */
+let buyer: Record<string, string>;
 let workers: RunningWorkers;
 let userId: string;
 
@@ -20,6 +24,7 @@ beforeAll(async () => {
   stack = await startStack('orders', { env });
   workers = await startWorkers(stack.config, createLogger('workers', process.env.LOG_LEVEL ?? 'silent'));
   userId = await createUser(stack.gatewayUrl);
+  buyer = await stack.as(userId);
 });
 
 afterAll(async () => {
@@ -42,9 +47,9 @@ async function productState(id: string) {
 
 describe('order processing', () => {
   it('sells exactly the stock: 200 concurrent orders of 1 for 50 units give 50 CONFIRMED and 150 FAILED(OUT_OF_STOCK)', async () => {
-    const productId = await createProduct(stack.gatewayUrl, 50);
+    const productId = await createProduct(stack.gatewayUrl, 50, stack.admin);
     const started = Date.now();
-    const placed = await Promise.all(Array.from({ length: 200 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 })));
+    const placed = await Promise.all(Array.from({ length: 200 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)));
     for (const order of placed) expect(order.status).toBe('PENDING');
 
     const rows = await waitForTerminal(
@@ -86,10 +91,10 @@ describe('order processing', () => {
   });
 
   it('never deducts twice when inventory is slower than the timeout on every 2nd request', async () => {
-    const productId = await createProduct(stack.gatewayUrl, 30);
-    await gremlin(inventory(), { every: 2, latencyMs: 1300 });
+    const productId = await createProduct(stack.gatewayUrl, 30, stack.admin);
+    await gremlin(inventory(), { every: 2, latencyMs: 1300 }, stack.service);
     try {
-      const placed = await Promise.all(Array.from({ length: 20 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 })));
+      const placed = await Promise.all(Array.from({ length: 20 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)));
       const rows = await waitForTerminal(
         stack.db.sql,
         placed.map((o) => o.id),
@@ -103,16 +108,16 @@ describe('order processing', () => {
       expect(state.stock + state.reserved).toBe(30);
       expect(state.reserved).toBe(rows.filter((row) => row.status === 'CONFIRMED').length);
     } finally {
-      await gremlin(inventory(), null);
+      await gremlin(inventory(), null, stack.service);
     }
   });
 
   it('fails an order with INVENTORY_UNAVAILABLE when retries run out, and releases what the timed-out calls reserved late', async () => {
-    const productId = await createProduct(stack.gatewayUrl, 5);
-    await gremlin(inventory(), { every: 1, latencyMs: 1200 });
+    const productId = await createProduct(stack.gatewayUrl, 5, stack.admin);
+    await gremlin(inventory(), { every: 1, latencyMs: 1200 }, stack.service);
     let orderId: string;
     try {
-      orderId = (await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 2 })).id;
+      orderId = (await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 2 }, buyer)).id;
       const [row] = await waitForTerminal(stack.db.sql, [orderId], 20_000);
       expect(row).toMatchObject({ status: 'FAILED', failure_reason: 'INVENTORY_UNAVAILABLE', attempts: 4 });
       const job = await workers.queues.get(ordersQueue.name).getJob(orderId);
@@ -121,7 +126,7 @@ describe('order processing', () => {
       // The late reservation landed; the release cannot get through while every request is too slow.
       await expect.poll(async () => (await productState(productId)).reserved, { timeout: 5000 }).toBe(2);
     } finally {
-      await gremlin(inventory(), null);
+      await gremlin(inventory(), null, stack.service);
     }
     await expectInvariants(stack.db.sql, { timeoutMs: 10_000, settled: settled() });
     expect(await productState(productId)).toEqual({ stock: 5, reserved: 0, reserves: 1, releases: 1 });
@@ -131,7 +136,7 @@ describe('order processing', () => {
   });
 
   it('fails an order for an unknown product at once with UNKNOWN_PRODUCT', async () => {
-    const order = await placeOrder(stack.gatewayUrl, { userId, productId: 'NO-SUCH-SKU', quantity: 1 });
+    const order = await placeOrder(stack.gatewayUrl, { userId, productId: 'NO-SUCH-SKU', quantity: 1 }, buyer);
     const [row] = await waitForTerminal(stack.db.sql, [order.id]);
     expect(row).toMatchObject({ status: 'FAILED', failure_reason: 'UNKNOWN_PRODUCT', attempts: 1 });
   });
@@ -141,8 +146,8 @@ describe('cancelOrder', () => {
   const CANCEL = `mutation($id: ID!) { cancelOrder(id: $id) { ${ORDER_FIELDS} } }`;
 
   it('releases a CONFIRMED order\'s stock exactly once, however often it is cancelled', async () => {
-    const productId = await createProduct(stack.gatewayUrl, 10);
-    const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 3 });
+    const productId = await createProduct(stack.gatewayUrl, 10, stack.admin);
+    const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 3 }, buyer);
     await waitForTerminal(stack.db.sql, [order.id]);
     expect(await productState(productId)).toMatchObject({ stock: 7, reserved: 3 });
 
@@ -156,24 +161,24 @@ describe('cancelOrder', () => {
   });
 
   it('refuses to cancel a FAILED order with BAD_USER_INPUT', async () => {
-    const productId = await createProduct(stack.gatewayUrl, 0);
-    const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 });
+    const productId = await createProduct(stack.gatewayUrl, 0, stack.admin);
+    const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer);
     await waitForTerminal(stack.db.sql, [order.id]);
-    const res = await gql(stack.gatewayUrl, CANCEL, { id: order.id });
+    const res = await gql(stack.gatewayUrl, CANCEL, { id: order.id }, buyer);
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
   });
 
   it('cancels orders while the worker is reserving for them without leaking or double-releasing stock', async () => {
-    const productId = await createProduct(stack.gatewayUrl, 20);
+    const productId = await createProduct(stack.gatewayUrl, 20, stack.admin);
     // Every inventory call takes 400 ms (under the 1 s timeout): orders stay PROCESSING that long.
-    await gremlin(inventory(), { every: 1, latencyMs: 400 });
+    await gremlin(inventory(), { every: 1, latencyMs: 400 }, stack.service);
     try {
-      const placed = await Promise.all(Array.from({ length: 8 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 2 })));
+      const placed = await Promise.all(Array.from({ length: 8 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 2 }, buyer)));
       const ids = placed.map((o) => o.id);
       await expect
         .poll(async () => (await stack.db.sql`select count(*)::int as n from orders.orders where id = any(${ids}::uuid[]) and status = 'PROCESSING'`)[0]!.n, { timeout: 5000, interval: 20 })
         .toBeGreaterThan(0);
-      const cancelled = await Promise.all(ids.map((id) => gql(stack.gatewayUrl, CANCEL, { id })));
+      const cancelled = await Promise.all(ids.map((id) => gql(stack.gatewayUrl, CANCEL, { id }, buyer)));
       for (const res of cancelled) expect(res.data?.cancelOrder?.status).toBe('CANCELLED');
       await waitForTerminal(stack.db.sql, ids);
       await expectInvariants(stack.db.sql, { timeoutMs: 10_000, settled: settled() });
@@ -181,7 +186,7 @@ describe('cancelOrder', () => {
       expect(state).toMatchObject({ stock: 20, reserved: 0 });
       expect(state.reserves).toBe(state.releases);
     } finally {
-      await gremlin(inventory(), null);
+      await gremlin(inventory(), null, stack.service);
     }
   });
 });

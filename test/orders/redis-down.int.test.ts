@@ -25,13 +25,14 @@ afterAll(async () => {
 
 it('accepts orders while Redis is down and confirms them all within 30 s once it is back', async () => {
   const userId = await createUser(stack.gatewayUrl);
-  const productId = await createProduct(stack.gatewayUrl, 10);
+  const buyer = await stack.as(userId);
+  const productId = await createProduct(stack.gatewayUrl, 10, stack.admin);
   // Processing works before the outage.
-  const before = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 });
+  const before = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer);
   expect((await waitForTerminal(stack.db.sql, [before.id]))[0]!.status).toBe('CONFIRMED');
 
   await redis.stop();
-  const placed = await Promise.all(Array.from({ length: 5 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 })));
+  const placed = await Promise.all(Array.from({ length: 5 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)));
   for (const order of placed) expect(order.status).toBe('PENDING');
   const ids = placed.map((o) => o.id);
 

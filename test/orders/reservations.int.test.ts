@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVICE_KEY_HEADER } from '../../common/auth.ts';
 import { parseConfig } from '../../common/config.ts';
 import { listen, type Listening } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
@@ -7,6 +8,13 @@ import { createInventorySubgraph } from '../../subgraphs/inventory/server.ts';
 import { InventoryClient, InventoryUnavailableError } from '../../workers/orders/inventory-client.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { gql, gqlData } from '../support/graphql.ts';
+import { startTestIdentity, type TestIdentity } from '../support/identity.ts';
+
+/** The workers' identity for the internal mutations, as the order worker sends it. */
+const SERVICE_KEY = 'reservations-test-service-key';
+const service = { [SERVICE_KEY_HEADER]: SERVICE_KEY };
+let idp: TestIdentity;
+let admin: Record<string, string>;
 
 let db: TestDatabase;
 let http: Listening;
@@ -15,7 +23,10 @@ let subgraph: Awaited<ReturnType<typeof createInventorySubgraph>>;
 
 beforeAll(async () => {
   db = await createTestDatabase('reservations');
-  subgraph = await createInventorySubgraph({ db: db.db, config: parseConfig({ NODE_ENV: 'test' }), logger: createLogger('inventory', 'silent') });
+  idp = await startTestIdentity();
+  admin = await idp.headers('inventory-admin', ['admin']);
+  const config = parseConfig({ NODE_ENV: 'test', SERVICE_API_KEY: SERVICE_KEY, ...idp.env });
+  subgraph = await createInventorySubgraph({ db: db.db, config, logger: createLogger('inventory', 'silent') });
   http = await listen(subgraph.app, 0);
   url = `${http.url}/graphql`;
 });
@@ -24,6 +35,7 @@ afterAll(async () => {
   await subgraph.close();
   await http.close();
   await subgraph.apollo.stop();
+  await idp.close();
   await db.drop();
 });
 
@@ -34,7 +46,7 @@ const RELEASE = `mutation($orderId: ID!) { releaseStock(orderId: $orderId) { ord
 
 async function product(stock: number) {
   const id = `P-${randomUUID().slice(0, 8)}`;
-  await gqlData(url, `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, { input: { id, name: id, priceCents: 100, stock } });
+  await gqlData(url, `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, { input: { id, name: id, priceCents: 100, stock } }, admin);
   return id;
 }
 
@@ -44,8 +56,8 @@ async function stockOf(id: string) {
   return { stock: row!.stock as number, reserved: row!.reserved as number, movements: movements.map((m) => `${m.kind}:${m.quantity}:${m.order_id}`) };
 }
 
-const reserve = (orderId: string, productId: string, quantity: number) => gqlData(url, RESERVE, { orderId, productId, quantity }).then((d) => d.reserveStock);
-const release = (orderId: string) => gqlData(url, RELEASE, { orderId }).then((d) => d.releaseStock);
+const reserve = (orderId: string, productId: string, quantity: number) => gqlData(url, RESERVE, { orderId, productId, quantity }, service).then((d) => d.reserveStock);
+const release = (orderId: string) => gqlData(url, RELEASE, { orderId }, service).then((d) => d.releaseStock);
 
 describe('reserveStock / releaseStock', () => {
   it('reserves once per order whatever the repeats, and a repeat returns the first outcome', async () => {
@@ -99,28 +111,28 @@ describe('reserveStock / releaseStock', () => {
   });
 
   it('refuses a malformed order id or quantity with BAD_USER_INPUT', async () => {
-    const bad = await gql(url, RESERVE, { orderId: 'nope', productId: 'X', quantity: 1 });
+    const bad = await gql(url, RESERVE, { orderId: 'nope', productId: 'X', quantity: 1 }, service);
     expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'orderId' });
-    const zero = await gql(url, RESERVE, { orderId: randomUUID(), productId: 'X', quantity: 0 });
+    const zero = await gql(url, RESERVE, { orderId: randomUUID(), productId: 'X', quantity: 0 }, service);
     expect(zero.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'quantity' });
   });
 });
 
 describe('gremlin', () => {
   const gremlin = (method: string, body?: unknown) =>
-    fetch(`${http.url}/internal/gremlin`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    fetch(`${http.url}/internal/gremlin`, { method, headers: { 'content-type': 'application/json', ...service }, body: body === undefined ? undefined : JSON.stringify(body) });
 
   it('refuses a body that is not {every >= 1, latencyMs >= 0} with 400', async () => {
     for (const body of [{}, { every: 0, latencyMs: 10 }, { every: 2, latencyMs: -1 }, { every: 1.5, latencyMs: 1 }, { every: 2, latencyMs: 10, extra: 1 }, 'x']) {
       expect((await gremlin('POST', body)).status).toBe(400);
     }
-    const broken = await fetch(`${http.url}/internal/gremlin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+    const broken = await fetch(`${http.url}/internal/gremlin`, { method: 'POST', headers: { 'content-type': 'application/json', ...service }, body: '{' });
     expect(broken.status).toBe(400);
   });
 
   it('delays every Nth GraphQL request so a client with a shorter timeout gives up, until DELETE', async () => {
     // Two timeouts in four calls must not open the client's breaker here.
-    const client = new InventoryClient({ url, timeoutMs: 150, config: parseConfig({ BREAKER_VOLUME_THRESHOLD: '1000' }), logger: createLogger('reservations-test', 'silent') });
+    const client = new InventoryClient({ url, timeoutMs: 150, serviceKey: SERVICE_KEY, config: parseConfig({ BREAKER_VOLUME_THRESHOLD: '1000' }), logger: createLogger('reservations-test', 'silent') });
     const id = await product(10);
     expect((await gremlin('POST', { every: 2, latencyMs: 400 })).status).toBe(200);
     const outcomes = [];

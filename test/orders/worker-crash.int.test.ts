@@ -9,6 +9,8 @@ import { createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ordersSet
 
 const env = { ...fastOrderEnv('crash'), INVENTORY_TIMEOUT_MS: '3000' };
 let stack: Stack;
+/** The buyer's sign-in headers. */
+let buyer: Record<string, string>;
 let userId: string;
 let connection: Redis;
 let queue: Queue;
@@ -16,7 +18,7 @@ const children = new Set<ChildProcess>();
 
 /** workers/index.ts as a real process of its own, on this test's stack. */
 async function startWorkerProcess() {
-  const worker = await startWorkersProcess({ ...env, DATABASE_URL: stack.db.url, INVENTORY_URL: stack.urls.inventory! });
+  const worker = await startWorkersProcess({ ...env, DATABASE_URL: stack.db.url, INVENTORY_URL: stack.urls.inventory!, SERVICE_API_KEY: stack.config.SERVICE_API_KEY });
   children.add(worker.child);
   worker.child.once('exit', () => children.delete(worker.child));
   return worker;
@@ -30,6 +32,7 @@ async function countWith(ids: string[], status: string): Promise<number> {
 beforeAll(async () => {
   stack = await startStack('worker_crash', { env });
   userId = await createUser(stack.gatewayUrl);
+  buyer = await stack.as(userId);
   connection = new Redis(stack.config.REDIS_URL, { maxRetriesPerRequest: null });
   queue = new Queue(ordersQueue.name, { connection, prefix: env.QUEUE_PREFIX });
 });
@@ -44,12 +47,12 @@ afterAll(async () => {
 
 describe('workers as a real process', () => {
   it('finishes every order, reserving once, after a worker is killed with SIGKILL mid-job', async () => {
-    const productId = await createProduct(stack.gatewayUrl, 20);
+    const productId = await createProduct(stack.gatewayUrl, 20, stack.admin);
     // Each inventory call takes 800 ms (under the 3 s timeout), so jobs are caught in flight.
-    await gremlin(stack.urls.inventory!, { every: 1, latencyMs: 800 });
+    await gremlin(stack.urls.inventory!, { every: 1, latencyMs: 800 }, stack.service);
     try {
       const first = await startWorkerProcess();
-      const placed = await Promise.all(Array.from({ length: 12 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 })));
+      const placed = await Promise.all(Array.from({ length: 12 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)));
       const ids = placed.map((o) => o.id);
       await expect.poll(() => countWith(ids, 'PROCESSING'), { timeout: 10_000, interval: 20 }).toBeGreaterThan(0);
       first.child.kill('SIGKILL');
@@ -69,16 +72,16 @@ describe('workers as a real process', () => {
       second.child.kill('SIGTERM');
       expect(await second.exited()).toEqual({ code: 0, signal: null });
     } finally {
-      await gremlin(stack.urls.inventory!, null);
+      await gremlin(stack.urls.inventory!, null, stack.service);
     }
   });
 
   it('lets the active job finish on SIGTERM before exiting (graceful shutdown)', async () => {
-    const productId = await createProduct(stack.gatewayUrl, 5);
-    await gremlin(stack.urls.inventory!, { every: 1, latencyMs: 1000 });
+    const productId = await createProduct(stack.gatewayUrl, 5, stack.admin);
+    await gremlin(stack.urls.inventory!, { every: 1, latencyMs: 1000 }, stack.service);
     try {
       const worker = await startWorkerProcess();
-      const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 2 });
+      const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 2 }, buyer);
       await expect.poll(() => countWith([order.id], 'PROCESSING'), { timeout: 10_000, interval: 20 }).toBe(1);
       worker.child.kill('SIGTERM');
       expect(await worker.exited()).toEqual({ code: 0, signal: null });
@@ -87,7 +90,7 @@ describe('workers as a real process', () => {
       expect(row).toEqual({ status: 'CONFIRMED', attempts: 1 });
       expect(await (await queue.getJob(order.id))?.getState()).toBe('completed');
     } finally {
-      await gremlin(stack.urls.inventory!, null);
+      await gremlin(stack.urls.inventory!, null, stack.service);
     }
   });
 });

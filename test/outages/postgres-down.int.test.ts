@@ -35,14 +35,14 @@ afterAll(async () => {
 });
 
 /** One operation per service that needs its database, straight to the subgraph and through the gateway. */
-function probes(userId: string, productId: string): Record<string, () => Promise<GraphQLResponse>> {
+function probes(userId: string, productId: string, buyer: Record<string, string>): Record<string, () => Promise<GraphQLResponse>> {
   const { urls, gatewayUrl } = stack;
   return {
     users: () => gql(urls.users!, `query($id: ID!) { user(id: $id) { id name } }`, { id: userId }),
     events: () => gql(urls.events!, `{ events(first: 1) { nodes { id } } }`),
     inventory: () => gql(urls.inventory!, `query($id: ID!) { product(id: $id) { id stock } }`, { id: productId }),
     orders: () =>
-      gql(urls.orders!, `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`, { input: { userId, productId, quantity: 1, idempotencyKey: randomUUID() } }),
+      gql(urls.orders!, `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`, { input: { userId, productId, quantity: 1, idempotencyKey: randomUUID() } }, buyer),
     notifications: () =>
       gql(
         urls.notifications!,
@@ -56,14 +56,15 @@ function probes(userId: string, productId: string): Record<string, () => Promise
 
 it('while PostgreSQL is down every service answers SERVICE_UNAVAILABLE and /ready is 503; after it returns everything carries on and every order accepted before ends CONFIRMED once', async () => {
   const userId = await createUser(stack.gatewayUrl);
-  const productId = await createProduct(stack.gatewayUrl, 50);
-  const placed = await Promise.all(Array.from({ length: 10 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 })));
+  const buyer = await stack.as(userId);
+  const productId = await createProduct(stack.gatewayUrl, 50, stack.admin);
+  const placed = await Promise.all(Array.from({ length: 10 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)));
   const ids = placed.map((o) => o.id);
 
   // Stopped mid-load: the relay and the workers are busy with these orders.
   await pg.stop();
   const down = Date.now();
-  for (const [service, probe] of Object.entries(probes(userId, productId))) {
+  for (const [service, probe] of Object.entries(probes(userId, productId, buyer))) {
     const res = await probe();
     expect(res.errors?.[0]?.extensions, service).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfter: expect.any(Number) });
     expect(res.data?.createUser ?? res.data?.placeOrder ?? res.data?.ingestEvent ?? null, service).toBeNull();
@@ -78,11 +79,11 @@ it('while PostgreSQL is down every service answers SERVICE_UNAVAILABLE and /read
 
   await eventually(async () => (await fetch(`${stack.gatewayBase}/ready`)).status === 200, 15_000, 'the gateway to be ready again');
   const ready = Date.now() - back;
-  for (const [service, probe] of Object.entries(probes(userId, productId))) {
+  for (const [service, probe] of Object.entries(probes(userId, productId, buyer))) {
     const res = await probe();
     expect(res.errors, service).toBeUndefined();
   }
-  const after = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 });
+  const after = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer);
   const rows = await waitForTerminal(stack.db.sql, [...ids, after.id], 30_000);
   console.info(`PostgreSQL back: gateway ready after ${ready} ms, every order terminal after ${Date.now() - back} ms`);
   expect(rows.map((r) => r.status)).toEqual(Array(11).fill('CONFIRMED'));

@@ -66,7 +66,7 @@ beforeAll(async () => {
   });
 
   // Two workers processes.
-  const workerEnv = { ...env, DATABASE_URL: stack.db.url, INVENTORY_URL: stack.urls.inventory!, INGEST_API_KEY: stack.config.INGEST_API_KEY };
+  const workerEnv = { ...env, DATABASE_URL: stack.db.url, INVENTORY_URL: stack.urls.inventory!, INGEST_API_KEY: stack.config.INGEST_API_KEY, SERVICE_API_KEY: stack.config.SERVICE_API_KEY };
   workers.push(...(await Promise.all([startWorkersProcess(workerEnv), startWorkersProcess(workerEnv)])));
 
   redis = new Redis(stack.config.REDIS_URL, { maxRetriesPerRequest: null });
@@ -97,8 +97,9 @@ describe('two gateways, two orders subgraphs, two workers processes', () => {
   it('sells exactly the stock: 200 orders for 50 units through both gateways end 50 CONFIRMED and 150 OUT_OF_STOCK, each notification delivered once', async () => {
     for (const w of workers) expect((await fetch(`${w.url}/ready`)).status).toBe(200);
     const userId = await createUser(gateways[0]!.url);
-    const productId = await createProduct(gateways[1]!.url, 50);
-    const placed = await Promise.all(Array.from({ length: 200 }, (_, i) => placeOrder(gateways[i % 2]!.url, { userId, productId, quantity: 1 })));
+    const buyer = await stack.as(userId);
+    const productId = await createProduct(gateways[1]!.url, 50, stack.admin);
+    const placed = await Promise.all(Array.from({ length: 200 }, (_, i) => placeOrder(gateways[i % 2]!.url, { userId, productId, quantity: 1 }, buyer)));
     const rows = await waitForTerminal(stack.db.sql, placed.map((o) => o.id), 40_000);
     expect(countBy(rows, (r) => `${r.status}:${r.failure_reason}`)).toEqual({ 'CONFIRMED:null': 50, 'FAILED:OUT_OF_STOCK': 150 });
     const [product] = await stack.db.sql`select stock, reserved from inventory.products where id = ${productId}`;
@@ -143,7 +144,7 @@ describe('two gateways, two orders subgraphs, two workers processes', () => {
     writeFileSync(supergraphPath, smaller.supergraphSdl);
     for (const g of gateways) {
       await expect.poll(async () => (await gql(g.url, '{ products(first: 1) { totalCount } }')).errors?.[0]?.extensions?.code, { timeout: 10_000, interval: 100 }).toBe('GRAPHQL_VALIDATION_FAILED');
-      expect((await gql(g.url, '{ users(first: 1) { totalCount } }')).errors).toBeUndefined();
+      expect((await gql(g.url, '{ users(first: 1) { totalCount } }', {}, stack.admin)).errors).toBeUndefined();
       // Inventory is gone from its /ready; the rest are up (polled: a check of every subgraph can miss its 1 s on a busy machine).
       await expect.poll(async () => (await fetch(`${g.base}/ready`)).json(), { timeout: 10_000, interval: 200 }).toMatchObject({ status: 'ready', subgraphs: { users: 'up', orders: 'up' } });
       expect(Object.keys(((await (await fetch(`${g.base}/ready`)).json()) as { subgraphs: object }).subgraphs)).not.toContain('inventory');

@@ -28,3 +28,16 @@ export async function gqlData<T = any>(url: string, query: string, variables: Re
   if (response.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(response.errors)}`);
   return response.data as T;
 }
+
+/**
+ * gql and gqlData that send `headers()` (e.g. a signed-in user's or an
+ * admin's Authorization) with every call; a call's own headers win.
+ */
+export function signedIn(headers: () => Record<string, string>) {
+  return {
+    gql: <T = any>(url: string, query: string, variables: Record<string, unknown> = {}, own: Record<string, string> = {}) =>
+      gql<T>(url, query, variables, { ...headers(), ...own }),
+    gqlData: <T = any>(url: string, query: string, variables: Record<string, unknown> = {}, own: Record<string, string> = {}) =>
+      gqlData<T>(url, query, variables, { ...headers(), ...own }),
+  };
+}

@@ -12,6 +12,7 @@ import { startNotificationWorkers, type NotificationWorkers } from '../../worker
 import { OutboxRelay } from '../../workers/outbox-relay.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { gqlData } from './graphql.ts';
+import { startTestIdentity, type TestIdentity } from './identity.ts';
 import { eventually, startTestProvider, type TestProvider } from './notify-provider.ts';
 
 export interface NotificationRig {
@@ -24,6 +25,9 @@ export interface NotificationRig {
   url: string;
   /** The workers app's base URL (/metrics, /admin/queues). */
   workersBase: string;
+  /** The rig's identity provider, and an admin's headers (retryNotification, Bull Board). */
+  identity: TestIdentity;
+  admin: Record<string, string>;
   /** ingestEvent with the rig's API key; returns the mutation's data. */
   ingest(eventId: string, userId?: string): Promise<{ ingestEvent: { eventId: string; status: string } }>;
   /** The notification row of an eventId, straight from the database. */
@@ -45,7 +49,9 @@ export async function startNotificationRig(label: string, env: Record<string, st
   const logger = createLogger(label, process.env.LOG_LEVEL ?? 'silent');
   const db = await createTestDatabase(label);
   const provider = await startTestProvider();
+  const identity = await startTestIdentity();
   const config = parseConfig({
+    ...identity.env,
     DATABASE_URL: db.url,
     QUEUE_PREFIX: `jt-${label}-${randomUUID().slice(0, 8)}`,
     NOTIFY_URL: provider.url,
@@ -76,6 +82,8 @@ export async function startNotificationRig(label: string, env: Record<string, st
     workers,
     url,
     workersBase: boardHttp.url,
+    identity,
+    admin: await identity.headers(`admin-${label}`, ['admin']),
     ingest: (eventId, userId = randomUUID()) =>
       gqlData(
         url,
@@ -100,6 +108,7 @@ export async function startNotificationRig(label: string, env: Record<string, st
       await queues.close();
       await closeRedis(producer);
       await provider.close();
+      await identity.close();
       await db.drop();
     },
   };

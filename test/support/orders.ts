@@ -24,10 +24,11 @@ export function fastOrderEnv(label: string) {
   };
 }
 
-export async function createProduct(gatewayUrl: string, stock: number): Promise<string> {
+/** Creates a product; `admin`: an admin's headers (createProduct is admin-only). */
+export async function createProduct(gatewayUrl: string, stock: number, admin: Record<string, string>): Promise<string> {
   const id = `SKU-${randomUUID().slice(0, 8)}`;
   const input = { id, name: `Product ${id}`, priceCents: 1999, stock };
-  await gqlData(gatewayUrl, `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, { input });
+  await gqlData(gatewayUrl, `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, { input }, admin);
   return id;
 }
 
@@ -39,8 +40,8 @@ export async function createUser(gatewayUrl: string): Promise<string> {
   return data.createUser.id;
 }
 
-/** Places an order with a fresh idempotency key (and any extra request headers, e.g. a traceparent). */
-export async function placeOrder(gatewayUrl: string, input: { userId: string; productId: string; quantity: number }, headers: Record<string, string> = {}) {
+/** Places an order with a fresh idempotency key, signed in with `headers` (the buyer's, or an admin's; any extra request headers, e.g. a traceparent). */
+export async function placeOrder(gatewayUrl: string, input: { userId: string; productId: string; quantity: number }, headers: Record<string, string>) {
   const variables = { input: { ...input, idempotencyKey: randomUUID() } };
   const data = await gqlData(gatewayUrl, `mutation PlaceOrder($input: PlaceOrderInput!) { placeOrder(input: $input) { ${ORDER_FIELDS} } }`, variables, headers);
   return data.placeOrder;
@@ -66,10 +67,13 @@ export function countBy<T>(items: T[], key: (item: T) => string): Record<string,
   return counts;
 }
 
-/** Sets (or with null clears) the inventory gremlin of the subgraph at `graphqlUrl`. */
-export async function gremlin(graphqlUrl: string, settings: { every: number; latencyMs: number } | null): Promise<void> {
+/** Sets (or with null clears) the inventory gremlin of the subgraph at `graphqlUrl`; `service`: the service key's (or an admin's) headers. */
+export async function gremlin(graphqlUrl: string, settings: { every: number; latencyMs: number } | null, service: Record<string, string>): Promise<void> {
   const url = graphqlUrl.replace(/\/graphql$/, '/internal/gremlin');
-  const response = await fetch(url, settings ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings) } : { method: 'DELETE' });
+  const response = await fetch(
+    url,
+    settings ? { method: 'POST', headers: { 'content-type': 'application/json', ...service }, body: JSON.stringify(settings) } : { method: 'DELETE', headers: service },
+  );
   if (!response.ok) throw new Error(`gremlin ${response.status}`);
 }
 

@@ -4,7 +4,12 @@ import { listen, type Listening } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createGateway } from '../../gateway/server.ts';
 import { SUBGRAPHS, type SubgraphName } from '../../subgraphs/index.ts';
+import { SERVICE_KEY_HEADER } from '../../common/auth.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
+import { startTestIdentity, type TestIdentity } from './identity.ts';
+
+/** The service key of every test stack (the workers' identity for internal operations). */
+export const TEST_SERVICE_KEY = 'test-stack-service-key';
 
 export type { SubgraphName };
 
@@ -20,6 +25,14 @@ export interface Stack {
   /** SQL statements each subgraph sent, for N+1 checks; clear with resetStatements(). */
   statements: Record<SubgraphName, string[]>;
   resetStatements(): void;
+  /** The stack's identity provider (a test key served as a JWKS over HTTP). */
+  identity: TestIdentity;
+  /** Headers signing in as an admin (a fresh admin id per stack). */
+  admin: Record<string, string>;
+  /** Headers signing in as user `id` (roles: none unless given). */
+  as(id: string, roles?: string[]): Promise<Record<string, string>>;
+  /** Headers carrying the workers' service identity, for internal operations. */
+  service: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -36,8 +49,9 @@ export interface StackOptions {
  */
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
   const db = await createTestDatabase(label, options.adminUrl);
+  const identity = await startTestIdentity();
   const logger = createLogger(label, process.env.LOG_LEVEL ?? 'silent');
-  // One ingest key for every service of the stack (unset, each would generate its own).
+  // One ingest key and one service key for every service of the stack (unset, each would generate its own).
   // A generous gateway→subgraph timeout: on 2 cores shared by every test, a burst of 200 placeOrder can take
   // longer than the production default without any subgraph being down (test/federation/subgraph-outage sets its own).
   // No backup schedules in the workers a test starts on stack.config (workers/backup/test turns them on itself).
@@ -46,12 +60,14 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     DATABASE_URL: db.url,
     NODE_ENV: 'test',
     INGEST_API_KEY: 'test-stack-ingest-key',
+    SERVICE_API_KEY: TEST_SERVICE_KEY,
     SUBGRAPH_TIMEOUT_MS: '30000',
     BACKUP_DUMP_EVERY_MS: '0',
     RATE_LIMIT_PER_MINUTE: '0',
+    ...identity.env,
     ...options.env,
   };
-  const closers: (() => Promise<void>)[] = [];
+  const closers: (() => Promise<void>)[] = [() => identity.close()];
   const statements = Object.fromEntries(SUBGRAPHS.map(({ name }) => [name, [] as string[]])) as Record<SubgraphName, string[]>;
   const urls: Partial<Record<SubgraphName, string>> = {};
   const env: Record<string, string> = { ...baseEnv };
@@ -78,6 +94,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       await gatewayHttp.close();
       await gateway.close();
     });
+    const admin = await identity.headers(`admin-${label}`, ['admin']);
     return {
       db,
       config,
@@ -88,6 +105,10 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       resetStatements() {
         for (const list of Object.values(statements)) list.length = 0;
       },
+      identity,
+      admin,
+      as: (id, roles = []) => identity.headers(id, roles),
+      service: { [SERVICE_KEY_HEADER]: TEST_SERVICE_KEY },
       async close() {
         for (const close of closers) await close();
         await db.drop();

@@ -52,7 +52,7 @@ beforeAll(async () => {
   tracing = await startTracing('junction-stack', receiver.url);
   stack = await startStack('tracing', { env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
   // The workers as their own process, exporting to the same receiver.
-  worker = await startWorkersProcess({ ...env, DATABASE_URL: stack.db.url, INVENTORY_URL: stack.urls.inventory!, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, LOG_LEVEL: 'info' });
+  worker = await startWorkersProcess({ ...env, DATABASE_URL: stack.db.url, INVENTORY_URL: stack.urls.inventory!, SERVICE_API_KEY: stack.config.SERVICE_API_KEY, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, LOG_LEVEL: 'info' });
 });
 
 afterAll(async () => {
@@ -67,11 +67,11 @@ afterAll(async () => {
 describe('traces end to end (OpenTelemetry, W3C traceparent)', () => {
   it('gives one placeOrder one trace: the gateway, the orders subgraph, the worker and inventory', async () => {
     const userId = await createUser(stack.gatewayUrl);
-    const productId = await createProduct(stack.gatewayUrl, 5);
+    const productId = await createProduct(stack.gatewayUrl, 5, stack.admin);
     // The client starts the trace.
     const traceId = randomBytes(16).toString('hex');
     const clientSpan = randomBytes(8).toString('hex');
-    const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, { traceparent: `00-${traceId}-${clientSpan}-01` });
+    const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, { ...(await stack.as(userId)), traceparent: `00-${traceId}-${clientSpan}-01` });
     const [row] = await waitForTerminal(stack.db.sql, [order.id], 20_000);
     expect(row!.status).toBe('CONFIRMED');
 

@@ -1,3 +1,4 @@
+import { SERVICE_KEY_HEADER } from '../../common/auth.ts';
 import { Breaker, type BreakerConfig } from '../../common/breaker.ts';
 import type { Logger } from '../../common/logger.ts';
 import { traceHeaders } from '../../common/tracing.ts';
@@ -27,6 +28,8 @@ export interface InventoryClientOptions {
   /** The BREAKER_* settings of the breaker around every inventory call. */
   config: BreakerConfig;
   logger: Logger;
+  /** The workers' service identity (SERVICE_API_KEY), which the internal mutations require. */
+  serviceKey: string;
 }
 
 type Call = [field: string, query: string, variables: Record<string, unknown>, ids: CallIds];
@@ -41,7 +44,7 @@ const RELEASE = `mutation ReleaseStock($orderId: ID!) {
 
 /**
  * Calls inventory's internal reserveStock / releaseStock mutations directly,
- * with a timeout, inside an opossum breaker (`inventory`, the BREAKER_*
+ * with a timeout and the workers' service key (SERVICE_API_KEY), inside an opossum breaker (`inventory`, the BREAKER_*
  * settings): every InventoryUnavailableError counts against it; while it is
  * open a call rejects at once with EOPENBREAKER and the order worker pauses its
  * queue instead of spending an attempt (workers/pause.ts).
@@ -76,6 +79,7 @@ export class InventoryClient {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
+          [SERVICE_KEY_HEADER]: this.options.serviceKey,
           ...(ids.requestId ? { 'x-request-id': ids.requestId } : {}),
           ...(ids.correlationId ? { 'x-correlation-id': ids.correlationId } : {}),
           // The order job's span, so inventory continues the order's trace.

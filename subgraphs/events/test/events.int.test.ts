@@ -6,9 +6,15 @@ import { listen, type Listening } from '../../../common/http.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { encodeCursor } from '../../../common/pagination.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
-import { gql, gqlData } from '../../../test/support/graphql.ts';
+import { signedIn } from '../../../test/support/graphql.ts';
+import { startTestIdentity, type TestIdentity } from '../../../test/support/identity.ts';
 import type { EventRegistry, RegisteredEvent } from '../registry.ts';
 import { createEventsSubgraph } from '../server.ts';
+
+// Signed in as an admin unless a call sends its own Authorization (a test identity provider's key, over HTTP).
+let idp: TestIdentity;
+let admin: Record<string, string> = {};
+const { gql, gqlData } = signedIn(() => admin);
 
 /** A registry that records what it was told, as the real client would send it. */
 class RecordingRegistry implements EventRegistry {
@@ -35,8 +41,10 @@ let url: string;
 let failingUrl: string;
 
 beforeAll(async () => {
+  idp = await startTestIdentity();
+  admin = await idp.headers('test-admin', ['admin']);
   database = await createTestDatabase('events');
-  const deps = { db: database.db, config: parseConfig({}), logger: createLogger('events', 'silent') };
+  const deps = { db: database.db, config: parseConfig({ ...idp.env }), logger: createLogger('events', 'silent') };
   for (const [registryOf, set] of [
     [registry, (u: string) => (url = u)],
     [failing, (u: string) => (failingUrl = u)],
@@ -49,6 +57,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await idp?.close();
   for (const http of servers) await http.close();
   await database?.drop();
 });

@@ -6,14 +6,22 @@ import { listen } from '../../../common/http.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { startScriptedPartner, type ScriptedPartner } from '../../../test/support/partner-server.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
-import { gql } from '../../../test/support/graphql.ts';
+import { signedIn } from '../../../test/support/graphql.ts';
+import { startTestIdentity, type TestIdentity } from '../../../test/support/identity.ts';
 import { createEventsSubgraph } from '../server.ts';
+
+// Signed in as an admin unless a call sends its own Authorization (a test identity provider's key, over HTTP).
+let idp: TestIdentity;
+let admin: Record<string, string> = {};
+const { gql } = signedIn(() => admin);
 
 let database: TestDatabase;
 let partner: ScriptedPartner;
 const running: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
+  idp = await startTestIdentity();
+  admin = await idp.headers('test-admin', ['admin']);
   [database, partner] = await Promise.all([createTestDatabase('events_registry'), startScriptedPartner()]);
 });
 
@@ -25,6 +33,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  await idp?.close();
   await partner?.close();
   await database?.drop();
 });
@@ -33,7 +42,7 @@ afterAll(async () => {
 async function startEvents(env: Record<string, string> = {}) {
   const subgraph = await createEventsSubgraph({
     db: database.db,
-    config: parseConfig({ EVENT_REGISTRY_URL: partner.url, NODE_ENV: 'test', ...env }),
+    config: parseConfig({ ...idp.env, EVENT_REGISTRY_URL: partner.url, NODE_ENV: 'test', ...env }),
     logger: createLogger('events', 'silent'),
   });
   const http = await listen(subgraph.app, 0);

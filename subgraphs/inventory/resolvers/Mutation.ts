@@ -1,3 +1,4 @@
+import { requireAdminRole, requireService } from '../../../common/auth.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../../common/errors.ts';
 import { isSku, validSku, validUuid } from '../../../common/ids.ts';
 import type { MutationResolvers, ReservationOutcome } from '../generated/resolvers.ts';
@@ -12,6 +13,7 @@ function reservation(result: ReservationResult<ReservationOutcome>) {
 
 export const Mutation: MutationResolvers = {
   async createProduct(_, { input }, ctx) {
+    requireAdminRole(ctx);
     const product = {
       id: validSku(input.id, 'input.id'),
       name: validProductName(input.name, 'input.name'),
@@ -24,6 +26,7 @@ export const Mutation: MutationResolvers = {
   },
 
   async restockProduct(_, args, ctx) {
+    requireAdminRole(ctx);
     const quantity = validRestockQuantity(args.quantity, 'quantity');
     try {
       const product = isSku(args.id) ? await ctx.repo.restock(args.id, quantity) : undefined;
@@ -36,6 +39,7 @@ export const Mutation: MutationResolvers = {
   },
 
   async reserveStock(_, args, ctx) {
+    requireService(ctx);
     const orderId = validUuid(args.orderId, 'orderId', 'an order id');
     const productId = validSku(args.productId, 'productId');
     const quantity = validRestockQuantity(args.quantity, 'quantity');
@@ -43,6 +47,7 @@ export const Mutation: MutationResolvers = {
   },
 
   async releaseStock(_, args, ctx) {
+    requireService(ctx);
     return reservation(await ctx.reservations.release(validUuid(args.orderId, 'orderId', 'an order id')));
   },
 };

@@ -1,3 +1,4 @@
+import { requireAdminRole } from '../../../common/auth.ts';
 import { InvalidInputError, NotFoundError, ServiceUnavailableError } from '../../../common/errors.ts';
 import { isUuid } from '../../../common/ids.ts';
 import type { MutationResolvers } from '../generated/resolvers.ts';
@@ -13,6 +14,7 @@ export const Mutation: MutationResolvers = {
   },
 
   async retryNotification(_, { id }, ctx) {
+    requireAdminRole(ctx);
     if (!isUuid(id)) throw new NotFoundError('Notification', id);
     const result = await ctx.repo.retry(id, async (row) => {
       try {

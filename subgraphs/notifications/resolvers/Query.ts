@@ -1,14 +1,23 @@
+import { canSee, isAdmin, requireViewer } from '../../../common/auth.ts';
 import { decodeCursor, pageSize, toConnection } from '../../../common/pagination.ts';
 import type { QueryResolvers } from '../generated/resolvers.ts';
 
 export const Query: QueryResolvers = {
-  notification: (_, args, ctx) => ctx.loaders.notificationById.load(args.id),
+  // (self, by recipient): someone else's notification is null, as if it did not exist.
+  async notification(_, args, ctx) {
+    requireViewer(ctx);
+    const row = await ctx.loaders.notificationById.load(args.id);
+    return row && canSee(ctx, row.userId) ? row : null;
+  },
 
+  // (viewer): the viewer's own notifications; an admin sees everyone's.
   async notifications(_, args, ctx) {
+    const viewer = requireViewer(ctx);
+    const recipientId = isAdmin(ctx) ? null : viewer.id;
     const limit = pageSize(args.first, 20);
     const after = decodeCursor(args.after, ['date', 'uuid'] as const);
     const status = args.status ?? null;
-    const rows = await ctx.repo.page(status, limit + 1, after);
-    return toConnection(rows, limit, (n) => [n.createdAt, n.id], () => ctx.repo.count(status));
+    const rows = await ctx.repo.page(status, limit + 1, after, recipientId);
+    return toConnection(rows, limit, (n) => [n.createdAt, n.id], () => ctx.repo.count(status, recipientId));
   },
 };

@@ -4,8 +4,14 @@ import { parseConfig } from '../../../common/config.ts';
 import { listen, type Listening } from '../../../common/http.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
-import { gql, gqlData } from '../../../test/support/graphql.ts';
+import { signedIn } from '../../../test/support/graphql.ts';
+import { startTestIdentity, type TestIdentity } from '../../../test/support/identity.ts';
 import { createNotificationsSubgraph } from '../server.ts';
+
+// Signed in as an admin unless a call sends its own Authorization (a test identity provider's key, over HTTP).
+let idp: TestIdentity;
+let admin: Record<string, string> = {};
+const { gql, gqlData } = signedIn(() => admin);
 
 const KEY = 'test-ingest-key-0123456789';
 const auth = { 'x-api-key': KEY };
@@ -16,8 +22,10 @@ let url: string;
 let close: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
+  idp = await startTestIdentity();
+  admin = await idp.headers('test-admin', ['admin']);
   database = await createTestDatabase('notifications');
-  const config = parseConfig({ INGEST_API_KEY: KEY, QUEUE_PREFIX: `jt-notif-sg-${randomBytes(4).toString('hex')}` });
+  const config = parseConfig({ ...idp.env, INGEST_API_KEY: KEY, QUEUE_PREFIX: `jt-notif-sg-${randomBytes(4).toString('hex')}` });
   const subgraph = await createNotificationsSubgraph({ db: database.db, config, logger: createLogger('notifications', 'silent') });
   close = subgraph.close;
   http = await listen(subgraph.app, 0);
@@ -25,6 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await idp?.close();
   await http?.close();
   await close?.();
   await database?.drop();
@@ -175,7 +184,7 @@ describe('notifications subgraph', () => {
     const offline = await createNotificationsSubgraph({
       db: database.db,
       // Nothing listens on port 1.
-      config: parseConfig({ INGEST_API_KEY: KEY, REDIS_URL: 'redis://127.0.0.1:1' }),
+      config: parseConfig({ ...idp.env, INGEST_API_KEY: KEY, REDIS_URL: 'redis://127.0.0.1:1' }),
       logger: createLogger('notifications', 'silent'),
     });
     const offlineHttp = await listen(offline.app, 0);

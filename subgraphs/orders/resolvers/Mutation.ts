@@ -1,4 +1,5 @@
-import { ConflictError, InvalidInputError, NotFoundError, UnauthenticatedError } from '../../../common/errors.ts';
+import { actingFor, canSee, requireViewer } from '../../../common/auth.ts';
+import { ConflictError, InvalidInputError, NotFoundError } from '../../../common/errors.ts';
 import { isUuid, validSku, validUuid } from '../../../common/ids.ts';
 import type { MutationResolvers } from '../generated/resolvers.ts';
 import { releaseJobMessage } from '../processing.ts';
@@ -11,10 +12,10 @@ function sameOrder(order: OrderRow, input: { userId: string; productId: string; 
 
 export const Mutation: MutationResolvers = {
   async placeOrder(_, { input }, ctx) {
-    // Without userId the order is the viewer's; no caller is signed in yet.
-    if (input.userId === null || input.userId === undefined) throw new UnauthenticatedError('sign in, or name input.userId');
+    // (viewer): the order is the viewer's unless an admin names another userId.
+    const buyer = actingFor(ctx, input.userId);
     const order = {
-      userId: validUuid(input.userId, 'input.userId', 'a user id'),
+      userId: validUuid(buyer, 'input.userId', 'a user id'),
       productId: validSku(input.productId, 'input.productId'),
       quantity: validQuantity(input.quantity, 'input.quantity'),
       idempotencyKey: validIdempotencyKey(input.idempotencyKey, 'input.idempotencyKey'),
@@ -27,7 +28,11 @@ export const Mutation: MutationResolvers = {
   },
 
   async cancelOrder(_, { id }, ctx) {
+    requireViewer(ctx);
     if (!isUuid(id)) throw new NotFoundError('Order', id);
+    // (self): someone else's order is NOT_FOUND, as if it did not exist (an order never changes owner).
+    const [owned] = await ctx.repo.byIds([id.toLowerCase()]);
+    if (!owned || !canSee(ctx, owned.userId)) throw new NotFoundError('Order', id);
     // The release job gives back whatever the order holds, exactly once; queued for PENDING orders too, where it
     // leaves a tombstone that voids a reservation an in-flight attempt might still make.
     const cancelled = await ctx.repo.transition(id.toLowerCase(), {

@@ -1,23 +1,32 @@
+import { actingFor, canSee, isAdmin, requireAdminRole, requireViewer } from '../../../common/auth.ts';
 import { isUuid } from '../../../common/ids.ts';
 import { decodeCursor, pageSize, toConnection } from '../../../common/pagination.ts';
 import type { QueryResolvers } from '../generated/resolvers.ts';
 
 export const Query: QueryResolvers = {
-  order: (_, args, ctx) => ctx.loaders.orderById.load(args.id),
+  // (self): someone else's order is null, as if it did not exist.
+  async order(_, args, ctx) {
+    requireViewer(ctx);
+    const order = await ctx.loaders.orderById.load(args.id);
+    return order && canSee(ctx, order.userId) ? order : null;
+  },
 
+  // (viewer): the viewer's own orders; an admin names any userId, or none for every order.
   async orders(_, args, ctx) {
+    const userId = args.userId === undefined || args.userId === null ? (isAdmin(ctx) ? undefined : actingFor(ctx, undefined)) : actingFor(ctx, args.userId);
     const limit = pageSize(args.first, 20);
     const after = decodeCursor(args.after, ['date', 'uuid'] as const);
     // No order belongs to something that is not a user id: an empty page, like a lookup that returns null.
-    if (args.userId !== undefined && args.userId !== null && !isUuid(args.userId)) {
+    if (userId !== undefined && !isUuid(userId)) {
       return toConnection([], limit, () => [], async () => 0);
     }
-    const filter = { userId: args.userId?.toLowerCase() ?? undefined, status: args.status ?? undefined };
+    const filter = { userId: userId?.toLowerCase(), status: args.status ?? undefined };
     const rows = await ctx.repo.page(filter, limit + 1, after);
     return toConnection(rows, limit, (o) => [o.createdAt, o.id], () => ctx.repo.count(filter));
   },
 
   async orderStats(_, _args, ctx) {
+    requireAdminRole(ctx);
     const byStatus = await ctx.repo.countByStatus();
     return { total: byStatus.reduce((sum, s) => sum + s.count, 0), byStatus };
   },

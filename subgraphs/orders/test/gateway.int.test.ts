@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gql, gqlData } from '../../../test/support/graphql.ts';
+import { signedIn } from '../../../test/support/graphql.ts';
 import { startStack, type Stack } from '../../../test/support/stack.ts';
 
 let stack: Stack;
+// Signed in as the stack's admin unless a call sends its own Authorization.
+const { gql, gqlData } = signedIn(() => stack.admin);
 
 beforeAll(async () => {
   stack = await startStack('orders_gateway');
@@ -50,12 +52,14 @@ describe('orders and inventory through the gateway', () => {
 
   it('resolves Order.user to null once the user is deleted', async () => {
     const url = stack.gatewayUrl;
+    // The user orders and deletes themselves, signed in as themselves.
     const { createUser } = await gqlData(url, `mutation { createUser(input: { name: "Gone", email: "gone-${randomUUID()}@example.com" }) { id } }`);
+    const me = await stack.as(createUser.id);
     const { placeOrder } = await gqlData(url, `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`, {
-      input: { userId: createUser.id, productId: 'GW-MUG', quantity: 1 },
-    });
-    await gqlData(url, `mutation($id: ID!) { deleteUser(id: $id) }`, { id: createUser.id });
-    const res = await gql(url, `query($id: ID!) { order(id: $id) { id user { id name } } }`, { id: placeOrder.id });
+      input: { productId: 'GW-MUG', quantity: 1 },
+    }, me);
+    await gqlData(url, `mutation($id: ID!) { deleteUser(id: $id) }`, { id: createUser.id }, me);
+    const res = await gql(url, `query($id: ID!) { order(id: $id) { id user { id name } } }`, { id: placeOrder.id }, me);
     expect(res.errors).toBeUndefined();
     expect(res.data.order).toEqual({ id: placeOrder.id, user: null });
   });

@@ -3,21 +3,30 @@ import { parseConfig } from '../../../common/config.ts';
 import { listen, type Listening } from '../../../common/http.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
-import { gql, gqlData } from '../../../test/support/graphql.ts';
+import { signedIn } from '../../../test/support/graphql.ts';
+import { startTestIdentity, type TestIdentity } from '../../../test/support/identity.ts';
 import { createUsersSubgraph } from '../server.ts';
+
+// Signed in as an admin unless a call sends its own Authorization (a test identity provider's key, over HTTP).
+let idp: TestIdentity;
+let admin: Record<string, string> = {};
+const { gql, gqlData } = signedIn(() => admin);
 
 let database: TestDatabase;
 let http: Listening;
 let url: string;
 
 beforeAll(async () => {
+  idp = await startTestIdentity();
+  admin = await idp.headers('test-admin', ['admin']);
   database = await createTestDatabase('users');
-  const { app } = await createUsersSubgraph({ db: database.db, config: parseConfig({}), logger: createLogger('users', 'silent') });
+  const { app } = await createUsersSubgraph({ db: database.db, config: parseConfig({ ...idp.env }), logger: createLogger('users', 'silent') });
   http = await listen(app, 0);
   url = `${http.url}/graphql`;
 });
 
 afterAll(async () => {
+  await idp?.close();
   await http?.close();
   await database?.drop();
 });

@@ -11,7 +11,7 @@ import { userSignup } from '../../../subgraphs/users/module.ts';
 import { closeRedis, createRedis } from '../../../common/redis.ts';
 import { createNotificationsSubgraph } from '../../../subgraphs/notifications/server.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
-import { gql, gqlData } from '../../../test/support/graphql.ts';
+import { signedIn } from '../../../test/support/graphql.ts';
 import { startTestIdentity, type TestIdentity } from '../../../test/support/identity.ts';
 import { accept, down, eventually, failFirst, startTestProvider, type TestProvider } from '../../../test/support/notify-provider.ts';
 import { createWorkersApp, type WorkersApp } from '../../http.ts';
@@ -34,11 +34,15 @@ let board: WorkersApp;
 let boardHttp: Listening;
 let url: string;
 let idp: TestIdentity;
+// Signed in as an admin (retryNotification, everyone's notifications) unless a call sends its own Authorization.
+let admin: Record<string, string> = {};
+const { gql, gqlData } = signedIn(() => admin);
 
 beforeAll(async () => {
   db = await createTestDatabase('notif_delivery');
   provider = await startTestProvider();
   idp = await startTestIdentity();
+  admin = await idp.headers('delivery-admin', ['admin']);
   const config = parseConfig({
     ...idp.env,
     DATABASE_URL: db.url,
@@ -167,7 +171,7 @@ describe('notification delivery', () => {
     expect(job!.attemptsMade).toBe(4);
 
     const boardRes = await fetch(`${boardHttp.url}/admin/queues/api/queues?activeQueue=notifications&status=failed&page=1`, {
-      headers: await idp.headers(randomUUID(), ['admin']),
+      headers: admin,
     });
     expect(boardRes.status).toBe(200);
     const boardBody = (await boardRes.json()) as { queues: { name: string; counts: Record<string, number>; jobs: { id: string }[] }[] };

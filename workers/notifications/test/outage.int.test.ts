@@ -70,7 +70,7 @@ it('retryNotification right after the provider recovers, with its breaker still 
 
   // Back again; the operator replays at once, while the breaker is still open.
   rig.provider.behave(accept);
-  const retried = await gqlData(rig.url, `mutation($id: ID!) { retryNotification(id: $id) { id status } }`, { id: failed.id });
+  const retried = await gqlData(rig.url, `mutation($id: ID!) { retryNotification(id: $id) { id status } }`, { id: failed.id }, rig.admin);
   expect(retried.retryNotification).toEqual({ id: failed.id, status: 'QUEUED' });
   expect(await breakerState()).toBe(2);
 
