@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
-import { gql, gqlData } from '../support/graphql.ts';
+import { signedIn } from '../support/graphql.ts';
 import { eventually, startTestProvider, type TestProvider } from '../support/notify-provider.ts';
 import { dropQueues, PrivateRedis } from '../support/orders.ts';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -13,6 +13,8 @@ const PREFIX = `jt-notif-redis-down-${randomUUID().slice(0, 8)}`;
 let redis: PrivateRedis;
 let provider: TestProvider;
 let stack: Stack;
+// Signed in as the stack's admin unless a call sends its own Authorization.
+const { gql, gqlData } = signedIn(() => stack.admin);
 let workers: RunningWorkers;
 
 beforeAll(async () => {
