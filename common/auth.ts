@@ -120,6 +120,8 @@ export function createAuthenticator(settings: AuthSettings, options: Authenticat
         issuer: settings.AUTH_ISSUER,
         audience: settings.AUTH_AUDIENCE,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        // A token that never expires would be a credential for ever.
+        requiredClaims: ['exp'],
       }));
     } catch (error) {
       if (error instanceof jose.JOSEError && !isProviderFailure(error)) throw new BadTokenError(reasonOf(error));

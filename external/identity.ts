@@ -39,6 +39,11 @@ export class IdentityProvider {
   readonly audience: string;
   readonly kid = randomUUID();
   private readonly privateKey: KeyObject;
+
+  /** The private key, for tests that sign tokens this provider would never mint. */
+  get signingKey(): KeyObject {
+    return this.privateKey;
+  }
   private readonly publicJwk: JWK;
 
   constructor(options: IdentityProviderOptions = {}) {

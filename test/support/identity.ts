@@ -1,4 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { createApp, listen, type Listening } from '../../common/http.ts';
 import { IdentityProvider, type MintOptions } from '../../external/identity.ts';
 
@@ -79,6 +80,12 @@ export async function startTestIdentity(): Promise<TestIdentity> {
         algNone: `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`,
         hmacWithPublicKey: `${hmacHeader}.${hmacBody}.${hmac}`,
         noSubject: await provider.mint({ sub: '' }),
+        noExpiry: await new SignJWT({ roles: ['admin'] })
+          .setProtectedHeader({ alg: 'ES256', kid: provider.kid })
+          .setSubject(sub)
+          .setIssuer(provider.issuer)
+          .setAudience(provider.audience)
+          .sign(provider.signingKey),
       };
     },
     rotate() {
