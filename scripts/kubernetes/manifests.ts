@@ -1,7 +1,8 @@
 /**
  * The Kubernetes base in deploy/kubernetes/base, written from one description
  * of Junction's services, so every Deployment gets the same probes, migration
- * wait, resources, disruption budget and autoscaler.
+ * wait, resources, disruption budget and autoscaler; plus the one-replica
+ * backup Deployment with its volume (BACKUP).
  *
  *   npm run kubernetes              writes deploy/kubernetes/base/*.yaml
  *   npm run kubernetes -- --check   fails when the committed base is stale, or when a
@@ -65,6 +66,33 @@ export const SERVICES: readonly Service[] = [
 export const GRACE_SECONDS: Record<Role, number> = { gateway: 30, subgraph: 30, workers: 60 };
 /** Pause before SIGTERM so the endpoints controller takes the pod out of its Service first. */
 export const PRE_STOP_SECONDS = 5;
+
+/**
+ * The backup schedules, run in one pod of their own (workers/backup/main.ts) with
+ * the dumps on a volume: dumps are files, so the pod that uploads the day's
+ * archive must be the one that made them. The workers Deployment runs with
+ * BACKUP_DUMP_EVERY_MS=0 (no backup job there). The process serves no HTTP
+ * (no probes, no Service, no /metrics); one replica, replaced with Recreate,
+ * since its ReadWriteOnce volume attaches to one node at a time.
+ */
+export const BACKUP = {
+  name: 'backup',
+  entry: 'workers/backup/main.ts',
+  /** BACKUP_DIR of the image (Dockerfile), where the volume is mounted. */
+  dir: '/var/lib/junction/backups',
+  claim: 'backup-data',
+  /** A week of dumps (BACKUP_RETENTION_DAYS) plus the archives: resize for your database. */
+  storage: '20Gi',
+  cpu: '100m',
+  memory: '256Mi',
+  /**
+   * On SIGTERM the process finishes the dump in progress (worker.close() waits
+   * for active jobs) before it exits: 5 minutes, the default BACKUP_DUMP_EVERY_MS
+   * (a dump longer than its interval would fall behind anyway). A dump cut off
+   * by SIGKILL leaves only a hidden .partial file, never listed, and runs again.
+   */
+  graceSeconds: 300,
+} as const;
 
 const NODE = ['node', '--import', 'tsx'];
 
@@ -139,6 +167,8 @@ function deployment(service: Service) {
               command: command(service.entry),
               ports: [{ name: 'http', containerPort: service.port }],
               envFrom,
+              // The backup schedules run in the backup Deployment only, next to their volume.
+              ...(service.role === 'workers' ? { env: [{ name: 'BACKUP_DUMP_EVERY_MS', value: '0' }] } : {}),
               resources: { requests: { cpu: service.cpu, memory: service.memory }, limits: { memory: '512Mi' } },
               // Up to a minute to start (loading the supergraph, connecting), then checked every 10 s.
               startupProbe: probe('/health', 2, 30),
@@ -153,6 +183,54 @@ function deployment(service: Service) {
         },
       },
     },
+  };
+}
+
+function backupDeployment() {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: BACKUP.name, labels: labels(BACKUP.name) },
+    spec: {
+      // One process makes the dumps and uploads them; no autoscaler, no disruption budget (a drain may move it).
+      replicas: 1,
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selector(BACKUP.name) },
+      // The old pod lets go of the ReadWriteOnce volume before the new one mounts it.
+      strategy: { type: 'Recreate' },
+      template: {
+        metadata: { labels: labels(BACKUP.name) },
+        spec: {
+          terminationGracePeriodSeconds: BACKUP.graceSeconds,
+          securityContext: podSecurity,
+          initContainers: [waitForMigrations],
+          containers: [
+            {
+              name: BACKUP.name,
+              image: IMAGE,
+              command: command(BACKUP.entry),
+              envFrom,
+              env: [{ name: 'BACKUP_DIR', value: BACKUP.dir }],
+              resources: { requests: { cpu: BACKUP.cpu, memory: BACKUP.memory }, limits: { memory: '512Mi' } },
+              // No probes: workers/backup/main.ts serves no HTTP (a crash restarts the container; no readiness, as no Service sends it traffic).
+              securityContext: containerSecurity,
+              volumeMounts: [tmp.mount, { name: 'backups', mountPath: BACKUP.dir }],
+            },
+          ],
+          volumes: [...tmp.volumes, { name: 'backups', persistentVolumeClaim: { claimName: BACKUP.claim } }],
+        },
+      },
+    },
+  };
+}
+
+function backupVolumeClaim() {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: BACKUP.claim, labels: labels(BACKUP.name) },
+    // The cluster's default StorageClass; set storageClassName in your overlay for another.
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: BACKUP.storage } } },
   };
 }
 
@@ -274,7 +352,8 @@ export function baseFiles(): Record<string, string> {
     'migrate-job.yaml': documents(migrateJob()),
   };
   for (const s of SERVICES) files[`${s.name}.yaml`] = documents(deployment(s), service(s), disruptionBudget(s), autoscaler(s));
-  const resources = ['config.yaml', 'migrate-job.yaml', ...SERVICES.map((s) => `${s.name}.yaml`)];
+  files[`${BACKUP.name}.yaml`] = documents(backupDeployment(), backupVolumeClaim());
+  const resources = ['config.yaml', 'migrate-job.yaml', ...SERVICES.map((s) => `${s.name}.yaml`), `${BACKUP.name}.yaml`];
   files['kustomization.yaml'] =
     HEADER +
     '# The Secret is not here: create it from secret.example.yaml with your values (README: "Deploy on Kubernetes").\n' +

@@ -8,7 +8,7 @@ import { parseConfig } from '../../common/config.ts';
 import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { renderAll } from '../../scripts/kubernetes/cli.ts';
 import { idOf, readManifests, type Manifest, type Rendered } from '../../scripts/kubernetes/kustomize.ts';
-import { CONFIG_MAP, GRACE_SECONDS, KUBERNETES_DIR, MIGRATE_JOB, PRE_STOP_SECONDS, SECRET, SECRET_KEYS, SERVICES, staleBaseFiles } from '../../scripts/kubernetes/manifests.ts';
+import { BACKUP, CONFIG_MAP, GRACE_SECONDS, KUBERNETES_DIR, MIGRATE_JOB, PRE_STOP_SECONDS, SECRET, SECRET_KEYS, SERVICES, staleBaseFiles } from '../../scripts/kubernetes/manifests.ts';
 import { validateManifests, type Problem } from '../../scripts/kubernetes/validate.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -107,6 +107,38 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     const lockSeconds = parseConfig({}).WORKER_LOCK_MS / 1000;
     expect(GRACE_SECONDS.workers).toBeGreaterThan(lockSeconds + PRE_STOP_SECONDS);
     expect(find(rendered.base!, 'Deployment', 'workers').spec.template.spec.terminationGracePeriodSeconds).toBe(GRACE_SECONDS.workers);
+  });
+
+  it('runs the backup schedules in one backup pod with its volume, and none in the workers', () => {
+    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { command: string[] }> };
+    const data = find(rendered['overlays/development']!, 'ConfigMap', CONFIG_MAP).data;
+    const settings = (container: { env?: { name: string; value: string }[] }) => parseConfig({ ...data, ...Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value])) });
+    const workers = find(rendered.base!, 'Deployment', 'workers').spec.template.spec.containers[0];
+    expect(settings(workers).BACKUP_DUMP_EVERY_MS).toBe(0);
+
+    const deployment = find(rendered.base!, 'Deployment', BACKUP.name);
+    const pod = deployment.spec.template.spec;
+    const [container] = pod.containers;
+    // The same command spelling as every compose service, on the backup entry.
+    expect(container.command).toEqual([...compose.services.workers!.command.slice(0, -1), 'workers/backup/main.ts']);
+    expect(settings(container).BACKUP_DUMP_EVERY_MS).toBeGreaterThan(0);
+    expect(deployment.spec.replicas).toBe(1);
+    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(container.resources.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
+    expect(pod.initContainers.map((c: { command: string[] }) => c.command.slice(-2))).toEqual([['scripts/migrate.ts', '--wait']]);
+    // BACKUP_DIR is the mount of the claim, a ReadWriteOnce volume.
+    const dir = settings(container).BACKUP_DIR;
+    const mount = container.volumeMounts.find((m: { mountPath: string }) => m.mountPath === dir);
+    const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name);
+    const claim = find(rendered.base!, 'PersistentVolumeClaim', volume.persistentVolumeClaim.claimName);
+    expect(claim.spec.accessModes).toEqual(['ReadWriteOnce']);
+    expect(claim.spec.resources.requests.storage).toMatch(/^\d+Gi$/);
+    // It serves no HTTP: no probes, no Service; nothing keeps it from being drained or scales it.
+    expect([container.startupProbe, container.livenessProbe, container.readinessProbe, container.ports]).toEqual([undefined, undefined, undefined, undefined]);
+    for (const kind of ['Service', 'PodDisruptionBudget', 'HorizontalPodAutoscaler']) expect(find(rendered.base!, kind, BACKUP.name)).toBeUndefined();
+    // Room to finish a dump of the default interval after SIGTERM.
+    expect(pod.terminationGracePeriodSeconds).toBe(BACKUP.graceSeconds);
+    expect(BACKUP.graceSeconds * 1000).toBeGreaterThanOrEqual(parseConfig({}).BACKUP_DUMP_EVERY_MS);
   });
 
   it('configures the development overlay so that every service parses its settings and reaches the others by Service name', () => {
