@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { AnyJob } from './jobs.ts';
 import type { OutboxTable } from './outbox-table.ts';
 import type { SubgraphDeps } from './run-subgraph.ts';
@@ -31,4 +32,39 @@ export interface SubgraphModule {
   outbox?(): Promise<OutboxTable>;
   /** The jobs it produces (through its outbox, or directly): each declared once, in its jobs.ts. */
   readonly jobs?: readonly AnyJob[];
+}
+
+/** What a module.ts states itself; defineSubgraph derives the rest from its name. */
+export interface SubgraphFacts {
+  readonly name: string;
+  readonly defaultPort: number;
+  load(): Promise<SubgraphFactory>;
+  outbox?(): Promise<OutboxTable>;
+  readonly jobs?: readonly AnyJob[];
+}
+
+/** A module's facts with the derived ones, keeping the literal types (config.ts keys its settings by them). */
+export type DefinedSubgraph<F extends SubgraphFacts> = F & {
+  readonly portSetting: `${Uppercase<F['name']>}_PORT`;
+  readonly urlSetting: `${Uppercase<F['name']>}_URL`;
+  readonly schemaFile: string;
+  readonly pgSchema: F['name'];
+};
+
+/**
+ * A subgraph's module.ts: `export default defineSubgraph(import.meta.url, { name, defaultPort, load, ... })`.
+ * From the name: the settings `<NAME>_PORT` and `<NAME>_URL`, and the PostgreSQL schema;
+ * the SDL is the schema.graphql next to the module. `load` (and `outbox`) stay the module's
+ * own dynamic imports, so importing a module loads no server code.
+ */
+export function defineSubgraph<const F extends SubgraphFacts>(moduleUrl: string, facts: F): DefinedSubgraph<F> {
+  const setting = facts.name.toUpperCase() as Uppercase<F['name']>;
+  const module: DefinedSubgraph<F> = {
+    ...facts,
+    portSetting: `${setting}_PORT`,
+    urlSetting: `${setting}_URL`,
+    schemaFile: fileURLToPath(new URL('./schema.graphql', moduleUrl)),
+    pgSchema: facts.name,
+  };
+  return module;
 }

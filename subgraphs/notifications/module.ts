@@ -1,7 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import type { Database } from '../../common/db.ts';
 import type { OutboxTable } from '../../common/outbox-table.ts';
-import type { SubgraphFactory, SubgraphModule } from '../../common/subgraph-module.ts';
+import { defineSubgraph, type SubgraphFactory } from '../../common/subgraph-module.ts';
 import { deliverNotification } from './jobs.ts';
 import type { NotificationsRepository } from './repository.ts';
 
@@ -17,15 +16,11 @@ export async function notificationsRepository(db: Database): Promise<Notificatio
 }
 
 /** The notifications subgraph, described once (listed in subgraphs/index.ts). */
-export default {
+export default defineSubgraph(import.meta.url, {
   name: 'notifications',
-  portSetting: 'NOTIFICATIONS_PORT',
-  urlSetting: 'NOTIFICATIONS_URL',
   defaultPort: 4005,
-  schemaFile: fileURLToPath(new URL('./schema.graphql', import.meta.url)),
-  pgSchema: 'notifications',
   // Imported on first use, as '.js': tsx runs server.ts for it, and tsc does not rewrite dynamic imports for dist/.
   load: async (): Promise<SubgraphFactory> => (await import('./server.js')).createNotificationsSubgraph,
   outbox: async (): Promise<OutboxTable> => (await import('./db.js')).notificationsOutbox,
   jobs: [deliverNotification],
-} as const satisfies SubgraphModule;
+});

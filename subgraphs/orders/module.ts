@@ -1,7 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import type { Database } from '../../common/db.ts';
 import type { OutboxTable } from '../../common/outbox-table.ts';
-import type { SubgraphFactory, SubgraphModule } from '../../common/subgraph-module.ts';
+import { defineSubgraph, type SubgraphFactory } from '../../common/subgraph-module.ts';
 import { orderConfirmed, orderFailed, processOrder, releaseOrder } from './jobs.ts';
 import type { OrderProcessing } from './processing.ts';
 
@@ -17,15 +16,11 @@ export async function orderProcessing(db: Database): Promise<OrderProcessing> {
 }
 
 /** The orders subgraph, described once (listed in subgraphs/index.ts). */
-export default {
+export default defineSubgraph(import.meta.url, {
   name: 'orders',
-  portSetting: 'ORDERS_PORT',
-  urlSetting: 'ORDERS_URL',
   defaultPort: 4003,
-  schemaFile: fileURLToPath(new URL('./schema.graphql', import.meta.url)),
-  pgSchema: 'orders',
   // Imported on first use, as '.js': tsx runs server.ts for it, and tsc does not rewrite dynamic imports for dist/.
   load: async (): Promise<SubgraphFactory> => (await import('./server.js')).createOrdersSubgraph,
   outbox: async (): Promise<OutboxTable> => (await import('./db.js')).ordersOutbox,
   jobs: [processOrder, releaseOrder, orderConfirmed, orderFailed],
-} as const satisfies SubgraphModule;
+});
