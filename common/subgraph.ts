@@ -36,6 +36,15 @@ export interface BaseContext extends RequestIds, AccessContext {
   service: boolean;
 }
 
+/** What every subgraph's server is built on (the SubgraphDeps its factory is given). */
+export interface SubgraphAppDeps {
+  /** The subgraph's database: /ready answers 200 only while it answers. */
+  db: Database;
+  /** Sign-in settings (the subgraph verifies the bearer token itself, and knows the workers' service key), and production mode. */
+  config: AuthSettings & { SERVICE_API_KEY: string; production: boolean };
+  logger: Logger;
+}
+
 export interface SubgraphOptions<C extends BaseContext> {
   name: string;
   typeDefs: DocumentNode;
@@ -48,12 +57,6 @@ export interface SubgraphOptions<C extends BaseContext> {
   resolvers: GraphQLResolverMap<never>;
   /** Builds the per-request context (fresh DataLoaders and all). */
   context(base: BaseContext): C | Promise<C>;
-  logger: Logger;
-  production: boolean;
-  /** Sign-in settings: the subgraph verifies the bearer token itself, and knows the workers' service key. */
-  config: AuthSettings & { SERVICE_API_KEY: string };
-  /** The subgraph's database: /ready answers 200 only while it answers. */
-  db: Database;
   /** Extra routes (internal endpoints), mounted before /graphql. */
   routes?(app: Express): void;
 }
@@ -83,15 +86,16 @@ function guardServiceField(schema: ReturnType<typeof buildSubgraphSchema>) {
  * context carries the viewer whoever called: the gateway, another gateway, or
  * a client straight. /internal/* needs the service key or an admin token.
  */
-export async function createSubgraphApp<C extends BaseContext>(options: SubgraphOptions<C>): Promise<SubgraphApp> {
-  const auth = createAuthenticator(options.config);
-  const serviceKey = options.config.SERVICE_API_KEY;
+export async function createSubgraphApp<C extends BaseContext>({ db, config, logger }: SubgraphAppDeps, options: SubgraphOptions<C>): Promise<SubgraphApp> {
+  const { production } = config;
+  const auth = createAuthenticator(config);
+  const serviceKey = config.SERVICE_API_KEY;
   const apollo = new ApolloServer<C>({
     schema: guardServiceField(buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: { DateTime, JSON: JSONScalar, ...options.resolvers } }])),
-    introspection: !options.production,
-    formatError: createErrorFormatter(options.production, { database: true }),
-    plugins: [errorLoggingPlugin(options.logger, { database: true }), subgraphMetricsPlugin(options.name), ...(options.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
-    logger: options.logger,
+    introspection: !production,
+    formatError: createErrorFormatter(production, { database: true }),
+    plugins: [errorLoggingPlugin(logger, { database: true }), subgraphMetricsPlugin(options.name), ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    logger,
   });
   await apollo.start();
 
@@ -101,7 +105,7 @@ export async function createSubgraphApp<C extends BaseContext>(options: Subgraph
   });
   app.get('/ready', async (_req, res) => {
     try {
-      await options.db.execute(sql`select 1`);
+      await db.execute(sql`select 1`);
       res.json({ status: 'ready', service: options.name });
     } catch (error) {
       res.status(503).json({ status: 'unavailable', service: options.name, error: (error as Error).message });
@@ -120,6 +124,6 @@ export async function createSubgraphApp<C extends BaseContext>(options: Subgraph
         options.context({ ...idsOf(res), request: req, viewer: viewerOf(res), service: isServiceKey(req.get(SERVICE_KEY_HEADER), serviceKey) }),
     }),
   );
-  app.use(jsonErrors(options.logger));
+  app.use(jsonErrors(logger));
   return { app, apollo };
 }

@@ -17,14 +17,5 @@ const resolvers: Resolvers = { Query, Mutation, Order, User };
 /** The orders subgraph as an express app; index.ts listens, tests use it on a free port. */
 export function createOrdersSubgraph({ db, config, logger }: SubgraphDeps) {
   const repo = new OrdersRepository(db);
-  return createSubgraphApp({
-    name: 'orders',
-    typeDefs,
-    resolvers,
-    context: (base) => createContext(repo, base),
-    logger,
-    production: config.production,
-    config,
-    db,
-  });
+  return createSubgraphApp({ db, config, logger }, { name: 'orders', typeDefs, resolvers, context: (base) => createContext(repo, base) });
 }
