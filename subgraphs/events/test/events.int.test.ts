@@ -5,16 +5,13 @@ import { ServiceUnavailableError } from '../../../common/errors.ts';
 import { listen, type Listening } from '../../../common/http.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { encodeCursor } from '../../../common/pagination.ts';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
-import { signedIn } from '../../../test/support/graphql.ts';
-import { startTestIdentity, type TestIdentity } from '../../../test/support/identity.ts';
+import { subgraphTest } from '../../../test/support/subgraph.ts';
 import type { EventRegistry, RegisteredEvent } from '../registry.ts';
 import { createEventsSubgraph } from '../server.ts';
 
 // Signed in as an admin unless a call sends its own Authorization (a test identity provider's key, over HTTP).
-let idp: TestIdentity;
-let admin: Record<string, string> = {};
-const { gql, gqlData } = signedIn(() => admin);
+const setup = subgraphTest('events');
+const { gql, gqlData } = setup;
 
 /** A registry that records what it was told, as the real client would send it. */
 class RecordingRegistry implements EventRegistry {
@@ -33,7 +30,6 @@ class FailingRegistry implements EventRegistry {
   }
 }
 
-let database: TestDatabase;
 const registry = new RecordingRegistry();
 const failing = new FailingRegistry();
 const servers: Listening[] = [];
@@ -41,10 +37,7 @@ let url: string;
 let failingUrl: string;
 
 beforeAll(async () => {
-  idp = await startTestIdentity();
-  admin = await idp.headers('test-admin', ['admin']);
-  database = await createTestDatabase('events');
-  const deps = { db: database.db, config: parseConfig({ ...idp.env }), logger: createLogger('events', 'silent') };
+  const deps = { db: setup.database.db, config: parseConfig({ ...setup.idp.env }), logger: createLogger('events', 'silent') };
   for (const [registryOf, set] of [
     [registry, (u: string) => (url = u)],
     [failing, (u: string) => (failingUrl = u)],
@@ -57,15 +50,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await idp?.close();
   for (const http of servers) await http.close();
-  await database?.drop();
 });
 
 const ADD = `mutation($input: AddEventInput!) { addEvent(input: $input) { id name description startsAt createdAt organizerId } }`;
 
 async function eventCount(): Promise<number> {
-  const [row] = await database.sql`select count(*)::int as n from events.events`;
+  const [row] = await setup.database.sql`select count(*)::int as n from events.events`;
   return row!.n as number;
 }
 
@@ -77,7 +68,7 @@ describe('addEvent', () => {
     });
     expect(addEvent).toMatchObject({ name: 'Launch party', description: 'Cake.', startsAt: '2030-05-01T18:00:00.000Z', organizerId: userId });
     expect(registry.registered.at(-1)).toEqual({ id: addEvent.id, name: 'Launch party', userId, startsAt: new Date('2030-05-01T18:00:00.000Z') });
-    const [row] = await database.sql`select user_id, name from events.events where id = ${addEvent.id}`;
+    const [row] = await setup.database.sql`select user_id, name from events.events where id = ${addEvent.id}`;
     expect(row).toEqual({ user_id: userId, name: 'Launch party' });
   });
 
@@ -127,7 +118,7 @@ describe('addEvent', () => {
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfter: 7, circuitBreakerState: 'OPEN' });
     expect(failing.calls).toBe(1);
     expect(await eventCount()).toBe(storedBefore);
-    const [row] = await database.sql`select count(*)::int as n from events.events where name = 'Unregistered'`;
+    const [row] = await setup.database.sql`select count(*)::int as n from events.events where name = 'Unregistered'`;
     expect(row!.n).toBe(0);
   });
 });
@@ -150,7 +141,7 @@ describe('lookups and pagination', () => {
     for (const startsAt of ['2001-01-01T00:00:00.000Z', '2001-01-01T00:00:00.000Z', '2001-01-01T00:00:00.000Z', '2000-06-01T00:00:00.000Z']) {
       await gqlData(url, ADD, { input: { name: 'Paged', userId: randomUUID(), startsAt } });
     }
-    const expected = (await database.sql`select id from events.events order by starts_at, id`).map((r) => r.id);
+    const expected = (await setup.database.sql`select id from events.events order by starts_at, id`).map((r) => r.id);
     const seen: string[] = [];
     let after: string | null = null;
     let total = -1;
@@ -194,7 +185,7 @@ describe('User.events through the federation _entities query', () => {
     const rows = users.flatMap((userId, i) =>
       Array.from({ length: i % 4 }, (_, k) => ({ id: randomUUID(), user_id: userId, name: `E${i}.${k}`, starts_at: new Date(Date.UTC(2040, 0, 10 - k)).toISOString() })),
     );
-    await database.sql`insert into events.events ${database.sql(rows)}`;
+    await setup.database.sql`insert into events.events ${setup.database.sql(rows)}`;
     for (const userId of users) {
       const mine = rows.filter((r) => r.user_id === userId).sort((a, b) => a.starts_at.localeCompare(b.starts_at));
       expected.set(userId, mine.map((r) => ({ id: r.id, startsAt: r.starts_at })));
@@ -203,10 +194,10 @@ describe('User.events through the federation _entities query', () => {
 
   it.each([10, 100])('answers %i User representations with ONE SQL statement', async (n) => {
     const r = users.slice(0, n).map((id) => ({ __typename: 'User', id }));
-    database.statements.length = 0;
+    setup.database.statements.length = 0;
     const { _entities } = await gqlData(url, ENTITIES, { r, first: 2 });
-    expect(database.statements).toHaveLength(1);
-    expect(database.statements[0]).toMatch(/row_number\(\) over \(partition by/);
+    expect(setup.database.statements).toHaveLength(1);
+    expect(setup.database.statements[0]).toMatch(/row_number\(\) over \(partition by/);
     expect(_entities).toHaveLength(n);
     for (const [i, entity] of _entities.entries()) {
       const userId = users[i]!;
@@ -218,20 +209,20 @@ describe('User.events through the federation _entities query', () => {
 
   it('defaults first to 50, and gives unknown and malformed user ids no events', async () => {
     const r = [users[3], randomUUID(), 'not-a-uuid'].map((id) => ({ __typename: 'User', id }));
-    database.statements.length = 0;
+    setup.database.statements.length = 0;
     const { _entities } = await gqlData(url, `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { events { id } } } }`, { r });
     expect(_entities.map((u: { events: unknown[] }) => u.events.length)).toEqual([3, 0, 0]);
-    expect(database.statements).toHaveLength(1);
+    expect(setup.database.statements).toHaveLength(1);
   });
 
   it('resolves 10 Event references with ONE SQL statement', async () => {
     const ids = [...expected.values()].flat().slice(0, 10).map((e) => e.id);
-    database.statements.length = 0;
+    setup.database.statements.length = 0;
     const { _entities } = await gqlData(url, `query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { id } } }`, {
       r: ids.map((id) => ({ __typename: 'Event', id })),
     });
     expect(_entities.map((e: { id: string }) => e.id)).toEqual(ids);
-    expect(database.statements).toHaveLength(1);
+    expect(setup.database.statements).toHaveLength(1);
   });
 
   it.each([0, 101])('rejects events(first: %i) with BAD_USER_INPUT on first', async (first) => {

@@ -5,24 +5,18 @@ import { parseConfig } from '../../../common/config.ts';
 import { listen } from '../../../common/http.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { startScriptedPartner, type ScriptedPartner } from '../../../test/support/partner-server.ts';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
-import { signedIn } from '../../../test/support/graphql.ts';
-import { startTestIdentity, type TestIdentity } from '../../../test/support/identity.ts';
+import { subgraphTest } from '../../../test/support/subgraph.ts';
 import { createEventsSubgraph } from '../server.ts';
 
 // Signed in as an admin unless a call sends its own Authorization (a test identity provider's key, over HTTP).
-let idp: TestIdentity;
-let admin: Record<string, string> = {};
-const { gql } = signedIn(() => admin);
+const setup = subgraphTest('events_registry');
+const { gql } = setup;
 
-let database: TestDatabase;
 let partner: ScriptedPartner;
 const running: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  idp = await startTestIdentity();
-  admin = await idp.headers('test-admin', ['admin']);
-  [database, partner] = await Promise.all([createTestDatabase('events_registry'), startScriptedPartner()]);
+  partner = await startScriptedPartner();
 });
 
 afterEach(async () => {
@@ -33,16 +27,14 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await idp?.close();
   await partner?.close();
-  await database?.drop();
 });
 
 /** An events subgraph wired from configuration alone, as index.ts runs it: its own registry breaker. */
 async function startEvents(env: Record<string, string> = {}) {
   const subgraph = await createEventsSubgraph({
-    db: database.db,
-    config: parseConfig({ ...idp.env, EVENT_REGISTRY_URL: partner.url, NODE_ENV: 'test', ...env }),
+    db: setup.database.db,
+    config: parseConfig({ ...setup.idp.env, EVENT_REGISTRY_URL: partner.url, NODE_ENV: 'test', ...env }),
     logger: createLogger('events', 'silent'),
   });
   const http = await listen(subgraph.app, 0);
@@ -59,7 +51,7 @@ const addEvent = (url: string, name = 'Meetup') =>
   gql(url, ADD, { input: { name, userId: randomUUID(), startsAt: '2031-03-04T18:30:00.000Z' } });
 
 async function stored(name: string): Promise<number> {
-  const [row] = await database.sql`select count(*)::int as n from events.events where name = ${name}`;
+  const [row] = await setup.database.sql`select count(*)::int as n from events.events where name = ${name}`;
   return row!.n as number;
 }
 

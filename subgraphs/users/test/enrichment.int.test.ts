@@ -4,24 +4,18 @@ import { parseConfig } from '../../../common/config.ts';
 import { listen } from '../../../common/http.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { gaps, percentile, startScriptedPartner, type ScriptedPartner } from '../../../test/support/partner-server.ts';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
-import { signedIn } from '../../../test/support/graphql.ts';
-import { startTestIdentity, type TestIdentity } from '../../../test/support/identity.ts';
+import { subgraphTest } from '../../../test/support/subgraph.ts';
 import { createUsersSubgraph } from '../server.ts';
 
 // Signed in as an admin unless a call sends its own Authorization (a test identity provider's key, over HTTP).
-let idp: TestIdentity;
-let admin: Record<string, string> = {};
-const { gql } = signedIn(() => admin);
+const setup = subgraphTest('users_enrichment');
+const { gql } = setup;
 
-let database: TestDatabase;
 let partner: ScriptedPartner;
 const running: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  idp = await startTestIdentity();
-  admin = await idp.headers('test-admin', ['admin']);
-  [database, partner] = await Promise.all([createTestDatabase('users_enrichment'), startScriptedPartner()]);
+  partner = await startScriptedPartner();
 });
 
 afterEach(async () => {
@@ -32,16 +26,14 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await idp?.close();
   await partner?.close();
-  await database?.drop();
 });
 
 /** A users subgraph of its own (so a breaker of its own) on a free port. */
 async function startUsers(env: Record<string, string> = {}) {
   const subgraph = await createUsersSubgraph({
-    db: database.db,
-    config: parseConfig({ ...idp.env, ENRICHMENT_URL: partner.url, NODE_ENV: 'test', ...env }),
+    db: setup.database.db,
+    config: parseConfig({ ...setup.idp.env, ENRICHMENT_URL: partner.url, NODE_ENV: 'test', ...env }),
     logger: createLogger('users', 'silent'),
   });
   const http = await listen(subgraph.app, 0);
@@ -54,7 +46,7 @@ async function startUsers(env: Record<string, string> = {}) {
 }
 
 async function createUsers(n: number): Promise<string[]> {
-  const rows = await database.sql<{ id: string }[]>`
+  const rows = await setup.database.sql<{ id: string }[]>`
     insert into users.users (name, email)
     select 'User ' || i, 'u' || i || '-' || gen_random_uuid() || '@example.com' from generate_series(1, ${n}) as i
     returning id`;
@@ -91,7 +83,7 @@ describe('User.enrichment', () => {
     expect(first).toBeLessThan(180);
     expect(second).toBeGreaterThanOrEqual(195);
     expect(second).toBeLessThan(290);
-    const [stored] = await database.sql`select found, company, job_title, location from users.enrichments where user_id = ${id!}`;
+    const [stored] = await setup.database.sql`select found, company, job_title, location from users.enrichments where user_id = ${id!}`;
     expect(stored).toEqual({ found: true, company: profile(id!).company, job_title: 'Engineer', location: 'Lisbon' });
   });
 
