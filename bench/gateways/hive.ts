@@ -1,7 +1,9 @@
 /**
  * Hive Gateway (@graphql-hive/gateway-runtime, default settings) for
  * `npm run bench -- gateway`, serving SUPERGRAPH_PATH with the subgraphs at
- * SUBGRAPH_URLS (JSON, name → /graphql URL). Env: PORT.
+ * SUBGRAPH_URLS (JSON, name → /graphql URL), forwarding the client's
+ * Authorization header to the subgraphs (its header propagation option, as
+ * test/federation/hive-gateway.int.test.ts does). Env: PORT.
  */
 import { createServer } from 'node:http';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
@@ -10,6 +12,9 @@ const urls = JSON.parse(process.env.SUBGRAPH_URLS ?? '{}') as Record<string, str
 const hive = createGatewayRuntime({
   supergraph: process.env.SUPERGRAPH_PATH!,
   transportEntries: Object.fromEntries(Object.entries(urls).map(([name, location]) => [name, { location }])),
+  propagateHeaders: {
+    fromClientToSubgraphs: ({ request }) => ({ authorization: request.headers.get('authorization') }),
+  },
   logging: false,
 });
 const server = createServer(hive);

@@ -6,7 +6,10 @@
  * on real PostgreSQL), the same supergraph and the same queries, at 50
  * connections (autocannon), runs interleaved so background load falls on all
  * alike. Junction's gateway runs compiled (`npm run build`, then
- * `node dist/gateway/index.js`), as in production.
+ * `node dist/gateway/index.js`), as in production. Every measured request
+ * signs in as an admin (`users` is admin-only, `email` and `orders` are
+ * (self)) with the same `Authorization: Bearer` token from the stack's
+ * identity provider; the stock and Hive gateways forward it to the subgraphs.
  *
  * BENCH_GATEWAY_SECONDS (default 10) is the length of each measured run,
  * BENCH_GATEWAY_ROUNDS (default 3) how many runs per gateway and query;
@@ -59,10 +62,12 @@ interface Running {
   child: ChildProcess;
 }
 
-async function startGateway(target: Target, urls: Record<string, string>): Promise<Running> {
+async function startGateway(target: Target, urls: Record<string, string>, authEnv: Record<string, string>): Promise<Running> {
   const port = await freePort();
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
+    // Junction's gateway verifies the token itself: the stack's identity provider.
+    ...authEnv,
     SUPERGRAPH_PATH: SUPERGRAPH_FILE,
     LOG_LEVEL: 'warn',
   };
@@ -101,7 +106,7 @@ function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
-async function load(url: string, body: string, seconds: number, pid: number): Promise<Run> {
+async function load(url: string, body: string, headers: Record<string, string>, seconds: number, pid: number): Promise<Run> {
   let maxRss = rssMiB(pid);
   const sampler = setInterval(() => {
     maxRss = Math.max(maxRss, rssMiB(pid));
@@ -110,7 +115,7 @@ async function load(url: string, body: string, seconds: number, pid: number): Pr
     const result = await autocannon({
       url,
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       body,
       connections: CONNECTIONS,
       duration: seconds,
@@ -163,20 +168,34 @@ export async function run(): Promise<string> {
     console.log('bench gateway: seeding 40 users, 3 events and 2 orders each …');
     const ids = await seed(stack.gatewayUrl, stack.admin);
     const urls = Object.fromEntries(Object.entries(stack.urls)) as Record<string, string>;
-    for (const target of TARGETS) running[target] = await startGateway(target, urls);
+    for (const target of TARGETS) running[target] = await startGateway(target, urls, stack.identity.env);
+    // Signed in as an admin, the same token on every request to every gateway.
+    const signedIn = stack.admin;
 
     const queries = [
-      { label: '`user(id) { id name email }`', body: JSON.stringify({ query: 'query One($id: ID!) { user(id: $id) { id name email } }', variables: { id: ids[0] } }) },
-      { label: '`users(first: 20) { nodes { id name events(first: 3) { … } orders { … product { id name } } } }`', body: JSON.stringify({ query: USERS_QUERY }) },
+      {
+        label: '`user(id) { id name email }`',
+        body: JSON.stringify({ query: 'query One($id: ID!) { user(id: $id) { id name email } }', variables: { id: ids[0] } }),
+        // The signed-in admin sees the (self) email.
+        complete: (data: any) => data?.user?.id === ids[0] && typeof data.user.email === 'string',
+      },
+      {
+        label: '`users(first: 20) { nodes { id name events(first: 3) { … } orders { … product { id name } } } }`',
+        body: JSON.stringify({ query: USERS_QUERY }),
+        // The admin-only page, each user with the events and the (self) orders seeded.
+        complete: (data: any) =>
+          data?.users?.nodes?.length === 20 && data.users.nodes.every((u: any) => u.events.length === 3 && u.orders.length === 2 && u.orders.every((o: any) => o.product?.id)),
+      },
     ];
 
     // Every gateway must give the same answer before it is timed.
     for (const query of queries) {
       const answers = await Promise.all(
         TARGETS.map(async (target) => {
-          const response = await fetch(running[target]!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query.body });
+          const response = await fetch(running[target]!.url, { method: 'POST', headers: { 'content-type': 'application/json', ...signedIn }, body: query.body });
           const json = (await response.json()) as { data?: unknown; errors?: unknown };
           if (json.errors) throw new Error(`${target} answered errors: ${JSON.stringify(json.errors).slice(0, 300)}`);
+          if (!query.complete(json.data)) throw new Error(`${target} answered ${query.label} without the seeded data: ${JSON.stringify(json.data).slice(0, 300)}`);
           return JSON.stringify(json.data);
         }),
       );
@@ -187,10 +206,10 @@ export async function run(): Promise<string> {
     const results: Record<string, Record<Target, Run[]>> = {};
     for (const query of queries) {
       results[query.label] = { junction: [], apollo: [], hive: [] };
-      for (const target of TARGETS) await load(running[target]!.url, query.body, WARMUP_SECONDS, running[target]!.child.pid!);
+      for (const target of TARGETS) await load(running[target]!.url, query.body, signedIn, WARMUP_SECONDS, running[target]!.child.pid!);
       for (let round = 0; round < ROUNDS; round++) {
         for (const target of TARGETS) {
-          const result = await load(running[target]!.url, query.body, SECONDS, running[target]!.child.pid!);
+          const result = await load(running[target]!.url, query.body, signedIn, SECONDS, running[target]!.child.pid!);
           console.log(`bench gateway: ${query.label.slice(0, 20)} ${target} round ${round + 1}: ${fmt(result.rps)} rps, p50 ${result.p50} ms, p99 ${result.p99} ms, RSS ${fmt(result.rssMiB)} MiB`);
           results[query.label]![target].push(result);
         }
