@@ -1,11 +1,14 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { parseConfig } from '../../common/config.ts';
 import { listen, type Listening } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
+import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import type { SubgraphFactory } from '../../common/subgraph-module.ts';
+import type { SubgraphApp } from '../../common/subgraph.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { signedIn } from './graphql.ts';
 import { startTestIdentity, type TestIdentity } from './identity.ts';
+import { startScriptedPartner, type PartnerAnswer, type ScriptedPartner } from './partner-server.ts';
 
 /** What a subgraph test file works with; set in its beforeAll (read them inside tests and hooks). */
 export interface SubgraphTest {
@@ -45,5 +48,50 @@ export function subgraphTest(label: string, create?: SubgraphFactory): SubgraphT
     await http?.close();
     await test.database?.drop();
   });
+  return test;
+}
+
+/** A subgraph test's setup with a scripted outside service, and subgraphs started per test against it. */
+export interface PartnerSubgraphTest<S> extends SubgraphTest {
+  /** The scripted partner; after each test its calls are cleared and it answers `answer` again. */
+  partner: ScriptedPartner;
+  /** A subgraph of its own (so breakers of its own) wired from configuration alone, as index.ts runs it, on a free port; stopped after the test. */
+  start(env?: Record<string, string>): Promise<{ url: string; base: string; subgraph: S }>;
+}
+
+/**
+ * subgraphTest's setup plus a scripted partner that `setting` (e.g. `ENRICHMENT_URL`) points the
+ * subgraphs at: `start(env)` builds one from `parseConfig({ ...idp.env, [setting]: partner.url, NODE_ENV: 'test', ...env })`.
+ */
+export function partnerSubgraphTest<S extends SubgraphApp & { close(): Promise<void> }>(
+  label: string,
+  create: (deps: SubgraphDeps) => Promise<S>,
+  { setting, answer }: { setting: string; answer: PartnerAnswer },
+): PartnerSubgraphTest<S> {
+  const test = subgraphTest(label) as PartnerSubgraphTest<S>;
+  const running: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    test.partner = await startScriptedPartner();
+  });
+  afterEach(async () => {
+    for (const stop of running.splice(0)) await stop();
+    test.partner.calls.length = 0;
+    test.partner.script();
+    test.partner.answer(answer);
+  });
+  afterAll(async () => {
+    await test.partner?.close();
+  });
+  test.start = async (env = {}) => {
+    const config = parseConfig({ ...test.idp.env, [setting]: test.partner.url, NODE_ENV: 'test', ...env });
+    const subgraph = await create({ db: test.database.db, config, logger: createLogger(label, 'silent') });
+    const http = await listen(subgraph.app, 0);
+    running.push(async () => {
+      await http.close();
+      await subgraph.apollo.stop();
+      await subgraph.close();
+    });
+    return { url: `${http.url}/graphql`, base: http.url, subgraph };
+  };
   return test;
 }

@@ -1,50 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../common/config.ts';
-import { listen } from '../../../common/http.ts';
-import { createLogger } from '../../../common/logger.ts';
-import { startScriptedPartner, type ScriptedPartner } from '../../../test/support/partner-server.ts';
-import { subgraphTest } from '../../../test/support/subgraph.ts';
+import { describe, expect, it } from 'vitest';
+import { partnerSubgraphTest } from '../../../test/support/subgraph.ts';
 import { createEventsSubgraph } from '../server.ts';
 
 // Signed in as an admin unless a call sends its own Authorization (a test identity provider's key, over HTTP).
-const setup = subgraphTest('events_registry');
+const setup = partnerSubgraphTest('events_registry', createEventsSubgraph, { setting: 'EVENT_REGISTRY_URL', answer: { status: 201, json: {} } });
 const { gql } = setup;
 
-let partner: ScriptedPartner;
-const running: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  partner = await startScriptedPartner();
-});
-
-afterEach(async () => {
-  for (const stop of running.splice(0)) await stop();
-  partner.calls.length = 0;
-  partner.script();
-  partner.answer({ status: 201, json: {} });
-});
-
-afterAll(async () => {
-  await partner?.close();
-});
-
 /** An events subgraph wired from configuration alone, as index.ts runs it: its own registry breaker. */
-async function startEvents(env: Record<string, string> = {}) {
-  const subgraph = await createEventsSubgraph({
-    db: setup.database.db,
-    config: parseConfig({ ...setup.idp.env, EVENT_REGISTRY_URL: partner.url, NODE_ENV: 'test', ...env }),
-    logger: createLogger('events', 'silent'),
-  });
-  const http = await listen(subgraph.app, 0);
-  running.push(async () => {
-    await http.close();
-    await subgraph.apollo.stop();
-    await subgraph.close();
-  });
-  return { url: `${http.url}/graphql`, base: http.url };
-}
+const startEvents = setup.start;
 
 const ADD = `mutation($input: AddEventInput!) { addEvent(input: $input) { id name startsAt } }`;
 const addEvent = (url: string, name = 'Meetup') =>
@@ -60,9 +25,9 @@ describe('addEvent with the event registry', () => {
     const { url } = await startEvents();
     const res = await addEvent(url, 'Registered');
     expect(res.errors).toBeUndefined();
-    expect(partner.calls).toHaveLength(1);
-    expect(partner.calls[0]).toMatchObject({ method: 'POST', path: '/events' });
-    expect(JSON.parse(partner.calls[0]!.body)).toEqual({
+    expect(setup.partner.calls).toHaveLength(1);
+    expect(setup.partner.calls[0]).toMatchObject({ method: 'POST', path: '/events' });
+    expect(JSON.parse(setup.partner.calls[0]!.body)).toEqual({
       id: res.data.addEvent.id,
       name: 'Registered',
       userId: expect.any(String),
@@ -73,28 +38,28 @@ describe('addEvent with the event registry', () => {
 
   it('retries a failing registration (the id makes a repeat harmless) and stores the event once it succeeds', async () => {
     const { url } = await startEvents();
-    partner.script({ status: 503 }, { status: 503 }, { status: 201, json: {} });
+    setup.partner.script({ status: 503 }, { status: 503 }, { status: 201, json: {} });
     const res = await addEvent(url, 'Retried');
     expect(res.errors).toBeUndefined();
-    expect(partner.calls).toHaveLength(3);
-    expect(new Set(partner.calls.map((call) => JSON.parse(call.body).id))).toEqual(new Set([res.data.addEvent.id]));
+    expect(setup.partner.calls).toHaveLength(3);
+    expect(new Set(setup.partner.calls.map((call) => JSON.parse(call.body).id))).toEqual(new Set([res.data.addEvent.id]));
     expect(await stored('Retried')).toBe(1);
   });
 
   it('while the registry is down: SERVICE_UNAVAILABLE with retryAfter and the breaker state, nothing stored, failing fast once open, and working again after half-open', async () => {
     const { url } = await startEvents({ BREAKER_RESET_TIMEOUT_MS: '1500' });
-    partner.answer({ status: 503, json: { error: 'down' } });
+    setup.partner.answer({ status: 503, json: { error: 'down' } });
 
     const first = await addEvent(url, 'Down');
     expect(first.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfter: 1, circuitBreakerState: 'CLOSED' });
-    expect(partner.calls).toHaveLength(4);
+    expect(setup.partner.calls).toHaveLength(4);
 
     const more = await Promise.all(Array.from({ length: 4 }, () => addEvent(url, 'Down')));
     const states = more.map((res) => res.errors?.[0]?.extensions?.circuitBreakerState);
     expect(states).toContain('OPEN'); // the call that opened it already says so
     expect(more.every((res) => res.errors?.[0]?.extensions?.code === 'SERVICE_UNAVAILABLE')).toBe(true);
 
-    const seen = partner.calls.length;
+    const seen = setup.partner.calls.length;
     const started = performance.now();
     const fast = await addEvent(url, 'Down');
     expect(performance.now() - started).toBeLessThan(100);
@@ -102,11 +67,11 @@ describe('addEvent with the event registry', () => {
     expect(fast.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', circuitBreakerState: 'OPEN' });
     expect(fast.errors?.[0]?.extensions?.retryAfter).toBeGreaterThanOrEqual(1);
     expect(fast.errors?.[0]?.extensions?.retryAfter).toBeLessThanOrEqual(2);
-    expect(partner.calls).toHaveLength(seen);
+    expect(setup.partner.calls).toHaveLength(seen);
     expect(await stored('Down')).toBe(0);
 
     await sleep(1550);
-    partner.answer({ status: 201, json: {} });
+    setup.partner.answer({ status: 201, json: {} });
     const recovered = await addEvent(url, 'Recovered');
     expect(recovered.errors).toBeUndefined();
     const again = await addEvent(url, 'Recovered');
@@ -117,14 +82,14 @@ describe('addEvent with the event registry', () => {
 
   it('takes a 4xx refusal as the answer (BAD_USER_INPUT, not retried, nothing stored) without tripping the breaker', async () => {
     const { url } = await startEvents();
-    partner.answer({ status: 400, json: { error: 'no' } });
+    setup.partner.answer({ status: 400, json: { error: 'no' } });
     for (let i = 0; i < 6; i++) {
       const res = await addEvent(url, 'Refused');
       expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input' });
     }
-    expect(partner.calls).toHaveLength(6);
+    expect(setup.partner.calls).toHaveLength(6);
     expect(await stored('Refused')).toBe(0);
-    partner.answer({ status: 201, json: {} });
+    setup.partner.answer({ status: 201, json: {} });
     expect((await addEvent(url, 'Accepted')).errors).toBeUndefined();
   });
 
@@ -132,7 +97,7 @@ describe('addEvent with the event registry', () => {
     const { url } = await startEvents({ EVENT_REGISTRY_URL: '' });
     const res = await addEvent(url, 'Unregistered');
     expect(res.errors).toBeUndefined();
-    expect(partner.calls).toHaveLength(0);
+    expect(setup.partner.calls).toHaveLength(0);
     expect(await stored('Unregistered')).toBe(1);
   });
 

@@ -1,48 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../common/config.ts';
-import { listen } from '../../../common/http.ts';
-import { createLogger } from '../../../common/logger.ts';
-import { gaps, percentile, startScriptedPartner, type ScriptedPartner } from '../../../test/support/partner-server.ts';
-import { subgraphTest } from '../../../test/support/subgraph.ts';
+import { describe, expect, it } from 'vitest';
+import { gaps, percentile, startScriptedPartner } from '../../../test/support/partner-server.ts';
+import { partnerSubgraphTest } from '../../../test/support/subgraph.ts';
 import { createUsersSubgraph } from '../server.ts';
 
 // Signed in as an admin unless a call sends its own Authorization (a test identity provider's key, over HTTP).
-const setup = subgraphTest('users_enrichment');
+const setup = partnerSubgraphTest('users_enrichment', createUsersSubgraph, { setting: 'ENRICHMENT_URL', answer: { status: 200, json: {} } });
 const { gql } = setup;
-
-let partner: ScriptedPartner;
-const running: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  partner = await startScriptedPartner();
-});
-
-afterEach(async () => {
-  for (const stop of running.splice(0)) await stop();
-  partner.calls.length = 0;
-  partner.script();
-  partner.answer({ status: 200, json: {} });
-});
-
-afterAll(async () => {
-  await partner?.close();
-});
 
 /** A users subgraph of its own (so a breaker of its own) on a free port. */
 async function startUsers(env: Record<string, string> = {}) {
-  const subgraph = await createUsersSubgraph({
-    db: setup.database.db,
-    config: parseConfig({ ...setup.idp.env, ENRICHMENT_URL: partner.url, NODE_ENV: 'test', ...env }),
-    logger: createLogger('users', 'silent'),
-  });
-  const http = await listen(subgraph.app, 0);
-  running.push(async () => {
-    await http.close();
-    await subgraph.apollo.stop();
-    await subgraph.close();
-  });
-  return { url: `${http.url}/graphql`, base: http.url, breaker: subgraph.enrichment.breaker };
+  const { url, base, subgraph } = await setup.start(env);
+  return { url, base, breaker: subgraph.enrichment.breaker };
 }
 
 async function createUsers(n: number): Promise<string[]> {
@@ -66,19 +35,19 @@ function entities(url: string, ids: string[], fields = FIELDS, headers: Record<s
 }
 
 const profile = (id: string) => ({ company: `Company of ${id.slice(0, 8)}`, jobTitle: 'Engineer', location: 'Lisbon' });
-const healthy = () => partner.answer((call) => ({ status: 200, json: profile(call.path.split('/').pop()!) }));
-const down = () => partner.answer({ status: 503, json: { error: 'down' } });
+const healthy = () => setup.partner.answer((call) => ({ status: 200, json: profile(call.path.split('/').pop()!) }));
+const down = () => setup.partner.answer({ status: 503, json: { error: 'down' } });
 
 describe('User.enrichment', () => {
   it('retries two 503s after ≈100 ms and ≈200 ms and serves the third answer as AVAILABLE, stored as last-known-good', async () => {
     const { url } = await startUsers();
     const [id] = await createUsers(1);
-    partner.script({ status: 503 }, { status: 503 }, { status: 200, json: profile(id!) });
+    setup.partner.script({ status: 503 }, { status: 503 }, { status: 200, json: profile(id!) });
     const res = await entities(url, [id!]);
     expect(res.errors).toBeUndefined();
     expect(res.data._entities[0].enrichment).toMatchObject({ status: 'AVAILABLE', ...profile(id!) });
-    expect(partner.calls.map((call) => call.path)).toEqual(Array(3).fill(`/enrichment/${id}`));
-    const [first, second] = gaps(partner.calls);
+    expect(setup.partner.calls.map((call) => call.path)).toEqual(Array(3).fill(`/enrichment/${id}`));
+    const [first, second] = gaps(setup.partner.calls);
     expect(first).toBeGreaterThanOrEqual(95);
     expect(first).toBeLessThan(180);
     expect(second).toBeGreaterThanOrEqual(195);
@@ -94,42 +63,42 @@ describe('User.enrichment', () => {
     const first = (await entities(url, [id!])).data._entities[0].enrichment;
     const again = (await entities(url, [id!])).data._entities[0].enrichment;
     expect(again).toEqual(first);
-    expect(partner.calls).toHaveLength(1);
+    expect(setup.partner.calls).toHaveLength(1);
     await sleep(450);
     const later = (await entities(url, [id!])).data._entities[0].enrichment;
     expect(later.status).toBe('AVAILABLE');
     expect(Date.parse(later.fetchedAt)).toBeGreaterThan(Date.parse(first.fetchedAt));
-    expect(partner.calls).toHaveLength(2);
+    expect(setup.partner.calls).toHaveLength(2);
   });
 
   it('takes 404 as "nothing known": AVAILABLE with null fields, never retried', async () => {
     const { url } = await startUsers();
     const [id] = await createUsers(1);
-    partner.answer({ status: 404, json: { error: 'nothing known' } });
+    setup.partner.answer({ status: 404, json: { error: 'nothing known' } });
     const res = await entities(url, [id!]);
     expect(res.data._entities[0].enrichment).toMatchObject({ status: 'AVAILABLE', company: null, jobTitle: null, location: null });
     expect(res.data._entities[0].enrichment.fetchedAt).not.toBeNull();
-    expect(partner.calls).toHaveLength(1);
+    expect(setup.partner.calls).toHaveLength(1);
   });
 
   it('retries an attempt that exceeds ENRICHMENT_TIMEOUT_MS', async () => {
     const { url } = await startUsers({ ENRICHMENT_TIMEOUT_MS: '100' });
     const [id] = await createUsers(1);
-    partner.script({ status: 200, json: profile(id!), delayMs: 400 }, { status: 200, json: profile(id!) });
+    setup.partner.script({ status: 200, json: profile(id!), delayMs: 400 }, { status: 200, json: profile(id!) });
     const res = await entities(url, [id!]);
     expect(res.data._entities[0].enrichment).toMatchObject({ status: 'AVAILABLE', ...profile(id!) });
-    expect(partner.calls).toHaveLength(2);
+    expect(setup.partner.calls).toHaveLength(2);
   });
 
   it('asks once per user per request, with the calls of one request in flight together and its request id', async () => {
     const { url } = await startUsers();
     const ids = await createUsers(4);
-    partner.answer((call) => ({ status: 200, json: profile(call.path.split('/').pop()!), delayMs: 150 }));
+    setup.partner.answer((call) => ({ status: 200, json: profile(call.path.split('/').pop()!), delayMs: 150 }));
     const started = Date.now();
     const res = await entities(url, [...ids, ...ids], FIELDS, { 'x-request-id': 'req-enrich-1' });
     expect(res.data._entities.map((u: { enrichment: { status: string } }) => u.enrichment.status)).toEqual(Array(8).fill('AVAILABLE'));
-    expect(partner.calls).toHaveLength(4);
-    expect(partner.calls.map((call) => call.headers['x-request-id'])).toEqual(Array(4).fill('req-enrich-1'));
+    expect(setup.partner.calls).toHaveLength(4);
+    expect(setup.partner.calls.map((call) => call.headers['x-request-id'])).toEqual(Array(4).fill('req-enrich-1'));
     expect(Date.now() - started).toBeLessThan(450); // not 4 × 150 ms one after another
   });
 
@@ -142,16 +111,16 @@ describe('User.enrichment', () => {
     expect((await entities(url, known)).data._entities.every((u: any) => u.enrichment.status === 'AVAILABLE')).toBe(true);
 
     down();
-    partner.calls.length = 0;
+    setup.partner.calls.length = 0;
     const res = await entities(url, [...known, ...unknown]);
     expect(res.errors).toBeUndefined();
     const byId = new Map(res.data._entities.map((u: any) => [u.id, u.enrichment]));
     for (const id of known) expect(byId.get(id)).toMatchObject({ status: 'STALE', ...profile(id) });
     for (const id of unknown) expect(byId.get(id)).toEqual({ status: 'UNAVAILABLE', company: null, jobTitle: null, location: null, fetchedAt: null });
-    expect(partner.calls).toHaveLength(6 * 4); // each user: one call and three retries
+    expect(setup.partner.calls).toHaveLength(6 * 4); // each user: one call and three retries
     expect(breaker.state).toBe('OPEN');
 
-    const seen = partner.calls.length;
+    const seen = setup.partner.calls.length;
     const withField: number[] = [];
     const without: number[] = [];
     const ids = [...known, ...unknown];
@@ -166,7 +135,7 @@ describe('User.enrichment', () => {
       without.push(performance.now() - started);
       expect(plain.errors).toBeUndefined();
     }
-    expect(partner.calls).toHaveLength(seen);
+    expect(setup.partner.calls).toHaveLength(seen);
     // Loose here (a shared machine); BENCHMARKS.md has the measured numbers.
     expect(percentile(withField, 50) - percentile(without, 50)).toBeLessThan(5);
     expect(percentile(withField, 99)).toBeLessThan(percentile(without, 99) + 25);
@@ -182,21 +151,21 @@ describe('User.enrichment', () => {
     // Still down when it half-opens: the one trial call fails and the breaker opens again.
     await sleep(650);
     expect(breaker.state).toBe('HALF_OPEN');
-    partner.calls.length = 0;
+    setup.partner.calls.length = 0;
     const trial = await entities(url, ids);
     expect(trial.errors).toBeUndefined();
-    expect(new Set(partner.calls.map((call) => call.path)).size).toBe(1);
+    expect(new Set(setup.partner.calls.map((call) => call.path)).size).toBe(1);
     expect(breaker.state).toBe('OPEN');
 
     await sleep(650);
     healthy();
-    partner.calls.length = 0;
+    setup.partner.calls.length = 0;
     const first = await entities(url, [ids[0]!]);
     expect(first.data._entities[0].enrichment).toMatchObject({ status: 'AVAILABLE', ...profile(ids[0]!) });
     expect(breaker.state).toBe('CLOSED');
     const all = await entities(url, ids);
     expect(all.data._entities.map((u: any) => u.enrichment.status)).toEqual(Array(5).fill('AVAILABLE'));
-    expect(partner.calls).toHaveLength(6);
+    expect(setup.partner.calls).toHaveLength(6);
   });
 
   it('never fails the query when the enrichment service cannot be reached at all', async () => {
