@@ -226,11 +226,11 @@ export async function run(): Promise<string> {
     );
     lines.push('');
     lines.push(
-      `Each gateway its own process (Junction compiled: \`node dist/gateway/index.js\`, NODE_ENV=production; the other two with default settings), ` +
+      `Each gateway its own process (Junction compiled: \`node dist/gateway/index.js\`, NODE_ENV=production; the other two with default settings, plus forwarding the client's Authorization header to the subgraphs), every request signed in as an admin with the same bearer token, ` +
         `over the same five subgraphs (in the bench process, real PostgreSQL) and the committed supergraph.graphql; ${USERS} users with 3 events and 2 orders each; ` +
         `autocannon, ${CONNECTIONS} connections, ${ROUNDS} runs of ${SECONDS} s per gateway and query after a ${WARMUP_SECONDS} s warm-up, interleaved ` +
         `(apollo, hive, junction, apollo, …). Medians of the runs (latency: of the runs in which requests completed); failed requests are autocannon's errors and timeouts (10 s) plus non-2xx answers; RSS is the gateway process's highest VmRSS during its runs. ` +
-        `Hive Gateway here is @graphql-hive/gateway-runtime (the engine of @graphql-hive/gateway) with its defaults.`,
+        `Hive Gateway here is @graphql-hive/gateway-runtime (the engine of @graphql-hive/gateway) with its defaults and header propagation for Authorization.`,
     );
     for (const query of queries) {
       const byTarget = results[query.label]!;
