@@ -1,5 +1,5 @@
 import type { BackoffOptions, JobsOptions } from 'bullmq';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /**
  * Declarations of BullMQ queues and jobs, with no domain in them: each module
@@ -13,6 +13,9 @@ import type { z } from 'zod';
 export function isValidJobId(id: string): boolean {
   return id.length > 0 && !id.includes(':') && !/^\d+$/.test(id);
 }
+
+/** The ids a job carries from the request that caused it, so its logs join that request's. */
+export const requestIdFields = { requestId: z.string().optional(), correlationId: z.string().optional() };
 
 /** Enough attempts to mean "until it succeeds" (58 days at 5 s apart). */
 export const UNTIL_IT_SUCCEEDS = 1_000_000;

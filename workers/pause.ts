@@ -1,4 +1,5 @@
 import { Worker, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Breaker } from '../common/breaker.ts';
 import { isDatabaseUnavailable } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
@@ -139,3 +140,20 @@ export function breakerReason(name: string): string {
 }
 
 export const DATABASE_UNAVAILABLE = 'database_unavailable';
+
+/**
+ * The close() of a pausable worker: waits for jobs in flight, then stops its
+ * pause, what else it owns (`also`), and its connection. Safe to call twice.
+ */
+export function closePausable(worker: Worker, pause: QueuePause, connection: Redis, also?: () => void): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => {
+    closing ??= (async () => {
+      await worker.close();
+      pause.close();
+      also?.();
+      connection.disconnect();
+    })();
+    return closing;
+  };
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { afterEach, defineJob, defineQueue, isValidJobId } from '../../common/jobs.ts';
+import { afterEach, defineJob, defineQueue, isValidJobId, requestIdFields } from '../../common/jobs.ts';
 
 /** Notification delivery, retried after each NOTIFY_RETRY_DELAYS_MS delay, then kept in the failed set. */
 export const notificationsQueue = defineQueue('notifications', (config: { NOTIFY_RETRY_DELAYS_MS: readonly number[] }) =>
@@ -11,8 +11,7 @@ export const deliveryPayload = z.object({
   eventId: z.string().min(1),
   type: z.string().min(1),
   userId: z.string().nullable(),
-  requestId: z.string().optional(),
-  correlationId: z.string().optional(),
+  ...requestIdFields,
 });
 
 export type DeliveryJobData = z.output<typeof deliveryPayload>;

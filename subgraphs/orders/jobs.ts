@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { afterEach, defineJob, defineQueue, UNTIL_IT_SUCCEEDS } from '../../common/jobs.ts';
+import { afterEach, defineJob, defineQueue, requestIdFields, UNTIL_IT_SUCCEEDS } from '../../common/jobs.ts';
 import { announcedEvent } from '../shared/notification-events.ts';
 
 /** Order processing: `process` and `release` jobs, retried after each ORDER_RETRY_DELAYS_MS delay. */
@@ -8,8 +8,7 @@ export const ordersQueue = defineQueue('orders', (config: { ORDER_RETRY_DELAYS_M
 /** Payload of both order jobs. */
 export const orderJobPayload = z.object({
   orderId: z.string().min(1),
-  requestId: z.string().optional(),
-  correlationId: z.string().optional(),
+  ...requestIdFields,
   /** W3C trace context of the request that placed the order (OpenTelemetry), so the worker continues its trace. */
   traceparent: z.string().optional(),
 });

@@ -6,7 +6,7 @@ import type { Logger } from '../../common/logger.ts';
 import { payloadOf, workerSettings } from '../../common/queues.ts';
 import { createRedis } from '../../common/redis.ts';
 import { deliveryPayload, notificationsQueue, notificationsRepository, type DeliveryJobData } from '../../subgraphs/notifications/module.ts';
-import { breakerReason, DATABASE_UNAVAILABLE, PAUSABLE, QueuePause } from '../pause.ts';
+import { breakerReason, DATABASE_UNAVAILABLE, closePausable, PAUSABLE, QueuePause } from '../pause.ts';
 import { deliveries } from './metrics.ts';
 import { NotifyProvider } from './provider.ts';
 
@@ -117,19 +117,10 @@ export async function createDeliveryWorker(options: DeliveryWorkerOptions) {
       .catch((error) => log.error({ err: error, eventId: job.data.eventId }, 'could not mark a given-up delivery FAILED'));
   });
 
-  let closing: Promise<void> | undefined;
   return {
     worker,
     /** Waits for deliveries in flight, then stops; safe to call twice. */
-    close(): Promise<void> {
-      closing ??= (async () => {
-        await worker.close();
-        pause.close();
-        provider.close();
-        connection.disconnect();
-      })();
-      return closing;
-    },
+    close: closePausable(worker, pause, connection, () => provider.close()),
   };
 }
 

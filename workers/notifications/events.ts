@@ -12,7 +12,7 @@ import {
   type Recorded,
   type SourceEvent,
 } from '../../subgraphs/notifications/module.ts';
-import { DATABASE_UNAVAILABLE, PAUSABLE, QueuePause } from '../pause.ts';
+import { closePausable, DATABASE_UNAVAILABLE, PAUSABLE, QueuePause } from '../pause.ts';
 
 /** A job on `notification-events`, as the users and orders outboxes write it (subgraphs/shared/notification-events.ts). */
 export type NotificationEventJob = NotificationEvent;
@@ -73,17 +73,9 @@ export async function createEventsWorker(options: EventsWorkerOptions) {
   pause.attach(worker);
   worker.on('error', (error) => log.warn({ err: error }, 'notification-events worker error'));
 
-  let closing: Promise<void> | undefined;
   return {
     worker,
     /** Waits for jobs in flight, then stops; safe to call twice. */
-    close(): Promise<void> {
-      closing ??= (async () => {
-        await worker.close();
-        pause.close();
-        connection.disconnect();
-      })();
-      return closing;
-    },
+    close: closePausable(worker, pause, connection),
   };
 }

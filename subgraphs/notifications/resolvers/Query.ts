@@ -1,5 +1,5 @@
 import { canSee, isAdmin, requireViewer } from '../../../common/auth.ts';
-import { decodeCursor, pageSize, toConnection } from '../../../common/pagination.ts';
+import { paginate } from '../../../common/pagination.ts';
 import type { QueryResolvers } from '../generated/resolvers.ts';
 
 export const Query: QueryResolvers = {
@@ -14,10 +14,12 @@ export const Query: QueryResolvers = {
   async notifications(_, args, ctx) {
     const viewer = requireViewer(ctx);
     const recipientId = isAdmin(ctx) ? null : viewer.id;
-    const limit = pageSize(args.first, 20);
-    const after = decodeCursor(args.after, ['date', 'uuid'] as const);
     const status = args.status ?? null;
-    const rows = await ctx.repo.page(status, limit + 1, after, recipientId);
-    return toConnection(rows, limit, (n) => [n.createdAt, n.id], () => ctx.repo.count(status, recipientId));
+    return paginate(args, {
+      cursor: ['date', 'uuid'],
+      sortKey: (n) => [n.createdAt, n.id],
+      fetch: (limit, after) => ctx.repo.page(status, limit, after, recipientId),
+      count: () => ctx.repo.count(status, recipientId),
+    });
   },
 };

@@ -1,6 +1,6 @@
 import { actingFor, canSee, isAdmin, requireAdminRole, requireViewer } from '../../../common/auth.ts';
 import { isUuid } from '../../../common/ids.ts';
-import { decodeCursor, pageSize, toConnection } from '../../../common/pagination.ts';
+import { paginate } from '../../../common/pagination.ts';
 import type { QueryResolvers } from '../generated/resolvers.ts';
 
 export const Query: QueryResolvers = {
@@ -14,15 +14,15 @@ export const Query: QueryResolvers = {
   // (viewer): the viewer's own orders; an admin names any userId, or none for every order.
   async orders(_, args, ctx) {
     const userId = args.userId === undefined || args.userId === null ? (isAdmin(ctx) ? undefined : actingFor(ctx, undefined)) : actingFor(ctx, args.userId);
-    const limit = pageSize(args.first, 20);
-    const after = decodeCursor(args.after, ['date', 'uuid'] as const);
     // No order belongs to something that is not a user id: an empty page, like a lookup that returns null.
-    if (userId !== undefined && !isUuid(userId)) {
-      return toConnection([], limit, () => [], async () => 0);
-    }
+    const none = userId !== undefined && !isUuid(userId);
     const filter = { userId: userId?.toLowerCase(), status: args.status ?? undefined };
-    const rows = await ctx.repo.page(filter, limit + 1, after);
-    return toConnection(rows, limit, (o) => [o.createdAt, o.id], () => ctx.repo.count(filter));
+    return paginate(args, {
+      cursor: ['date', 'uuid'],
+      sortKey: (o) => [o.createdAt, o.id],
+      fetch: async (limit, after) => (none ? [] : ctx.repo.page(filter, limit, after)),
+      count: async () => (none ? 0 : ctx.repo.count(filter)),
+    });
   },
 
   async orderStats(_, _args, ctx) {
