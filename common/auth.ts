@@ -328,6 +328,11 @@ export function canSee(ctx: AccessContext, ownerId: string | null | undefined): 
   return Boolean(ctx.viewer && ownerId && sameId(ctx.viewer.id, ownerId));
 }
 
+/** `row` when the caller may see it (its owner, or an admin); otherwise null, as if it did not exist. */
+export function ifVisible<T extends { userId: string | null }>(ctx: AccessContext, row: T | null | undefined): T | null {
+  return row && canSee(ctx, row.userId) ? row : null;
+}
+
 /** (self) on a field of an object owned by `ownerId`: UNAUTHENTICATED when anonymous, FORBIDDEN for someone else's. */
 export function requireSelf(ctx: AccessContext, ownerId: string): void {
   requireViewer(ctx);

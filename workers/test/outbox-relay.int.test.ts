@@ -12,6 +12,7 @@ import { ordersOutbox } from '../../subgraphs/orders/db.ts';
 import { usersOutbox } from '../../subgraphs/users/db.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.ts';
 import { OutboxRelay } from '../outbox-relay.ts';
+import { closeTestQueues, openTestQueues } from '../../test/support/queues.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `jt-relay-${randomUUID().slice(0, 8)}`;
@@ -24,15 +25,11 @@ let queues: QueueSet;
 
 beforeAll(async () => {
   db = await createTestDatabase('relay');
-  producer = createRedis(REDIS_URL, { role: 'producer' });
-  await new Promise((resolve) => producer.once('ready', resolve));
-  queues = new QueueSet(producer, prefix);
+  ({ producer, queues } = await openTestQueues(REDIS_URL, prefix));
 });
 
 afterAll(async () => {
-  for (const queue of queues.all()) await queue.obliterate({ force: true });
-  await queues.close();
-  await closeRedis(producer);
+  await closeTestQueues(queues, producer);
   await db.drop();
 });
 

@@ -3,12 +3,13 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
-import { addJob, QueueSet } from '../../common/queues.ts';
+import { addJob, type QueueSet } from '../../common/queues.ts';
 import { orderProcessing, ordersQueue, processOrder } from '../../subgraphs/orders/module.ts';
 import { closeRedis, createRedis } from '../../common/redis.ts';
 import { OrdersRepository } from '../../subgraphs/orders/repository.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.ts';
 import { OrderRecovery } from '../orders/recovery.ts';
+import { closeTestQueues, openTestQueues } from '../../test/support/queues.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `jt-recovery-${randomUUID().slice(0, 8)}`;
@@ -21,17 +22,13 @@ let recovery: OrderRecovery;
 
 beforeAll(async () => {
   db = await createTestDatabase('recovery');
-  producer = createRedis(REDIS_URL, { role: 'producer' });
-  await new Promise((resolve) => producer.once('ready', resolve));
-  queues = new QueueSet(producer, prefix);
+  ({ producer, queues } = await openTestQueues(REDIS_URL, prefix));
   recovery = new OrderRecovery({ processing: await orderProcessing(db.db), queue: queues.get(ordersQueue.name), redis: producer, config, logger: createLogger('recovery', 'silent') });
 });
 
 afterAll(async () => {
   await recovery.close();
-  for (const queue of queues.all()) await queue.obliterate({ force: true });
-  await queues.close();
-  await closeRedis(producer);
+  await closeTestQueues(queues, producer);
   await db.drop();
 });
 

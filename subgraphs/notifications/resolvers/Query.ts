@@ -1,4 +1,4 @@
-import { canSee, isAdmin, requireViewer } from '../../../common/auth.ts';
+import { ifVisible, isAdmin, requireViewer } from '../../../common/auth.ts';
 import { paginate } from '../../../common/pagination.ts';
 import type { QueryResolvers } from '../generated/resolvers.ts';
 
@@ -6,8 +6,7 @@ export const Query: QueryResolvers = {
   // (self, by recipient): someone else's notification is null, as if it did not exist.
   async notification(_, args, ctx) {
     requireViewer(ctx);
-    const row = await ctx.loaders.notificationById.load(args.id);
-    return row && canSee(ctx, row.userId) ? row : null;
+    return ifVisible(ctx, await ctx.loaders.notificationById.load(args.id));
   },
 
   // (viewer): the viewer's own notifications; an admin sees everyone's.

@@ -1,11 +1,10 @@
-import { canSee } from '../../../common/auth.ts';
+import { ifVisible } from '../../../common/auth.ts';
 import type { OrderResolvers } from '../generated/resolvers.ts';
 
 export const Order: OrderResolvers = {
   // (self): someone else's order resolves to null, as if it did not exist.
   async __resolveReference(ref, ctx) {
-    const order = await ctx.loaders.orderById.load(ref.id);
-    return order && canSee(ctx, order.userId) ? order : null;
+    return ifVisible(ctx, await ctx.loaders.orderById.load(ref.id));
   },
 
   // The users subgraph resolves Order.user from userId (@requires), null once the user is deleted.

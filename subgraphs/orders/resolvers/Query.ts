@@ -1,4 +1,4 @@
-import { actingFor, canSee, isAdmin, requireAdminRole, requireViewer } from '../../../common/auth.ts';
+import { actingFor, ifVisible, isAdmin, requireAdminRole, requireViewer } from '../../../common/auth.ts';
 import { isUuid } from '../../../common/ids.ts';
 import { paginate } from '../../../common/pagination.ts';
 import type { QueryResolvers } from '../generated/resolvers.ts';
@@ -7,8 +7,7 @@ export const Query: QueryResolvers = {
   // (self): someone else's order is null, as if it did not exist.
   async order(_, args, ctx) {
     requireViewer(ctx);
-    const order = await ctx.loaders.orderById.load(args.id);
-    return order && canSee(ctx, order.userId) ? order : null;
+    return ifVisible(ctx, await ctx.loaders.orderById.load(args.id));
   },
 
   // (viewer): the viewer's own orders; an admin names any userId, or none for every order.

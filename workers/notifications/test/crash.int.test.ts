@@ -4,13 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../common/config.ts';
 import { createLogger } from '../../../common/logger.ts';
-import { QueueSet } from '../../../common/queues.ts';
+import type { QueueSet } from '../../../common/queues.ts';
 import { notificationsQueue } from '../../../subgraphs/notifications/module.ts';
-import { closeRedis, createRedis } from '../../../common/redis.ts';
+import type { createRedis } from '../../../common/redis.ts';
 import { NotificationsRepository } from '../../../subgraphs/notifications/repository.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
 import { eventually, startTestProvider, type TestProvider } from '../../../test/support/notify-provider.ts';
 import { OutboxRelay } from '../../outbox-relay.ts';
+import { closeTestQueues, openTestQueues } from '../../../test/support/queues.ts';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -47,9 +48,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'silent',
   };
   const config = parseConfig(env);
-  producer = createRedis(config.REDIS_URL, { role: 'producer' });
-  await new Promise((resolve) => producer.once('ready', resolve));
-  queues = new QueueSet(producer, config.QUEUE_PREFIX);
+  ({ producer, queues } = await openTestQueues(config.REDIS_URL, config.QUEUE_PREFIX));
   relay = new OutboxRelay({ db, queues, redis: producer, config: { ...config, OUTBOX_POLL_MS: 50 }, logger }).start();
 });
 
@@ -59,9 +58,7 @@ afterAll(async () => {
     await exited(child);
   }
   await relay?.close();
-  if (queues) for (const queue of queues.all()) await queue.obliterate({ force: true });
-  await queues?.close();
-  if (producer) await closeRedis(producer);
+  await closeTestQueues(queues, producer);
   await provider?.close();
   await db?.drop();
 });

@@ -4,11 +4,11 @@ import { createAuthenticator } from '../../../common/auth.ts';
 import { parseConfig } from '../../../common/config.ts';
 import { listen, type Listening } from '../../../common/http.ts';
 import { createLogger } from '../../../common/logger.ts';
-import { QueueSet } from '../../../common/queues.ts';
+import type { QueueSet } from '../../../common/queues.ts';
 import { QUEUE_NAMES } from '../../../subgraphs/index.ts';
 import { notificationEventsQueue, notificationsQueue } from '../../../subgraphs/notifications/module.ts';
 import { userSignup } from '../../../subgraphs/users/module.ts';
-import { closeRedis, createRedis } from '../../../common/redis.ts';
+import type { createRedis } from '../../../common/redis.ts';
 import { createNotificationsSubgraph } from '../../../subgraphs/notifications/server.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
 import { signedIn } from '../../../test/support/graphql.ts';
@@ -17,6 +17,7 @@ import { accept, down, eventually, failFirst, startTestProvider, type TestProvid
 import { createWorkersApp, type WorkersApp } from '../../http.ts';
 import { OutboxRelay } from '../../outbox-relay.ts';
 import { startNotificationWorkers, type NotificationWorkers } from '../index.ts';
+import { closeTestQueues, openTestQueues } from '../../../test/support/queues.ts';
 
 const KEY = 'delivery-test-ingest-key';
 const DELAYS = [200, 400, 600];
@@ -54,9 +55,7 @@ beforeAll(async () => {
     // Every attempt here must reach the provider: the breaker stays out of the way.
     BREAKER_VOLUME_THRESHOLD: '1000',
   });
-  producer = createRedis(config.REDIS_URL, { role: 'producer' });
-  await new Promise((resolve) => producer.once('ready', resolve));
-  queues = new QueueSet(producer, config.QUEUE_PREFIX);
+  ({ producer, queues } = await openTestQueues(config.REDIS_URL, config.QUEUE_PREFIX));
   relay = new OutboxRelay({ db, queues, redis: producer, config, logger }).start();
   workers = await startNotificationWorkers({ db: db.db, config, logger });
   subgraph = await createNotificationsSubgraph({ db: db.db, config, logger });
@@ -73,9 +72,7 @@ afterAll(async () => {
   await subgraph?.close();
   await boardHttp?.close();
   board?.close();
-  if (queues) for (const queue of queues.all()) await queue.obliterate({ force: true });
-  await queues?.close();
-  if (producer) await closeRedis(producer);
+  await closeTestQueues(queues, producer);
   await provider?.close();
   await idp?.close();
   await db?.drop();

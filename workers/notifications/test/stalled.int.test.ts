@@ -3,13 +3,14 @@ import { Worker } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../../common/config.ts';
 import { createLogger } from '../../../common/logger.ts';
-import { addJob, QueueSet } from '../../../common/queues.ts';
+import { addJob, type QueueSet } from '../../../common/queues.ts';
 import { closeRedis, createRedis } from '../../../common/redis.ts';
 import { deliverNotification, deliveryJobData, deliveryJobId, notificationsQueue } from '../../../subgraphs/notifications/module.ts';
 import { NotificationsRepository } from '../../../subgraphs/notifications/repository.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
 import { eventually, startTestProvider, type TestProvider } from '../../../test/support/notify-provider.ts';
 import { createDeliveryWorker, type DeliveryWorker } from '../delivery.ts';
+import { closeTestQueues, openTestQueues } from '../../../test/support/queues.ts';
 
 const logger = createLogger('notifications-stalled-test', 'silent');
 
@@ -24,16 +25,12 @@ beforeAll(async () => {
   db = await createTestDatabase('notif_stalled');
   provider = await startTestProvider();
   config = parseConfig({ DATABASE_URL: db.url, QUEUE_PREFIX: `jt-notif-stalled-${randomUUID().slice(0, 8)}`, NOTIFY_URL: provider.url, NOTIFY_RETRY_DELAYS_MS: '200,400,600' });
-  producer = createRedis(config.REDIS_URL, { role: 'producer' });
-  await new Promise((resolve) => producer.once('ready', resolve));
-  queues = new QueueSet(producer, config.QUEUE_PREFIX);
+  ({ producer, queues } = await openTestQueues(config.REDIS_URL, config.QUEUE_PREFIX));
 });
 
 afterAll(async () => {
   await delivery?.close();
-  if (queues) for (const queue of queues.all()) await queue.obliterate({ force: true });
-  await queues?.close();
-  if (producer) await closeRedis(producer);
+  await closeTestQueues(queues, producer);
   await provider?.close();
   await db?.drop();
 });
