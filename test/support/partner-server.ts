@@ -84,9 +84,3 @@ export async function startScriptedPartner(): Promise<ScriptedPartner> {
 export function gaps(calls: readonly PartnerCall[]): number[] {
   return calls.slice(1).map((call, i) => call.at - calls[i]!.at);
 }
-
-/** The p-th percentile (0..100) of some samples. */
-export function percentile(samples: readonly number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-}

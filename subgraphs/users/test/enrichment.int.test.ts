@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { gaps, percentile, startScriptedPartner } from '../../../test/support/partner-server.ts';
+import { gaps, startScriptedPartner } from '../../../test/support/partner-server.ts';
 import { partnerSubgraphTest } from '../../../test/support/subgraph.ts';
 import { createUsersSubgraph } from '../server.ts';
 
@@ -120,25 +120,20 @@ describe('User.enrichment', () => {
     expect(setup.partner.calls).toHaveLength(6 * 4); // each user: one call and three retries
     expect(breaker.state).toBe('OPEN');
 
+    // Open: even a partner that would hang is never asked, so the field costs no wait. A call would take at least
+    // ENRICHMENT_TIMEOUT_MS (1000 ms) per attempt; each request here must finish in under half of that.
+    setup.partner.answer({ status: 200, json: {}, delayMs: 3000 });
     const seen = setup.partner.calls.length;
-    const withField: number[] = [];
-    const without: number[] = [];
     const ids = [...known, ...unknown];
-    for (let i = 0; i < 60; i++) {
-      let started = performance.now();
+    for (let i = 0; i < 20; i++) {
+      const started = performance.now();
       const enriched = await entities(url, ids);
-      withField.push(performance.now() - started);
+      expect(performance.now() - started).toBeLessThan(500);
       expect(enriched.errors).toBeUndefined();
       expect(enriched.data._entities.filter((u: any) => u.enrichment.status === 'STALE')).toHaveLength(3);
-      started = performance.now();
-      const plain = await entities(url, ids, 'id name');
-      without.push(performance.now() - started);
-      expect(plain.errors).toBeUndefined();
     }
     expect(setup.partner.calls).toHaveLength(seen);
-    // Loose here (a shared machine); BENCHMARKS.md has the measured numbers.
-    expect(percentile(withField, 50) - percentile(without, 50)).toBeLessThan(5);
-    expect(percentile(withField, 99)).toBeLessThan(percentile(without, 99) + 25);
+    // How little the field adds with the breaker open is measured in BENCHMARKS.md (npm run bench -- enrichment), not here.
   });
 
   it('recovers through half-open after BREAKER_RESET_TIMEOUT_MS: one trial call, then calls again', async () => {
