@@ -14,8 +14,13 @@ export function isValidJobId(id: string): boolean {
   return id.length > 0 && !id.includes(':') && !/^\d+$/.test(id);
 }
 
-/** The ids a job carries from the request that caused it, so its logs join that request's. */
-export const requestIdFields = { requestId: z.string().optional(), correlationId: z.string().optional() };
+/**
+ * The ids a job carries from the request (or the job) that caused it, so its
+ * logs join that request's and its span continues that trace: `traceparent` is
+ * the W3C trace context (OpenTelemetry) current when the job was written.
+ * All optional: jobs written before a field existed still parse.
+ */
+export const requestIdFields = { requestId: z.string().optional(), correlationId: z.string().optional(), traceparent: z.string().optional() };
 
 /** Enough attempts to mean "until it succeeds" (58 days at 5 s apart). */
 export const UNTIL_IT_SUCCEEDS = 1_000_000;

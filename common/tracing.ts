@@ -123,3 +123,28 @@ export async function withStoredTrace<T>(
     }
   });
 }
+
+/** What withJobTrace reads of a BullMQ job (structurally: common/ loads no BullMQ). */
+export interface TracedJob {
+  name: string;
+  queueName: string;
+  attemptsMade: number;
+  data?: unknown;
+}
+
+/**
+ * Runs one attempt of a queued job in a CONSUMER span named `<queue> <job
+ * name>` that continues the trace stored in its payload (`traceparent`, see
+ * common/jobs.ts requestIdFields), so every attempt, retries included, is a
+ * span of the trace of the request that caused the job. A payload without one
+ * (written before it was stored, or while nothing was traced) starts a trace.
+ */
+export function withJobTrace<T>(job: TracedJob, attributes: Record<string, string | number>, work: (span: Span) => Promise<T>): Promise<T> {
+  const traceparent = (job.data as { traceparent?: unknown } | undefined)?.traceparent;
+  return withStoredTrace(
+    `${job.queueName} ${job.name}`,
+    typeof traceparent === 'string' ? { traceparent } : undefined,
+    { 'messaging.system': 'bullmq', 'messaging.destination.name': job.queueName, 'junction.attempt': job.attemptsMade + 1, ...attributes },
+    work,
+  );
+}

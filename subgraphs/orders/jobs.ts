@@ -8,9 +8,8 @@ export const ordersQueue = defineQueue('orders', (config: { ORDER_RETRY_DELAYS_M
 /** Payload of both order jobs. */
 export const orderJobPayload = z.object({
   orderId: z.string().min(1),
+  /** With the traceparent of the request that placed the order, so the worker continues its trace. */
   ...requestIdFields,
-  /** W3C trace context of the request that placed the order (OpenTelemetry), so the worker continues its trace. */
-  traceparent: z.string().optional(),
 });
 
 export type OrderJobData = z.output<typeof orderJobPayload>;

@@ -2,7 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { isOpenBreakerError } from '../../common/breaker.ts';
 import type { Logger } from '../../common/logger.ts';
 import { payloadOf } from '../../common/queues.ts';
-import { withStoredTrace } from '../../common/tracing.ts';
+import { withJobTrace } from '../../common/tracing.ts';
 import { orderJobPayload, processOrder, releaseOrder, type OrderJobData, type OrderProcessing } from '../../subgraphs/orders/module.ts';
 import type { InventoryClient } from './inventory-client.ts';
 import type { QueuePause } from '../pause.ts';
@@ -133,8 +133,7 @@ export function createOrderProcessor({ processing, inventory, pause, logger }: O
 
   return function processOrderJob(job: Job<OrderJobData>): Promise<OrderJobResult> {
     // Each attempt is a span in the trace of the request that placed the order (its traceparent travelled in the outbox row and the job).
-    const attributes = { 'messaging.system': 'bullmq', 'messaging.destination.name': job.queueName, 'junction.order_id': String(job.data?.orderId), 'junction.attempt': job.attemptsMade + 1 };
-    return withStoredTrace(`orders ${job.name}`, job.data, attributes, () =>
+    return withJobTrace(job, { 'junction.order_id': String(job.data?.orderId) }, () =>
       pause.guardDatabase(async () => {
         if (releaseOrder.accepts(job.name)) return releaseOne(job);
         if (processOrder.accepts(job.name)) return processOne(job);
