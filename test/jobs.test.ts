@@ -52,4 +52,21 @@ describe('job declarations (each module jobs.ts)', () => {
     expect(event.message).toContain("payload.userId: is required: the recipient's user id");
     expect(payloadOf(orderJobPayload, { name: 'process', id: 'j', queueName: 'orders', data: { orderId: 'o-1' } })).toEqual({ orderId: 'o-1' });
   });
+
+  it('carry a traceparent when one is given, and still read the rows and jobs written without one', () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const envelope = { eventId: 'e-1', eventType: 'USER_SIGNUP', timestamp: '2026-11-21T10:00:00.000Z', payload: { userId: 'u-1' } };
+    const read = (data: unknown) => payloadOf(notificationEvent, { name: 'USER_SIGNUP', id: 'e-1', queueName: notificationEventsQueue.name, data });
+    expect(read({ ...envelope, traceparent }).traceparent).toBe(traceparent);
+    // An outbox row from before traceparent was carried, or one whose producer wrote something else there: no trace to continue, the event still recorded.
+    expect(read(envelope)).toMatchObject({ eventId: 'e-1', payload: { userId: 'u-1' } });
+    expect(read(envelope).traceparent).toBeUndefined();
+    expect(read({ ...envelope, traceparent: 42 }).traceparent).toBeUndefined();
+    const delivery = (data: unknown) => payloadOf(deliverNotification.payload, { name: 'USER_SIGNUP', id: 'e-1', queueName: 'notifications', data });
+    expect(delivery(deliveryJobData({ eventId: 'e-1', type: 'USER_SIGNUP', userId: 'u-1' }, { requestId: 'r', traceparent }))).toEqual({ eventId: 'e-1', type: 'USER_SIGNUP', userId: 'u-1', requestId: 'r', traceparent });
+    expect(delivery({ eventId: 'e-1', type: 'USER_SIGNUP', userId: 'u-1' })).toEqual({ eventId: 'e-1', type: 'USER_SIGNUP', userId: 'u-1' });
+    expect(payloadOf(orderJobPayload, { name: 'process', id: 'j', queueName: 'orders', data: { orderId: 'o-1', traceparent } })).toEqual({ orderId: 'o-1', traceparent });
+    // Not tracing (no OTEL_EXPORTER_OTLP_ENDPOINT): nothing is stored.
+    expect(userSignup.announce({ userId: 'u', name: 'n', email: 'e' }, new Date()).payload.traceparent).toBeUndefined();
+  });
 });

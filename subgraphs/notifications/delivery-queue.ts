@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Config } from '../../common/config.ts';
 import { addJob } from '../../common/queues.ts';
+import { currentTraceparent } from '../../common/tracing.ts';
 import { deliverNotification, deliveryJobData, deliveryJobId } from './jobs.ts';
 import type { NotificationRow } from './repository.ts';
 
@@ -9,7 +10,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Puts a FAILED notification's delivery job back to work: the same job, out
  * of the failed set, with its attempts reset so the whole retry schedule runs
- * again. A job Redis no longer holds is added anew under the same id.
+ * again (its payload, and so its trace, unchanged). A job Redis no longer
+ * holds is added anew under the same id, in the trace of the active span
+ * (the retryNotification request).
  */
 export async function requeueDelivery(queue: Queue, row: NotificationRow, config: Pick<Config, 'NOTIFY_RETRY_DELAYS_MS'>): Promise<void> {
   const jobId = deliveryJobId(row.eventId);
@@ -17,7 +20,7 @@ export async function requeueDelivery(queue: Queue, row: NotificationRow, config
   for (let waited = 0; ; waited += 50) {
     const job = await queue.getJob(jobId);
     if (!job) {
-      await addJob(queue, deliverNotification, deliveryJobData(row), config);
+      await addJob(queue, deliverNotification, deliveryJobData(row, { traceparent: currentTraceparent() }), config);
       return;
     }
     const state = await job.getState();

@@ -27,10 +27,10 @@ export function deliveryJobId(eventId: string): string {
 /** The delivery job of a notification; named after its type (job id = deliveryJobId(eventId)). */
 export const deliverNotification = defineJob(notificationsQueue, { name: (job) => job.type, payload: deliveryPayload, jobId: (job) => deliveryJobId(job.eventId) });
 
-/** A delivery job's payload for a notification, with the request ids to trace it by. */
+/** A delivery job's payload for a notification, with the request ids and the trace (traceparent) to trace it by. */
 export function deliveryJobData(
   row: { eventId: string; type: string; userId: string | null },
-  ids: { requestId?: string; correlationId?: string } = {},
+  ids: { requestId?: string; correlationId?: string; traceparent?: string } = {},
 ): DeliveryJobData {
   return {
     eventId: row.eventId,
@@ -38,5 +38,6 @@ export function deliveryJobData(
     userId: row.userId,
     ...(ids.requestId ? { requestId: ids.requestId } : {}),
     ...(ids.correlationId ? { correlationId: ids.correlationId } : {}),
+    ...(ids.traceparent ? { traceparent: ids.traceparent } : {}),
   };
 }

@@ -19,9 +19,10 @@ export interface SourceEvent {
   userId: string;
   occurredAt: Date;
   payload: Record<string, unknown>;
-  /** Carried on into the delivery job for tracing. */
+  /** Carried on into the delivery job for tracing: its logs carry the ids, its span continues the trace of `traceparent`. */
   requestId?: string;
   correlationId?: string;
+  traceparent?: string;
 }
 
 export interface Recorded {

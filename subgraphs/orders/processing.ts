@@ -1,16 +1,17 @@
 import type { Database } from '../../common/db.ts';
 import type { OutboxMessage } from '../../common/jobs.ts';
+import { currentTraceparent } from '../../common/tracing.ts';
 import { orderConfirmed, orderFailed, releaseOrder } from './jobs.ts';
 import { OrdersRepository, type OrderFailureReason, type OrderRow, type OrderStatus } from './repository.ts';
 
 export const TERMINAL: readonly OrderStatus[] = ['CONFIRMED', 'FAILED', 'CANCELLED'];
 
-/** The outbox row of an order's release job: gives back whatever stock the order may hold, retried until inventory answers. */
+/** The outbox row of an order's release job: gives back whatever stock the order may hold, retried until inventory answers; in the trace of the active span. */
 export function releaseJobMessage(orderId: string): OutboxMessage {
-  return releaseOrder.message({ orderId });
+  return releaseOrder.message({ orderId, traceparent: currentTraceparent() });
 }
 
-/** The outbox row of an ORDER_CONFIRMED / ORDER_FAILED event, for the notifications capability. */
+/** The outbox row of an ORDER_CONFIRMED / ORDER_FAILED event, for the notifications capability (in the trace of the worker's span: announce() stores it). */
 export function orderEventMessage(order: OrderRow, eventType: 'ORDER_CONFIRMED' | 'ORDER_FAILED'): OutboxMessage {
   const event = eventType === 'ORDER_CONFIRMED' ? orderConfirmed : orderFailed;
   return event.announce(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { defineJob, defineQueue, type JobDefinition, type OutboxMessage } from '../../common/jobs.ts';
+import { currentTraceparent } from '../../common/tracing.ts';
 
 /**
  * The contract between the subgraphs that announce events (users: USER_SIGNUP;
@@ -46,6 +47,8 @@ export const notificationEvent = z.object({
   payload: z.looseObject({ userId: recipientId }),
   requestId: z.string().optional().catch(undefined),
   correlationId: z.string().optional().catch(undefined),
+  /** W3C trace context of whatever announced the event, so recording and delivering it continue that trace; absent in rows written before it was carried. */
+  traceparent: z.string().optional().catch(undefined),
 });
 
 export type NotificationEvent = z.output<typeof notificationEvent>;
@@ -53,19 +56,19 @@ export type NotificationEvent = z.output<typeof notificationEvent>;
 /** One kind of announced event: its job on notification-events, named after its type, with its own payload. */
 export interface AnnouncedEvent<P extends z.ZodType<{ userId: string }>> extends JobDefinition<z.ZodType<AnnouncedEnvelope<P>, AnnouncedEnvelope<P>>, unknown> {
   readonly eventType: string;
-  /** The outbox row announcing the event that happened `at`, under a fresh eventId. */
+  /** The outbox row announcing the event that happened `at`, under a fresh eventId, in the trace of the active span (its traceparent, when tracing). */
   announce(payload: z.input<P>, at: Date): OutboxMessage;
 }
 
-type AnnouncedEnvelope<P extends z.ZodType> = { eventId: string; eventType: string; timestamp: string; payload: z.input<P> };
+type AnnouncedEnvelope<P extends z.ZodType> = { eventId: string; eventType: string; timestamp: string; payload: z.input<P>; traceparent?: string };
 
 /** Declares an event a subgraph announces to the notifications capability. */
 export function announcedEvent<P extends z.ZodType<{ userId: string }>>(eventType: string, payload: P): AnnouncedEvent<P> {
-  const envelope = z.object({ eventId, eventType: z.literal(eventType), timestamp: z.string(), payload }) as unknown as z.ZodType<AnnouncedEnvelope<P>, AnnouncedEnvelope<P>>;
+  const envelope = z.object({ eventId, eventType: z.literal(eventType), timestamp: z.string(), payload, traceparent: z.string().optional() }) as unknown as z.ZodType<AnnouncedEnvelope<P>, AnnouncedEnvelope<P>>;
   const job = defineJob(notificationEventsQueue, { name: eventType, payload: envelope, jobId: (event) => event.eventId });
   return {
     ...job,
     eventType,
-    announce: (data, at) => job.message({ eventId: randomUUID(), eventType, timestamp: at.toISOString(), payload: data }),
+    announce: (data, at) => job.message({ eventId: randomUUID(), eventType, timestamp: at.toISOString(), payload: data, traceparent: currentTraceparent() }),
   };
 }

@@ -6,6 +6,8 @@ export interface ProviderRequest {
   /** ms since the epoch when the request arrived. */
   at: number;
   body: Record<string, unknown>;
+  /** Its W3C `traceparent` header, when it had one. */
+  traceparent?: string;
   /** The answer given (or to be given). */
   status: number;
 }
@@ -50,7 +52,8 @@ export async function startTestProvider(behaviour: Behaviour = accept): Promise<
     }
     const nth = requests.filter((r) => r.key === key).length + 1;
     const { status, delayMs } = current(key, nth);
-    requests.push({ key, at: Date.now(), body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'), status });
+    const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
+    requests.push({ key, at: Date.now(), body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'), traceparent, status });
     const replay = status < 300 && delivered.has(key);
     if (status < 300) delivered.add(key);
     if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));

@@ -32,11 +32,15 @@ export async function createProduct(gatewayUrl: string, stock: number, admin: Re
   return id;
 }
 
-export async function createUser(gatewayUrl: string): Promise<string> {
+/** Signs a new user up (anonymously; `headers`: any extra request headers, e.g. a traceparent); returns the id. */
+export async function createUser(gatewayUrl: string, headers: Record<string, string> = {}): Promise<string> {
   const tag = randomUUID().slice(0, 8);
-  const data = await gqlData(gatewayUrl, `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
-    input: { name: `Buyer ${tag}`, email: `buyer-${tag}@example.com` },
-  });
+  const data = await gqlData(
+    gatewayUrl,
+    `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`,
+    { input: { name: `Buyer ${tag}`, email: `buyer-${tag}@example.com` } },
+    headers,
+  );
   return data.createUser.id;
 }
 

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type Listening } from '../../common/http.ts';
 import { startTracing, type Tracing } from '../../common/tracing.ts';
+import { accept, failFirst, startTestProvider, type TestProvider } from '../support/notify-provider.ts';
 import { createProduct, createUser, dropQueues, fastOrderEnv, placeOrder, startWorkersProcess, waitForTerminal, type WorkersProcess } from '../support/orders.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
@@ -39,20 +40,23 @@ async function startReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; cl
   return { url: http.url, spans, close: () => http.close() };
 }
 
-const env = { ...fastOrderEnv('tracing'), OTEL_BSP_SCHEDULE_DELAY: '100' };
+const env = { ...fastOrderEnv('tracing'), OTEL_BSP_SCHEDULE_DELAY: '100', NOTIFY_RETRY_DELAYS_MS: '100,100,100' };
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let provider: TestProvider;
 let tracing: Tracing | undefined;
 let stack: Stack;
 let worker: WorkersProcess;
 
 beforeAll(async () => {
   receiver = await startReceiver();
+  // The notification partner: records the traceparent of each delivery.
+  provider = await startTestProvider();
   process.env.OTEL_BSP_SCHEDULE_DELAY = env.OTEL_BSP_SCHEDULE_DELAY;
   // This process holds the gateway and the subgraphs (one tracer provider; each server span names its service).
   tracing = await startTracing('junction-stack', receiver.url);
   stack = await startStack('tracing', { env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
   // The workers as their own process, exporting to the same receiver.
-  worker = await startWorkersProcess({ ...env, DATABASE_URL: stack.db.url, INVENTORY_URL: stack.urls.inventory!, SERVICE_API_KEY: stack.config.SERVICE_API_KEY, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, LOG_LEVEL: 'info' });
+  worker = await startWorkersProcess({ ...env, DATABASE_URL: stack.db.url, INVENTORY_URL: stack.urls.inventory!, SERVICE_API_KEY: stack.config.SERVICE_API_KEY, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, NOTIFY_URL: provider.url, LOG_LEVEL: 'info' });
 });
 
 afterAll(async () => {
@@ -61,36 +65,85 @@ afterAll(async () => {
   await stack?.close();
   await tracing?.shutdown();
   await receiver?.close();
+  await provider?.close();
   await dropQueues(stack.config.REDIS_URL, env.QUEUE_PREFIX);
 });
 
+const newTrace = () => ({ traceId: randomBytes(16).toString('hex'), clientSpan: randomBytes(8).toString('hex') });
+const traceparentOf = (t: { traceId: string; clientSpan: string }) => `00-${t.traceId}-${t.clientSpan}-01`;
+const inTrace = (traceId: string) => receiver.spans.filter((s) => s.traceId === traceId);
+const serverSpans = (traceId: string, service: string) => inTrace(traceId).filter((s) => s.attributes['junction.service'] === service);
+
+/** The spans above `span` in its trace, nearest first (across processes: parents are linked by span id). */
+function ancestors(span: ReceivedSpan): ReceivedSpan[] {
+  const byId = new Map(inTrace(span.traceId).map((s) => [s.spanId, s]));
+  const chain: ReceivedSpan[] = [];
+  for (let p = span.parentSpanId && byId.get(span.parentSpanId); p; p = p.parentSpanId ? byId.get(p.parentSpanId) : undefined) chain.push(p);
+  return chain;
+}
+
+/** The workers' spans for one notification: recording its event (`notification-events <type>`), and each delivery attempt (`notifications <type>`), by attempt. */
+function notificationSpans(traceId: string, eventId: string, type: string) {
+  const workers = inTrace(traceId).filter((s) => s.service === 'workers' && s.attributes['junction.event_id'] === eventId);
+  return {
+    recorded: workers.find((s) => s.name === `notification-events ${type}`),
+    deliveries: workers.filter((s) => s.name === `notifications ${type}`).sort((a, b) => Number(a.attributes['junction.attempt']) - Number(b.attributes['junction.attempt'])),
+  };
+}
+
+/** The notification of `type` whose payload says `field` = `value`, once SENT. */
+async function sentNotification(field: 'orderId' | 'userId', value: string, type: string): Promise<string> {
+  let eventId: string | undefined;
+  await expect
+    .poll(async () => {
+      const [row] = await stack.db.sql`select event_id, status from notifications.notifications where type = ${type} and payload->>${field} = ${value}`;
+      eventId = row?.event_id;
+      return row?.status;
+    }, { timeout: 20_000, interval: 100 })
+    .toBe('SENT');
+  return eventId!;
+}
+
+/** The traceparent headers (parsed) the partner received with the delivery of `eventId`. */
+const partnerTraceparents = (eventId: string) =>
+  provider.requests.filter((r) => r.key === eventId).map((r) => {
+    const [, traceId, parentId] = r.traceparent?.split('-') ?? [];
+    return { traceId, parentId, status: r.status };
+  });
+
+/** The workers' log lines that name `text`, parsed. */
+const logLines = (text: string) => worker.output().split('\n').filter((l) => l.includes(text)).map((l) => JSON.parse(l) as { trace_id?: string; msg: string });
+
 describe('traces end to end (OpenTelemetry, W3C traceparent)', () => {
-  it('gives one placeOrder one trace: the gateway, the orders subgraph, the worker and inventory', async () => {
+  it('gives one placeOrder one trace: the gateway, the orders subgraph, the worker, inventory, and its notification to the partner', async () => {
     const userId = await createUser(stack.gatewayUrl);
     const productId = await createProduct(stack.gatewayUrl, 5, stack.admin);
     // The client starts the trace.
-    const traceId = randomBytes(16).toString('hex');
-    const clientSpan = randomBytes(8).toString('hex');
-    const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, { ...(await stack.as(userId)), traceparent: `00-${traceId}-${clientSpan}-01` });
+    const client = newTrace();
+    const { traceId, clientSpan } = client;
+    const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, { ...(await stack.as(userId)), traceparent: traceparentOf(client) });
     const [row] = await waitForTerminal(stack.db.sql, [order.id], 20_000);
     expect(row!.status).toBe('CONFIRMED');
+    const eventId = await sentNotification('orderId', order.id, 'ORDER_CONFIRMED');
 
-    const inTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
-    const server = (service: string) => inTrace().filter((s) => s.attributes['junction.service'] === service);
+    const server = (service: string) => serverSpans(traceId, service);
     await expect
-      .poll(() => ({ gateway: server('gateway').length > 0, orders: server('orders').length > 0, inventory: server('inventory').length > 0, worker: inTrace().some((s) => s.service === 'workers') }), { timeout: 15_000, interval: 100 })
-      .toEqual({ gateway: true, orders: true, inventory: true, worker: true });
+      .poll(
+        () => ({
+          gateway: server('gateway').length > 0,
+          orders: server('orders').length > 0,
+          inventory: server('inventory').length > 0,
+          worker: inTrace(traceId).some((s) => s.service === 'workers' && s.name === 'orders process'),
+          delivered: notificationSpans(traceId, eventId, 'ORDER_CONFIRMED').deliveries.length > 0,
+        }),
+        { timeout: 15_000, interval: 100 },
+      )
+      .toEqual({ gateway: true, orders: true, inventory: true, worker: true, delivered: true });
 
-    const spans = inTrace();
-    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const spans = inTrace(traceId);
     // The gateway's request span continues the client's span; the orders subgraph's request is under the gateway's.
     const [gatewaySpan] = server('gateway');
     expect(gatewaySpan!.parentSpanId).toBe(clientSpan);
-    const ancestors = (span: ReceivedSpan) => {
-      const chain: ReceivedSpan[] = [];
-      for (let p = span.parentSpanId && byId.get(span.parentSpanId); p; p = p.parentSpanId ? byId.get(p.parentSpanId) : undefined) chain.push(p);
-      return chain;
-    };
     const ordersSpan = server('orders')[0]!;
     expect(ancestors(ordersSpan)).toContain(gatewaySpan);
     // The worker's job span (in another process) continues the trace stored with the order, and inventory's reserveStock is under it.
@@ -102,9 +155,47 @@ describe('traces end to end (OpenTelemetry, W3C traceparent)', () => {
     // @apollo/gateway's own spans (planning, fetches) are in the same trace.
     expect(spans.some((s) => s.name.startsWith('gateway.'))).toBe(true);
 
-    // The worker's log lines about this order carry the trace id.
-    const lines = worker.output().split('\n').filter((l) => l.includes(order.id));
-    expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(JSON.parse(line).trace_id).toBe(traceId);
+    // ORDER_CONFIRMED, announced inside the worker's span: recorded under it, delivered under that, and the partner's call carries the trace.
+    const { recorded, deliveries } = notificationSpans(traceId, eventId, 'ORDER_CONFIRMED');
+    expect(recorded).toBeDefined();
+    expect(ancestors(recorded!)).toContain(job);
+    expect(deliveries).toHaveLength(1);
+    expect(ancestors(deliveries[0]!)).toEqual(expect.arrayContaining([recorded, job, ordersSpan, gatewaySpan]));
+    expect(partnerTraceparents(eventId)).toEqual([{ traceId, parentId: deliveries[0]!.spanId, status: 202 }]);
+
+    // The worker's log lines about this order and its notification carry the trace id.
+    for (const text of [order.id, eventId]) {
+      const lines = logLines(text);
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(line.trace_id, `${line.msg}`).toBe(traceId);
+    }
+    expect(logLines(eventId).map((l) => l.msg)).toEqual(expect.arrayContaining(['notification recorded', 'notification sent']));
+  });
+
+  it("puts a createUser's USER_SIGNUP delivery, each attempt of it, in the createUser's trace", async () => {
+    // The partner fails the first attempt: the retry, 100 ms later, is a span of the same trace too.
+    provider.behave(failFirst(1));
+    const client = newTrace();
+    const userId = await createUser(stack.gatewayUrl, { traceparent: traceparentOf(client) });
+    const eventId = await sentNotification('userId', userId, 'USER_SIGNUP');
+    provider.behave(accept);
+
+    await expect.poll(() => notificationSpans(client.traceId, eventId, 'USER_SIGNUP').deliveries.length, { timeout: 15_000, interval: 100 }).toBe(2);
+    const [gatewaySpan] = serverSpans(client.traceId, 'gateway');
+    expect(gatewaySpan!.parentSpanId).toBe(client.clientSpan);
+    const usersSpan = serverSpans(client.traceId, 'users').find((s) => ancestors(s).includes(gatewaySpan!));
+    expect(usersSpan).toBeDefined();
+    const { recorded, deliveries } = notificationSpans(client.traceId, eventId, 'USER_SIGNUP');
+    expect(ancestors(recorded!)).toContain(usersSpan);
+    expect(deliveries.map((d) => d.attributes['junction.attempt'])).toEqual([1, 2]);
+    for (const delivery of deliveries) expect(ancestors(delivery)).toEqual(expect.arrayContaining([recorded, usersSpan, gatewaySpan]));
+    // Both calls to the partner carried the trace, each from the span of its own attempt.
+    expect(partnerTraceparents(eventId)).toEqual([
+      { traceId: client.traceId, parentId: deliveries[0]!.spanId, status: 503 },
+      { traceId: client.traceId, parentId: deliveries[1]!.spanId, status: 202 },
+    ]);
+    const lines = logLines(eventId);
+    expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['notification recorded', 'delivery failed; will retry', 'notification sent']));
+    for (const line of lines) expect(line.trace_id, line.msg).toBe(client.traceId);
   });
 });

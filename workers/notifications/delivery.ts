@@ -5,6 +5,7 @@ import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
 import { payloadOf, workerSettings } from '../../common/queues.ts';
 import { createRedis } from '../../common/redis.ts';
+import { withJobTrace } from '../../common/tracing.ts';
 import { deliveryPayload, notificationsQueue, notificationsRepository, type DeliveryJobData } from '../../subgraphs/notifications/module.ts';
 import { breakerReason, DATABASE_UNAVAILABLE, closePausable, PAUSABLE, QueuePause } from '../pause.ts';
 import { deliveries } from './metrics.ts';
@@ -92,7 +93,9 @@ export async function createDeliveryWorker(options: DeliveryWorkerOptions) {
 
   const connection = createRedis(config.REDIS_URL, { role: 'worker', logger, name: 'notifications-delivery' });
   const lockDuration = options.lockDurationMs ?? config.WORKER_LOCK_MS;
-  const worker = new Worker<DeliveryJobData, DeliveryOutcome>(notificationsQueue.name, (job) => pause.guardDatabase(() => deliver(job)), {
+  // Each attempt (retries included) is a span in the trace stored with the job; the provider call carries it as its traceparent.
+  const run = (job: Job<DeliveryJobData>) => withJobTrace(job, { 'junction.event_id': String(job.data?.eventId) }, () => pause.guardDatabase(() => deliver(job)));
+  const worker = new Worker<DeliveryJobData, DeliveryOutcome>(notificationsQueue.name, run, {
     ...PAUSABLE,
     connection,
     prefix: config.QUEUE_PREFIX,

@@ -4,6 +4,7 @@ import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
 import { payloadOf } from '../../common/queues.ts';
 import { createRedis } from '../../common/redis.ts';
+import { currentTraceparent, withJobTrace } from '../../common/tracing.ts';
 import {
   notificationEvent,
   notificationEventsQueue,
@@ -36,6 +37,7 @@ export function sourceEventOf(job: Job<NotificationEventJob>): SourceEvent {
     payload: data.payload,
     requestId: data.requestId,
     correlationId: data.correlationId,
+    traceparent: data.traceparent,
   };
 }
 
@@ -62,12 +64,16 @@ export async function createEventsWorker(options: EventsWorkerOptions) {
   const pause = new QueuePause(notificationEventsQueue.name, logger, [DATABASE_UNAVAILABLE]);
   const worker = new Worker<NotificationEventJob, Recorded>(
     notificationEventsQueue.name,
+    // A span in the trace of whatever announced the event (createUser, the order worker); the delivery continues it.
     (job) =>
-      pause.guardDatabase(async () => {
-        const recorded = await repo.record(sourceEventOf(job));
-        log.info({ eventId: recorded.eventId, type: job.name, created: recorded.created }, recorded.created ? 'notification recorded' : 'event already recorded');
-        return recorded;
-      }),
+      withJobTrace(job, { 'junction.event_id': String(job.data?.eventId ?? job.id) }, () =>
+        pause.guardDatabase(async () => {
+          const event = sourceEventOf(job);
+          const recorded = await repo.record({ ...event, traceparent: currentTraceparent() ?? event.traceparent });
+          log.info({ eventId: recorded.eventId, type: job.name, created: recorded.created }, recorded.created ? 'notification recorded' : 'event already recorded');
+          return recorded;
+        }),
+      ),
     { ...PAUSABLE, connection, prefix: config.QUEUE_PREFIX, concurrency: options.concurrency ?? 5 },
   );
   pause.attach(worker);

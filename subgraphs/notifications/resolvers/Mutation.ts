@@ -1,6 +1,7 @@
 import { requireAdminRole } from '../../../common/auth.ts';
 import { InvalidInputError, NotFoundError, ServiceUnavailableError } from '../../../common/errors.ts';
 import { isUuid } from '../../../common/ids.ts';
+import { currentTraceparent } from '../../../common/tracing.ts';
 import type { MutationResolvers } from '../generated/resolvers.ts';
 import { requeueDelivery } from '../delivery-queue.ts';
 import { checkApiKey, validIngestEvent } from '../validation.ts';
@@ -9,7 +10,8 @@ export const Mutation: MutationResolvers = {
   async ingestEvent(_, { input }, ctx) {
     checkApiKey(ctx.request.get('x-api-key'), ctx.config.INGEST_API_KEY);
     const event = validIngestEvent(input);
-    const recorded = await ctx.repo.record({ ...event, requestId: ctx.requestId, correlationId: ctx.correlationId });
+    // The delivery continues this request's trace.
+    const recorded = await ctx.repo.record({ ...event, requestId: ctx.requestId, correlationId: ctx.correlationId, traceparent: currentTraceparent() });
     return { eventId: recorded.eventId, status: recorded.status };
   },
 
