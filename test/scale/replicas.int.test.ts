@@ -10,6 +10,9 @@ import { connect } from '../../common/db.ts';
 import { listen } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { notificationsQueue } from '../../subgraphs/notifications/module.ts';
+import { BACKUP_JOBS } from '../../workers/backup/index.ts';
+import { backupsQueue } from '../../workers/backup/queue.ts';
+import { listDumps } from '../../workers/backup/files.ts';
 import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { createGateway } from '../../gateway/server.ts';
 import { SUPERGRAPH_FILE } from '../../scripts/compose.ts';
@@ -29,6 +32,10 @@ const fast = fastOrderEnv('replicas');
 const PREFIX = `{${fast.QUEUE_PREFIX}}`;
 const dir = mkdtempSync(join(tmpdir(), 'junction-replicas-'));
 const supergraphPath = join(dir, 'supergraph.graphql');
+/** The backups both workers processes write: one BACKUP_DIR, as a shared volume would be. */
+const backupDir = join(dir, 'backups');
+/** Both workers processes run the backup schedules, a dump every 2 s. */
+const DUMP_EVERY_MS = 2000;
 let provider: TestProvider;
 let stack: Stack;
 let redis: Redis;
@@ -66,7 +73,17 @@ beforeAll(async () => {
   });
 
   // Two workers processes.
-  const workerEnv = { ...env, DATABASE_URL: stack.db.url, INVENTORY_URL: stack.urls.inventory!, INGEST_API_KEY: stack.config.INGEST_API_KEY, SERVICE_API_KEY: stack.config.SERVICE_API_KEY };
+  const workerEnv = {
+    ...env,
+    DATABASE_URL: stack.db.url,
+    INVENTORY_URL: stack.urls.inventory!,
+    INGEST_API_KEY: stack.config.INGEST_API_KEY,
+    SERVICE_API_KEY: stack.config.SERVICE_API_KEY,
+    // The backup schedules on in both (pg_dump of the test's database); the daily upload never comes round during the test.
+    BACKUP_DUMP_EVERY_MS: String(DUMP_EVERY_MS),
+    BACKUP_DIR: backupDir,
+    BACKUP_UPLOAD_CRON: '0 0 0 1 1 *',
+  };
   workers.push(...(await Promise.all([startWorkersProcess(workerEnv), startWorkersProcess(workerEnv)])));
 
   redis = new Redis(stack.config.REDIS_URL, { maxRetriesPerRequest: null });
@@ -94,6 +111,41 @@ async function metric(url: string, line: string): Promise<number> {
 }
 
 describe('two gateways, two orders subgraphs, two workers processes', () => {
+  // First, so that the dumps end (the scheduler is removed) before the order burst below.
+  it('runs a scheduled job once per interval, not once per replica: one dump per 2 s from both workers processes', async () => {
+    const backups = new Queue(backupsQueue.name, { connection: redis, prefix: PREFIX });
+    try {
+      // A window of several intervals with both processes running the schedules.
+      await new Promise((resolve) => setTimeout(resolve, 5.5 * DUMP_EVERY_MS));
+      for (const w of workers) expect(w.child.exitCode).toBeNull();
+      // Stop the schedule (the rest of this file needs no pg_dump every 2 s) and let the dump in hand finish.
+      const schedulers = (await backups.getJobSchedulers(0, -1, true)).filter((scheduler) => scheduler.name === BACKUP_JOBS.dump);
+      for (const scheduler of schedulers) await backups.removeJobScheduler(scheduler.key);
+      const stopped = Date.now();
+      // (The upload's next job stays delayed until its cron comes round.)
+      await expect.poll(async () => (await backups.getJobs(['active', 'waiting', 'delayed', 'prioritized'])).filter((job) => job.name === BACKUP_JOBS.dump).length, { timeout: 20_000, interval: 100 }).toBe(0);
+
+      const jobs = (await backups.getJobs(['completed', 'failed'])).filter((job) => job.name === BACKUP_JOBS.dump);
+      expect(jobs.filter((job) => job.failedReason).map((job) => job.failedReason)).toEqual([]);
+      // Each job names its slot, `repeat:<scheduler>:<ms>`: the first is when the schedule began.
+      const slots = jobs.map((job) => Number(job.id!.split(':').pop())).sort((a, b) => a - b);
+      const dumps = await listDumps(backupDir);
+      const began = Math.min(slots[0] ?? Infinity, dumps[0]?.time.getTime() ?? Infinity);
+      const intervals = Math.floor((stopped - began) / DUMP_EVERY_MS) + 1;
+      // The dumps in the shared BACKUP_DIR: at most one per interval (a schedule per replica makes two), over several.
+      expect(dumps.length).toBeLessThanOrEqual(intervals);
+      expect(dumps.length).toBeGreaterThanOrEqual(3);
+      // Each is the dump of one run of the one scheduler on the shared queue.
+      expect(dumps.map((d) => d.name).sort()).toEqual(jobs.map((job) => (job.returnvalue as { name: string }).name).sort());
+      // No two runs in the same interval: one scheduler's slots are DUMP_EVERY_MS apart (a multiple of it, had a slot been
+      // missed); a schedule per replica interleaves slots closer than that.
+      const gaps = slots.slice(1).map((slot, i) => slot - slots[i]!);
+      expect(gaps.filter((gap) => gap < DUMP_EVERY_MS || gap % DUMP_EVERY_MS !== 0)).toEqual([]);
+    } finally {
+      await backups.close();
+    }
+  }, 60_000);
+
   it('sells exactly the stock: 200 orders for 50 units through both gateways end 50 CONFIRMED and 150 OUT_OF_STOCK, each notification delivered once', async () => {
     for (const w of workers) expect((await fetch(`${w.url}/ready`)).status).toBe(200);
     const userId = await createUser(gateways[0]!.url);
