@@ -43,23 +43,27 @@ async function openOrder(status: 'PENDING' | 'PROCESSING'): Promise<string> {
   return order.id;
 }
 
+/** Queues the order's job and has a worker give up on it without recording anything (as one that died while failing it would). */
+async function giveUpJob(orderId: string): Promise<void> {
+  const queue = queues.get(ordersQueue.name);
+  await addJob(queue, processOrder, { orderId }, config);
+  const connection = createRedis(REDIS_URL, { role: 'worker' });
+  const worker = new Worker(
+    ordersQueue.name,
+    async () => {
+      throw new UnrecoverableError('gone');
+    },
+    { connection, prefix },
+  );
+  await expect.poll(async () => (await queue.getJob(orderId))?.getState(), { timeout: 5000 }).toBe('failed');
+  await worker.close();
+  await closeRedis(connection);
+}
+
 describe('order recovery sweep', () => {
   it('fails an open order whose job ended in the failed set, queueing its release and ORDER_FAILED', async () => {
     const orderId = await openOrder('PROCESSING');
-    const queue = queues.get(ordersQueue.name);
-    await addJob(queue, processOrder, { orderId }, config);
-    // A worker that gave up on it without recording anything (as one that died while failing it would).
-    const connection = createRedis(REDIS_URL, { role: 'worker' });
-    const worker = new Worker(
-      ordersQueue.name,
-      async () => {
-        throw new UnrecoverableError('gone');
-      },
-      { connection, prefix },
-    );
-    await expect.poll(async () => (await queue.getJob(orderId))?.getState(), { timeout: 5000 }).toBe('failed');
-    await worker.close();
-    await closeRedis(connection);
+    await giveUpJob(orderId);
 
     expect(await recovery.sweep()).toEqual({ requeued: 0, failed: 1 });
     const [order] = await db.sql`select status, failure_reason from orders.orders where id = ${orderId}`;
@@ -67,6 +71,30 @@ describe('order recovery sweep', () => {
     const outbox = await db.sql`select queue, name from orders.outbox where payload->>'orderId' = ${orderId} or payload->'payload'->>'orderId' = ${orderId} order by id`;
     expect(outbox.map((row) => `${row.queue}/${row.name}`)).toEqual(['orders/process', 'notification-events/ORDER_FAILED', 'orders/release']);
     expect(await recovery.sweep()).toEqual({ requeued: 0, failed: 0 });
+  });
+
+  it('is safe with two replicas sweeping at once: one job per lost order, one FAILED transition and one release per given-up order', async () => {
+    const lost = await openOrder('PENDING');
+    const givenUp = await openOrder('PROCESSING');
+    await giveUpJob(givenUp);
+    const queue = queues.get(ordersQueue.name);
+
+    // A second workers process's sweep, on the same database and queue, at the same moment.
+    const other = new OrderRecovery({ processing: await orderProcessing(db.db), queue, redis: producer, config, logger: createLogger('recovery', 'silent') });
+    const results = await Promise.all([recovery.sweep(), other.sweep()]);
+    await other.close();
+    // Only one of them can move the given-up order out of PROCESSING; both may requeue the lost one, under its one job id.
+    expect(results.reduce((n, r) => n + r.failed, 0)).toBe(1);
+    expect(results.every((r) => r.requeued <= 1)).toBe(true);
+    expect((await queue.getJobs(['waiting', 'delayed', 'active', 'prioritized'])).filter((job) => job.id === lost)).toHaveLength(1);
+    const [order] = await db.sql`select status, failure_reason from orders.orders where id = ${givenUp}`;
+    expect(order).toEqual({ status: 'FAILED', failure_reason: 'INVENTORY_UNAVAILABLE' });
+    const history = await db.sql`select status from orders.order_status_changes where order_id = ${givenUp} and status = 'FAILED'`;
+    expect(history).toHaveLength(1);
+    const outbox = await db.sql`select queue, name from orders.outbox where payload->>'orderId' = ${givenUp} or payload->'payload'->>'orderId' = ${givenUp} order by id`;
+    expect(outbox.map((row) => `${row.queue}/${row.name}`)).toEqual(['orders/process', 'notification-events/ORDER_FAILED', 'orders/release']);
+    // Swept again by either: nothing left to do.
+    expect(await Promise.all([recovery.sweep(), other.sweep()])).toEqual([{ requeued: 0, failed: 0 }, { requeued: 0, failed: 0 }]);
   });
 
   it('queues again the job of an open order that Redis no longer has, once', async () => {
