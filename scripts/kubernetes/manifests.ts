@@ -134,6 +134,45 @@ export const waitForMigrations = {
   volumeMounts: [tmp.mount],
 };
 
+/**
+ * A Deployment of one Junction container: the pod's security, the migration
+ * wait before it, and a writable /tmp next to any other volumes it mounts.
+ */
+function junctionDeployment(
+  name: string,
+  pod: {
+    /** Left out where the HorizontalPodAutoscaler owns the count. */
+    replicas?: number;
+    strategy: object;
+    annotations?: Record<string, string>;
+    graceSeconds: number;
+    container: object;
+    volumes?: object[];
+  },
+) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, labels: labels(name) },
+    spec: {
+      ...(pod.replicas === undefined ? {} : { replicas: pod.replicas }),
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selector(name) },
+      strategy: pod.strategy,
+      template: {
+        metadata: { labels: labels(name), ...(pod.annotations ? { annotations: pod.annotations } : {}) },
+        spec: {
+          terminationGracePeriodSeconds: pod.graceSeconds,
+          securityContext: podSecurity,
+          initContainers: [waitForMigrations],
+          containers: [pod.container],
+          volumes: [...tmp.volumes, ...(pod.volumes ?? [])],
+        },
+      },
+    },
+  };
+}
+
 function deployment(service: Service) {
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
     httpGet: { path, port: 'http' },
@@ -141,87 +180,52 @@ function deployment(service: Service) {
     timeoutSeconds: 3,
     failureThreshold,
   });
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: service.name, labels: labels(service.name) },
-    spec: {
-      // No `replicas`: the HorizontalPodAutoscaler owns the count (minReplicas 2).
-      revisionHistoryLimit: 5,
-      selector: { matchLabels: selector(service.name) },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-      template: {
-        metadata: {
-          labels: labels(service.name),
-          // For a Prometheus that discovers pods by the usual annotations.
-          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(service.port), 'prometheus.io/path': '/metrics' },
-        },
-        spec: {
-          terminationGracePeriodSeconds: GRACE_SECONDS[service.role],
-          securityContext: podSecurity,
-          initContainers: [waitForMigrations],
-          containers: [
-            {
-              name: service.name,
-              image: IMAGE,
-              command: command(service.entry),
-              ports: [{ name: 'http', containerPort: service.port }],
-              envFrom,
-              // The backup schedules run in the backup Deployment only, next to their volume.
-              ...(service.role === 'workers' ? { env: [{ name: 'BACKUP_DUMP_EVERY_MS', value: '0' }] } : {}),
-              resources: { requests: { cpu: service.cpu, memory: service.memory }, limits: { memory: '512Mi' } },
-              // Up to a minute to start (loading the supergraph, connecting), then checked every 10 s.
-              startupProbe: probe('/health', 2, 30),
-              livenessProbe: probe('/health', 10, 3),
-              readinessProbe: probe('/ready', 5, 2),
-              lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } },
-              securityContext: containerSecurity,
-              volumeMounts: [tmp.mount],
-            },
-          ],
-          volumes: tmp.volumes,
-        },
-      },
+  // No `replicas`: the HorizontalPodAutoscaler owns the count (minReplicas 2).
+  return junctionDeployment(service.name, {
+    strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+    // For a Prometheus that discovers pods by the usual annotations.
+    annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(service.port), 'prometheus.io/path': '/metrics' },
+    graceSeconds: GRACE_SECONDS[service.role],
+    container: {
+      name: service.name,
+      image: IMAGE,
+      command: command(service.entry),
+      ports: [{ name: 'http', containerPort: service.port }],
+      envFrom,
+      // The backup schedules run in the backup Deployment only, next to their volume.
+      ...(service.role === 'workers' ? { env: [{ name: 'BACKUP_DUMP_EVERY_MS', value: '0' }] } : {}),
+      resources: { requests: { cpu: service.cpu, memory: service.memory }, limits: { memory: '512Mi' } },
+      // Up to a minute to start (loading the supergraph, connecting), then checked every 10 s.
+      startupProbe: probe('/health', 2, 30),
+      livenessProbe: probe('/health', 10, 3),
+      readinessProbe: probe('/ready', 5, 2),
+      lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } },
+      securityContext: containerSecurity,
+      volumeMounts: [tmp.mount],
     },
-  };
+  });
 }
 
 function backupDeployment() {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: BACKUP.name, labels: labels(BACKUP.name) },
-    spec: {
-      // One process makes the dumps and uploads them; no autoscaler, no disruption budget (a drain may move it).
-      replicas: 1,
-      revisionHistoryLimit: 5,
-      selector: { matchLabels: selector(BACKUP.name) },
-      // The old pod lets go of the ReadWriteOnce volume before the new one mounts it.
-      strategy: { type: 'Recreate' },
-      template: {
-        metadata: { labels: labels(BACKUP.name) },
-        spec: {
-          terminationGracePeriodSeconds: BACKUP.graceSeconds,
-          securityContext: podSecurity,
-          initContainers: [waitForMigrations],
-          containers: [
-            {
-              name: BACKUP.name,
-              image: IMAGE,
-              command: command(BACKUP.entry),
-              envFrom,
-              env: [{ name: 'BACKUP_DIR', value: BACKUP.dir }],
-              resources: { requests: { cpu: BACKUP.cpu, memory: BACKUP.memory }, limits: { memory: '512Mi' } },
-              // No probes: workers/backup/main.ts serves no HTTP (a crash restarts the container; no readiness, as no Service sends it traffic).
-              securityContext: containerSecurity,
-              volumeMounts: [tmp.mount, { name: 'backups', mountPath: BACKUP.dir }],
-            },
-          ],
-          volumes: [...tmp.volumes, { name: 'backups', persistentVolumeClaim: { claimName: BACKUP.claim } }],
-        },
-      },
+  return junctionDeployment(BACKUP.name, {
+    // One process makes the dumps and uploads them; no autoscaler, no disruption budget (a drain may move it).
+    replicas: 1,
+    // The old pod lets go of the ReadWriteOnce volume before the new one mounts it.
+    strategy: { type: 'Recreate' },
+    graceSeconds: BACKUP.graceSeconds,
+    container: {
+      name: BACKUP.name,
+      image: IMAGE,
+      command: command(BACKUP.entry),
+      envFrom,
+      env: [{ name: 'BACKUP_DIR', value: BACKUP.dir }],
+      resources: { requests: { cpu: BACKUP.cpu, memory: BACKUP.memory }, limits: { memory: '512Mi' } },
+      // No probes: workers/backup/main.ts serves no HTTP (a crash restarts the container; no readiness, as no Service sends it traffic).
+      securityContext: containerSecurity,
+      volumeMounts: [tmp.mount, { name: 'backups', mountPath: BACKUP.dir }],
     },
-  };
+    volumes: [{ name: 'backups', persistentVolumeClaim: { claimName: BACKUP.claim } }],
+  });
 }
 
 function backupVolumeClaim() {
