@@ -3,8 +3,8 @@ import { createAuthenticator } from '../../common/auth.ts';
 import { parseConfig, type Config } from '../../common/config.ts';
 import { listen } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
-import { QueueSet } from '../../common/queues.ts';
-import { closeRedis, createRedis } from '../../common/redis.ts';
+import type { QueueSet } from '../../common/queues.ts';
+import type { createRedis } from '../../common/redis.ts';
 import { QUEUE_NAMES } from '../../subgraphs/index.ts';
 import { createNotificationsSubgraph } from '../../subgraphs/notifications/server.ts';
 import { createWorkersApp } from '../../workers/http.ts';
@@ -13,13 +13,65 @@ import { OutboxRelay } from '../../workers/outbox-relay.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { gqlData } from './graphql.ts';
 import { startTestIdentity, type TestIdentity } from './identity.ts';
-import { eventually, startTestProvider, type TestProvider } from './notify-provider.ts';
+import { eventually, startTestProvider, type Behaviour, type TestProvider } from './notify-provider.ts';
+import { closeTestQueues, openTestQueues } from './queues.ts';
 
-export interface NotificationRig {
+/**
+ * What every notification test stands on: a fresh database, a test provider
+ * (NOTIFY_URL), the settings, and the queues under a BullMQ prefix of their own.
+ */
+export interface NotificationBase {
   db: TestDatabase;
-  config: Config;
   provider: TestProvider;
+  /** The settings `config` was parsed from, e.g. for a worker process of its own. */
+  env: Record<string, string>;
+  config: Config;
+  producer: ReturnType<typeof createRedis>;
   queues: QueueSet;
+  /** Stops the relay, empties the queues, drops the database. */
+  close(): Promise<void>;
+}
+
+export interface NotificationBaseOptions {
+  /** Settings over the base's (DATABASE_URL, QUEUE_PREFIX, NOTIFY_URL, OUTBOX_POLL_MS=50). */
+  env?: Record<string, string>;
+  /** How the provider answers (default: accepts everything). */
+  behaviour?: Behaviour;
+  /** Also run the outbox relay, publishing the outbox rows to the queues. */
+  relay?: boolean;
+}
+
+export async function startNotificationBase(label: string, options: NotificationBaseOptions = {}): Promise<NotificationBase> {
+  const db = await createTestDatabase(label);
+  const provider = await startTestProvider(options.behaviour);
+  const env = {
+    DATABASE_URL: db.url,
+    QUEUE_PREFIX: `jt-${label}-${randomUUID().slice(0, 8)}`,
+    NOTIFY_URL: provider.url,
+    OUTBOX_POLL_MS: '50',
+    ...options.env,
+  };
+  const config = parseConfig(env);
+  const { producer, queues } = await openTestQueues(config.REDIS_URL, config.QUEUE_PREFIX);
+  const logger = createLogger(label, process.env.LOG_LEVEL ?? 'silent');
+  const relay = options.relay ? new OutboxRelay({ db, queues, redis: producer, config, logger }).start() : undefined;
+  return {
+    db,
+    provider,
+    env,
+    config,
+    producer,
+    queues,
+    async close() {
+      await relay?.close();
+      await closeTestQueues(queues, producer);
+      await provider.close();
+      await db.drop();
+    },
+  };
+}
+
+export interface NotificationRig extends NotificationBase {
   workers: NotificationWorkers;
   /** The notifications subgraph's /graphql URL. */
   url: string;
@@ -28,41 +80,27 @@ export interface NotificationRig {
   /** The rig's identity provider, and an admin's headers (retryNotification, Bull Board). */
   identity: TestIdentity;
   admin: Record<string, string>;
-  /** ingestEvent with the rig's API key; returns the mutation's data. */
-  ingest(eventId: string, userId?: string): Promise<{ ingestEvent: { eventId: string; status: string } }>;
+  /** ingestEvent with the rig's API key, `payload` added to the event's; returns the mutation's data. */
+  ingest(eventId: string, userId?: string, payload?: Record<string, unknown>): Promise<{ ingestEvent: { eventId: string; status: string } }>;
   /** The notification row of an eventId, straight from the database. */
   row(eventId: string): Promise<{ id: string; status: string; attempts: number; last_error: string | null; sent_at: Date | null } | undefined>;
   /** Waits until the row of eventId has that status. */
   settled(eventId: string, status: 'SENT' | 'FAILED', timeoutMs?: number): Promise<NonNullable<Awaited<ReturnType<NotificationRig['row']>>>>;
-  close(): Promise<void>;
 }
 
 const KEY = 'notification-rig-ingest-key';
 
 /**
  * The notifications capability on its own, as the workers process runs it:
- * a fresh database, a test provider (NOTIFY_URL), the outbox relay, the
- * notification workers, the notifications subgraph and the workers' HTTP app,
- * all on free ports with a BullMQ prefix of their own. `env` overrides settings.
+ * the base with the outbox relay, the notification workers, the notifications
+ * subgraph and the workers' HTTP app, all on free ports. `env` overrides
+ * settings (INGEST_API_KEY included: `ingest` sends the one in force).
  */
 export async function startNotificationRig(label: string, env: Record<string, string> = {}): Promise<NotificationRig> {
   const logger = createLogger(label, process.env.LOG_LEVEL ?? 'silent');
-  const db = await createTestDatabase(label);
-  const provider = await startTestProvider();
   const identity = await startTestIdentity();
-  const config = parseConfig({
-    ...identity.env,
-    DATABASE_URL: db.url,
-    QUEUE_PREFIX: `jt-${label}-${randomUUID().slice(0, 8)}`,
-    NOTIFY_URL: provider.url,
-    INGEST_API_KEY: KEY,
-    OUTBOX_POLL_MS: '50',
-    ...env,
-  });
-  const producer = createRedis(config.REDIS_URL, { role: 'producer' });
-  await new Promise((resolve) => producer.once('ready', resolve));
-  const queues = new QueueSet(producer, config.QUEUE_PREFIX);
-  const relay = new OutboxRelay({ db, queues, redis: producer, config, logger }).start();
+  const base = await startNotificationBase(label, { env: { ...identity.env, INGEST_API_KEY: KEY, ...env }, relay: true });
+  const { db, config, queues } = base;
   const workers = await startNotificationWorkers({ db: db.db, config, logger });
   const subgraph = await createNotificationsSubgraph({ db: db.db, config, logger });
   const subgraphHttp = await listen(subgraph.app, 0);
@@ -75,21 +113,18 @@ export async function startNotificationRig(label: string, env: Record<string, st
     return found as Awaited<ReturnType<NotificationRig['row']>>;
   };
   return {
-    db,
-    config,
-    provider,
-    queues,
+    ...base,
     workers,
     url,
     workersBase: boardHttp.url,
     identity,
     admin: await identity.headers(`admin-${label}`, ['admin']),
-    ingest: (eventId, userId = randomUUID()) =>
+    ingest: (eventId, userId = randomUUID(), payload = {}) =>
       gqlData(
         url,
         `mutation($input: IngestEventInput!) { ingestEvent(input: $input) { eventId status } }`,
-        { input: { eventId, eventType: 'order_shipped', timestamp: new Date().toISOString(), payload: { userId } } },
-        { 'x-api-key': KEY },
+        { input: { eventId, eventType: 'order_shipped', timestamp: new Date().toISOString(), payload: { userId, ...payload } } },
+        { 'x-api-key': config.INGEST_API_KEY },
       ),
     row,
     settled: (eventId, status, timeoutMs = 15_000) =>
@@ -99,17 +134,12 @@ export async function startNotificationRig(label: string, env: Record<string, st
       }, timeoutMs, `${eventId} ${status}`),
     async close() {
       await workers.close();
-      await relay.close();
       await subgraphHttp.close();
       await subgraph.close();
       await boardHttp.close();
       board.close();
-      for (const queue of queues.all()) await queue.obliterate({ force: true }).catch(() => {});
-      await queues.close();
-      await closeRedis(producer);
-      await provider.close();
+      await base.close();
       await identity.close();
-      await db.drop();
     },
   };
 }
