@@ -9,6 +9,7 @@ import { gql, gqlData } from '../support/graphql.ts';
 import { startTestIdentity, type TestIdentity } from '../support/identity.ts';
 import { startRecordingProxy, type RecordingProxy } from '../support/recording-proxy.ts';
 import { startGateway, startStack, type Stack, type TestGateway } from '../support/stack.ts';
+import { closeAll } from '../support/teardown.ts';
 
 /** How long the proxy holds each query's answer; mutations pass at once. */
 const HOLD_MS = 1200;
@@ -25,12 +26,7 @@ beforeAll(async () => {
   gateway = await startGateway({ ...stack.config, USERS_URL: `${users.url}/graphql` }, 'dedup-gateway');
 }, 60_000);
 
-afterAll(async () => {
-  await gateway?.close();
-  await users?.close();
-  await stack?.close();
-  await identity?.close();
-});
+afterAll(() => closeAll(gateway, users, stack, identity));
 
 async function createUser(name: string): Promise<string> {
   const email = `${name.toLowerCase().replace(/\W/g, '')}-${Math.random().toString(36).slice(2, 8)}@example.com`;

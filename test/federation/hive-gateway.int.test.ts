@@ -8,6 +8,7 @@ import { gql, gqlData } from '../support/graphql.ts';
 import { createProduct, createUser, placeOrder } from '../support/orders.ts';
 import { startRecordingProxy, type RecordingProxy } from '../support/recording-proxy.ts';
 import { startStack, type Stack, type SubgraphName } from '../support/stack.ts';
+import { closeAll } from '../support/teardown.ts';
 
 /**
  * Bring your own gateway: Hive Gateway serves the committed supergraph.graphql
@@ -67,12 +68,7 @@ beforeAll(async () => {
   await gqlData(gw, 'mutation($id: ID!) { deleteUser(id: $id) }', { id: ids.bob }, stack.admin);
 }, 60_000);
 
-afterAll(async () => {
-  await hiveHttp?.close();
-  await hive?.dispose();
-  await usersProxy?.close();
-  await stack?.close();
-});
+afterAll(() => closeAll(hiveHttp, hive, usersProxy, stack));
 
 /** The same operation through both gateways, with the same headers (e.g. a signed-in user's). */
 async function both(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
