@@ -34,37 +34,86 @@ export interface SubgraphModule {
   readonly jobs?: readonly AnyJob[];
 }
 
+/** What a subgraph's server.ts exports: its factory, named after it (`createUsersSubgraph`). */
+export type ServerModule<N extends string> = { readonly [K in `create${Capitalize<N>}Subgraph`]: SubgraphFactory };
+/** What a subgraph's db.ts exports when it announces anything: its outbox, named after it (`usersOutbox`). */
+export type OutboxModule<N extends string> = { readonly [K in `${N}Outbox`]: OutboxTable };
+
 /** What a module.ts states itself; defineSubgraph derives the rest from its name. */
 export interface SubgraphFacts {
   readonly name: string;
   readonly defaultPort: number;
-  load(): Promise<SubgraphFactory>;
-  outbox?(): Promise<OutboxTable>;
   readonly jobs?: readonly AnyJob[];
 }
 
+/**
+ * Where a module's code is, imported on first use so that importing the module
+ * loads none of it: the module's own `import()` of '.js' files (tsx runs the .ts
+ * beside them; tsc does not rewrite dynamic imports for dist/). Typed loosely
+ * here, as checking the server's types in defineSubgraph's signature would make
+ * config.ts's types circular: subgraphs/index.ts checks them (ExportsWhatItNames).
+ */
+export interface SubgraphCode {
+  /** `() => import('./server.js')`: its server.ts, exporting `create<Name>Subgraph`. */
+  server(): Promise<object>;
+  /** `() => import('./db.js')`, when it has an outbox: its db.ts, exporting `<name>Outbox`. */
+  outbox?(): Promise<object>;
+}
+
+/** Where a defined module keeps the types of its code, for tsc only: no such property exists at run time. */
+declare const code: unique symbol;
+
 /** A module's facts with the derived ones, keeping the literal types (config.ts keys its settings by them). */
-export type DefinedSubgraph<F extends SubgraphFacts> = F & {
+export type DefinedSubgraph<F extends SubgraphFacts, C extends SubgraphCode> = F & {
   readonly portSetting: `${Uppercase<F['name']>}_PORT`;
   readonly urlSetting: `${Uppercase<F['name']>}_URL`;
   readonly schemaFile: string;
   readonly pgSchema: F['name'];
-};
+  load(): Promise<SubgraphFactory>;
+  readonly [code]?: C;
+} & (C extends { outbox(): unknown } ? { outbox(): Promise<OutboxTable> } : unknown);
+
+type Imported<L> = L extends () => Promise<infer M> ? M : never;
 
 /**
- * A subgraph's module.ts: `export default defineSubgraph(import.meta.url, { name, defaultPort, load, ... })`.
- * From the name: the settings `<NAME>_PORT` and `<NAME>_URL`, and the PostgreSQL schema;
- * the SDL is the schema.graphql next to the module. `load` (and `outbox`) stay the module's
- * own dynamic imports, so importing a module loads no server code.
+ * `true` when the server.ts (and db.ts) a defined module imports export what
+ * its name promises, typed as SubgraphModule needs them; `false` otherwise.
  */
-export function defineSubgraph<const F extends SubgraphFacts>(moduleUrl: string, facts: F): DefinedSubgraph<F> {
-  const setting = facts.name.toUpperCase() as Uppercase<F['name']>;
-  const module: DefinedSubgraph<F> = {
+export type ExportsWhatItNames<S> = S extends { readonly name: infer N extends string; readonly [code]?: infer C extends SubgraphCode }
+  ? Imported<C['server']> extends ServerModule<N>
+    ? C extends { outbox(): unknown }
+      ? Imported<C['outbox']> extends OutboxModule<N>
+        ? true
+        : false
+      : true
+    : false
+  : never;
+
+/** The export `create<Name>Subgraph` or `<name>Outbox` of a module a subgraph's module.ts imported. */
+async function exported<T>(load: () => Promise<object>, name: string, subgraph: string): Promise<T> {
+  const value = (await load()) as Record<string, unknown>;
+  if (value[name] === undefined) throw new Error(`subgraph ${subgraph}: the module its module.ts imports exports no ${name}`);
+  return value[name] as T;
+}
+
+/**
+ * A subgraph's module.ts:
+ * `export default defineSubgraph(import.meta.url, { name, defaultPort, jobs }, { server: () => import('./server.js') })`.
+ * From the name: the settings `<NAME>_PORT` and `<NAME>_URL`, the PostgreSQL schema, and
+ * the exports to take from server.ts (`create<Name>Subgraph`) and db.ts (`<name>Outbox`);
+ * the SDL is the schema.graphql next to the module.
+ */
+export function defineSubgraph<const F extends SubgraphFacts, const C extends SubgraphCode>(moduleUrl: string, facts: F, { server, outbox }: C): DefinedSubgraph<F, C> {
+  const { name } = facts;
+  const setting = name.toUpperCase() as Uppercase<F['name']>;
+  const module = {
     ...facts,
     portSetting: `${setting}_PORT`,
     urlSetting: `${setting}_URL`,
     schemaFile: fileURLToPath(new URL('./schema.graphql', moduleUrl)),
-    pgSchema: facts.name,
+    pgSchema: name,
+    load: () => exported<SubgraphFactory>(server, `create${name.charAt(0).toUpperCase()}${name.slice(1)}Subgraph`, name),
+    ...(outbox ? { outbox: () => exported<OutboxTable>(outbox, `${name}Outbox`, name) } : {}),
   };
-  return module;
+  return module as DefinedSubgraph<F, C>;
 }

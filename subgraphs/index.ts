@@ -1,4 +1,5 @@
 import type { AnyJob } from '../common/jobs.ts';
+import type { ExportsWhatItNames } from '../common/subgraph-module.ts';
 import events from './events/module.ts';
 import inventory from './inventory/module.ts';
 import notifications from './notifications/module.ts';
@@ -15,6 +16,10 @@ export const SUBGRAPHS = [users, events, inventory, orders, notifications] as co
 
 export type Subgraph = (typeof SUBGRAPHS)[number];
 export type SubgraphName = Subgraph['name'];
+
+/** Fails tsc unless every module's server.ts (and db.ts) exports the factory (and outbox) its name promises. */
+type Expect<T extends true> = T;
+export type ModulesExportWhatTheyName = Expect<ExportsWhatItNames<Subgraph>>;
 
 /** Every kind of job a subgraph produces, as its module declares it (the outbox relay publishes them). */
 export const JOBS: readonly AnyJob[] = SUBGRAPHS.flatMap((s): readonly AnyJob[] => ('jobs' in s ? s.jobs : []));

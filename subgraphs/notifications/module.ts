@@ -1,6 +1,5 @@
 import type { Database } from '../../common/db.ts';
-import type { OutboxTable } from '../../common/outbox-table.ts';
-import { defineSubgraph, type SubgraphFactory } from '../../common/subgraph-module.ts';
+import { defineSubgraph } from '../../common/subgraph-module.ts';
 import { deliverNotification } from './jobs.ts';
 import type { NotificationsRepository } from './repository.ts';
 
@@ -11,16 +10,11 @@ export type { NotificationRow, NotificationsRepository, Recorded, SourceEvent } 
 
 /** The notifications repository on `db`, imported on first use: drizzle and the tables stay out of processes that only need the facts. */
 export async function notificationsRepository(db: Database): Promise<NotificationsRepository> {
-  const { NotificationsRepository } = await import('./repository.js');
-  return new NotificationsRepository(db);
+  return new (await import('./repository.js')).NotificationsRepository(db);
 }
 
 /** The notifications subgraph, described once (listed in subgraphs/index.ts). */
-export default defineSubgraph(import.meta.url, {
-  name: 'notifications',
-  defaultPort: 4005,
-  // Imported on first use, as '.js': tsx runs server.ts for it, and tsc does not rewrite dynamic imports for dist/.
-  load: async (): Promise<SubgraphFactory> => (await import('./server.js')).createNotificationsSubgraph,
-  outbox: async (): Promise<OutboxTable> => (await import('./db.js')).notificationsOutbox,
-  jobs: [deliverNotification],
+export default defineSubgraph(import.meta.url, { name: 'notifications', defaultPort: 4005, jobs: [deliverNotification] }, {
+  server: () => import('./server.js'),
+  outbox: () => import('./db.js'),
 });

@@ -1,6 +1,5 @@
 import type { Database } from '../../common/db.ts';
-import type { OutboxTable } from '../../common/outbox-table.ts';
-import { defineSubgraph, type SubgraphFactory } from '../../common/subgraph-module.ts';
+import { defineSubgraph } from '../../common/subgraph-module.ts';
 import { orderConfirmed, orderFailed, processOrder, releaseOrder } from './jobs.ts';
 import type { OrderProcessing } from './processing.ts';
 
@@ -11,16 +10,11 @@ export type { OrderFailureReason, OrderRow, OrderStatus } from './repository.ts'
 
 /** The order state transitions on `db` (processing.ts), imported on first use: drizzle and the tables stay out of processes that only need the facts. */
 export async function orderProcessing(db: Database): Promise<OrderProcessing> {
-  const { OrderProcessing } = await import('./processing.js');
-  return new OrderProcessing(db);
+  return new (await import('./processing.js')).OrderProcessing(db);
 }
 
 /** The orders subgraph, described once (listed in subgraphs/index.ts). */
-export default defineSubgraph(import.meta.url, {
-  name: 'orders',
-  defaultPort: 4003,
-  // Imported on first use, as '.js': tsx runs server.ts for it, and tsc does not rewrite dynamic imports for dist/.
-  load: async (): Promise<SubgraphFactory> => (await import('./server.js')).createOrdersSubgraph,
-  outbox: async (): Promise<OutboxTable> => (await import('./db.js')).ordersOutbox,
-  jobs: [processOrder, releaseOrder, orderConfirmed, orderFailed],
+export default defineSubgraph(import.meta.url, { name: 'orders', defaultPort: 4003, jobs: [processOrder, releaseOrder, orderConfirmed, orderFailed] }, {
+  server: () => import('./server.js'),
+  outbox: () => import('./db.js'),
 });
