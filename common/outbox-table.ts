@@ -1,5 +1,5 @@
 import { bigserial, index, jsonb, text, type PgSchema } from 'drizzle-orm/pg-core';
-import { instant } from './columns.ts';
+import { createdAt, instant } from './columns.ts';
 import { sql } from 'drizzle-orm';
 
 /**
@@ -18,7 +18,7 @@ export function outboxTable(schema: PgSchema) {
       /** BullMQ job id: publishing the same row twice adds one job. */
       jobId: text('job_id').notNull(),
       payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
-      createdAt: instant('created_at').notNull().defaultNow(),
+      createdAt: createdAt(),
       publishedAt: instant('published_at'),
     },
     (t) => [index().on(t.id).where(sql`${t.publishedAt} is null`)],

@@ -1,5 +1,5 @@
 import { index, pgSchema, text, uuid } from 'drizzle-orm/pg-core';
-import { instant, uuidPrimaryKey } from '../../common/columns.ts';
+import { createdAt, instant, uuidPrimaryKey } from '../../common/columns.ts';
 
 export const eventsSchema = pgSchema('events');
 
@@ -12,7 +12,7 @@ export const events = eventsSchema.table(
     name: text('name').notNull(),
     description: text('description'),
     startsAt: instant('starts_at').notNull(),
-    createdAt: instant('created_at').notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [index('events_user_starts_idx').on(t.userId, t.startsAt, t.id), index('events_starts_idx').on(t.startsAt, t.id)],
 );

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigserial, check, index, integer, pgSchema, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
-import { instant } from '../../common/columns.ts';
+import { instant, timestamps } from '../../common/columns.ts';
 
 export const inventorySchema = pgSchema('inventory');
 
@@ -14,8 +14,7 @@ export const products = inventorySchema.table(
     priceCents: integer('price_cents').notNull(),
     stock: integer('stock').notNull(),
     reserved: integer('reserved').notNull().default(0),
-    createdAt: instant('created_at').notNull().defaultNow(),
-    updatedAt: instant('updated_at').notNull().defaultNow(),
+    ...timestamps(),
   },
   (t) => [
     check('products_stock_nonnegative', sql`${t.stock} >= 0`),

@@ -1,5 +1,5 @@
 import { index, integer, jsonb, pgSchema, text, uuid } from 'drizzle-orm/pg-core';
-import { instant, uuidPrimaryKey } from '../../common/columns.ts';
+import { instant, timestamps, uuidPrimaryKey } from '../../common/columns.ts';
 import { outboxTable } from '../../common/outbox-table.ts';
 
 export const notificationsSchema = pgSchema('notifications');
@@ -25,8 +25,7 @@ export const notifications = notificationsSchema.table(
     status: notificationStatus('status').notNull().default('QUEUED'),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
-    createdAt: instant('created_at').notNull().defaultNow(),
-    updatedAt: instant('updated_at').notNull().defaultNow(),
+    ...timestamps(),
     sentAt: instant('sent_at'),
   },
   (t) => [

@@ -1,5 +1,5 @@
 import { bigserial, index, integer, pgSchema, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { instant, uuidPrimaryKey } from '../../common/columns.ts';
+import { instant, timestamps, uuidPrimaryKey } from '../../common/columns.ts';
 import { outboxTable } from '../../common/outbox-table.ts';
 
 export const ordersSchema = pgSchema('orders');
@@ -20,8 +20,7 @@ export const orders = ordersSchema.table(
     failureReason: orderFailureReason('failure_reason'),
     attempts: integer('attempts').notNull().default(0),
     idempotencyKey: text('idempotency_key'),
-    createdAt: instant('created_at').notNull().defaultNow(),
-    updatedAt: instant('updated_at').notNull().defaultNow(),
+    ...timestamps(),
   },
   (t) => [
     uniqueIndex('orders_idempotency_key').on(t.idempotencyKey),

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { boolean, index, pgSchema, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { instant, uuidPrimaryKey } from '../../common/columns.ts';
+import { instant, timestamps, uuidPrimaryKey } from '../../common/columns.ts';
 import { outboxTable } from '../../common/outbox-table.ts';
 
 export const usersSchema = pgSchema('users');
@@ -11,8 +11,7 @@ export const users = usersSchema.table(
     id: uuidPrimaryKey(),
     name: text('name').notNull(),
     email: text('email').notNull(),
-    createdAt: instant('created_at').notNull().defaultNow(),
-    updatedAt: instant('updated_at').notNull().defaultNow(),
+    ...timestamps(),
   },
   (t) => [
     // Emails are unique whatever their case.

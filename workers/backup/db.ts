@@ -1,5 +1,5 @@
 import { bigint, integer, pgSchema, text } from 'drizzle-orm/pg-core';
-import { instant } from '../../common/columns.ts';
+import { instant, timestamps } from '../../common/columns.ts';
 
 /** The backups' own schema: the upload ledger. */
 export const backupsSchema = pgSchema('backups');
@@ -33,8 +33,7 @@ export const uploads = backupsSchema.table('uploads', {
   dumps: integer('dumps'),
   size: bigint('size', { mode: 'number' }),
   sha256: text('sha256'),
-  createdAt: instant('created_at').notNull().defaultNow(),
-  updatedAt: instant('updated_at').notNull().defaultNow(),
+  ...timestamps(),
 });
 
 export type UploadRow = typeof uploads.$inferSelect;
