@@ -198,7 +198,10 @@ function deployment(service: Service) {
       // Up to a minute to start (loading the supergraph, connecting), then checked every 10 s.
       startupProbe: probe('/health', 2, 30),
       livenessProbe: probe('/health', 10, 3),
-      readinessProbe: probe('/ready', 5, 2),
+      // The gateway answers partial data (SERVICE_UNAVAILABLE naming the subgraph) while a subgraph is down, and it only
+      // listens once the supergraph is loaded: it is ready while it serves. Its /ready, 503 while any subgraph is down,
+      // would take every gateway pod out of its Service in one subgraph's outage; it stays for dashboards and `npm start`.
+      readinessProbe: probe(service.role === 'gateway' ? '/health' : '/ready', 5, 2),
       lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } },
       securityContext: containerSecurity,
       volumeMounts: [tmp.mount],
