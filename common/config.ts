@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import cronParser from 'cron-parser';
 import { z } from 'zod';
 import { SUBGRAPHS, type Subgraph } from '../subgraphs/index.ts';
+import { hashTagOf, parseRedisUrl, RedisUrlError } from './redis-url.ts';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
@@ -20,6 +21,19 @@ const delays = (fallback: string) =>
     });
 
 const optionalUrl = z.union([z.literal(''), z.url()]);
+
+/** A REDIS_URL of one of the forms common/redis-url.ts reads (one Redis, Sentinel, Cluster). */
+const redisUrl = z
+  .string()
+  .default('redis://127.0.0.1:6379')
+  .superRefine((value, ctx) => {
+    try {
+      parseRedisUrl(value);
+    } catch (error) {
+      if (!(error instanceof RedisUrlError)) throw error;
+      ctx.addIssue({ code: 'custom', message: error.message });
+    }
+  });
 
 /** Each subgraph's port and URL setting, from its module (subgraphs/index.ts): USERS_PORT, USERS_URL, ... */
 type SubgraphPorts = { [S in Subgraph as S['portSetting']]: ReturnType<typeof port> };
@@ -53,7 +67,7 @@ const configSchema = z
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/junction'),
-    REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    REDIS_URL: redisUrl,
     QUEUE_PREFIX: z.string().min(1).default('junction'),
     GATEWAY_PORT: port(4000),
     ...subgraphSettings,
@@ -135,6 +149,17 @@ const configSchema = z
       .string()
       .default('')
       .transform((value): boolean | number | string => (value.trim() === '' ? false : /^\d+$/.test(value.trim()) ? Number(value.trim()) : value.trim())),
+  })
+  .superRefine((env, ctx) => {
+    // BullMQ's scripts touch several keys of a queue at once; Redis Cluster runs them only when every key is in one slot.
+    // (Runs also when REDIS_URL itself was refused: then that is the error reported.)
+    if (/^redis\+cluster:/i.test(env.REDIS_URL) && !hashTagOf(env.QUEUE_PREFIX)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['QUEUE_PREFIX'],
+        message: `REDIS_URL is a Redis Cluster (redis+cluster://), so QUEUE_PREFIX needs a hash tag, e.g. {${env.QUEUE_PREFIX}}: BullMQ's scripts touch several keys of a queue at once, and a Cluster runs them only when every key hashes to one slot`,
+      });
+    }
   })
   .transform((env) => {
     const local = (p: number) => `http://127.0.0.1:${p}`;

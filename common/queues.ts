@@ -1,7 +1,7 @@
 import { Queue, UnrecoverableError, type BackoffStrategy, type Job, type WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { JobDefinition, QueueDefinition } from './jobs.ts';
+import type { RedisConnection } from './redis.ts';
 
 /**
  * A custom backoff strategy (`settings.backoffStrategy` on a Worker, with
@@ -46,7 +46,7 @@ export class QueueSet {
 
   constructor(
     /** The producer connection every queue shares. */
-    readonly connection: Redis,
+    readonly connection: RedisConnection,
     readonly prefix: string,
   ) {}
 

@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { Logger } from './logger.ts';
+import { parseRedisUrl } from './redis-url.ts';
 
 /**
  * How a connection is used:
@@ -11,6 +12,9 @@ import type { Logger } from './logger.ts';
  */
 export type RedisRole = 'worker' | 'producer';
 
+/** A connection from createRedis: one Redis (also when found through Sentinel), or a Redis Cluster. BullMQ and the rate limiter take either. */
+export type RedisConnection = Redis | Cluster;
+
 export interface RedisOptions {
   role: RedisRole;
   logger?: Logger;
@@ -20,32 +24,58 @@ export interface RedisOptions {
   commandTimeoutMs?: number;
 }
 
-/** An ioredis connection for `role`; reconnects forever (at most 2 s apart) and logs errors at most every 5 s. */
-export function createRedis(url: string, { role, logger, name, commandTimeoutMs }: RedisOptions): Redis {
-  const redis = new Redis(url, {
-    connectionName: name,
-    commandTimeout: commandTimeoutMs,
-    retryStrategy: (times) => Math.min(100 * times, 2000),
-    ...(role === 'worker' ? { maxRetriesPerRequest: null } : { enableOfflineQueue: false, maxRetriesPerRequest: 1 }),
-  });
+/** Reconnect forever, at most 2 s apart. */
+const reconnectDelay = (times: number) => Math.min(100 * times, 2000);
+
+/**
+ * An ioredis connection for `role` to what `url` names (common/redis-url.ts):
+ * one Redis; the primary the Sentinels name, followed across failovers; or a
+ * Redis Cluster. Reconnects forever (at most 2 s apart) and logs errors at most every 5 s.
+ */
+export function createRedis(url: string, { role, logger, name, commandTimeoutMs }: RedisOptions): RedisConnection {
+  const target = parseRedisUrl(url);
+  const worker = role === 'worker';
+  const options = { connectionName: name, commandTimeout: commandTimeoutMs, maxRetriesPerRequest: worker ? null : 1 };
+  let redis: RedisConnection;
+  switch (target.kind) {
+    case 'standalone':
+      redis = new Redis(target.url, { ...options, retryStrategy: reconnectDelay, enableOfflineQueue: worker });
+      break;
+    case 'sentinel': {
+      const { kind: _, masterName, ...sentinel } = target;
+      // A failover ends the connection (the old primary is gone, or the Sentinels make it drop its clients); ioredis then asks
+      // the Sentinels for the new primary. No failoverDetector: quit() leaves its Sentinel subscriptions open (ioredis#1362),
+      // and BullMQ closes the connections it duplicates with quit().
+      redis = new Redis({ ...options, ...sentinel, name: masterName, retryStrategy: reconnectDelay, enableOfflineQueue: worker });
+      break;
+    }
+    case 'cluster': {
+      const { kind: _, nodes, ...credentials } = target;
+      // The Cluster keeps the offline queue (its nodes' are always on); it retries when no node answers.
+      redis = new Cluster(nodes, { clusterRetryStrategy: reconnectDelay, enableOfflineQueue: worker, redisOptions: { ...options, ...credentials } });
+      break;
+    }
+  }
   let lastLogged = 0;
-  // Without a listener ioredis prints every failed reconnection to stderr.
-  redis.on('error', (error: Error) => {
+  const log = (error: Error, node?: string) => {
     const now = Date.now();
     if (now - lastLogged < 5000) return;
     lastLogged = now;
-    logger?.warn({ err: error, role, connection: name }, 'redis connection error');
-  });
+    logger?.warn({ err: error, role, connection: name, ...(node ? { node } : {}) }, 'redis connection error');
+  };
+  // Without a listener ioredis prints every failed reconnection to stderr.
+  redis.on('error', (error: Error) => log(error));
+  if (redis instanceof Cluster) redis.on('node error', (error: Error, node: string) => log(error, node));
   return redis;
 }
 
 /** True when `redis` can take commands now; a producer checks this before it starts work that needs Redis. */
-export function isRedisReady(redis: Redis): boolean {
+export function isRedisReady(redis: RedisConnection): boolean {
   return redis.status === 'ready';
 }
 
 /** Closes a connection, also when it never connected; safe to call twice. */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisConnection): Promise<void> {
   if (redis.status === 'end') return;
   try {
     if (redis.status === 'ready') await redis.quit();

@@ -1,11 +1,10 @@
 import { asc, inArray, isNull, sql } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import type { Config } from '../common/config.ts';
 import type { DbHandle } from '../common/db.ts';
 import type { Logger } from '../common/logger.ts';
 import type { AnyJob } from '../common/jobs.ts';
 import { OUTBOX_CHANNEL, type QueueSet } from '../common/queues.ts';
-import { isRedisReady } from '../common/redis.ts';
+import { isRedisReady, type RedisConnection } from '../common/redis.ts';
 import type { OutboxTable } from '../common/outbox-table.ts';
 import { JOBS, SUBGRAPHS } from '../subgraphs/index.ts';
 
@@ -20,7 +19,7 @@ export interface OutboxRelayOptions {
   db: DbHandle;
   queues: QueueSet;
   /** The producer connection behind `queues`: while it is not ready the relay leaves rows where they are. */
-  redis: Redis;
+  redis: RedisConnection;
   /** OUTBOX_POLL_MS, and the retry settings each job's options are drawn from. */
   config: Config;
   logger: Logger;

@@ -1,9 +1,9 @@
 import { Worker, type WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Breaker } from '../common/breaker.ts';
 import { isDatabaseUnavailable } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { counter, gauge } from '../common/metrics.ts';
+import type { RedisConnection } from '../common/redis.ts';
 
 /**
  * Worker options a pausable queue needs. BullMQ's manual rate limit
@@ -145,7 +145,7 @@ export const DATABASE_UNAVAILABLE = 'database_unavailable';
  * The close() of a pausable worker: waits for jobs in flight, then stops its
  * pause, what else it owns (`also`), and its connection. Safe to call twice.
  */
-export function closePausable(worker: Worker, pause: QueuePause, connection: Redis, also?: () => void): () => Promise<void> {
+export function closePausable(worker: Worker, pause: QueuePause, connection: RedisConnection, also?: () => void): () => Promise<void> {
   let closing: Promise<void> | undefined;
   return () => {
     closing ??= (async () => {

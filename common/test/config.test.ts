@@ -57,8 +57,21 @@ describe('configuration', () => {
     ['ORDER_RETRY_DELAYS_MS', '-5'],
     ['NODE_ENV', 'staging'],
     ['INGEST_API_KEY', 'short'],
+    ['REDIS_URL', 'not a url'],
+    ['REDIS_URL', 'http://127.0.0.1:6379'],
+    ['REDIS_URL', 'redis+sentinel://127.0.0.1:26379'],
+    ['REDIS_URL', 'redis+cluster://127.0.0.1:7000/2'],
   ])('rejects %s=%j with an error naming the variable', (variable, value) => {
     expectConfigRefuses(variable, value);
+  });
+
+  it('takes a REDIS_URL naming Sentinels or Cluster nodes, several hosts in one URL', () => {
+    expect(parseConfig({ REDIS_URL: 'redis+sentinel://:pw@s1:26379,s2:26379/mymaster/1' }).REDIS_URL).toBe('redis+sentinel://:pw@s1:26379,s2:26379/mymaster/1');
+    expect(parseConfig({ REDIS_URL: 'redis+cluster://n1:7000,n2:7001', QUEUE_PREFIX: '{junction}' }).QUEUE_PREFIX).toBe('{junction}');
+  });
+
+  it.each(['junction', 'jt-{}', 'junction}'])('refuses a Redis Cluster URL with QUEUE_PREFIX=%j (no hash tag), naming both settings', (prefix) => {
+    expectConfigRefuses('QUEUE_PREFIX', prefix, { REDIS_URL: 'redis+cluster://n1:7000,n2:7001' }, /REDIS_URL is a Redis Cluster .*QUEUE_PREFIX needs a hash tag, e\.g\. \{/);
   });
 
   it('stops a service at start with one line naming the bad variable', () => {

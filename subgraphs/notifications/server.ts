@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { parse } from 'graphql';
 import { QueueSet } from '../../common/queues.ts';
-import { closeRedis, createRedis, isRedisReady } from '../../common/redis.ts';
+import { closeRedis, createRedis, isRedisReady, type RedisConnection } from '../../common/redis.ts';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
@@ -20,7 +19,7 @@ export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.me
 const resolvers: Resolvers = { Query, Mutation, Notification, User };
 
 /** Resolves when `redis` is ready or `ms` have passed, whichever comes first. */
-function readyWithin(redis: Redis, ms: number): Promise<void> {
+function readyWithin(redis: RedisConnection, ms: number): Promise<void> {
   if (isRedisReady(redis)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
@@ -46,7 +45,7 @@ export async function createNotificationsSubgraph({ db, config, logger, deliveri
     logger.warn(config.production ? {} : { ingestApiKey: config.INGEST_API_KEY }, 'INGEST_API_KEY is not set; ingestEvent takes a key generated for this run');
   }
   // Only retryNotification needs Redis: connect on first use, so the subgraph serves without it.
-  let own: { redis: Redis; queues: QueueSet } | undefined;
+  let own: { redis: RedisConnection; queues: QueueSet } | undefined;
   const deliveryQueue = async (): Promise<Queue> => {
     if (deliveries) return deliveries;
     if (!own) {

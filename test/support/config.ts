@@ -1,8 +1,10 @@
 import { expect } from 'vitest';
 import { ConfigError, parseConfig } from '../../common/config.ts';
 
-/** parseConfig refuses `variable=value` with a ConfigError whose one line names the variable. */
-export function expectConfigRefuses(variable: string, value: string): void {
-  expect(() => parseConfig({ [variable]: value })).toThrow(ConfigError);
-  expect(() => parseConfig({ [variable]: value })).toThrow(new RegExp(`^invalid configuration: ${variable}=`));
+/** parseConfig refuses `variable=value` (with the other settings of `env`) with a ConfigError whose one line names the variable, and says `message` when given. */
+export function expectConfigRefuses(variable: string, value: string, env: Record<string, string> = {}, message?: RegExp): void {
+  const parse = () => parseConfig({ ...env, [variable]: value });
+  expect(parse).toThrow(ConfigError);
+  expect(parse).toThrow(new RegExp(`^invalid configuration: ${variable}=`));
+  if (message) expect(parse).toThrow(message);
 }

@@ -1,5 +1,4 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../../common/config.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -10,6 +9,7 @@ import { backupsQueue } from './queue.ts';
 import { listArchives, listDumps, utcDay, type ArchiveFile, type DumpFile } from './files.ts';
 import { watchBackups } from './metrics.ts';
 import { BackupService, type BackupConfig, type UploadAttempt } from './service.ts';
+import type { RedisConnection } from '../../common/redis.ts';
 
 /** Job names on the `backups` queue, and the ids of the two job schedulers that make them. */
 export const BACKUP_JOBS = {
@@ -34,7 +34,7 @@ export interface BackupWorkerDeps {
   config: BackupWorkerConfig;
   db: Database;
   /** A `worker` connection from common/redis.ts: the schedulers are set once Redis answers, however long that takes. */
-  connection: Redis;
+  connection: RedisConnection;
   logger: Logger;
 }
 

@@ -1,8 +1,7 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../common/logger.ts';
 import { addJob } from '../../common/queues.ts';
-import { isRedisReady } from '../../common/redis.ts';
+import { isRedisReady, type RedisConnection } from '../../common/redis.ts';
 import { processOrder, type OrderProcessing } from '../../subgraphs/orders/module.ts';
 
 export interface OrderRecoveryOptions {
@@ -11,7 +10,7 @@ export interface OrderRecoveryOptions {
   /** The `orders` queue (producer side). */
   queue: Queue;
   /** The producer connection behind `queue`; the sweep waits while it is not ready. */
-  redis: Redis;
+  redis: RedisConnection;
   config: { ORDER_RECOVERY_MS: number; ORDER_RETRY_DELAYS_MS: number[] };
   logger: Logger;
   /** Orders looked at per sweep. Default 100. */

@@ -1,5 +1,4 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../../common/config.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -9,12 +8,13 @@ import { breakerReason, DATABASE_UNAVAILABLE, PAUSABLE, QueuePause } from '../pa
 import { InventoryClient } from './inventory-client.ts';
 import { createOrderProcessor, type OrderJobResult } from './processor.ts';
 import { OrderRecovery } from './recovery.ts';
+import type { RedisConnection } from '../../common/redis.ts';
 
 export interface OrderWorkerDeps {
   config: Config;
   db: Database;
   /** A `worker` connection from common/redis.ts (maxRetriesPerRequest: null). */
-  connection: Redis;
+  connection: RedisConnection;
   /** The producer side of the queues (the recovery sweep queues lost jobs again). */
   queues: QueueSet;
   logger: Logger;
