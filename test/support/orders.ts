@@ -106,13 +106,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** How PrivateRedis.start runs a redis-server beyond the defaults. */
+export interface PrivateRedisOptions {
+  /** Its port; a free one by default. */
+  port?: number;
+  /** More command-line settings, e.g. `['--cluster-enabled', 'yes']` or `['--replicaof', '127.0.0.1', '6380']`. */
+  args?: string[];
+  /** A config file to start from, given before the settings (a Sentinel needs one it can write). */
+  configFile?: string;
+  /** Run as a Sentinel (`--sentinel`; needs `configFile`). */
+  sentinel?: boolean;
+}
+
 /** A private, throwaway redis-server (never the shared one): stop() and start() it at will. */
 export class PrivateRedis {
   private process?: ChildProcess;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly options: PrivateRedisOptions,
+  ) {}
 
-  static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
+  static async start(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(options.port ?? (await freePort()), options);
     await redis.start();
     return redis;
   }
@@ -122,7 +137,9 @@ export class PrivateRedis {
   }
 
   async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const { configFile, sentinel, args = [] } = this.options;
+    const settings = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args];
+    const child = spawn('redis-server', [...(configFile ? [configFile] : []), ...(sentinel ? ['--sentinel'] : []), ...settings], { stdio: 'ignore' });
     this.process = child;
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -151,12 +168,21 @@ export class PrivateRedis {
   }
 
   /** Stops this redis-server only (SIGTERM to the process we started) and waits for it to exit. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    return this.end('SIGTERM');
+  }
+
+  /** Kills this redis-server at once (SIGKILL), as a crashed machine would, and waits for it to exit. */
+  kill(): Promise<void> {
+    return this.end('SIGKILL');
+  }
+
+  private async end(signal: NodeJS.Signals): Promise<void> {
     const child = this.process;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
-      child.kill('SIGTERM');
+      child.kill(signal);
     });
     this.process = undefined;
   }
