@@ -43,10 +43,10 @@ export function createRedis(url: string, { role, logger, name, commandTimeoutMs 
       break;
     case 'sentinel': {
       const { kind: _, masterName, ...sentinel } = target;
-      // A failover ends the connection (the old primary is gone, or the Sentinels make it drop its clients); ioredis then asks
-      // the Sentinels for the new primary. No failoverDetector: quit() leaves its Sentinel subscriptions open (ioredis#1362),
-      // and BullMQ closes the connections it duplicates with quit().
-      redis = new Redis({ ...options, ...sentinel, name: masterName, retryStrategy: reconnectDelay, enableOfflineQueue: worker });
+      // failoverDetector: on the Sentinels' +switch-master the connection moves to the new primary at once. Without it, a
+      // primary demoted while it still runs (SENTINEL FAILOVER, a partition) takes writes for ~10 s until the Sentinels
+      // reconfigure it, and those are lost. (patches/ioredis: its subscriptions end with the connection, also after quit().)
+      redis = new Redis({ ...options, ...sentinel, name: masterName, failoverDetector: true, retryStrategy: reconnectDelay, enableOfflineQueue: worker });
       break;
     }
     case 'cluster': {

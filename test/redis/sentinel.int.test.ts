@@ -1,6 +1,7 @@
-import { Redis } from 'ioredis';
+import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.ts';
+import { closeRedis, createRedis } from '../../common/redis.ts';
 import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { expectInvariants } from '../support/invariants.ts';
@@ -10,17 +11,17 @@ import { startRedisSentinel, type SentinelServers } from '../support/redis-ha.ts
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**
- * Junction on a Sentinel-managed Redis of its own (a primary, a replica and a
- * Sentinel, quorum 1), named by REDIS_URL=redis+sentinel://<sentinel>/<master>
+ * Junction on a Sentinel-managed Redis of its own (a primary, two replicas and
+ * a Sentinel, quorum 1), named by REDIS_URL=redis+sentinel://<sentinel>/<master>
  * alone: the primary is found through the Sentinel, and found again when it
- * dies and the Sentinel promotes the replica.
+ * dies and the Sentinel promotes a replica, or when the Sentinel demotes it.
  */
 let servers: SentinelServers;
 let stack: Stack;
 let workers: RunningWorkers;
 
 beforeAll(async () => {
-  servers = await startRedisSentinel({ replicas: 1, sentinels: 1, downAfterMs: 1000 });
+  servers = await startRedisSentinel({ replicas: 2, sentinels: 1, downAfterMs: 1000 });
   stack = await startStack('redis_sentinel', { env: { ...fastOrderEnv('sentinel'), REDIS_URL: servers.url } });
   workers = await startWorkers(stack.config, createLogger('workers', process.env.LOG_LEVEL ?? 'silent'));
 });
@@ -35,15 +36,17 @@ afterAll(async () => {
   }
 });
 
-/** How many keys of the test's prefix the server on `port` holds. */
-async function keysOn(port: number): Promise<number> {
-  const redis = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    return (await redis.keys(`${stack.config.QUEUE_PREFIX}:*`)).length;
-  } finally {
-    redis.disconnect();
-  }
+/** Places `count` orders of one unit each for a new buyer, of a product with 10 in stock; resolves with their ids and the product. */
+async function placeOrders(count: number): Promise<{ ids: string[]; productId: string; place(n: number): Promise<string[]> }> {
+  const userId = await createUser(stack.gatewayUrl);
+  const buyer = await stack.as(userId);
+  const productId = await createProduct(stack.gatewayUrl, 10, stack.admin);
+  const place = async (n: number) => (await Promise.all(Array.from({ length: n }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)))).map((o) => o.id);
+  return { ids: await place(count), productId, place };
 }
+
+/** How many keys of the test's prefix the server on `port` holds. */
+const keysOn = async (port: number) => (await servers.keysOn(port, `${stack.config.QUEUE_PREFIX}:*`)).length;
 
 describe('REDIS_URL=redis+sentinel://…/<master>', () => {
   it('finds the primary through the Sentinel (the URL names only the Sentinel port) and processes orders on it', async () => {
@@ -51,42 +54,70 @@ describe('REDIS_URL=redis+sentinel://…/<master>', () => {
     expect(stack.config.REDIS_URL).toBe(`redis+sentinel://127.0.0.1:${sentinel!.port}/${servers.masterName}`);
     await eventually(async () => (await workers.ready()).ready, 10_000, 'workers ready through the Sentinel');
 
-    const userId = await createUser(stack.gatewayUrl);
-    const buyer = await stack.as(userId);
-    const productId = await createProduct(stack.gatewayUrl, 10, stack.admin);
-    const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer);
-    expect((await waitForTerminal(stack.db.sql, [order.id]))[0]!.status).toBe('CONFIRMED');
+    const { ids } = await placeOrders(1);
+    expect((await waitForTerminal(stack.db.sql, ids))[0]!.status).toBe('CONFIRMED');
     // The queues are on the primary the Sentinel named (and replicated), not on the Sentinel.
     expect(await servers.primaryPort()).toBe(servers.primary.port);
     expect(await keysOn(servers.primary.port)).toBeGreaterThan(0);
+    expect((await servers.clientsOn(servers.primary.port)).map((c) => c.name)).toEqual(expect.arrayContaining(['workers', 'workers-producer', 'notification-events', 'notifications-delivery']));
   });
 
-  it('keeps working across a failover: the primary is SIGKILLed, the Sentinel promotes the replica, and orders placed meanwhile and after end CONFIRMED', async () => {
-    const userId = await createUser(stack.gatewayUrl);
-    const buyer = await stack.as(userId);
-    const productId = await createProduct(stack.gatewayUrl, 10, stack.admin);
-    const first = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer);
-    expect((await waitForTerminal(stack.db.sql, [first.id]))[0]!.status).toBe('CONFIRMED');
+  it('leaves no connection on the Sentinel once closed, BullMQ\'s own duplicates included', async () => {
+    const [sentinel] = servers.sentinels;
+    const before = (await servers.clientsOn(sentinel!.port)).length;
+    const connection = createRedis(servers.url, { role: 'worker', name: 'sentinel-close-test' });
+    // A Worker duplicates its connection for blocking commands, and closes that copy itself (with quit()).
+    const worker = new Worker('sentinel-close-test', async () => {}, { connection, prefix: stack.config.QUEUE_PREFIX });
+    await worker.waitUntilReady();
+    await eventually(async () => (await servers.clientsOn(sentinel!.port)).length > before, 10_000, 'the connections subscribed on the Sentinel');
+    await worker.close();
+    await closeRedis(connection);
+    await eventually(async () => (await servers.clientsOn(sentinel!.port)).length === before, 5_000, `the Sentinel back to ${before} clients`);
+  });
 
+  it('keeps working across a crash: the primary is SIGKILLed, the Sentinel promotes a replica, and orders placed meanwhile and after end CONFIRMED', async () => {
+    const orders = await placeOrders(1);
+    expect((await waitForTerminal(stack.db.sql, orders.ids))[0]!.status).toBe('CONFIRMED');
+
+    const crashed = await servers.primaryPort();
     const killedAt = Date.now();
-    await servers.primary.kill();
+    await servers.node(crashed).kill();
     // Accepted while there is no primary: their outbox rows wait in PostgreSQL.
-    const during = await Promise.all([1, 2].map(() => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)));
-    const promoted = await servers.failedOverFrom(servers.primary.port);
-    expect(promoted).toBe(servers.replicas[0]!.port);
+    const during = await orders.place(2);
+    const promoted = await servers.failedOverFrom(crashed);
+    expect(servers.replicas.map((r) => r.port)).toContain(promoted);
     const failoverMs = Date.now() - killedAt;
 
-    const after = await Promise.all([1, 2].map(() => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)));
-    const ids = [...during, ...after].map((o) => o.id);
+    const ids = [...during, ...(await orders.place(2))];
     const rows = await waitForTerminal(stack.db.sql, ids, 30_000);
     expect(rows.map((r) => r.status)).toEqual(Array(4).fill('CONFIRMED'));
     console.info(`failover in ${failoverMs} ms; 4 orders CONFIRMED ${Date.now() - killedAt} ms after the primary was killed`);
 
-    const ready = await workers.ready();
-    expect(ready).toMatchObject({ ready: true, redis: 'ready' });
+    expect(await workers.ready()).toMatchObject({ ready: true, redis: 'ready' });
     await expectInvariants(stack.db.sql, { settled: ordersSettled(stack.db.sql, workers.queues.get(ordersQueue.name)) });
     expect(await keysOn(promoted)).toBeGreaterThan(0);
-    const [product] = await stack.db.sql`select stock, reserved from inventory.products where id = ${productId}`;
+    const [product] = await stack.db.sql`select stock, reserved from inventory.products where id = ${orders.productId}`;
     expect(product).toEqual({ stock: 5, reserved: 5 });
+  });
+
+  it('moves off a primary the Sentinel demotes while it still runs (SENTINEL FAILOVER) at once, not when the old primary drops its clients', async () => {
+    const orders = await placeOrders(1);
+    expect((await waitForTerminal(stack.db.sql, orders.ids))[0]!.status).toBe('CONFIRMED');
+
+    const startedAt = Date.now();
+    const demoted = await servers.failover();
+    const promoted = await servers.failedOverFrom(demoted);
+    expect((await servers.clientsOn(demoted)).length).toBeGreaterThan(0);
+    // Every connection of the workers (theirs and BullMQ's) leaves the old primary while it still takes writes as a master;
+    // the Sentinel reconfigures it only some 10 s later, and writes it took meanwhile would be lost.
+    await eventually(async () => (await servers.clientsOn(demoted)).length === 0, 5_000, 'no connection left on the demoted primary');
+    const movedMs = Date.now() - startedAt;
+    // They left on their own: the old primary has not been told to replicate yet, nor dropped its clients.
+    expect(await servers.roleOf(demoted)).toBe('master');
+    console.info(`SENTINEL FAILOVER: every connection off the old primary in ${movedMs} ms, while it still answers ROLE master`);
+
+    const rows = await waitForTerminal(stack.db.sql, await orders.place(2), 30_000);
+    expect(rows.map((r) => r.status)).toEqual(['CONFIRMED', 'CONFIRMED']);
+    expect((await servers.clientsOn(promoted)).map((c) => c.name)).toEqual(expect.arrayContaining(['workers', 'workers-producer']));
   });
 });

@@ -91,10 +91,20 @@ export interface SentinelServers {
   primary: PrivateRedis;
   replicas: PrivateRedis[];
   sentinels: PrivateRedis[];
+  /** The data node (primary or replica) on `port`. */
+  node(port: number): PrivateRedis;
   /** The port the Sentinels name as the primary now. */
   primaryPort(): Promise<number>;
+  /** Asks the Sentinel for a failover while the primary still runs (SENTINEL FAILOVER, once one can start); returns the port of the primary it demotes. */
+  failover(timeoutMs?: number): Promise<number>;
   /** Waits until the Sentinels name a primary other than `port` and that server answers ROLE as a master; returns its port. */
   failedOverFrom(port: number, timeoutMs?: number): Promise<number>;
+  /** The client connections on the server at `port`, without replicas, Sentinels and this question's own. */
+  clientsOn(port: number): Promise<{ name: string; flags: string }[]>;
+  /** What the server at `port` answers to ROLE: `master` or `slave`. */
+  roleOf(port: number): Promise<string>;
+  /** The keys matching `pattern` on the server at `port`. */
+  keysOn(port: number, pattern: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -105,11 +115,13 @@ export interface SentinelOptions {
   downAfterMs?: number;
 }
 
+/** One SENTINEL REPLICAS entry (a flat name/value list) as a map. */
+const fieldsOf = (entry: string[]) => new Map(entry.flatMap((value, i) => (i % 2 === 0 ? [[value, entry[i + 1]]] : [])));
+
 /**
  * A primary, `replicas` replicas of it and `sentinels` Sentinels (quorum 1)
  * watching it, all of this test's own on free ports; resolved once every
- * replica is in sync and every Sentinel knows every replica, so a failover can
- * promote one.
+ * replica is in sync and every Sentinel could promote every replica.
  */
 export async function startRedisSentinel({ replicas = 1, sentinels = 1, downAfterMs = 1000 }: SentinelOptions = {}): Promise<SentinelServers> {
   const dir = mkdtempSync(join(tmpdir(), 'junction-redis-sentinel-'));
@@ -143,29 +155,52 @@ export async function startRedisSentinel({ replicas = 1, sentinels = 1, downAfte
       );
       watchers.push(await started({ port, configFile, sentinel: true, args: ['--dir', dir] }));
     }
-    for (const watcher of watchers) {
-      await until(`sentinel ${watcher.port} knows ${replicas} replicas`, async () => ((await ask(watcher.port, 'SENTINEL', 'REPLICAS', masterName)) as unknown[]).length >= replicas);
-    }
+    // A replica a Sentinel could promote: seen (INFO read), flagged a plain replica, its link to the primary up.
+    const promotable = async (sentinel: PrivateRedis) =>
+      ((await ask(sentinel.port, 'SENTINEL', 'REPLICAS', masterName)) as string[][]).map(fieldsOf).filter((f) => f.get('flags') === 'slave' && f.get('master-link-status') === 'ok').length;
+    for (const watcher of watchers) await until(`sentinel ${watcher.port} can promote ${replicas} replicas`, async () => (await promotable(watcher)) >= replicas);
     const primaryPort = async () => Number(((await ask(watchers[0]!.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName)) as [string, string])[1]);
+    const nodes = [primary, ...copies];
+    const roleOf = async (port: number) => ((await ask(port, 'ROLE')) as [string])[0];
     return {
       url: `redis+sentinel://${watchers.map((w) => `127.0.0.1:${w.port}`).join(',')}/${masterName}`,
       masterName,
       primary,
       replicas: copies,
       sentinels: watchers,
+      node(port) {
+        const found = nodes.find((n) => n.port === port);
+        if (!found) throw new Error(`no data node on ${port}`);
+        return found;
+      },
       primaryPort,
+      async failover(timeoutMs = 30_000) {
+        const demoted = await primaryPort();
+        // NOGOODSLAVE / INPROG until a replica is in sync and the last failover is over.
+        await until('SENTINEL FAILOVER accepted', async () => (await ask(watchers[0]!.port, 'SENTINEL', 'FAILOVER', masterName)) === 'OK', timeoutMs);
+        return demoted;
+      },
       async failedOverFrom(port, timeoutMs = 30_000) {
         let promoted = port;
         await until(
           `failover from ${port}`,
           async () => {
             promoted = await primaryPort();
-            return promoted !== port && ((await ask(promoted, 'ROLE')) as [string])[0] === 'master';
+            return promoted !== port && (await roleOf(promoted)) === 'master';
           },
           timeoutMs,
         );
         return promoted;
       },
+      async clientsOn(port) {
+        const lines = String(await ask(port, 'CLIENT', 'LIST')).trim().split('\n');
+        const clients = lines.map((line) => Object.fromEntries(line.split(' ').map((pair) => pair.split('=', 2) as [string, string])));
+        return clients
+          .filter((c) => !c.flags!.includes('S') && !c.flags!.includes('M') && !c.name!.startsWith('sentinel-') && c.cmd !== 'client|list')
+          .map((c) => ({ name: c.name!, flags: c.flags! }));
+      },
+      roleOf,
+      keysOn: async (port, pattern) => (await ask(port, 'KEYS', pattern)) as string[],
       stop: () => stopAll(servers, dir),
     };
   } catch (error) {
