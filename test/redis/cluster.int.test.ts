@@ -11,6 +11,7 @@ import { createProduct, createUser, fastOrderEnv, ordersSettled, placeOrder, wai
 import { expectInvariants } from '../support/invariants.ts';
 import { startRedisCluster, type RedisClusterServers } from '../support/redis-ha.ts';
 import { startGateway, startStack, type Stack } from '../support/stack.ts';
+import { closeAll } from '../support/teardown.ts';
 
 /**
  * Junction on a Redis Cluster of its own (3 masters on free ports), named by
@@ -35,9 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
-    await workers?.close();
-    await stack?.close();
-    await provider?.close();
+    await closeAll(workers, stack, provider);
   } finally {
     // Also when a close above failed: no redis-server of this file outlives it.
     await cluster?.stop();

@@ -9,6 +9,7 @@ import { eventually } from '../support/notify-provider.ts';
 import { createProduct, createUser, fastOrderEnv, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
 import { startRedisSentinel, type SentinelServers } from '../support/redis-ha.ts';
 import { startStack, type Stack } from '../support/stack.ts';
+import { closeAll } from '../support/teardown.ts';
 
 /**
  * Junction on a Sentinel-managed Redis of its own (a primary, two replicas and
@@ -28,8 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
-    await workers?.close();
-    await stack?.close();
+    await closeAll(workers, stack);
   } finally {
     // Also when a close above failed: no redis-server of this file outlives it.
     await servers?.stop();
