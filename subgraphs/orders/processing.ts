@@ -59,9 +59,9 @@ export class OrderProcessing {
     return this.repo.uncountAttempt(orderId);
   }
 
-  /** Orders still PENDING or PROCESSING with no change for `olderThanMs`, oldest first (for the order worker's recovery sweep). */
-  stale(olderThanMs: number, limit: number): Promise<OrderRow[]> {
-    return this.repo.stale(olderThanMs, limit);
+  /** Orders still PENDING or PROCESSING with no change for `olderThanMs`, `limit` of them by id after `after` (for the order worker's recovery sweep). */
+  stale(olderThanMs: number, limit: number, after?: string): Promise<OrderRow[]> {
+    return this.repo.stale(olderThanMs, limit, after);
   }
 
   /** PROCESSING → CONFIRMED with its ORDER_CONFIRMED event; undefined when the order had left PROCESSING (cancelled). */

@@ -1,5 +1,5 @@
 import { currentTraceparent } from '../../common/tracing.ts';
-import { and, asc, count, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
 import { firstPerParent, pageAfter, type Ordering } from '../../common/sql.ts';
 import type { OutboxMessage } from '../../common/jobs.ts';
@@ -151,13 +151,22 @@ export class OrdersRepository {
     });
   }
 
-  /** Orders still PENDING or PROCESSING with no change for `olderThanMs`, oldest first (for the order worker's recovery sweep). */
-  stale(olderThanMs: number, limit: number): Promise<OrderRow[]> {
+  /**
+   * Orders still PENDING or PROCESSING with no change for `olderThanMs`, by id,
+   * `limit` of them after the id `after` (the recovery sweep pages through them all).
+   */
+  stale(olderThanMs: number, limit: number, after?: string): Promise<OrderRow[]> {
     return this.db
       .select()
       .from(orders)
-      .where(and(inArray(orders.status, ['PENDING', 'PROCESSING']), lt(orders.updatedAt, sql`now() - make_interval(secs => ${olderThanMs / 1000})`)))
-      .orderBy(asc(orders.updatedAt))
+      .where(
+        and(
+          inArray(orders.status, ['PENDING', 'PROCESSING']),
+          lt(orders.updatedAt, sql`now() - make_interval(secs => ${olderThanMs / 1000})`),
+          after === undefined ? undefined : gt(orders.id, after),
+        ),
+      )
+      .orderBy(asc(orders.id))
       .limit(limit);
   }
 

@@ -1,8 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from '../../common/logger.ts';
 import { addJob } from '../../common/queues.ts';
-import { isRedisReady, type RedisConnection } from '../../common/redis.ts';
-import { processOrder, type OrderProcessing } from '../../subgraphs/orders/module.ts';
+import type { RedisConnection } from '../../common/redis.ts';
+import { processOrder, type OrderProcessing, type OrderRow } from '../../subgraphs/orders/module.ts';
+import { batches, RecoverySweep, type SweptState } from '../recovery-sweep.ts';
 
 export interface OrderRecoveryOptions {
   /** The order state transitions (orderProcessing(db) of the orders module). */
@@ -13,16 +14,16 @@ export interface OrderRecoveryOptions {
   redis: RedisConnection;
   config: { ORDER_RECOVERY_MS: number; ORDER_RETRY_DELAYS_MS: number[] };
   logger: Logger;
-  /** Orders looked at per sweep. Default 100. */
+  /** Orders looked at per batch. Default 100. */
   batchSize?: number;
 }
 
-export interface SweepResult {
-  /** Orders whose job Redis no longer had, queued again. */
-  requeued: number;
-  /** Orders whose job had failed for good without the order being finished: now FAILED(INVENTORY_UNAVAILABLE). */
-  failed: number;
-}
+/**
+ * What a sweep did: `requeued`, orders whose job Redis no longer had, queued
+ * again; `failed`, orders whose job had failed for good without the order
+ * being finished, now FAILED(INVENTORY_UNAVAILABLE).
+ */
+export type SweepResult = Record<'requeued' | 'failed', number>;
 
 /**
  * The last line of "never lost": every ORDER_RECOVERY_MS it looks at orders
@@ -33,53 +34,35 @@ export interface SweepResult {
  * queues a release. Orders whose job is waiting, delayed or active are left
  * alone. Processing is idempotent, so a job queued twice does no harm.
  */
-export class OrderRecovery {
-  private readonly processing: OrderProcessing;
-  private timer?: NodeJS.Timeout;
-  private sweeping?: Promise<unknown>;
-
+export class OrderRecovery extends RecoverySweep<OrderRow, 'requeued' | 'failed'> {
   constructor(private readonly options: OrderRecoveryOptions) {
-    this.processing = options.processing;
+    const { queue, redis, config, logger, batchSize } = options;
+    super({ name: 'order recovery', queue, redis, everyMs: config.ORDER_RECOVERY_MS, logger, batchSize }, ['requeued', 'failed']);
   }
 
-  start(): this {
-    const every = this.options.config.ORDER_RECOVERY_MS;
-    this.timer ??= setInterval(() => {
-      this.sweeping ??= this.sweep()
-        .catch((error) => this.options.logger.warn({ err: error }, 'order recovery sweep failed'))
-        .finally(() => (this.sweeping = undefined));
-    }, every);
-    this.timer.unref();
-    return this;
+  protected rows(batchSize: number): AsyncIterable<OrderRow[]> {
+    const { processing, config } = this.options;
+    return batches<OrderRow, string>((after, limit) => processing.stale(config.ORDER_RECOVERY_MS, limit, after), (order) => order.id, batchSize);
   }
 
-  async sweep(): Promise<SweepResult> {
-    const { queue, redis, config, logger } = this.options;
-    const result: SweepResult = { requeued: 0, failed: 0 };
-    if (!isRedisReady(redis)) return result;
-    for (const order of await this.processing.stale(config.ORDER_RECOVERY_MS, this.options.batchSize ?? 100)) {
-      const job = await queue.getJob(order.id);
-      const state = job ? await job.getState() : 'missing';
-      if (state === 'missing' || state === 'unknown') {
-        // Harmless if the relay has yet to publish the order's outbox row: same job id, one job.
-        await addJob(queue, processOrder, { orderId: order.id }, config);
-        logger.warn({ orderId: order.id, status: order.status }, 'order job lost from Redis: queued again');
-        result.requeued += 1;
-      } else if (state === 'failed' || state === 'completed') {
-        const failed = await this.processing.fail(order.id, 'INVENTORY_UNAVAILABLE', { release: true, detail: `job ${state} without finishing the order` });
-        if (failed) {
-          logger.warn({ orderId: order.id, state }, 'order left open by a finished job: FAILED, release queued');
-          result.failed += 1;
-        }
-      }
+  protected jobIdOf(order: OrderRow): string {
+    return order.id;
+  }
+
+  protected async recover(order: OrderRow, state: SweptState): Promise<'requeued' | 'failed' | undefined> {
+    const { processing, config } = this.options;
+    if (state === 'missing') {
+      // Harmless if the relay has yet to publish the order's outbox row: same job id, one job.
+      await addJob(this.queue, processOrder, { orderId: order.id }, config);
+      this.logger.warn({ orderId: order.id, status: order.status }, 'order job lost from Redis: queued again');
+      return 'requeued';
     }
-    return result;
-  }
-
-  /** Stops sweeping (after a sweep in progress); safe to call twice. */
-  async close(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.sweeping;
+    if (state === 'failed' || state === 'completed') {
+      const failed = await processing.fail(order.id, 'INVENTORY_UNAVAILABLE', { release: true, detail: `job ${state} without finishing the order` });
+      if (!failed) return undefined;
+      this.logger.warn({ orderId: order.id, state }, 'order left open by a finished job: FAILED, release queued');
+      return 'failed';
+    }
+    return undefined;
   }
 }

@@ -107,4 +107,19 @@ describe('order recovery sweep', () => {
     // Its job is waiting now: nothing more to do.
     expect(await recovery.sweep()).toEqual({ requeued: 0, failed: 0 });
   });
+
+  it('looks past a full batch of orders whose jobs are only waiting (a paused queue) to the lost one behind them', async () => {
+    const queue = queues.get(ordersQueue.name);
+    for (let i = 0; i < 3; i += 1) {
+      const waiting = await openOrder('PENDING');
+      await addJob(queue, processOrder, { orderId: waiting }, config);
+      // Older than the lost one: first in any oldest-first batch.
+      await db.sql`update orders.orders set updated_at = now() - interval '2 hours' where id = ${waiting}`;
+    }
+    const lost = await openOrder('PENDING');
+    const paged = new OrderRecovery({ processing: await orderProcessing(db.db), queue, redis: producer, config, logger: createLogger('recovery', 'silent'), batchSize: 1 });
+    expect(await paged.sweep()).toEqual({ requeued: 1, failed: 0 });
+    expect(await queue.getJobState(lost)).toBe('waiting');
+    await paged.close();
+  });
 });
