@@ -97,6 +97,12 @@ const configSchema = z
     ORDER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
     /** An order PENDING or PROCESSING this long has its job checked (queued again if Redis lost it); also how often that runs. */
     ORDER_RECOVERY_MS: z.coerce.number().int().min(100).default(300000),
+    /**
+     * A notification QUEUED or RETRYING this long has its delivery job checked (queued again if Redis lost it, FAILED if it
+     * failed for good), and an event announced to notifications this long ago (up to a day) with no notification has its job
+     * checked; also how often that runs.
+     */
+    NOTIFY_RECOVERY_MS: z.coerce.number().int().min(100).default(300000),
     SUPERGRAPH_PATH: z.string().min(1).default('supergraph.graphql'),
     /** How long `db:migrate -- --wait` (a Kubernetes init container) waits for the migrations before it fails. */
     MIGRATE_WAIT_TIMEOUT_MS: ms(600000),

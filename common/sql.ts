@@ -32,6 +32,14 @@ export function afterCursor(ordering: Ordering, after: readonly unknown[] | null
   return or(...ordering.keys.map((key, i) => and(...ordering.keys.slice(0, i).map((prefix, j) => eq(prefix, after[j])), beyond(key, after[i]))));
 }
 
+/** `column` (a timestamp) is more than `ms` before now(), by the database's clock, as the column was written. */
+export function olderThan(column: SQLWrapper, ms: number): SQL {
+  return lt(column, sql`now() - make_interval(secs => ${ms / 1000})`);
+}
+
+/** Ascending by one unique key (an id): the order a sweep pages through rows in. */
+export const byKey = (key: SQLWrapper): Ordering => ({ keys: [key], direction: 'asc' });
+
 export interface PageQuery {
   ordering: Ordering;
   /** The keys of the last row of the previous page, or null for the first page. */

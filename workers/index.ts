@@ -41,7 +41,7 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Runn
 
   const relay = new OutboxRelay({ db: database, queues, redis: producer, config, logger: logger.child({ component: 'outbox-relay' }) }).start();
   const orders = await startOrderWorker({ config, db: database.db, connection, queues, logger });
-  const notifications = await startNotificationWorkers({ config, db: database.db, logger: logger.child({ component: 'notifications' }) });
+  const notifications = await startNotificationWorkers({ config, db: database.db, queues, logger: logger.child({ component: 'notifications' }) });
   const backups = startBackups({ config, db: database.db, connection, logger });
 
   // Consumers first (active jobs drain), then the relay, then the connections.

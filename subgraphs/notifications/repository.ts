@@ -1,6 +1,6 @@
-import { and, count, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, isNull, ne, notExists, sql } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
-import { firstPerParent, pageAfter, type Ordering } from '../../common/sql.ts';
+import { byKey, firstPerParent, olderThan, pageAfter, type Ordering } from '../../common/sql.ts';
 import { notifications, notificationsOutbox } from './db.ts';
 import { OUTBOX_CHANNEL } from '../../common/queues.ts';
 import type { NotificationStatus } from './generated/resolvers.ts';
@@ -120,12 +120,44 @@ export class NotificationsRepository {
       .where(and(eq(notifications.eventId, eventId), ne(notifications.status, 'SENT')));
   }
 
-  /** An attempt failed: RETRYING when another is scheduled, else FAILED. */
-  async markAttemptFailed(eventId: string, error: string, final: boolean): Promise<void> {
-    await this.db
+  /**
+   * An attempt failed: RETRYING when another is scheduled, else FAILED. With
+   * `unchangedForMs` (the recovery sweep's), only if the row is still waiting
+   * on its job and has not changed for that long. True when the row changed.
+   */
+  async markAttemptFailed(eventId: string, error: string, final: boolean, unchangedForMs?: number): Promise<boolean> {
+    const changed = await this.db
       .update(notifications)
       .set({ status: final ? 'FAILED' : 'RETRYING', lastError: error.slice(0, 1000), updatedAt: sql`now()` })
-      .where(and(eq(notifications.eventId, eventId), ne(notifications.status, 'SENT')));
+      .where(and(eq(notifications.eventId, eventId), unchangedForMs === undefined ? ne(notifications.status, 'SENT') : this.waitingSince(unchangedForMs)))
+      .returning({ id: notifications.id });
+    return changed.length > 0;
+  }
+
+  /**
+   * Notifications waiting on their delivery job (QUEUED, RETRYING) with no
+   * change for `olderThanMs`, `limit` of them by id after `after`: what the
+   * recovery sweep looks at. One whose delivery outbox row is still
+   * unpublished is left out: publishing it is the relay's work.
+   */
+  waitingOnDelivery(olderThanMs: number, limit: number, after?: string): Promise<NotificationRow[]> {
+    const unpublished = this.db
+      .select({ id: notificationsOutbox.id })
+      .from(notificationsOutbox)
+      .where(and(isNull(notificationsOutbox.publishedAt), eq(sql`${notificationsOutbox.payload}->>'eventId'`, notifications.eventId)));
+    const where = and(this.waitingSince(olderThanMs), notExists(unpublished));
+    return pageAfter(this.db, notifications, { ordering: byKey(notifications.id), after: after === undefined ? null : [after], limit, where });
+  }
+
+  /** Of `eventIds`, those recorded as a notification. */
+  async recorded(eventIds: readonly string[]): Promise<Set<string>> {
+    if (eventIds.length === 0) return new Set();
+    const rows = await this.db.select({ eventId: notifications.eventId }).from(notifications).where(inArray(notifications.eventId, [...eventIds]));
+    return new Set(rows.map((row) => row.eventId));
+  }
+
+  private waitingSince(ms: number) {
+    return and(inArray(notifications.status, ['QUEUED', 'RETRYING']), olderThan(notifications.updatedAt, ms));
   }
 
   /**

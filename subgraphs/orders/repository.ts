@@ -1,7 +1,7 @@
 import { currentTraceparent } from '../../common/tracing.ts';
-import { and, asc, count, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
-import { firstPerParent, pageAfter, type Ordering } from '../../common/sql.ts';
+import { byKey, firstPerParent, olderThan, pageAfter, type Ordering } from '../../common/sql.ts';
 import type { OutboxMessage } from '../../common/jobs.ts';
 import { OUTBOX_CHANNEL } from '../../common/queues.ts';
 import { orderStatusChanges, orders, ordersOutbox } from './db.ts';
@@ -156,18 +156,8 @@ export class OrdersRepository {
    * `limit` of them after the id `after` (the recovery sweep pages through them all).
    */
   stale(olderThanMs: number, limit: number, after?: string): Promise<OrderRow[]> {
-    return this.db
-      .select()
-      .from(orders)
-      .where(
-        and(
-          inArray(orders.status, ['PENDING', 'PROCESSING']),
-          lt(orders.updatedAt, sql`now() - make_interval(secs => ${olderThanMs / 1000})`),
-          after === undefined ? undefined : gt(orders.id, after),
-        ),
-      )
-      .orderBy(asc(orders.id))
-      .limit(limit);
+    const where = and(inArray(orders.status, ['PENDING', 'PROCESSING']), olderThan(orders.updatedAt, olderThanMs));
+    return pageAfter(this.db, orders, { ordering: byKey(orders.id), after: after === undefined ? null : [after], limit, where });
   }
 
   /** Counts a processing attempt of an order still in `status` (a retry: no status change, no history row). */

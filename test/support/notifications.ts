@@ -101,7 +101,7 @@ export async function startNotificationRig(label: string, env: Record<string, st
   const identity = await startTestIdentity();
   const base = await startNotificationBase(label, { env: { ...identity.env, INGEST_API_KEY: KEY, ...env }, relay: true });
   const { db, config, queues } = base;
-  const workers = await startNotificationWorkers({ db: db.db, config, logger });
+  const workers = await startNotificationWorkers({ db: db.db, config, queues, logger });
   const subgraph = await createNotificationsSubgraph({ db: db.db, config, logger });
   const subgraphHttp = await listen(subgraph.app, 0);
   const board = createWorkersApp({ queues: queues.only(QUEUE_NAMES), logger, auth: createAuthenticator(config) });

@@ -1,29 +1,41 @@
 import type { Config } from '../../common/config.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
+import type { QueueSet } from '../../common/queues.ts';
+import { notificationsQueue, notificationsRepository } from '../../subgraphs/notifications/module.ts';
 import { createDeliveryWorker, type DeliveryWorkerOptions } from './delivery.ts';
 import { createEventsWorker } from './events.ts';
+import { DeliveryRecovery } from './recovery.ts';
 
 export interface NotificationWorkersOptions {
   db: Database;
   config: Config;
+  /** The producer side of the queues (the recovery sweep queues lost jobs again). */
+  queues: QueueSet;
   logger: Logger;
   /** Tuning of the delivery worker (lock duration, concurrency, timeout). */
   delivery?: Omit<DeliveryWorkerOptions, 'db' | 'config' | 'logger'>;
 }
 
-/** The notifications capability's workers: recording `notification-events`, delivering `notifications`. */
+/**
+ * The notifications capability's workers: recording `notification-events`,
+ * delivering `notifications`, and the recovery sweep (every NOTIFY_RECOVERY_MS)
+ * for notifications whose delivery job Redis lost.
+ */
 export async function startNotificationWorkers(options: NotificationWorkersOptions) {
-  const { db, config, logger } = options;
+  const { db, config, queues, logger } = options;
   const events = await createEventsWorker({ db, config, logger });
   const delivery = await createDeliveryWorker({ db, config, logger, ...options.delivery });
+  const repo = await notificationsRepository(db);
+  const recovery = new DeliveryRecovery({ repo, queue: queues.get(notificationsQueue.name), redis: queues.connection, config, logger }).start();
   let closing: Promise<void> | undefined;
   return {
     events,
     delivery,
-    /** Stops both after their jobs in flight; safe to call twice. */
+    recovery,
+    /** Stops the sweep, then both workers after their jobs in flight; safe to call twice. */
     close(): Promise<void> {
-      closing ??= Promise.all([events.close(), delivery.close()]).then(() => {});
+      closing ??= recovery.close().then(() => Promise.all([events.close(), delivery.close()])).then(() => {});
       return closing;
     },
   };
