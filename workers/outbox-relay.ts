@@ -1,3 +1,4 @@
+import type { Job, Queue } from 'bullmq';
 import { asc, inArray, isNull, sql } from 'drizzle-orm';
 import type { Config } from '../common/config.ts';
 import type { DbHandle } from '../common/db.ts';
@@ -34,6 +35,14 @@ function jobOf(row: { queue: string; name: string }): AnyJob {
   const job = JOBS.find((candidate) => candidate.queue.name === row.queue && candidate.accepts(row.name));
   if (!job) throw new Error(`no subgraph module declares job ${row.name} on queue ${row.queue}`);
   return job;
+}
+
+/** An outbox row of any table. */
+export type OutboxRow = OutboxTable['$inferSelect'];
+
+/** Adds the job an outbox row stands for to `queue` (its queue), with the options its declaration draws from config and the row's job id. */
+export function addOutboxJob(queue: Queue, row: Pick<OutboxRow, 'queue' | 'name' | 'payload' | 'jobId'>, config: Config): Promise<Job> {
+  return queue.add(row.name, row.payload, { ...jobOf(row).options(config), jobId: row.jobId });
 }
 
 /**
@@ -107,7 +116,7 @@ export class OutboxRelay {
         .for('update', { skipLocked: true });
       if (rows.length === 0) return { published: 0, more: false };
       const results = await Promise.allSettled(
-        rows.map(async (row) => queues.get(row.queue).add(row.name, row.payload, { ...jobOf(row).options(config), jobId: row.jobId })),
+        rows.map(async (row) => addOutboxJob(queues.get(row.queue), row, config)),
       );
       const published = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => row.id);
       if (published.length > 0) {

@@ -5,18 +5,22 @@ import { isRedisReady, type RedisConnection } from '../common/redis.ts';
 /** A job's state as a sweep sees it: BullMQ's, or `missing` when Redis has no job of that id. */
 export type SweptState = JobState | 'missing';
 
-export interface RecoverySweepOptions {
-  /** What is swept, for the logs (`order recovery`). */
-  name: string;
+/** What every recovery sweep is given. */
+export interface SweepDependencies {
   /** The queue the rows' jobs are on (producer side). */
   queue: Queue;
   /** The producer connection behind `queue`; no sweep runs while it is not ready. */
   redis: RedisConnection;
-  /** How often start() sweeps. */
-  everyMs: number;
   logger: Logger;
   /** Rows looked at per batch (one query, then one job-state lookup per row, all at once). Default 100. */
   batchSize?: number;
+}
+
+export interface RecoverySweepOptions extends SweepDependencies {
+  /** What is swept, for the logs (`order recovery`). */
+  name: string;
+  /** How often start() sweeps. */
+  everyMs: number;
 }
 
 /**
@@ -76,6 +80,19 @@ export abstract class RecoverySweep<Row, Outcome extends string> {
       }
     }
     return result;
+  }
+
+  /**
+   * Runs a completed job again, its attempts reset; false when it is gone
+   * (the next sweep finds it missing) or no longer completed (another sweep put it back first).
+   */
+  protected async rerunCompleted(jobId: string): Promise<boolean> {
+    const job = await this.queue.getJob(jobId);
+    if (!job) return false;
+    return job.retry('completed', { resetAttemptsMade: true, resetAttemptsStarted: true }).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Stops sweeping (after a sweep in progress); safe to call twice. */

@@ -28,6 +28,8 @@ export interface NotificationBase {
   config: Config;
   producer: ReturnType<typeof createRedis>;
   queues: QueueSet;
+  /** Waits until every one of `eventIds` is a SENT notification. */
+  allSent(eventIds: readonly string[], timeoutMs?: number): Promise<void>;
   /** Stops the relay, empties the queues, drops the database. */
   close(): Promise<void>;
 }
@@ -62,6 +64,16 @@ export async function startNotificationBase(label: string, options: Notification
     config,
     producer,
     queues,
+    allSent: async (eventIds, timeoutMs) => {
+      await eventually(
+        async () => {
+          const rows = await db.sql`select status from notifications.notifications where event_id in ${db.sql(eventIds)}`;
+          return rows.length === eventIds.length && rows.every((row) => row.status === 'SENT');
+        },
+        timeoutMs,
+        `${eventIds.join(', ')} SENT`,
+      );
+    },
     async close() {
       await relay?.close();
       await closeTestQueues(queues, producer);

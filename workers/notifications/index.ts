@@ -2,7 +2,8 @@ import type { Config } from '../../common/config.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { QueueSet } from '../../common/queues.ts';
-import { notificationsQueue, notificationsRepository } from '../../subgraphs/notifications/module.ts';
+import { notificationEventsQueue, notificationsQueue, notificationsRepository } from '../../subgraphs/notifications/module.ts';
+import { AnnouncementRecovery } from './announcement-recovery.ts';
 import { createDeliveryWorker, type DeliveryWorkerOptions } from './delivery.ts';
 import { createEventsWorker } from './events.ts';
 import { DeliveryRecovery } from './recovery.ts';
@@ -19,23 +20,29 @@ export interface NotificationWorkersOptions {
 
 /**
  * The notifications capability's workers: recording `notification-events`,
- * delivering `notifications`, and the recovery sweep (every NOTIFY_RECOVERY_MS)
- * for notifications whose delivery job Redis lost.
+ * delivering `notifications`, and the recovery sweeps (every
+ * NOTIFY_RECOVERY_MS) for notifications whose delivery job Redis lost and for
+ * announced events whose job Redis lost before they were recorded.
  */
 export async function startNotificationWorkers(options: NotificationWorkersOptions) {
   const { db, config, queues, logger } = options;
   const events = await createEventsWorker({ db, config, logger });
   const delivery = await createDeliveryWorker({ db, config, logger, ...options.delivery });
   const repo = await notificationsRepository(db);
-  const recovery = new DeliveryRecovery({ repo, queue: queues.get(notificationsQueue.name), redis: queues.connection, config, logger }).start();
+  const redis = queues.connection;
+  const recovery = new DeliveryRecovery({ repo, queue: queues.get(notificationsQueue.name), redis, config, logger }).start();
+  const announcements = new AnnouncementRecovery({ db, repo, queue: queues.get(notificationEventsQueue.name), redis, config, logger }).start();
   let closing: Promise<void> | undefined;
   return {
     events,
     delivery,
     recovery,
-    /** Stops the sweep, then both workers after their jobs in flight; safe to call twice. */
+    announcements,
+    /** Stops the sweeps, then both workers after their jobs in flight; safe to call twice. */
     close(): Promise<void> {
-      closing ??= recovery.close().then(() => Promise.all([events.close(), delivery.close()])).then(() => {});
+      closing ??= Promise.all([recovery.close(), announcements.close()])
+        .then(() => Promise.all([events.close(), delivery.close()]))
+        .then(() => {});
       return closing;
     },
   };

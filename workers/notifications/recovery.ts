@@ -1,32 +1,13 @@
-import type { Queue } from 'bullmq';
 import type { Config } from '../../common/config.ts';
-import type { Logger } from '../../common/logger.ts';
 import { addJob } from '../../common/queues.ts';
-import type { RedisConnection } from '../../common/redis.ts';
 import { deliverNotification, deliveryJobData, deliveryJobId, type NotificationRow, type NotificationsRepository } from '../../subgraphs/notifications/module.ts';
-import { batches, RecoverySweep, type SweptState } from '../recovery-sweep.ts';
+import { batches, RecoverySweep, type SweepDependencies, type SweptState } from '../recovery-sweep.ts';
 import { deliveries } from './metrics.ts';
 
-export interface DeliveryRecoveryOptions {
+export interface DeliveryRecoveryOptions extends SweepDependencies {
   repo: NotificationsRepository;
-  /** The `notifications` queue (producer side). */
-  queue: Queue;
-  /** The producer connection behind `queue`; the sweep waits while it is not ready. */
-  redis: RedisConnection;
   config: Pick<Config, 'NOTIFY_RECOVERY_MS' | 'NOTIFY_RETRY_DELAYS_MS'>;
-  logger: Logger;
-  /** Notifications looked at per batch. Default 100. */
-  batchSize?: number;
 }
-
-/**
- * What a sweep did: `requeued`, notifications whose delivery job Redis no
- * longer had (or had completed without sending them), queued again under the
- * same job id; `failed`, notifications whose job had failed for good without
- * the row saying so, now FAILED (their job stays in the failed set, for
- * retryNotification).
- */
-export type DeliverySweepResult = Record<'requeued' | 'failed', number>;
 
 /**
  * "Ends SENT or FAILED", also when Redis lost the delivery job (a restart
@@ -44,8 +25,8 @@ export type DeliverySweepResult = Record<'requeued' | 'failed', number>;
  */
 export class DeliveryRecovery extends RecoverySweep<NotificationRow, 'requeued' | 'failed'> {
   constructor(private readonly options: DeliveryRecoveryOptions) {
-    const { queue, redis, config, logger, batchSize } = options;
-    super({ name: 'notification recovery', queue, redis, everyMs: config.NOTIFY_RECOVERY_MS, logger, batchSize }, ['requeued', 'failed']);
+    // requeued: a job queued again (or run again); failed: a row made FAILED, its job kept in the failed set for retryNotification.
+    super({ ...options, name: 'notification recovery', everyMs: options.config.NOTIFY_RECOVERY_MS }, ['requeued', 'failed']);
   }
 
   protected rows(batchSize: number): AsyncIterable<NotificationRow[]> {
@@ -77,13 +58,7 @@ export class DeliveryRecovery extends RecoverySweep<NotificationRow, 'requeued' 
       // Completed jobs mark their row SENT first: one read after the job finished tells a real leftover from a send just made.
       const current = await repo.byEventId(row.eventId);
       if (current?.status !== 'QUEUED' && current?.status !== 'RETRYING') return undefined;
-      const job = await this.queue.getJob(this.jobIdOf(row));
-      try {
-        if (!job) return undefined; // removed meanwhile: the next sweep finds it missing
-        await job.retry('completed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-      } catch {
-        return undefined; // no longer completed: another sweep put it back first
-      }
+      if (!(await this.rerunCompleted(this.jobIdOf(row)))) return undefined;
       log.warn('notification not SENT though its delivery job completed: run again');
       return 'requeued';
     }

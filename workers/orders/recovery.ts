@@ -1,29 +1,12 @@
-import type { Queue } from 'bullmq';
-import type { Logger } from '../../common/logger.ts';
 import { addJob } from '../../common/queues.ts';
-import type { RedisConnection } from '../../common/redis.ts';
 import { processOrder, type OrderProcessing, type OrderRow } from '../../subgraphs/orders/module.ts';
-import { batches, RecoverySweep, type SweptState } from '../recovery-sweep.ts';
+import { batches, RecoverySweep, type SweepDependencies, type SweptState } from '../recovery-sweep.ts';
 
-export interface OrderRecoveryOptions {
+export interface OrderRecoveryOptions extends SweepDependencies {
   /** The order state transitions (orderProcessing(db) of the orders module). */
   processing: OrderProcessing;
-  /** The `orders` queue (producer side). */
-  queue: Queue;
-  /** The producer connection behind `queue`; the sweep waits while it is not ready. */
-  redis: RedisConnection;
   config: { ORDER_RECOVERY_MS: number; ORDER_RETRY_DELAYS_MS: number[] };
-  logger: Logger;
-  /** Orders looked at per batch. Default 100. */
-  batchSize?: number;
 }
-
-/**
- * What a sweep did: `requeued`, orders whose job Redis no longer had, queued
- * again; `failed`, orders whose job had failed for good without the order
- * being finished, now FAILED(INVENTORY_UNAVAILABLE).
- */
-export type SweepResult = Record<'requeued' | 'failed', number>;
 
 /**
  * The last line of "never lost": every ORDER_RECOVERY_MS it looks at orders
@@ -36,8 +19,8 @@ export type SweepResult = Record<'requeued' | 'failed', number>;
  */
 export class OrderRecovery extends RecoverySweep<OrderRow, 'requeued' | 'failed'> {
   constructor(private readonly options: OrderRecoveryOptions) {
-    const { queue, redis, config, logger, batchSize } = options;
-    super({ name: 'order recovery', queue, redis, everyMs: config.ORDER_RECOVERY_MS, logger, batchSize }, ['requeued', 'failed']);
+    // requeued: orders whose job Redis no longer had, queued again; failed: orders whose job failed for good, now FAILED(INVENTORY_UNAVAILABLE).
+    super({ ...options, name: 'order recovery', everyMs: options.config.ORDER_RECOVERY_MS }, ['requeued', 'failed']);
   }
 
   protected rows(batchSize: number): AsyncIterable<OrderRow[]> {

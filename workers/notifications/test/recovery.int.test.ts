@@ -67,10 +67,7 @@ async function finishJob(eventId: string, processor: Processor, state: 'failed' 
 async function deliver(...eventIds: string[]): Promise<void> {
   const delivery = await createDeliveryWorker({ db: base.db.db, config: base.config, logger });
   try {
-    await eventually(async () => {
-      const rows = await base.db.sql`select status from notifications.notifications where event_id in ${base.db.sql(eventIds)}`;
-      return rows.length === eventIds.length && rows.every((r) => r.status === 'SENT');
-    });
+    await base.allSent(eventIds);
   } finally {
     await delivery.close();
   }

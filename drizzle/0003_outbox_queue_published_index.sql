@@ -1,0 +1,3 @@
+CREATE INDEX "outbox_queue_published_at_index" ON "notifications"."outbox" USING btree ("queue","published_at") WHERE "notifications"."outbox"."published_at" is not null;--> statement-breakpoint
+CREATE INDEX "outbox_queue_published_at_index" ON "orders"."outbox" USING btree ("queue","published_at") WHERE "orders"."outbox"."published_at" is not null;--> statement-breakpoint
+CREATE INDEX "outbox_queue_published_at_index" ON "users"."outbox" USING btree ("queue","published_at") WHERE "users"."outbox"."published_at" is not null;

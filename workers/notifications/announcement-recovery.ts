@@ -1,0 +1,92 @@
+import { and, eq, not } from 'drizzle-orm';
+import type { Config } from '../../common/config.ts';
+import type { Database } from '../../common/db.ts';
+import { byKey, olderThan, pageAfter } from '../../common/sql.ts';
+import { notificationEventsQueue, type NotificationsRepository } from '../../subgraphs/notifications/module.ts';
+import { addOutboxJob, loadOutboxes, type OutboxRow, type OutboxTable } from '../outbox-relay.ts';
+import { batches, RecoverySweep, type SweepDependencies, type SweptState } from '../recovery-sweep.ts';
+
+/** How far back the sweep looks at announcements: a day (or two sweep intervals, if NOTIFY_RECOVERY_MS is longer). */
+export const ANNOUNCEMENT_HORIZON_MS = 24 * 3600 * 1000;
+
+export interface AnnouncementRecoveryOptions extends SweepDependencies {
+  db: Database;
+  /** Tells which announced events are recorded as notifications. */
+  repo: NotificationsRepository;
+  /** NOTIFY_RECOVERY_MS, and the settings the events' job options are drawn from. */
+  config: Config;
+  /** The outboxes announcements are written to. Default loadOutboxes() (users' and orders' hold them). */
+  tables?: readonly OutboxTable[];
+  /** Default ANNOUNCEMENT_HORIZON_MS (at least twice NOTIFY_RECOVERY_MS). */
+  horizonMs?: number;
+}
+
+/** The event an announcement row carries: its eventId, which is its job id unless the payload names one. */
+const eventIdOf = (row: OutboxRow) => (typeof row.payload.eventId === 'string' ? row.payload.eventId : row.jobId);
+
+/**
+ * The announced events (USER_SIGNUP, ORDER_CONFIRMED, ORDER_FAILED) that the
+ * relay published to `notification-events` but that no notification records:
+ * had Redis lost the job before the notification-events worker recorded it,
+ * no notification row would exist for the delivery sweep to find. Every
+ * NOTIFY_RECOVERY_MS it reads, from each outbox (through the modules, as the
+ * relay does), the announcements published between NOTIFY_RECOVERY_MS and the
+ * horizon ago, drops those whose eventId is recorded (one query per batch),
+ * and looks at the job of the rest: a missing one is published again from its
+ * outbox row, under the same job id (the eventId; recording is once per
+ * eventId anyway); a completed one (its notification gone with a database
+ * restore) runs again. One that failed for good (a malformed event, 5 real
+ * failures) stays in the failed set: running it again would fail again. Rows
+ * older than the horizon are not read again, so no sweep reads the whole
+ * history; the README says what that leaves.
+ */
+export class AnnouncementRecovery extends RecoverySweep<OutboxRow, 'requeued'> {
+  private readonly horizonMs: number;
+
+  constructor(private readonly options: AnnouncementRecoveryOptions) {
+    super({ ...options, name: 'announcement recovery', everyMs: options.config.NOTIFY_RECOVERY_MS }, ['requeued']);
+    this.horizonMs = options.horizonMs ?? Math.max(ANNOUNCEMENT_HORIZON_MS, 2 * options.config.NOTIFY_RECOVERY_MS);
+  }
+
+  protected async *rows(batchSize: number): AsyncGenerator<OutboxRow[]> {
+    const { repo } = this.options;
+    for (const table of this.options.tables ?? (await loadOutboxes())) {
+      for await (const batch of batches<OutboxRow, number>((after, limit) => this.published(table, after, limit), (row) => row.id, batchSize)) {
+        const recorded = await repo.recorded(batch.map(eventIdOf));
+        const unrecorded = batch.filter((row) => !recorded.has(eventIdOf(row)));
+        if (unrecorded.length > 0) yield unrecorded;
+      }
+    }
+  }
+
+  /** `limit` announcements of `table` after the id `after` published between NOTIFY_RECOVERY_MS and the horizon ago. */
+  private published(table: OutboxTable, after: number | undefined, limit: number): Promise<OutboxRow[]> {
+    const where = and(
+      eq(table.queue, notificationEventsQueue.name),
+      olderThan(table.publishedAt, this.options.config.NOTIFY_RECOVERY_MS),
+      not(olderThan(table.publishedAt, this.horizonMs)),
+    );
+    return pageAfter(this.options.db, table, { ordering: byKey(table.id), after: after === undefined ? null : [after], limit, where });
+  }
+
+  protected jobIdOf(row: OutboxRow): string {
+    return row.jobId;
+  }
+
+  protected async recover(row: OutboxRow, state: SweptState): Promise<'requeued' | undefined> {
+    const log = this.logger.child({ eventId: eventIdOf(row), type: row.name, state });
+    if (state === 'missing') {
+      await addOutboxJob(this.queue, row, this.options.config);
+      log.warn('announced event lost from Redis before it was recorded: published again');
+      return 'requeued';
+    }
+    if (state === 'completed') {
+      // Recorded meanwhile (the batch was read before its job finished): nothing to do.
+      if ((await this.options.repo.recorded([eventIdOf(row)])).size > 0) return undefined;
+      if (!(await this.rerunCompleted(row.jobId))) return undefined;
+      log.warn('announced event completed but not recorded (a restored database): recorded again');
+      return 'requeued';
+    }
+    return undefined;
+  }
+}
