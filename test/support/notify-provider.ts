@@ -10,6 +10,8 @@ export interface ProviderRequest {
   traceparent?: string;
   /** The answer given (or to be given). */
   status: number;
+  /** Accepted before under the same key: answered 200 as a replay, not delivered again. */
+  replay: boolean;
 }
 
 /** How the provider answers the nth request (1-based) carrying `key`: a status, optionally after a delay. */
@@ -53,8 +55,8 @@ export async function startTestProvider(behaviour: Behaviour = accept): Promise<
     const nth = requests.filter((r) => r.key === key).length + 1;
     const { status, delayMs } = current(key, nth);
     const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
-    requests.push({ key, at: Date.now(), body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'), traceparent, status });
     const replay = status < 300 && delivered.has(key);
+    requests.push({ key, at: Date.now(), body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'), traceparent, status, replay });
     if (status < 300) delivered.add(key);
     if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (res.destroyed) return;
