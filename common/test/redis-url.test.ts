@@ -1,46 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { hashTagOf, parseRedisUrl, RedisUrlError } from '../redis-url.ts';
+import { hashTagOf, parseRedisUrl, RedisUrlError, type RedisTarget } from '../redis-url.ts';
 
 describe('REDIS_URL forms', () => {
-  it('leaves redis:// and rediss:// to ioredis as they are', () => {
-    expect(parseRedisUrl('redis://127.0.0.1:6379')).toEqual({ kind: 'standalone', url: 'redis://127.0.0.1:6379' });
-    expect(parseRedisUrl('rediss://:secret@cache.example.com:6380/2')).toEqual({ kind: 'standalone', url: 'rediss://:secret@cache.example.com:6380/2' });
+  it.each<[string, string, RedisTarget]>([
+    ['redis:// as it is, for ioredis', 'redis://127.0.0.1:6379', { kind: 'standalone', url: 'redis://127.0.0.1:6379' }],
+    ['rediss:// as it is, for ioredis', 'rediss://:secret@cache.example.com:6380/2', { kind: 'standalone', url: 'rediss://:secret@cache.example.com:6380/2' }],
+    [
+      'redis+sentinel:// as the Sentinels (26379 by default), the master name and db 0',
+      'redis+sentinel://s1:26380,s2,[::1]:26381/mymaster',
+      { kind: 'sentinel', sentinels: [{ host: 's1', port: 26380 }, { host: 's2', port: 26379 }, { host: '::1', port: 26381 }], masterName: 'mymaster', db: 0 },
+    ],
+    [
+      'redis+sentinel:// with the db and both sets of credentials, decoded',
+      'redis+sentinel://app:p%40ss%2Fw@s1:26379/mymaster/3?sentinelPassword=s%26cret&sentinelUsername=watch',
+      { kind: 'sentinel', sentinels: [{ host: 's1', port: 26379 }], masterName: 'mymaster', db: 3, username: 'app', password: 'p@ss/w', sentinelUsername: 'watch', sentinelPassword: 's&cret' },
+    ],
+    [
+      'redis+cluster:// as the startup nodes (6379 by default) and the credentials',
+      'redis+cluster://:pw@10.0.0.1:7000,10.0.0.2',
+      { kind: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 6379 }], password: 'pw' },
+    ],
+  ])('reads %s', (_, url, expected) => {
+    expect(parseRedisUrl(url)).toEqual(expected);
   });
 
-  it('reads redis+sentinel:// as the Sentinels (26379 by default), the master name, the db and both sets of credentials', () => {
-    expect(parseRedisUrl('redis+sentinel://s1:26380,s2,[::1]:26381/mymaster')).toEqual({
-      kind: 'sentinel',
-      sentinels: [
-        { host: 's1', port: 26380 },
-        { host: 's2', port: 26379 },
-        { host: '::1', port: 26381 },
-      ],
-      masterName: 'mymaster',
-      db: 0,
-    });
-    expect(parseRedisUrl('redis+sentinel://app:p%40ss%2Fw@s1:26379/mymaster/3?sentinelPassword=s%26cret&sentinelUsername=watch')).toEqual({
-      kind: 'sentinel',
-      sentinels: [{ host: 's1', port: 26379 }],
-      masterName: 'mymaster',
-      db: 3,
-      username: 'app',
-      password: 'p@ss/w',
-      sentinelUsername: 'watch',
-      sentinelPassword: 's&cret',
-    });
+  it('reads a Sentinel URL with only a password as no username', () => {
     expect(parseRedisUrl('redis+sentinel://:only-a-password@s1/mymaster')).toMatchObject({ password: 'only-a-password' });
     expect(parseRedisUrl('redis+sentinel://:only-a-password@s1/mymaster')).not.toHaveProperty('username');
-  });
-
-  it('reads redis+cluster:// as the startup nodes (6379 by default) and the credentials', () => {
-    expect(parseRedisUrl('redis+cluster://:pw@10.0.0.1:7000,10.0.0.2')).toEqual({
-      kind: 'cluster',
-      nodes: [
-        { host: '10.0.0.1', port: 7000 },
-        { host: '10.0.0.2', port: 6379 },
-      ],
-      password: 'pw',
-    });
   });
 
   it.each([

@@ -4,7 +4,7 @@ import type { Database } from '../../common/db.ts';
 import { byKey, olderThan, pageAfter } from '../../common/sql.ts';
 import { notificationEventsQueue, type NotificationsRepository } from '../../subgraphs/notifications/module.ts';
 import { addOutboxJob, loadOutboxes, type OutboxRow, type OutboxTable } from '../outbox-relay.ts';
-import { batches, RecoverySweep, type SweepDependencies, type SweptState } from '../recovery-sweep.ts';
+import { batches, RecoverySweep, type SweepDependencies } from '../recovery-sweep.ts';
 
 /** How far back the sweep looks at announcements: a day (or two sweep intervals, if NOTIFY_RECOVERY_MS is longer). */
 export const ANNOUNCEMENT_HORIZON_MS = 24 * 3600 * 1000;
@@ -24,6 +24,9 @@ export interface AnnouncementRecoveryOptions extends SweepDependencies {
 /** The event an announcement row carries: its eventId, which is its job id unless the payload names one. */
 const eventIdOf = (row: OutboxRow) => (typeof row.payload.eventId === 'string' ? row.payload.eventId : row.jobId);
 
+/** requeued: an announced event published again (or run again). */
+export type AnnouncementRecovery = RecoverySweep<OutboxRow, 'requeued'>;
+
 /**
  * The announced events (USER_SIGNUP, ORDER_CONFIRMED, ORDER_FAILED) that the
  * relay published to `notification-events` but that no notification records:
@@ -40,53 +43,35 @@ const eventIdOf = (row: OutboxRow) => (typeof row.payload.eventId === 'string' ?
  * older than the horizon are not read again, so no sweep reads the whole
  * history; the README says what that leaves.
  */
-export class AnnouncementRecovery extends RecoverySweep<OutboxRow, 'requeued'> {
-  private readonly horizonMs: number;
-
-  constructor(private readonly options: AnnouncementRecoveryOptions) {
-    super({ ...options, name: 'announcement recovery', everyMs: options.config.NOTIFY_RECOVERY_MS }, ['requeued']);
-    this.horizonMs = options.horizonMs ?? Math.max(ANNOUNCEMENT_HORIZON_MS, 2 * options.config.NOTIFY_RECOVERY_MS);
-  }
-
-  protected async *rows(batchSize: number): AsyncGenerator<OutboxRow[]> {
-    const { repo } = this.options;
-    for (const table of this.options.tables ?? (await loadOutboxes())) {
-      for await (const batch of batches<OutboxRow, number>((after, limit) => this.published(table, after, limit), (row) => row.id, batchSize)) {
-        const recorded = await repo.recorded(batch.map(eventIdOf));
-        const unrecorded = batch.filter((row) => !recorded.has(eventIdOf(row)));
-        if (unrecorded.length > 0) yield unrecorded;
-      }
-    }
-  }
-
+export function announcementRecovery(options: AnnouncementRecoveryOptions): AnnouncementRecovery {
+  const { db, repo, config } = options;
+  const horizonMs = options.horizonMs ?? Math.max(ANNOUNCEMENT_HORIZON_MS, 2 * config.NOTIFY_RECOVERY_MS);
   /** `limit` announcements of `table` after the id `after` published between NOTIFY_RECOVERY_MS and the horizon ago. */
-  private published(table: OutboxTable, after: number | undefined, limit: number): Promise<OutboxRow[]> {
-    const where = and(
-      eq(table.queue, notificationEventsQueue.name),
-      olderThan(table.publishedAt, this.options.config.NOTIFY_RECOVERY_MS),
-      not(olderThan(table.publishedAt, this.horizonMs)),
-    );
-    return pageAfter(this.options.db, table, { ordering: byKey(table.id), after: after === undefined ? null : [after], limit, where });
-  }
-
-  protected jobIdOf(row: OutboxRow): string {
-    return row.jobId;
-  }
-
-  protected async recover(row: OutboxRow, state: SweptState): Promise<'requeued' | undefined> {
-    const log = this.logger.child({ eventId: eventIdOf(row), type: row.name, state });
-    if (state === 'missing') {
-      await addOutboxJob(this.queue, row, this.options.config);
-      log.warn('announced event lost from Redis before it was recorded: published again');
-      return 'requeued';
-    }
-    if (state === 'completed') {
+  const published = (table: OutboxTable, after: number | undefined, limit: number): Promise<OutboxRow[]> => {
+    const where = and(eq(table.queue, notificationEventsQueue.name), olderThan(table.publishedAt, config.NOTIFY_RECOVERY_MS), not(olderThan(table.publishedAt, horizonMs)));
+    return pageAfter(db, table, { ordering: byKey(table.id), after: after === undefined ? null : [after], limit, where });
+  };
+  return new RecoverySweep<OutboxRow, 'requeued'>({
+    ...options,
+    name: 'announcement recovery',
+    everyMs: config.NOTIFY_RECOVERY_MS,
+    async *rows(batchSize) {
+      for (const table of options.tables ?? (await loadOutboxes())) {
+        for await (const batch of batches<OutboxRow, number>((after, limit) => published(table, after, limit), (row) => row.id, batchSize)) {
+          const recorded = await repo.recorded(batch.map(eventIdOf));
+          const unrecorded = batch.filter((row) => !recorded.has(eventIdOf(row)));
+          if (unrecorded.length > 0) yield unrecorded;
+        }
+      }
+    },
+    jobIdOf: (row) => row.jobId,
+    logFields: (row) => ({ eventId: eventIdOf(row), type: row.name }),
+    requeue: (row) => addOutboxJob(options.queue, row, config),
+    lost: 'announced event lost from Redis before it was recorded: published again',
+    completed: {
       // Recorded meanwhile (the batch was read before its job finished): nothing to do.
-      if ((await this.options.repo.recorded([eventIdOf(row)])).size > 0) return undefined;
-      if (!(await this.rerunCompleted(row.jobId))) return undefined;
-      log.warn('announced event completed but not recorded (a restored database): recorded again');
-      return 'requeued';
-    }
-    return undefined;
-  }
+      unfinished: async (row) => (await repo.recorded([eventIdOf(row)])).size === 0,
+      warning: 'announced event completed but not recorded (a restored database): recorded again',
+    },
+  });
 }

@@ -3,10 +3,10 @@ import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { QueueSet } from '../../common/queues.ts';
 import { notificationEventsQueue, notificationsQueue, notificationsRepository } from '../../subgraphs/notifications/module.ts';
-import { AnnouncementRecovery } from './announcement-recovery.ts';
+import { announcementRecovery } from './announcement-recovery.ts';
 import { createDeliveryWorker, type DeliveryWorkerOptions } from './delivery.ts';
 import { createEventsWorker } from './events.ts';
-import { DeliveryRecovery } from './recovery.ts';
+import { deliveryRecovery } from './recovery.ts';
 
 export interface NotificationWorkersOptions {
   db: Database;
@@ -30,8 +30,8 @@ export async function startNotificationWorkers(options: NotificationWorkersOptio
   const delivery = await createDeliveryWorker({ db, config, logger, ...options.delivery });
   const repo = await notificationsRepository(db);
   const redis = queues.connection;
-  const recovery = new DeliveryRecovery({ repo, queue: queues.get(notificationsQueue.name), redis, config, logger }).start();
-  const announcements = new AnnouncementRecovery({ db, repo, queue: queues.get(notificationEventsQueue.name), redis, config, logger }).start();
+  const recovery = deliveryRecovery({ repo, queue: queues.get(notificationsQueue.name), redis, config, logger }).start();
+  const announcements = announcementRecovery({ db, repo, queue: queues.get(notificationEventsQueue.name), redis, config, logger }).start();
   let closing: Promise<void> | undefined;
   return {
     events,

@@ -1,13 +1,16 @@
 import type { Config } from '../../common/config.ts';
 import { addJob } from '../../common/queues.ts';
 import { deliverNotification, deliveryJobData, deliveryJobId, type NotificationRow, type NotificationsRepository } from '../../subgraphs/notifications/module.ts';
-import { batches, RecoverySweep, type SweepDependencies, type SweptState } from '../recovery-sweep.ts';
+import { batches, RecoverySweep, type SweepDependencies } from '../recovery-sweep.ts';
 import { deliveries } from './metrics.ts';
 
 export interface DeliveryRecoveryOptions extends SweepDependencies {
   repo: NotificationsRepository;
   config: Pick<Config, 'NOTIFY_RECOVERY_MS' | 'NOTIFY_RETRY_DELAYS_MS'>;
 }
+
+/** requeued: a job queued again (or run again); failed: a row made FAILED, its job kept in the failed set for retryNotification. */
+export type DeliveryRecovery = RecoverySweep<NotificationRow, 'requeued' | 'failed'>;
 
 /**
  * "Ends SENT or FAILED", also when Redis lost the delivery job (a restart
@@ -23,45 +26,32 @@ export interface DeliveryRecoveryOptions extends SweepDependencies {
  * alone. A SENT notification is never looked at, and the delivery itself
  * refuses to send a SENT one again, so nothing is delivered twice.
  */
-export class DeliveryRecovery extends RecoverySweep<NotificationRow, 'requeued' | 'failed'> {
-  constructor(private readonly options: DeliveryRecoveryOptions) {
-    // requeued: a job queued again (or run again); failed: a row made FAILED, its job kept in the failed set for retryNotification.
-    super({ ...options, name: 'notification recovery', everyMs: options.config.NOTIFY_RECOVERY_MS }, ['requeued', 'failed']);
-  }
-
-  protected rows(batchSize: number): AsyncIterable<NotificationRow[]> {
-    const { repo, config } = this.options;
-    return batches<NotificationRow, string>((after, limit) => repo.waitingOnDelivery(config.NOTIFY_RECOVERY_MS, limit, after), (row) => row.id, batchSize);
-  }
-
-  protected jobIdOf(row: NotificationRow): string {
-    return deliveryJobId(row.eventId);
-  }
-
-  protected async recover(row: NotificationRow, state: SweptState): Promise<'requeued' | 'failed' | undefined> {
-    const { repo, config } = this.options;
-    const log = this.logger.child({ eventId: row.eventId, status: row.status, state });
-    if (state === 'missing') {
-      await addJob(this.queue, deliverNotification, deliveryJobData(row), config);
-      log.warn('notification delivery job lost from Redis: queued again');
-      return 'requeued';
-    }
-    if (state === 'failed') {
-      const job = await this.queue.getJob(this.jobIdOf(row));
-      const reason = job?.failedReason || 'delivery job failed without recording it';
-      if (!(await repo.markAttemptFailed(row.eventId, reason, true, config.NOTIFY_RECOVERY_MS))) return undefined;
-      deliveries.inc({ outcome: 'failed' });
-      log.warn({ reason }, 'notification left open by a failed delivery job: FAILED, kept in the failed set');
-      return 'failed';
-    }
-    if (state === 'completed') {
+export function deliveryRecovery(options: DeliveryRecoveryOptions): DeliveryRecovery {
+  const { repo, config } = options;
+  return new RecoverySweep<NotificationRow, 'requeued' | 'failed'>({
+    ...options,
+    name: 'notification recovery',
+    everyMs: config.NOTIFY_RECOVERY_MS,
+    rows: (batchSize) => batches<NotificationRow, string>((after, limit) => repo.waitingOnDelivery(config.NOTIFY_RECOVERY_MS, limit, after), (row) => row.id, batchSize),
+    jobIdOf: (row) => deliveryJobId(row.eventId),
+    logFields: (row) => ({ eventId: row.eventId, status: row.status }),
+    requeue: (row) => addJob(options.queue, deliverNotification, deliveryJobData(row), config),
+    lost: 'notification delivery job lost from Redis: queued again',
+    failed: {
+      fail: async (row, job) => {
+        if (!(await repo.markAttemptFailed(row.eventId, job.failedReason ?? 'delivery job failed without recording it', true, config.NOTIFY_RECOVERY_MS))) return false;
+        deliveries.inc({ outcome: 'failed' });
+        return true;
+      },
+      warning: 'notification left open by a failed delivery job: FAILED, kept in the failed set',
+    },
+    completed: {
       // Completed jobs mark their row SENT first: one read after the job finished tells a real leftover from a send just made.
-      const current = await repo.byEventId(row.eventId);
-      if (current?.status !== 'QUEUED' && current?.status !== 'RETRYING') return undefined;
-      if (!(await this.rerunCompleted(this.jobIdOf(row)))) return undefined;
-      log.warn('notification not SENT though its delivery job completed: run again');
-      return 'requeued';
-    }
-    return undefined;
-  }
+      unfinished: async (row) => {
+        const status = (await repo.byEventId(row.eventId))?.status;
+        return status === 'QUEUED' || status === 'RETRYING';
+      },
+      warning: 'notification not SENT though its delivery job completed: run again',
+    },
+  });
 }

@@ -7,7 +7,7 @@ import { orderProcessing, ordersQueue, processOrder, type OrderJobData } from '.
 import { breakerReason, DATABASE_UNAVAILABLE, PAUSABLE, QueuePause } from '../pause.ts';
 import { InventoryClient } from './inventory-client.ts';
 import { createOrderProcessor, type OrderJobResult } from './processor.ts';
-import { OrderRecovery } from './recovery.ts';
+import { orderRecovery } from './recovery.ts';
 import type { RedisConnection } from '../../common/redis.ts';
 
 export interface OrderWorkerDeps {
@@ -58,7 +58,7 @@ export async function startOrderWorker({ config, db, connection, queues, logger 
       .catch((cause) => log.error({ err: cause, orderId: job.data.orderId }, 'could not record a failed order job'));
   });
   const queue = queues.get(ordersQueue.name);
-  const recovery = new OrderRecovery({ processing, queue, redis: queues.connection, config, logger: log }).start();
+  const recovery = orderRecovery({ processing, queue, redis: queues.connection, config, logger: log }).start();
   return {
     worker,
     recovery,

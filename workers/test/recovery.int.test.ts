@@ -8,7 +8,7 @@ import { orderProcessing, ordersQueue, processOrder } from '../../subgraphs/orde
 import { closeRedis, createRedis } from '../../common/redis.ts';
 import { OrdersRepository } from '../../subgraphs/orders/repository.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.ts';
-import { OrderRecovery } from '../orders/recovery.ts';
+import { orderRecovery, type OrderRecovery } from '../orders/recovery.ts';
 import { closeTestQueues, openTestQueues } from '../../test/support/queues.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -23,7 +23,7 @@ let recovery: OrderRecovery;
 beforeAll(async () => {
   db = await createTestDatabase('recovery');
   ({ producer, queues } = await openTestQueues(REDIS_URL, prefix));
-  recovery = new OrderRecovery({ processing: await orderProcessing(db.db), queue: queues.get(ordersQueue.name), redis: producer, config, logger: createLogger('recovery', 'silent') });
+  recovery = orderRecovery({ processing: await orderProcessing(db.db), queue: queues.get(ordersQueue.name), redis: producer, config, logger: createLogger('recovery', 'silent') });
 });
 
 afterAll(async () => {
@@ -80,7 +80,7 @@ describe('order recovery sweep', () => {
     const queue = queues.get(ordersQueue.name);
 
     // A second workers process's sweep, on the same database and queue, at the same moment.
-    const other = new OrderRecovery({ processing: await orderProcessing(db.db), queue, redis: producer, config, logger: createLogger('recovery', 'silent') });
+    const other = orderRecovery({ processing: await orderProcessing(db.db), queue, redis: producer, config, logger: createLogger('recovery', 'silent') });
     const results = await Promise.all([recovery.sweep(), other.sweep()]);
     await other.close();
     // Only one of them can move the given-up order out of PROCESSING; both may requeue the lost one, under its one job id.
@@ -117,7 +117,7 @@ describe('order recovery sweep', () => {
       await db.sql`update orders.orders set updated_at = now() - interval '2 hours' where id = ${waiting}`;
     }
     const lost = await openOrder('PENDING');
-    const paged = new OrderRecovery({ processing: await orderProcessing(db.db), queue, redis: producer, config, logger: createLogger('recovery', 'silent'), batchSize: 1 });
+    const paged = orderRecovery({ processing: await orderProcessing(db.db), queue, redis: producer, config, logger: createLogger('recovery', 'silent'), batchSize: 1 });
     expect(await paged.sweep()).toEqual({ requeued: 1, failed: 0 });
     expect(await queue.getJobState(lost)).toBe('waiting');
     await paged.close();

@@ -14,7 +14,7 @@ import { userSignup } from '../../../subgraphs/users/module.ts';
 import { startNotificationBase, type NotificationBase } from '../../../test/support/notifications.ts';
 import { eventually } from '../../../test/support/notify-provider.ts';
 import { addOutboxJob } from '../../outbox-relay.ts';
-import { AnnouncementRecovery } from '../announcement-recovery.ts';
+import { announcementRecovery } from '../announcement-recovery.ts';
 import { createDeliveryWorker } from '../delivery.ts';
 import { createEventsWorker } from '../events.ts';
 
@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 const queue = () => base.queues.get(notificationEventsQueue.name);
-const sweeper = () => new AnnouncementRecovery({ db: base.db.db, repo, queue: queue(), redis: base.producer, config: base.config, logger });
+const sweeper = () => announcementRecovery({ db: base.db.db, repo, queue: queue(), redis: base.producer, config: base.config, logger });
 const sends = (eventId: string) => base.provider.requests.filter((request) => request.key === eventId).length;
 const openJobs = async (eventId: string) => (await queue().getJobs(['waiting', 'delayed', 'active', 'prioritized'])).filter((job) => job.id === eventId);
 

@@ -10,7 +10,7 @@ import { NotificationsRepository } from '../../../subgraphs/notifications/reposi
 import { startNotificationBase, type NotificationBase } from '../../../test/support/notifications.ts';
 import { eventually } from '../../../test/support/notify-provider.ts';
 import { createDeliveryWorker } from '../delivery.ts';
-import { DeliveryRecovery } from '../recovery.ts';
+import { deliveryRecovery } from '../recovery.ts';
 
 const logger = createLogger('notifications-recovery-test', 'silent');
 
@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 const queue = () => base.queues.get(notificationsQueue.name);
-const sweeper = (batchSize?: number) => new DeliveryRecovery({ repo, queue: queue(), redis: base.producer, config: base.config, logger, batchSize });
+const sweeper = (batchSize?: number) => deliveryRecovery({ repo, queue: queue(), redis: base.producer, config: base.config, logger, batchSize });
 const row = async (eventId: string) => (await base.db.sql`select id, status, attempts, last_error from notifications.notifications where event_id = ${eventId}`)[0];
 const sends = (eventId: string) => base.provider.requests.filter((request) => request.key === eventId).length;
 const openJobs = async (eventId: string) => (await queue().getJobs(['waiting', 'delayed', 'active', 'prioritized'])).filter((job) => job.id === deliveryJobId(eventId));
