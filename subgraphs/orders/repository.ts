@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { currentTraceparent } from '../../common/tracing.ts';
 import { and, asc, count, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
 import { byKey, firstPerParent, olderThan, pageAfter, type Ordering } from '../../common/sql.ts';
+import { columnsOf, names, statement, value } from '../../common/statement.ts';
 import type { OutboxMessage } from '../../common/jobs.ts';
 import { OUTBOX_CHANNEL } from '../../common/queues.ts';
 import { orderStatusChanges, orders, ordersOutbox } from './db.ts';
@@ -55,6 +57,30 @@ function filterOf(filter: OrderFilter): SQL | undefined {
   return and(filter.userId ? eq(orders.userId, filter.userId) : undefined, filter.status ? eq(orders.status, filter.status) : undefined);
 }
 
+/**
+ * placeOrder's one statement: the PENDING order (unless its idempotency key is
+ * taken), its first history row and its `orders` outbox row, and a NOTIFY
+ * that wakes the outbox relay when it commits (a hint: the relay polls anyway).
+ */
+const PLACE = statement<typeof orders, NewOrder & { id: string } & OutboxValues>(
+  orders,
+  sql`with placed as (
+      insert into ${orders} (${names(orders.id, orders.userId, orders.productId, orders.quantity, orders.idempotencyKey)})
+      values (${value('id')}, ${value('userId')}, ${value('productId')}, ${value('quantity')}, ${value('idempotencyKey')})
+      on conflict (${names(orders.idempotencyKey)}) do nothing
+      returning *),
+    history as (
+      insert into ${orderStatusChanges} (${names(orderStatusChanges.orderId, orderStatusChanges.status, orderStatusChanges.at)})
+      select id, 'PENDING', created_at from placed),
+    outbox as (
+      insert into ${ordersOutbox} (${names(ordersOutbox.queue, ordersOutbox.name, ordersOutbox.jobId, ordersOutbox.payload)})
+      select ${value('queue')}::text, ${value('name')}::text, ${value('jobId')}::text, ${value('payload')}::jsonb from placed)
+    select ${columnsOf(orders, 'placed')}, pg_notify(${OUTBOX_CHANNEL}, 'orders') from placed`,
+);
+
+/** One outbox row as statement values (the payload as JSON text). */
+type OutboxValues = { queue: string; name: string; jobId: string; payload: string };
+
 /** The only code that touches the orders schema's tables. */
 export class OrdersRepository {
   constructor(private readonly db: Database) {}
@@ -102,24 +128,19 @@ export class OrdersRepository {
 
   /**
    * Inserts a PENDING order, its first history row and its `orders` outbox row
-   * in one transaction. With an idempotency key already taken, inserts nothing
+   * in one statement (PLACE). With an idempotency key already taken, inserts nothing
    * and returns the existing order (`created: false`); simultaneous requests
    * with one key wait on the unique index, so exactly one creates the order.
    */
-  place(order: NewOrder, ids: { requestId: string; correlationId: string }): Promise<{ order: OrderRow; created: boolean }> {
-    return this.db.transaction(async (tx) => {
-      const [inserted] = await tx.insert(orders).values(order).onConflictDoNothing({ target: orders.idempotencyKey }).returning();
-      if (!inserted) {
-        // Read committed: this statement sees the order that won the key.
-        const [existing] = await tx.select().from(orders).where(eq(orders.idempotencyKey, order.idempotencyKey!));
-        if (!existing) throw new Error(`idempotency key ${order.idempotencyKey} conflicted but no order holds it`);
-        return { order: existing, created: false };
-      }
-      await tx.insert(orderStatusChanges).values({ orderId: inserted.id, status: 'PENDING', at: inserted.createdAt });
-      await tx.insert(ordersOutbox).values(processOrder.message({ orderId: inserted.id, requestId: ids.requestId, correlationId: ids.correlationId, traceparent: currentTraceparent() }));
-      await wakeOutboxRelay(tx);
-      return { order: inserted, created: true };
-    });
+  async place(order: NewOrder, ids: { requestId: string; correlationId: string }): Promise<{ order: OrderRow; created: boolean }> {
+    const id = randomUUID();
+    const job = processOrder.message({ orderId: id, requestId: ids.requestId, correlationId: ids.correlationId, traceparent: currentTraceparent() });
+    const [inserted] = await PLACE(this.db, { id, ...order, queue: job.queue, name: job.name, jobId: job.jobId, payload: JSON.stringify(job.payload) });
+    if (inserted) return { order: inserted, created: true };
+    // Read committed: this statement sees the order that won the key.
+    const [existing] = await this.db.select().from(orders).where(eq(orders.idempotencyKey, order.idempotencyKey!));
+    if (!existing) throw new Error(`idempotency key ${order.idempotencyKey} conflicted but no order holds it`);
+    return { order: existing, created: false };
   }
 
   /**
