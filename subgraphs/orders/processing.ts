@@ -11,19 +11,17 @@ export function releaseJobMessage(orderId: string): OutboxMessage {
   return releaseOrder.message({ orderId, traceparent: currentTraceparent() });
 }
 
-/** The outbox row of an ORDER_CONFIRMED / ORDER_FAILED event, for the notifications capability (in the trace of the worker's span: announce() stores it). */
-export function orderEventMessage(order: OrderRow, eventType: 'ORDER_CONFIRMED' | 'ORDER_FAILED'): OutboxMessage {
-  const event = eventType === 'ORDER_CONFIRMED' ? orderConfirmed : orderFailed;
+/**
+ * The outbox row of an ORDER_CONFIRMED / ORDER_FAILED event, for the
+ * notifications capability, made before the change it announces: the
+ * transition that writes it sets its timestamp to the change's time
+ * (in the trace of the worker's span: announce() stores it).
+ */
+export function orderEventMessage(order: Pick<OrderRow, 'id' | 'userId' | 'productId' | 'quantity'>, status: 'CONFIRMED' | 'FAILED', failureReason?: OrderFailureReason): OutboxMessage {
+  const event = status === 'CONFIRMED' ? orderConfirmed : orderFailed;
   return event.announce(
-    {
-      userId: order.userId,
-      orderId: order.id,
-      productId: order.productId,
-      quantity: order.quantity,
-      status: order.status,
-      ...(order.failureReason ? { failureReason: order.failureReason } : {}),
-    },
-    order.updatedAt,
+    { userId: order.userId, orderId: order.id, productId: order.productId, quantity: order.quantity, status, ...(failureReason ? { failureReason } : {}) },
+    new Date(),
   );
 }
 
@@ -65,26 +63,25 @@ export class OrderProcessing {
   }
 
   /** PROCESSING → CONFIRMED with its ORDER_CONFIRMED event; undefined when the order had left PROCESSING (cancelled). */
-  confirm(orderId: string): Promise<OrderRow | undefined> {
-    return this.repo.transition(orderId, {
-      from: ['PROCESSING'],
-      to: 'CONFIRMED',
-      outbox: (order) => [orderEventMessage(order, 'ORDER_CONFIRMED')],
-    });
+  confirm(order: OrderRow): Promise<OrderRow | undefined> {
+    return this.repo.transition(order.id, { from: ['PROCESSING'], to: 'CONFIRMED', outbox: [orderEventMessage(order, 'CONFIRMED')] });
   }
 
   /**
    * PENDING/PROCESSING → FAILED(reason) with its ORDER_FAILED event; undefined
-   * when the order had already left them. `release` also queues the release of
-   * any reservation an ambiguous (timed-out) attempt may still make.
+   * when the order had already left them (or does not exist). `release` also
+   * queues the release of any reservation an ambiguous (timed-out) attempt may
+   * still make. `order`: its row as last read, or its id.
    */
-  fail(orderId: string, reason: OrderFailureReason, options: { release: boolean; detail?: string }): Promise<OrderRow | undefined> {
-    return this.repo.transition(orderId, {
+  async fail(order: OrderRow | string, reason: OrderFailureReason, options: { release: boolean; detail?: string }): Promise<OrderRow | undefined> {
+    const known = typeof order === 'string' ? (await this.repo.byIds([order]))[0] : order;
+    if (!known) return undefined;
+    return this.repo.transition(known.id, {
       from: ['PENDING', 'PROCESSING'],
       to: 'FAILED',
       failureReason: reason,
       reason: (options.detail ? `${reason}: ${options.detail}` : reason).slice(0, 500),
-      outbox: (order) => [orderEventMessage(order, 'ORDER_FAILED'), ...(options.release ? [releaseJobMessage(orderId)] : [])],
+      outbox: [orderEventMessage(known, 'FAILED', reason), ...(options.release ? [releaseJobMessage(known.id)] : [])],
     });
   }
 }

@@ -42,15 +42,12 @@ export interface Transition {
   failureReason?: OrderFailureReason | null;
   /** Counts a processing attempt. */
   countAttempt?: boolean;
-  /** Outbox rows written in the same transaction, made from the changed order. */
-  outbox?: (order: OrderRow) => OutboxMessage[];
-}
-
-type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
-
-/** Wakes the outbox relay when the transaction commits (a hint: the relay polls anyway). */
-async function wakeOutboxRelay(tx: Tx): Promise<void> {
-  await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, 'orders')`);
+  /**
+   * Outbox rows written with the change, and only if it is made. A payload's
+   * `timestamp` (an announced event's) is set to the time of the change, the
+   * order's new updatedAt.
+   */
+  outbox?: readonly OutboxMessage[];
 }
 
 function filterOf(filter: OrderFilter): SQL | undefined {
@@ -76,6 +73,34 @@ const PLACE = statement<typeof orders, NewOrder & { id: string } & OutboxValues>
       insert into ${ordersOutbox} (${names(ordersOutbox.queue, ordersOutbox.name, ordersOutbox.jobId, ordersOutbox.payload)})
       select ${value('queue')}::text, ${value('name')}::text, ${value('jobId')}::text, ${value('payload')}::jsonb from placed)
     select ${columnsOf(orders, 'placed')}, pg_notify(${OUTBOX_CHANNEL}, 'orders') from placed`,
+);
+
+/**
+ * A status change in one statement: the conditional UPDATE, the history row
+ * and the outbox rows (`outbox`: OutboxMessage[] as JSON; a payload's
+ * `timestamp` becomes the change's updated_at, as Date#toISOString writes it),
+ * with a NOTIFY when there are any. Nothing when the order is not in `from`.
+ */
+const TRANSITION = statement<
+  typeof orders,
+  { id: string; from: readonly OrderStatus[]; to: OrderStatus; failureReason: OrderFailureReason | null; attempt: number; reason: string | null; outbox: string }
+>(
+  orders,
+  sql`with changed as (
+      update ${orders} set status = ${value('to')}, failure_reason = ${value('failureReason')}, updated_at = now(), attempts = attempts + ${value('attempt')}
+      where id = ${value('id')} and status = any(${value('from')})
+      returning *),
+    history as (
+      insert into ${orderStatusChanges} (${names(orderStatusChanges.orderId, orderStatusChanges.status, orderStatusChanges.reason, orderStatusChanges.at)})
+      select id, status, ${value('reason')}::text, updated_at from changed),
+    outbox as (
+      insert into ${ordersOutbox} (${names(ordersOutbox.queue, ordersOutbox.name, ordersOutbox.jobId, ordersOutbox.payload)})
+      select m.queue, m.name, m."jobId", case when m.payload ? 'timestamp'
+          then jsonb_set(m.payload, '{timestamp}', to_jsonb(to_char(c.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+          else m.payload end
+      from changed c cross join jsonb_to_recordset(${value('outbox')}::jsonb) as m(queue text, name text, "jobId" text, payload jsonb)
+      returning 1)
+    select ${columnsOf(orders, 'changed')}, (select pg_notify(${OUTBOX_CHANNEL}, 'orders') where exists (select from outbox)) from changed`,
 );
 
 /** One outbox row as statement values (the payload as JSON text). */
@@ -146,30 +171,20 @@ export class OrdersRepository {
   /**
    * Moves the order to `to` only while it is in one of `from` (a conditional
    * UPDATE, so it cannot race another writer), with its history row and any
-   * outbox rows, in one transaction. Undefined when the order is missing or in
-   * another status.
+   * outbox rows, in one statement (TRANSITION). Undefined when the order is
+   * missing or in another status.
    */
-  transition(id: string, change: Transition): Promise<OrderRow | undefined> {
-    return this.db.transaction(async (tx) => {
-      const [order] = await tx
-        .update(orders)
-        .set({
-          status: change.to,
-          failureReason: change.failureReason ?? null,
-          updatedAt: sql`now()`,
-          ...(change.countAttempt ? { attempts: sql`${orders.attempts} + 1` } : {}),
-        })
-        .where(and(eq(orders.id, id), inArray(orders.status, [...change.from])))
-        .returning();
-      if (!order) return undefined;
-      await tx.insert(orderStatusChanges).values({ orderId: id, status: change.to, reason: change.reason ?? null, at: order.updatedAt });
-      const outbox = change.outbox?.(order) ?? [];
-      if (outbox.length > 0) {
-        await tx.insert(ordersOutbox).values(outbox);
-        await wakeOutboxRelay(tx);
-      }
-      return order;
+  async transition(id: string, change: Transition): Promise<OrderRow | undefined> {
+    const [order] = await TRANSITION(this.db, {
+      id,
+      from: change.from,
+      to: change.to,
+      failureReason: change.failureReason ?? null,
+      attempt: change.countAttempt ? 1 : 0,
+      reason: change.reason ?? null,
+      outbox: JSON.stringify(change.outbox ?? []),
     });
+    return order;
   }
 
   /**

@@ -113,6 +113,13 @@ describe('notifications through the gateway', () => {
     const bodies = Object.fromEntries(provider.requests.map((r) => [r.key, r.body as { payload: { orderId?: string } }]));
     expect(bodies[list[0]!.eventId]!.payload.orderId).toBe(failed);
     expect(bodies[list[1]!.eventId]!.payload.orderId).toBe(confirmed);
+    // Each event happened when its order changed: its time is the history row's, to the millisecond.
+    const times = await stack.db.sql`
+      select n.event_id, n.occurred_at, h.at from notifications.notifications n
+      join orders.order_status_changes h on h.order_id::text = n.payload->>'orderId' and h.status::text = n.payload->>'status'
+      where n.event_id in ${stack.db.sql([list[0]!.eventId, list[1]!.eventId])}`;
+    expect(times).toHaveLength(2);
+    for (const row of times) expect(new Date(row.occurred_at).toISOString()).toBe(new Date(row.at).toISOString());
   });
 
   it('Notification.recipient is null for an unknown user and once the user is deleted, even when only its id is selected', async () => {

@@ -82,7 +82,7 @@ export function createOrderProcessor({ processing, inventory, pause, logger }: O
       }
       if (isLastAttempt(job)) {
         log.warn({ err: error }, 'inventory unavailable on the last attempt: order FAILED, release queued');
-        await processing.fail(orderId, 'INVENTORY_UNAVAILABLE', { release: true, detail: (error as Error).message });
+        await processing.fail(order, 'INVENTORY_UNAVAILABLE', { release: true, detail: (error as Error).message });
         orderAttempts.inc({ outcome: 'unavailable' });
       } else {
         log.info({ err: error }, 'inventory unavailable; will retry');
@@ -93,7 +93,7 @@ export function createOrderProcessor({ processing, inventory, pause, logger }: O
 
     switch (outcome) {
       case 'RESERVED': {
-        const confirmed = await processing.confirm(orderId);
+        const confirmed = await processing.confirm(order);
         // Undefined: the order left PROCESSING meanwhile (a cancel); whoever moved it queued a release, which gives this back.
         log.info({ outcome, confirmed: Boolean(confirmed) }, confirmed ? 'order confirmed' : 'reserved for an order cancelled meanwhile');
         orderAttempts.inc({ outcome: confirmed ? 'confirmed' : 'cancelled' });
@@ -101,13 +101,13 @@ export function createOrderProcessor({ processing, inventory, pause, logger }: O
       }
       case 'OUT_OF_STOCK':
       case 'UNKNOWN_PRODUCT':
-        await processing.fail(orderId, outcome, { release: false });
+        await processing.fail(order, outcome, { release: false });
         log.info({ outcome }, 'order failed');
         orderAttempts.inc({ outcome: outcome.toLowerCase() });
         throw new UnrecoverableError(outcome);
       case 'VOIDED': {
         // Released before this reservation could happen: the order was cancelled or already failed.
-        const failed = await processing.fail(orderId, 'INVENTORY_UNAVAILABLE', { release: false, detail: 'released before reservation' });
+        const failed = await processing.fail(order, 'INVENTORY_UNAVAILABLE', { release: false, detail: 'released before reservation' });
         log.warn({ outcome, failed: Boolean(failed) }, 'reservation voided by an earlier release');
         orderAttempts.inc({ outcome: failed ? 'unavailable' : 'cancelled' });
         return { orderId, status: failed ? 'FAILED' : 'CANCELLED', outcome };

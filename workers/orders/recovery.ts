@@ -24,7 +24,7 @@ export function orderRecovery(options: OrderRecoveryOptions): OrderRecovery {
   const { processing, config } = options;
   // A job that ended either way without finishing its order: the order fails as the worker fails it.
   const failOrder: FailRow<OrderRow> = {
-    fail: async (order, job) => Boolean(await processing.fail(order.id, 'INVENTORY_UNAVAILABLE', { release: true, detail: `job ${job.state} without finishing the order` })),
+    fail: async (order, job) => Boolean(await processing.fail(order, 'INVENTORY_UNAVAILABLE', { release: true, detail: `job ${job.state} without finishing the order` })),
     warning: 'order left open by a finished job: FAILED, release queued',
   };
   return new RecoverySweep<OrderRow, 'requeued' | 'failed'>({

@@ -39,7 +39,7 @@ export const Mutation: MutationResolvers = {
       from: ['PENDING', 'PROCESSING', 'CONFIRMED'],
       to: 'CANCELLED',
       reason: 'cancelled by the client',
-      outbox: (order) => [releaseJobMessage(order.id)],
+      outbox: [releaseJobMessage(id.toLowerCase())],
     });
     if (cancelled) return cancelled;
     const [order] = await ctx.repo.byIds([id.toLowerCase()]);
