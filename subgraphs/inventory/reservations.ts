@@ -1,5 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
+import { columnsOf, names, statement, value } from '../../common/statement.ts';
 import { products, reservations, stockMovements } from './db.ts';
 import type { ReservationOutcome } from './generated/resolvers.ts';
 
@@ -26,6 +27,35 @@ function result<O extends ReservationOutcome>(row: Row, applied: boolean): Reser
 }
 
 /**
+ * A reservation in one statement. The product row is locked first (FOR
+ * UPDATE reads its latest stock and holds it until the statement commits), so
+ * the claim's outcome is what the stock allows and the UPDATE cannot fail
+ * after the claim; the claim is the primary key's (ON CONFLICT DO NOTHING: a
+ * repeat claims nothing and takes nothing); the stock moves, with its movement
+ * row, only with a new RESERVED claim. No row when the claim was taken before.
+ */
+const RESERVE = statement<typeof reservations, { orderId: string; productId: string; quantity: number }>(
+  reservations,
+  sql`with product as (
+      select ${sql.identifier(products.stock.name)} as stock from ${products} where id = ${value('productId')} for update),
+    claimed as (
+      insert into ${reservations} (${names(reservations.orderId, reservations.kind, reservations.productId, reservations.quantity, reservations.outcome)})
+      select ${value('orderId')}::uuid, 'RESERVE', ${value('productId')}::text, ${value('quantity')}::int,
+        case when (select stock from product) >= ${value('quantity')}::int then 'RESERVED'
+          when exists (select from product) then 'OUT_OF_STOCK' else 'UNKNOWN_PRODUCT' end
+      on conflict do nothing
+      returning *),
+    taken as (
+      update ${products} set stock = stock - ${value('quantity')}::int, reserved = reserved + ${value('quantity')}::int, updated_at = now()
+      where id = ${value('productId')} and exists (select from claimed where outcome = 'RESERVED')
+      returning id),
+    moved as (
+      insert into ${stockMovements} (${names(stockMovements.productId, stockMovements.kind, stockMovements.quantity, stockMovements.orderId)})
+      select id, 'RESERVE', ${value('quantity')}::int, ${value('orderId')}::uuid from taken)
+    select ${columnsOf(reservations, 'claimed')} from claimed`,
+);
+
+/**
  * Stock reservation and release, each idempotent per (order id, kind): the
  * primary key of inventory.reservations admits one RESERVE and one RELEASE row
  * per order, and the first call's outcome is what every repeat returns. The
@@ -36,39 +66,16 @@ export class ReservationsRepository {
 
   /**
    * Moves `quantity` units of `productId` from stock to reserved for the order,
-   * in one transaction: claim the (order, RESERVE) row, then a conditional
-   * UPDATE that never takes stock below 0. A concurrent repeat waits on the
-   * primary key and then returns the first outcome; after a release it is VOIDED.
+   * in one statement (RESERVE): lock the product, claim the (order, RESERVE)
+   * row with the outcome the locked stock allows, and take the stock only when
+   * the claim is new. A repeat finds the claim taken (a concurrent one waits
+   * on the primary key) and returns the first outcome; after a release it is VOIDED.
    */
-  reserve(orderId: string, productId: string, quantity: number): Promise<ReservationResult<ReserveOutcome>> {
-    return this.db.transaction(async (tx) => {
-      const [claimed] = await tx
-        .insert(reservations)
-        .values({ orderId, kind: 'RESERVE', productId, quantity, outcome: 'RESERVED' })
-        .onConflictDoNothing()
-        .returning();
-      if (!claimed) {
-        const [first] = await tx.select().from(reservations).where(and(eq(reservations.orderId, orderId), eq(reservations.kind, 'RESERVE')));
-        return result<ReserveOutcome>(first!, false);
-      }
-      // One statement takes the stock and records the movement, so the product row stays locked for just the COMMIT after it.
-      const moved = await tx.execute(sql`
-        with taken as (
-          update ${products} set stock = stock - ${quantity}, reserved = reserved + ${quantity}, updated_at = now()
-          where id = ${productId} and stock >= ${quantity}
-          returning id)
-        insert into ${stockMovements} (product_id, kind, quantity, order_id)
-        select id, 'RESERVE'::inventory.stock_movement_kind, ${quantity}::int, ${orderId}::uuid from taken
-        returning id`);
-      if (moved.length > 0) return result<ReserveOutcome>(claimed, true);
-      const [known] = await tx.select({ id: products.id }).from(products).where(eq(products.id, productId));
-      const [refused] = await tx
-        .update(reservations)
-        .set({ outcome: known ? 'OUT_OF_STOCK' : 'UNKNOWN_PRODUCT' })
-        .where(and(eq(reservations.orderId, orderId), eq(reservations.kind, 'RESERVE')))
-        .returning();
-      return result<ReserveOutcome>(refused!, true);
-    });
+  async reserve(orderId: string, productId: string, quantity: number): Promise<ReservationResult<ReserveOutcome>> {
+    const [claimed] = await RESERVE(this.db, { orderId, productId, quantity });
+    if (claimed) return result<ReserveOutcome>(claimed, true);
+    const [first] = await this.db.select().from(reservations).where(and(eq(reservations.orderId, orderId), eq(reservations.kind, 'RESERVE')));
+    return result<ReserveOutcome>(first!, false);
   }
 
   /**
