@@ -1,6 +1,7 @@
 import { and, count, eq, inArray, isNull, ne, notExists, sql } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
 import { byKey, firstPerParent, olderThan, pageAfter, type Ordering } from '../../common/sql.ts';
+import { columnsOf, names, statement, value } from '../../common/statement.ts';
 import { notifications, notificationsOutbox } from './db.ts';
 import { OUTBOX_CHANNEL } from '../../common/queues.ts';
 import type { NotificationStatus } from './generated/resolvers.ts';
@@ -31,6 +32,27 @@ export interface Recorded {
   /** False when the eventId was already known: nothing new was queued. */
   created: boolean;
 }
+
+/**
+ * A source event recorded in one statement: the notification (unless its
+ * eventId is known), its delivery job's outbox row, and a NOTIFY that wakes
+ * the outbox relay at commit rather than at its next poll.
+ */
+const RECORD = statement<
+  typeof notifications,
+  { eventId: string; type: string; userId: string; occurredAt: string; payload: string; queue: string; name: string; jobId: string; job: string }
+>(
+  notifications,
+  sql`with recorded as (
+      insert into ${notifications} (${names(notifications.eventId, notifications.type, notifications.userId, notifications.occurredAt, notifications.payload)})
+      values (${value('eventId')}, ${value('type')}, ${value('userId')}, ${value('occurredAt')}::timestamptz, ${value('payload')}::jsonb)
+      on conflict (${names(notifications.eventId)}) do nothing
+      returning *),
+    outbox as (
+      insert into ${notificationsOutbox} (${names(notificationsOutbox.queue, notificationsOutbox.name, notificationsOutbox.jobId, notificationsOutbox.payload)})
+      select ${value('queue')}::text, ${value('name')}::text, ${value('jobId')}::text, ${value('job')}::jsonb from recorded)
+    select ${columnsOf(notifications, 'recorded')}, pg_notify(${OUTBOX_CHANNEL}, 'notifications') from recorded`,
+);
 
 /** The only code that touches the notifications schema's tables. */
 export class NotificationsRepository {
@@ -70,25 +92,25 @@ export class NotificationsRepository {
 
   /**
    * Records a source event once: the QUEUED notification and its delivery
-   * outbox row in one transaction. A known eventId changes nothing and
+   * outbox row in one statement (RECORD). A known eventId changes nothing and
    * reports the existing notification's status.
    */
-  record(event: SourceEvent): Promise<Recorded> {
-    return this.db.transaction(async (tx) => {
-      const [inserted] = await tx
-        .insert(notifications)
-        .values({ eventId: event.eventId, type: event.type, userId: event.userId, occurredAt: event.occurredAt, payload: event.payload })
-        .onConflictDoNothing({ target: notifications.eventId })
-        .returning({ status: notifications.status });
-      if (!inserted) {
-        const [existing] = await tx.select({ status: notifications.status }).from(notifications).where(eq(notifications.eventId, event.eventId));
-        return { eventId: event.eventId, status: existing!.status, created: false };
-      }
-      await tx.insert(notificationsOutbox).values(deliverNotification.message(deliveryJobData(event, event)));
-      // Wakes the outbox relay at commit rather than at its next poll.
-      await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
-      return { eventId: event.eventId, status: inserted.status, created: true };
+  async record(event: SourceEvent): Promise<Recorded> {
+    const job = deliverNotification.message(deliveryJobData(event, event));
+    const [inserted] = await RECORD(this.db, {
+      eventId: event.eventId,
+      type: event.type,
+      userId: event.userId,
+      occurredAt: event.occurredAt.toISOString(),
+      payload: JSON.stringify(event.payload),
+      queue: job.queue,
+      name: job.name,
+      jobId: job.jobId,
+      job: JSON.stringify(job.payload),
     });
+    if (inserted) return { eventId: event.eventId, status: inserted.status, created: true };
+    const [existing] = await this.db.select({ status: notifications.status }).from(notifications).where(eq(notifications.eventId, event.eventId));
+    return { eventId: event.eventId, status: existing!.status, created: false };
   }
 
   /**
