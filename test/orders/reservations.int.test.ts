@@ -145,5 +145,6 @@ describe('gremlin', () => {
     expect(await client.reserve(randomUUID(), id, 1)).toBe('RESERVED');
     // The timed-out calls still reserve, late: that is what makes them ambiguous.
     await expect.poll(async () => (await stockOf(id)).reserved, { timeout: 3000 }).toBe(6);
+    await client.close();
   });
 });

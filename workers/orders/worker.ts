@@ -67,7 +67,7 @@ export async function startOrderWorker({ config, db, connection, queues, logger 
       await recovery.close();
       await worker.close();
       pause.close();
-      inventory.close();
+      await inventory.close();
     },
   };
 }
