@@ -56,7 +56,24 @@ const RECORD = statement<
 
 /** The only code that touches the notifications schema's tables. */
 export class NotificationsRepository {
-  constructor(private readonly db: Database) {}
+  // Every delivery runs these two: built once, and prepared by PostgreSQL on each connection.
+  private readonly beginAttemptStatement;
+  private readonly markSentStatement;
+
+  constructor(private readonly db: Database) {
+    const unsent = and(eq(notifications.eventId, sql.placeholder('eventId')), ne(notifications.status, 'SENT'));
+    this.beginAttemptStatement = db
+      .update(notifications)
+      .set({ attempts: sql`${notifications.attempts} + 1`, updatedAt: sql`now()` })
+      .where(unsent)
+      .returning()
+      .prepare('notifications_begin_attempt');
+    this.markSentStatement = db
+      .update(notifications)
+      .set({ status: 'SENT', sentAt: sql`now()`, lastError: null, updatedAt: sql`now()` })
+      .where(unsent)
+      .prepare('notifications_mark_sent');
+  }
 
   /** One statement for any number of ids. */
   byIds(ids: readonly string[]): Promise<NotificationRow[]> {
@@ -118,11 +135,7 @@ export class NotificationsRepository {
    * is nothing to send: no such notification, or it is SENT already.
    */
   async beginAttempt(eventId: string): Promise<NotificationRow | undefined> {
-    const [row] = await this.db
-      .update(notifications)
-      .set({ attempts: sql`${notifications.attempts} + 1`, updatedAt: sql`now()` })
-      .where(and(eq(notifications.eventId, eventId), ne(notifications.status, 'SENT')))
-      .returning();
+    const [row] = await this.beginAttemptStatement.execute({ eventId });
     return row;
   }
 
@@ -136,10 +149,7 @@ export class NotificationsRepository {
 
   /** The provider accepted the notification. */
   async markSent(eventId: string): Promise<void> {
-    await this.db
-      .update(notifications)
-      .set({ status: 'SENT', sentAt: sql`now()`, lastError: null, updatedAt: sql`now()` })
-      .where(and(eq(notifications.eventId, eventId), ne(notifications.status, 'SENT')));
+    await this.markSentStatement.execute({ eventId });
   }
 
   /**
