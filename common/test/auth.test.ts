@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+// jose's jwtVerify as it is, counted: the tests see when a signature is checked.
+const jwtVerifySpy = vi.hoisted(() => vi.fn());
+vi.mock('jose', async (importOriginal) => {
+  const jose = await importOriginal<typeof import('jose')>();
+  jwtVerifySpy.mockImplementation(jose.jwtVerify);
+  return { ...jose, jwtVerify: jwtVerifySpy };
+});
 import {
   actingFor,
   adminPages,
@@ -15,6 +23,7 @@ import {
   viewerOf,
   type Authenticator,
   type AuthSettings,
+  VERIFIED_TOKEN_TTL_MS,
 } from '../auth.ts';
 import { ServiceUnavailableError } from '../errors.ts';
 import { createApp, listen, type Listening } from '../http.ts';
@@ -70,6 +79,25 @@ describe('verifying bearer tokens against a JWKS over HTTP', () => {
   it('accepts a token expired for less than the clock tolerance, not one expired longer', async () => {
     await expect(auth.verify(await idp.token('u1', { expiresIn: -10 }))).resolves.toMatchObject({ id: 'u1' });
     await expect(auth.verify(await idp.token('u1', { expiresIn: -61 }))).rejects.toBeInstanceOf(BadTokenError);
+  });
+
+  it('takes a token that verified on trust for a minute at most, and never past its expiry', async () => {
+    let clock = Date.now();
+    const timed = createAuthenticator(settings, { now: () => clock });
+    const token = await idp.token('u2', { expiresIn: 90 });
+    const first = await timed.verify(token);
+    const verifies = jwtVerifySpy.mock.calls.length;
+    await expect(timed.verify(token)).resolves.toBe(first);
+    expect(jwtVerifySpy.mock.calls.length).toBe(verifies);
+    // Past the minute its signature is checked again (and still holds: it expires at 90 s).
+    clock += VERIFIED_TOKEN_TTL_MS + 1;
+    await expect(timed.verify(token)).resolves.toEqual(first);
+    expect(jwtVerifySpy.mock.calls.length).toBe(verifies + 1);
+    // Cached again at 60 s, but refused once its 90 s and the 30 s of tolerance have passed.
+    clock += 61_000;
+    await expect(timed.verify(token)).rejects.toBeInstanceOf(BadTokenError);
+    // A token that was refused is not remembered as good.
+    await expect(timed.verify(token)).rejects.toThrow(/expired/);
   });
 
   it('fetches the JWKS again for an unknown kid (key rotation)', async () => {
