@@ -43,7 +43,7 @@ function parseVariant(arg: string): Variant {
 }
 
 async function once(variant: Variant): Promise<Result> {
-  const setup = await setUp(`compare_${variant.label}`, { dist: variant.dist, env: variant.env });
+  const setup = await setUp(`compare_${variant.label}`, { dist: variant.dist, env: variant.env, profileDir: process.env.BENCH_ORDERS_PROFILE });
   const { system, productId } = setup;
   try {
     await placeOrders(setup, 2);
