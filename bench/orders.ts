@@ -150,11 +150,43 @@ export interface Snapshot {
   db: { commits: number; inserted: number; updated: number };
 }
 
-export async function snapshot(system: System): Promise<Snapshot> {
+/**
+ * How long PostgreSQL may take to count a backend's commits in
+ * pg_stat_database: a busy backend reports at most every second, an idle one
+ * within 10 s (PGSTAT_IDLE_INTERVAL).
+ */
+export const STATS_SETTLE_MS = 11_000;
+
+/** CPU used so far, and PostgreSQL's counters `settleMs` later (STATS_SETTLE_MS when nothing runs meanwhile, so they are complete). */
+export async function snapshot(system: System, settleMs = 0): Promise<Snapshot> {
   const cpu = await system.cpuMs();
   const own = process.cpuUsage();
   cpu.bench = (own.user + own.system) / 1000;
+  if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
   return { cpu, db: await system.dbCounters() };
+}
+
+/** Orders placed one at a time on a system with nothing else to do: placement to PROCESSING (the relay woken by NOTIFY, the worker's pickup) and to CONFIRMED, from their history, ms. */
+export async function oneAtATime(setup: Setup, count: number): Promise<{ toProcessing: Latency; toTerminal: Latency }> {
+  const { system, productId, clients } = setup;
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(system.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...clients[0]!.headers },
+      body: JSON.stringify({ query: PLACE, variables: { input: { productId, quantity: 1 } } }),
+    });
+    const id = ((await response.json()) as { data: { placeOrder: { id: string } } }).data.placeOrder.id;
+    ids.push(id);
+    await untilNoOpenOrders(system);
+  }
+  const rows = await system.db.sql`
+    select extract(epoch from (p.at - o.created_at)) * 1000 as processing, extract(epoch from (c.at - o.created_at)) * 1000 as confirmed
+    from orders.orders o
+    join orders.order_status_changes p on p.order_id = o.id and p.status = 'PROCESSING'
+    join orders.order_status_changes c on c.order_id = o.id and c.status = 'CONFIRMED'
+    where o.id = any(${ids}::uuid[])`;
+  return { toProcessing: summarize(rows.map((r) => Number(r.processing))), toTerminal: summarize(rows.map((r) => Number(r.confirmed))) };
 }
 
 /** Per order between two snapshots: CPU ms by process, commits and rows written. */
