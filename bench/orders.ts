@@ -146,6 +146,8 @@ export async function checkDeliveries(system: System, orders: number): Promise<v
 }
 
 export interface Snapshot {
+  /** When the CPU times were read (ms since the epoch). */
+  at: number;
   cpu: Record<string, number>;
   db: { commits: number; inserted: number; updated: number };
 }
@@ -159,11 +161,12 @@ export const STATS_SETTLE_MS = 11_000;
 
 /** CPU used so far, and PostgreSQL's counters `settleMs` later (STATS_SETTLE_MS when nothing runs meanwhile, so they are complete). */
 export async function snapshot(system: System, settleMs = 0): Promise<Snapshot> {
+  const at = Date.now();
   const cpu = await system.cpuMs();
   const own = process.cpuUsage();
   cpu.bench = (own.user + own.system) / 1000;
   if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
-  return { cpu, db: await system.dbCounters() };
+  return { at, cpu, db: await system.dbCounters() };
 }
 
 /** Orders placed one at a time on a system with nothing else to do: placement to PROCESSING (the relay woken by NOTIFY, the worker's pickup) and to CONFIRMED, from their history, ms. */
@@ -214,10 +217,15 @@ export function costOf(label: string, before: Snapshot, after: Snapshot, orders:
 
 const COST_COLUMNS = ['gateway', 'orders', 'inventory', 'users', 'events', 'notifications', 'workers', 'external', 'postgresql', 'redis', 'bench'];
 
+/** CPU ms per order over every process the table shows. */
+export function totalCpu(cost: Cost): number {
+  return COST_COLUMNS.reduce((sum, name) => sum + (cost.cpu[name] ?? 0), 0);
+}
+
 export function costTable(costs: Cost[]): string {
   const head = ['phase', 'orders', ...COST_COLUMNS.map((c) => `${c} ms`), 'total ms', 'commits', 'rows inserted', 'rows updated'];
   const lines = costs.map((c) => {
-    const total = COST_COLUMNS.reduce((sum, name) => sum + (c.cpu[name] ?? 0), 0);
+    const total = totalCpu(c);
     return [c.label, String(c.orders), ...COST_COLUMNS.map((name) => (c.cpu[name] === undefined ? '—' : c.cpu[name]!.toFixed(2))), total.toFixed(2), c.commits.toFixed(2), c.inserted.toFixed(2), c.updated.toFixed(2)];
   });
   return [head, head.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');

@@ -74,6 +74,13 @@ function processCpuMs(pid: number): number {
   }
 }
 
+/** CPU time every process on the machine has spent so far (user + system, every core, ms), from /proc/stat: what processes' utime and stime add up to. */
+export function machineBusyMs(): number {
+  // cpu  user nice system idle …
+  const [user, nice, system] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (user! + nice! + system!) * TICK_MS;
+}
+
 async function untilUp(name: string, child: ChildProcess, url: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
