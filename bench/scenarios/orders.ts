@@ -143,6 +143,8 @@ export async function run(): Promise<string> {
     const keptUp = openWindow.backlogAtEnd <= openWindow.backlogAtStart + RATE * 0.5;
     const rateGoalMet = RATE >= GOAL_RATE && steadyRate >= GOAL_RATE * 0.98 && keptUp;
     const shared = loadBefore > 1;
+    // Orders per second the CPU allows with both sides sharing every core.
+    const cpuBound = (os.availableParallelism() * 1000) / (totalCpu(accepting) + totalCpu(processing));
     const window = (w: Terminal) =>
       `accepted ${fmt(w.acceptedPerSecond)}/s, terminal **${fmt(w.terminalPerSecond)}/s**; open orders ${w.backlogAtStart} at the window's start, ${w.backlogAtEnd} at its end; ` +
       `placement → terminal p50 ${fmt(w.toTerminal.p50)} ms, p99 ${fmt(w.toTerminal.p99)} ms, max ${fmt(w.toTerminal.max)} ms`;
@@ -152,7 +154,7 @@ export async function run(): Promise<string> {
       `Command: \`npm run bench -- orders\`. 1-minute load average ${fmt(loadBefore, 1)} before the scenario built and started its processes and ${fmt(loadAfter, 1)} when its runs ended (its own ten processes and the clients included), on ${os.availableParallelism()} cores` +
         (shared ? ': other work was running on the machine when it started.' : ': nothing else was running then.') +
         ` While the runs went on, processes other than this system's (and PostgreSQL's and Redis's work for it) used ${fmt(elsewhereShare * 100)}% of the ${os.availableParallelism()} cores` +
-        (elsewhereShare > 0.05 ? ': the machine was shared, so the rates and latencies below are lower than this machine gives alone; the CPU per order is what it is either way.' : '.'),
+        (elsewhereShare > 0.05 ? ': the machine was shared, so every number below is worse than this machine gives alone (the CPU per order too: caches, context switches).' : '.'),
       '',
       'What ran where: everything compiled (`npm run build`, `node dist/…`), each service its own process as `npm start` and docker compose run them: ' +
         'the gateway, the five subgraphs, the workers (`dist/workers/index.js`: outbox relay, order worker, notification workers) and the simulated partners (`dist/external/index.js`, the notification provider), ' +
@@ -168,7 +170,10 @@ export async function run(): Promise<string> {
         `the closed loop with the workers processing reached ${fmt(busyWindow.terminalPerSecond)} orders/s terminal; a backlog drained at ${fmt(backlog / drainSeconds)} orders/s.`,
       `- Why: an order costs ${fmt(totalCpu(accepting) + totalCpu(processing), 2)} ms of CPU on this machine (accepting ${fmt(totalCpu(accepting), 2)} ms, processing ${fmt(totalCpu(processing), 2)} ms, ` +
         `the simulated provider's ${fmt(processing.cpu.external ?? 0, 2)} ms and the clients' ${fmt((accepting.cpu.bench ?? 0) + (processing.cpu.bench ?? 0), 2)} ms included; table below), and ${fmt(totalCpu(both), 2)} ms when both sides run at once; ` +
-        `${os.availableParallelism()} cores give ${fmt((os.availableParallelism() * 1000) / (totalCpu(accepting) + totalCpu(processing)))} orders/s at most. The workers alone drain faster than that, so what limits the steady rate, and the latency of placeOrder while they run, is the CPU both sides share.`,
+        `${os.availableParallelism()} cores give ${fmt(cpuBound)} orders/s at most` +
+        (backlog / drainSeconds > cpuBound
+          ? ', while the workers alone drain faster than that: what limits the steady rate, and the latency of placeOrder while the workers run, is the CPU both sides share.'
+          : '.'),
       '',
       '### placeOrder latency (answered PENDING)',
       '',
