@@ -108,7 +108,7 @@ export class Breaker<A extends unknown[], R> {
       metrics.failures.inc({ breaker });
       metrics.latency.observe({ breaker, outcome: 'failure' }, latencyMs / 1000);
     });
-    // opossum passes the arguments of the call it gave up on: abort that call (and got's pending retries) only.
+    // opossum passes the arguments of the call it gave up on: abort that call (and its pending retries) only.
     const onTimeout = (_error: Error, _latencyMs: number, args: [AbortController, ...A]) => {
       metrics.timeouts.inc({ breaker });
       args[0].abort(new Error(`circuit breaker ${breaker} gave up on the call`));

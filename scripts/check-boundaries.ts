@@ -130,7 +130,7 @@ function areaOf(path: string): string {
 const isModuleFace = (path: string) => /^subgraphs\/[^/]+\/module\.ts$/.test(path);
 
 /** Packages whose import at start would make the subgraph list costly. */
-const HEAVY = /^(bullmq|ioredis|drizzle-orm|postgres|express|graphql|@apollo\/.*|@as-integrations\/.*|got|opossum|pino|prom-client|dataloader)$/;
+const HEAVY = /^(bullmq|ioredis|drizzle-orm|postgres|express|graphql|@apollo\/.*|@as-integrations\/.*|got|undici|opossum|pino|prom-client|dataloader)$/;
 
 function allowed(from: string, edge: Import): string | undefined {
   if (edge.external) return undefined;

@@ -145,13 +145,13 @@ export const DATABASE_UNAVAILABLE = 'database_unavailable';
  * The close() of a pausable worker: waits for jobs in flight, then stops its
  * pause, what else it owns (`also`), and its connection. Safe to call twice.
  */
-export function closePausable(worker: Worker, pause: QueuePause, connection: RedisConnection, also?: () => void): () => Promise<void> {
+export function closePausable(worker: Worker, pause: QueuePause, connection: RedisConnection, also?: () => void | Promise<void>): () => Promise<void> {
   let closing: Promise<void> | undefined;
   return () => {
     closing ??= (async () => {
       await worker.close();
       pause.close();
-      also?.();
+      await also?.();
       connection.disconnect();
     })();
     return closing;

@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +8,7 @@ import { parseConfig } from '../config.ts';
 import { createApp, listen } from '../http.ts';
 import { createLogger } from '../logger.ts';
 import { metricsRoute } from '../metrics.ts';
-import { Partner, statusOf, type PartnerOptions } from '../partner.ts';
+import { isClientError, Partner, statusOf, type PartnerOptions } from '../partner.ts';
 import { gaps, startScriptedPartner, type ScriptedPartner } from '../../test/support/partner-server.ts';
 
 let partner: ScriptedPartner;
@@ -55,7 +57,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-describe('Partner: got retries', () => {
+describe('Partner: retries', () => {
   it('retries two 503s after 100 ms and 200 ms, then returns the answer', async () => {
     partner.script({ status: 503 }, { status: 503 }, { status: 200, json: { ok: true } });
     const response = await get(make());
@@ -104,6 +106,86 @@ describe('Partner: got retries', () => {
   });
 });
 
+describe('Partner: attempts', () => {
+  it('times out an attempt after attemptTimeoutMs and retries it', async () => {
+    partner.script('hang', { status: 200, json: { ok: true } });
+    expect((await get(make({ attemptTimeoutMs: 150 }))).body).toEqual({ ok: true });
+    expect(partner.calls).toHaveLength(2);
+    const [gap] = gaps(partner.calls);
+    expect(gap).toBeGreaterThanOrEqual(240); // 150 ms timeout + the 100 ms delay
+    expect(gap).toBeLessThan(400);
+  });
+
+  it("rejects an attempt that timed out with a TimeoutError (ETIMEDOUT, the message got gave)", async () => {
+    partner.answer('hang');
+    const error = await rejection(get(make({ attemptTimeoutMs: 100, retryDelaysMs: [], callTimeoutMs: 2000 })));
+    expect(error).toMatchObject({ name: 'TimeoutError', code: 'ETIMEDOUT', message: "Timeout awaiting 'request' for 100ms" });
+    expect(statusOf(error)).toBeUndefined();
+  });
+
+  it('retries a POST only when retryMethods allows it', async () => {
+    partner.answer({ status: 503 });
+    const post = (p: Partner) => p.request({ method: 'POST', path: '/events', json: { id: 1 } });
+    expect(statusOf(await rejection(post(make({ retryDelaysMs: [10, 10] }))))).toBe(503);
+    expect(partner.calls).toHaveLength(1);
+    partner.calls.length = 0;
+    expect(statusOf(await rejection(post(make({ retryDelaysMs: [10, 10], retryMethods: ['POST'] }))))).toBe(503);
+    expect(partner.calls).toHaveLength(3);
+  });
+
+  it('rejects with the connection error when nothing listens (ECONNREFUSED), after the retries', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const started = Date.now();
+    const error = await rejection(get(make({ baseUrl: `http://127.0.0.1:${port}`, retryDelaysMs: [50, 50] })));
+    expect((error as { code?: string }).code).toBe('ECONNREFUSED');
+    expect(statusOf(error)).toBeUndefined();
+    expect(isClientError(error)).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(95); // both delays: it was retried
+  });
+});
+
+describe('Partner: HTTP', () => {
+  it('sends the JSON body as application/json with the caller headers, and parses the JSON answer', async () => {
+    partner.script({ status: 201, json: { id: 'e1' } }, { status: 204 });
+    const p = make({ baseUrl: `${partner.url}/v1/` });
+    const created = await p.request({ method: 'POST', path: '/events', json: { id: 'e1', n: 2 }, headers: { 'idempotency-key': 'k1' } });
+    expect(created).toEqual({ status: 201, body: { id: 'e1' } });
+    expect(await p.request({ method: 'DELETE', path: '/events/e1' })).toEqual({ status: 204, body: undefined });
+    const [post, del] = partner.calls;
+    expect(post).toMatchObject({ method: 'POST', path: '/v1/events', body: '{"id":"e1","n":2}' });
+    expect(post!.headers).toMatchObject({ 'content-type': 'application/json', 'idempotency-key': 'k1' });
+    expect(del).toMatchObject({ method: 'DELETE', path: '/v1/events/e1', body: '' });
+  });
+
+  it('rejects a 4xx with an HTTPError naming the status, method and URL, whose answer stays out of logs', async () => {
+    partner.answer({ status: 422, json: { error: 'bad' } });
+    const error = await rejection(get(make()));
+    expect(error).toMatchObject({ name: 'HTTPError', message: `Request failed with status code 422 (Unprocessable Entity): GET ${partner.url}/thing` });
+    expect(statusOf(error)).toBe(422);
+    expect(isClientError(error)).toBe(true);
+    expect((error as { response: { body: string } }).response.body).toBe('{"error":"bad"}');
+    expect(Object.keys(error as object)).not.toContain('response');
+    partner.answer({ status: 429 });
+    expect(isClientError(await rejection(get(make({ retryDelaysMs: [] }))))).toBe(false);
+  });
+
+  it('keeps its connections alive across calls and closes them in close()', async () => {
+    const p = make();
+    for (let i = 0; i < 6; i++) await get(p);
+    // undici may open a second connection when a call follows the previous one at once; both are reused.
+    const used = new Set(partner.calls.map((call) => call.remotePort)).size;
+    expect(used).toBeLessThanOrEqual(2);
+    expect(partner.connections()).toBe(used);
+    await p.close();
+    await p.close(); // safe twice
+    for (let i = 0; i < 50 && partner.connections() > 0; i++) await sleep(10);
+    expect(partner.connections()).toBe(0);
+  });
+});
+
 describe('Partner: circuit breaker', () => {
   it('opens after the volume threshold, fails fast without calling out, half-opens after the reset timeout and closes on success', async () => {
     partner.answer({ status: 503 });
@@ -144,7 +226,7 @@ describe('Partner: circuit breaker', () => {
     expect(p.breaker.state).toBe('OPEN');
   });
 
-  it("aborts got's pending retries when the breaker gives up on a call", async () => {
+  it('aborts the pending retries when the breaker gives up on a call', async () => {
     partner.answer({ status: 503 });
     // Attempts at 0 and ~100 ms; the breaker gives up at 250 ms, before the retry due at ~300 ms.
     const p = make({ callTimeoutMs: 250 });

@@ -52,9 +52,9 @@ export class HttpEventRegistry implements EventRegistry {
     }
   }
 
-  /** Stops the breaker's timers. Safe to call twice. */
-  close(): void {
-    this.partner.close();
+  /** Stops the breaker's timers and closes the connections. Safe to call twice. */
+  close(): Promise<void> {
+    return this.partner.close();
   }
 }
 

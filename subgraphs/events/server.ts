@@ -30,7 +30,7 @@ export async function createEventsSubgraph({ db, config, logger, registry: given
   return {
     ...subgraph,
     async close() {
-      owned?.close();
+      await owned?.close();
     },
   };
 }

@@ -28,7 +28,7 @@ export async function createUsersSubgraph({ db, config, logger }: SubgraphDeps) 
     /** The enrichment service's client and breaker (tests and benchmarks read its state). */
     enrichment,
     async close() {
-      enrichment.close();
+      await enrichment.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface PartnerCall {
   method: string;
@@ -8,6 +8,8 @@ export interface PartnerCall {
   at: number;
   body: string;
   headers: IncomingMessage['headers'];
+  /** The client's port: calls with the same one came over the same (keep-alive) connection. */
+  remotePort: number | undefined;
 }
 
 /** What the partner does with one request. */
@@ -26,6 +28,8 @@ export interface ScriptedPartner {
   script(...answers: PartnerAnswer[]): void;
   /** The answer once the script is used up (default 200 `{}`). */
   answer(fallback: PartnerAnswer | ((call: PartnerCall) => PartnerAnswer)): void;
+  /** Connections open now. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -42,7 +46,7 @@ export async function startScriptedPartner(): Promise<ScriptedPartner> {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const call: PartnerCall = { method: req.method ?? 'GET', path: req.url ?? '/', at: Date.now(), body: Buffer.concat(chunks).toString('utf8'), headers: req.headers };
+    const call: PartnerCall = { method: req.method ?? 'GET', path: req.url ?? '/', at: Date.now(), body: Buffer.concat(chunks).toString('utf8'), headers: req.headers, remotePort: req.socket.remotePort };
     calls.push(call);
     const answer = queue.shift() ?? (typeof fallback === 'function' ? fallback(call) : fallback);
     if (answer === 'hang') {
@@ -60,6 +64,11 @@ export async function startScriptedPartner(): Promise<ScriptedPartner> {
   };
 
   const server = createServer((req, res) => void handle(req, res));
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -71,6 +80,7 @@ export async function startScriptedPartner(): Promise<ScriptedPartner> {
     answer(next) {
       fallback = next;
     },
+    connections: () => sockets.size,
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of hanging) res.destroy();

@@ -69,7 +69,8 @@ export class NotifyProvider {
     }
   }
 
-  close(): void {
-    this.partner.close();
+  /** Stops the breaker's timers and closes the connections. Safe to call twice. */
+  close(): Promise<void> {
+    return this.partner.close();
   }
 }
