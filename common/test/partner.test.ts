@@ -65,9 +65,10 @@ describe('Partner: retries', () => {
     expect(partner.calls).toHaveLength(3);
     const [first, second] = gaps(partner.calls);
     expect(first).toBeGreaterThanOrEqual(95);
-    expect(first).toBeLessThan(180);
+    // Upper bounds show no backoff is added to the delays (got's default would add a second or more); loose, for a loaded machine.
+    expect(first).toBeLessThan(350);
     expect(second).toBeGreaterThanOrEqual(195);
-    expect(second).toBeLessThan(290);
+    expect(second).toBeLessThan(450);
   });
 
   it('gives up after exactly three retries spaced 100, 200 and 400 ms', async () => {
@@ -77,7 +78,7 @@ describe('Partner: retries', () => {
     expect(partner.calls).toHaveLength(4);
     const spacing = gaps(partner.calls);
     expect(spacing[2]).toBeGreaterThanOrEqual(395);
-    expect(spacing[2]).toBeLessThan(500);
+    expect(spacing[2]).toBeLessThan(700);
   });
 
   it('retries 408, 429 (ignoring its Retry-After) and a reset connection after the fixed delays', async () => {

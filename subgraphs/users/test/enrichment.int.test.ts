@@ -49,9 +49,10 @@ describe('User.enrichment', () => {
     expect(setup.partner.calls.map((call) => call.path)).toEqual(Array(3).fill(`/enrichment/${id}`));
     const [first, second] = gaps(setup.partner.calls);
     expect(first).toBeGreaterThanOrEqual(95);
-    expect(first).toBeLessThan(180);
+    // Upper bounds show no backoff is added to the delays (got's default would add a second or more); loose, for a loaded machine.
+    expect(first).toBeLessThan(350);
     expect(second).toBeGreaterThanOrEqual(195);
-    expect(second).toBeLessThan(290);
+    expect(second).toBeLessThan(450);
     const [stored] = await setup.database.sql`select found, company, job_title, location from users.enrichments where user_id = ${id!}`;
     expect(stored).toEqual({ found: true, company: profile(id!).company, job_title: 'Engineer', location: 'Lisbon' });
   });
