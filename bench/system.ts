@@ -64,7 +64,7 @@ export interface System {
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
 /** utime + stime of a process, ms; 0 when it is gone. */
-function processCpuMs(pid: number): number {
+export function processCpuMs(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -103,7 +103,8 @@ function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
-async function redisServerPid(url: string): Promise<number | undefined> {
+/** The Redis server's pid (INFO server), to read its CPU time from /proc; undefined when it cannot be asked. */
+export async function redisServerPid(url: string): Promise<number | undefined> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
