@@ -31,6 +31,7 @@ import { createRedis } from '../common/redis.ts';
 import { SubgraphDataSource } from '../gateway/data-source.ts';
 import { InflightFetches } from '../gateway/dedup.ts';
 import { ordersQueue, processOrder } from '../subgraphs/orders/jobs.ts';
+import { NotifyProvider } from '../workers/notifications/provider.ts';
 import { PAUSABLE } from '../workers/pause.ts';
 
 type Message = { load?: number; expect?: number; stop?: true };
@@ -198,6 +199,28 @@ const roles: Record<string, () => Promise<void>> = {
       const response = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: reserveBody() });
       const answer = (await response.body.json()) as { data?: { reserveStock?: { outcome?: string } } };
       if (response.statusCode !== 200 || answer?.data?.reserveStock?.outcome !== 'RESERVED') throw new Error(`unexpected answer ${response.statusCode} ${JSON.stringify(answer)}`);
+    });
+  },
+
+  /** Junction's own provider client (workers/notifications/provider.ts: got behind a breaker) sending a notification to FLOOR_URL's origin, as the delivery worker does. */
+  async 'provider-client'() {
+    const provider = new NotifyProvider({ config: { ...config, NOTIFY_URL: new URL(process.env.FLOOR_URL!).origin }, logger });
+    loadRole(async () => {
+      const now = new Date();
+      await provider.send({
+        id: randomUUID(),
+        eventId: randomUUID(),
+        type: 'ORDER_CONFIRMED',
+        userId: randomUUID(),
+        occurredAt: now,
+        payload: { orderId: randomUUID(), productId: 'SKU-floor', quantity: 1, status: 'CONFIRMED' },
+        status: 'QUEUED',
+        attempts: 1,
+        lastError: null,
+        sentAt: null,
+        createdAt: now,
+        updatedAt: now,
+      });
     });
   },
 
