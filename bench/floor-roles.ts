@@ -79,7 +79,7 @@ function listening(server: { address(): AddressInfo | string | null }): void {
 }
 
 /** A tiny federated subgraph: one query, one mutation shaped like inventory's reserveStock. */
-export const TINY_TYPE_DEFS = `
+const TINY_TYPE_DEFS = `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
   type Reservation { outcome: String! }
   type Query { ping: String! }
