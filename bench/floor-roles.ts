@@ -202,7 +202,7 @@ const roles: Record<string, () => Promise<void>> = {
     });
   },
 
-  /** Junction's own provider client (workers/notifications/provider.ts: got behind a breaker) sending a notification to FLOOR_URL's origin, as the delivery worker does. */
+  /** Junction's own provider client (workers/notifications/provider.ts over common/partner.ts: an undici Agent behind a breaker) sending a notification to FLOOR_URL's origin, as the delivery worker does. */
   async 'provider-client'() {
     const provider = new NotifyProvider({ config: { ...config, NOTIFY_URL: new URL(process.env.FLOOR_URL!).origin }, logger });
     loadRole(async () => {

@@ -18,7 +18,7 @@
  * 2. an HTTP request/response (JSON both ways) over an undici Pool with
  *    keep-alive, as the order worker calls inventory: to a bare node:http
  *    server, and to Apollo Server 5 on express 5 running a trivial mutation;
- *    and Junction's NotifyProvider (got) to the bare server, as the delivery worker sends;
+ *    and Junction's NotifyProvider (common/partner.ts) to the bare server, as the delivery worker sends;
  * 3. a PostgreSQL write by postgres.js (common/db.ts connect(): a pool of 10,
  *    prepared statements) on a scratch database: one single-row UPDATE as its
  *    own commit (Junction's state changes are single statements), and the same
@@ -297,7 +297,7 @@ export async function run(): Promise<string> {
     costs = {
       job: await bullmqJob(redisPid),
       http: await httpRequest('HTTP request/response, undici Pool → bare node:http (JSON)', 'http-server'),
-      provider: await httpRequest("HTTP request/response, Junction's NotifyProvider (got, breaker) → bare node:http (JSON)", 'http-server', 'provider-client'),
+      provider: await httpRequest("HTTP request/response, Junction's NotifyProvider (Partner: undici Agent, breaker) → bare node:http (JSON)", 'http-server', 'provider-client'),
       apollo: await httpRequest('HTTP request/response, undici Pool → Apollo Server 5 on express 5, trivial mutation', 'apollo-server'),
       gateway: await gatewayRequest(),
       statement: await postgresWrite(database, 'statement'),
@@ -359,7 +359,7 @@ export async function run(): Promise<string> {
     `- BullMQ: \`addJob\` of an order \`process\` job (its declared options: ${config.ORDER_RETRY_DELAYS_MS.length + 1} attempts, custom backoff, completed jobs kept, job id = a fresh order id) from one process, ` +
       `a Worker on \`orders\` with the order worker's options (concurrency ORDER_CONCURRENCY ${config.ORDER_CONCURRENCY}, lock ${config.WORKER_LOCK_MS} ms, the limiter workers/pause.ts sets) and a no-op processor in another; the producer keeps ${CONCURRENCY} adds in flight.`,
     '- HTTP: an undici Pool with keep-alive posting the reserveStock mutation (JSON) and parsing the JSON answer, as the order worker calls inventory; the server is a bare node:http one, or Apollo Server 5 on express 5 (express.json, expressMiddleware) over a one-mutation subgraph schema (buildSubgraphSchema); ' +
-      "and Junction's NotifyProvider (got behind a breaker) posting a notification to the bare server, as the delivery worker does. The servers run " +
+      "and Junction's NotifyProvider (common/partner.ts: an undici Agent behind a breaker, per-attempt timeout) posting a notification to the bare server, as the delivery worker does. The servers run " +
       "without what Junction's subgraphs add on top (token verification, request ids, metrics, tracing, logging).",
     "- Gateway: @apollo/gateway on Apollo Server 5 and express 5 over that subgraph (composed with @apollo/composition), calling it through Junction's SubgraphDataSource (undici Pool, breaker, in-flight sharing); the client posts the mutation to the gateway. " +
       "Without the production gateway's token verification, rate limit (a Redis call) and query limits.",
@@ -383,8 +383,8 @@ export async function run(): Promise<string> {
       (floorMs <= BUDGET_MS
         ? `${fmt((floorMs / BUDGET_MS) * 100, 0)}% of it, which leaves ${fmt(BUDGET_MS - floorMs)} ms per order for everything the floor leaves out; at the floor ${os.availableParallelism()} cores give ${fmt(rateAtFloor, 0)} orders/s.`
         : `over it by ${fmt(floorMs - BUDGET_MS)} ms: this design cannot reach ${GOAL_RATE} orders/s on this machine; at the floor ${os.availableParallelism()} cores give ${fmt(rateAtFloor, 0)} orders/s at most.`),
-    `- Junction's delivery sends to the provider with got (workers/notifications/provider.ts), which costs ${fmt(costs.provider.total, 3)} ms a request against undici's ${fmt(costs.http.total, 3)} ms: ` +
-      `${fmt(costs.provider.total - costs.http.total)} ms more per order than the floor counts.`,
+    `- Junction's delivery sends to the provider through its Partner (workers/notifications/provider.ts, common/partner.ts), which costs ${fmt(costs.provider.total, 3)} ms a request against the bare undici Pool's ${fmt(costs.http.total, 3)} ms: ` +
+      `${fmt(Math.abs(costs.provider.total - costs.http.total))} ms ${costs.provider.total >= costs.http.total ? 'more' : 'less'} per order than the floor counts.`,
     measured === undefined
       ? '- bench orders has no measurement in BENCHMARKS.md to compare with.'
       : floorMs <= measured
