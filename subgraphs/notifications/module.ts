@@ -6,7 +6,7 @@ import type { NotificationsRepository } from './repository.ts';
 // What the notification workers use of notifications: the queues they consume, and the repository (loaded on demand).
 export { deliverNotification, deliveryJobData, deliveryJobId, deliveryPayload, notificationsQueue, type DeliveryJobData } from './jobs.ts';
 export { notificationEvent, notificationEventsQueue, type NotificationEvent } from '../shared/notification-events.ts';
-export type { NotificationRow, NotificationsRepository, Recorded, SourceEvent } from './repository.ts';
+export type { NotificationRow, NotificationsRepository, NotificationStatus, Recorded, SourceEvent } from './repository.ts';
 
 /** The notifications repository on `db`, imported on first use: drizzle and the tables stay out of processes that only need the facts. */
 export async function notificationsRepository(db: Database): Promise<NotificationsRepository> {

@@ -29,7 +29,7 @@ export interface SourceEvent {
 export interface Recorded {
   eventId: string;
   status: NotificationStatus;
-  /** False when the eventId was already known: nothing new was queued. */
+  /** False when the eventId was already known: nothing new was written. */
   created: boolean;
 }
 
@@ -53,6 +53,30 @@ const RECORD = statement<
       select ${value('queue')}::text, ${value('name')}::text, ${value('jobId')}::text, ${value('job')}::jsonb from recorded)
     select ${columnsOf(notifications, 'recorded')}, pg_notify(${OUTBOX_CHANNEL}, 'notifications') from recorded`,
 );
+
+/**
+ * A source event's notification alone, unless its eventId is known: for a
+ * caller that adds the delivery job itself once this has committed (the
+ * notification-events worker), so no outbox row, relay pass or NOTIFY.
+ */
+const RECORD_NOTIFICATION = statement<typeof notifications, { eventId: string; type: string; userId: string; occurredAt: string; payload: string }>(
+  notifications,
+  sql`insert into ${notifications} as recorded (${names(notifications.eventId, notifications.type, notifications.userId, notifications.occurredAt, notifications.payload)})
+    values (${value('eventId')}, ${value('type')}, ${value('userId')}, ${value('occurredAt')}::timestamptz, ${value('payload')}::jsonb)
+    on conflict (${names(notifications.eventId)}) do nothing
+    returning ${columnsOf(notifications, 'recorded')}`,
+);
+
+/** The notification columns both record statements insert. */
+function notificationValues(event: SourceEvent) {
+  return {
+    eventId: event.eventId,
+    type: event.type,
+    userId: event.userId,
+    occurredAt: event.occurredAt.toISOString(),
+    payload: JSON.stringify(event.payload),
+  };
+}
 
 /** The only code that touches the notifications schema's tables. */
 export class NotificationsRepository {
@@ -110,21 +134,38 @@ export class NotificationsRepository {
   /**
    * Records a source event once: the QUEUED notification and its delivery
    * outbox row in one statement (RECORD). A known eventId changes nothing and
-   * reports the existing notification's status.
+   * reports the existing notification's status. ingestEvent's path: nothing
+   * runs a mutation again, so the outbox is what gets its job added.
    */
   async record(event: SourceEvent): Promise<Recorded> {
     const job = deliverNotification.message(deliveryJobData(event, event));
     const [inserted] = await RECORD(this.db, {
-      eventId: event.eventId,
-      type: event.type,
-      userId: event.userId,
-      occurredAt: event.occurredAt.toISOString(),
-      payload: JSON.stringify(event.payload),
+      ...notificationValues(event),
       queue: job.queue,
       name: job.name,
       jobId: job.jobId,
       job: JSON.stringify(job.payload),
     });
+    return this.outcome(event, inserted);
+  }
+
+  /**
+   * Records a source event once, as record() does, but writes no delivery
+   * outbox row (RECORD_NOTIFICATION): the caller adds the delivery job itself
+   * after this returns, also when the eventId was known and the notification
+   * still waits on delivery (its earlier add may never have happened). For a
+   * caller that is run again until it has added the job: the
+   * notification-events worker, whose BullMQ job is retried, or re-run when
+   * its worker dies. A notification left with neither job nor outbox row is
+   * put back by the delivery recovery sweep (waitingOnDelivery).
+   */
+  async recordWithoutOutbox(event: SourceEvent): Promise<Recorded> {
+    const [inserted] = await RECORD_NOTIFICATION(this.db, notificationValues(event));
+    return this.outcome(event, inserted);
+  }
+
+  /** What record() and recordWithoutOutbox() report: the row they inserted, else the existing one's status. */
+  private async outcome(event: SourceEvent, inserted: NotificationRow | undefined): Promise<Recorded> {
     if (inserted) return { eventId: event.eventId, status: inserted.status, created: true };
     const [existing] = await this.db.select({ status: notifications.status }).from(notifications).where(eq(notifications.eventId, event.eventId));
     return { eventId: event.eventId, status: existing!.status, created: false };
@@ -170,7 +211,9 @@ export class NotificationsRepository {
    * Notifications waiting on their delivery job (QUEUED, RETRYING) with no
    * change for `olderThanMs`, `limit` of them by id after `after`: what the
    * recovery sweep looks at. One whose delivery outbox row is still
-   * unpublished is left out: publishing it is the relay's work.
+   * unpublished is left out: publishing it is the relay's work. One with no
+   * outbox row at all (recordWithoutOutbox: the notification-events worker
+   * adds its job) is looked at like a published one.
    */
   waitingOnDelivery(olderThanMs: number, limit: number, after?: string): Promise<NotificationRow[]> {
     const unpublished = this.db

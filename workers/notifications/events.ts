@@ -1,15 +1,18 @@
-import { Worker, type Job } from 'bullmq';
+import { Worker, type Job, type Queue } from 'bullmq';
 import type { Config } from '../../common/config.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
-import { payloadOf } from '../../common/queues.ts';
+import { addJob, payloadOf } from '../../common/queues.ts';
 import { createRedis } from '../../common/redis.ts';
 import { currentTraceparent, withJobTrace } from '../../common/tracing.ts';
 import {
+  deliverNotification,
+  deliveryJobData,
   notificationEvent,
   notificationEventsQueue,
   notificationsRepository,
   type NotificationEvent,
+  type NotificationStatus,
   type Recorded,
   type SourceEvent,
 } from '../../subgraphs/notifications/module.ts';
@@ -41,19 +44,33 @@ export function sourceEventOf(job: Job<NotificationEventJob>): SourceEvent {
   };
 }
 
+/** A notification in these states still waits on its delivery job; SENT and FAILED ones have had theirs (FAILED waits for retryNotification). */
+const AWAITING_DELIVERY: ReadonlySet<NotificationStatus> = new Set(['QUEUED', 'RETRYING']);
+
 export interface EventsWorkerOptions {
   db: Database;
   config: Config;
   logger: Logger;
+  /** The producer side of the `notifications` queue (a QueueSet's), where each recorded event's delivery job is added. */
+  deliveries: Queue;
   /** Default 5. */
   concurrency?: number;
 }
 
 /**
  * Records the events other subgraphs announce (USER_SIGNUP, ORDER_CONFIRMED,
- * ORDER_FAILED) as notifications, exactly as ingestEvent does: the same
- * repository call, once per eventId, queueing the delivery through the
- * notifications outbox.
+ * ORDER_FAILED) as notifications, once per eventId, then adds the delivery
+ * job itself: the job ingestEvent's outbox row would publish (same name,
+ * payload, options, job id = eventId), with no notifications outbox row,
+ * relay pass or NOTIFY in between. The job is added after the notification
+ * committed, and also when the event was already recorded and its
+ * notification still waits on delivery (QUEUED, RETRYING): a worker that died
+ * between the commit and the add has its events job run again by BullMQ
+ * (stalled), which finds the row and adds the job then; the same job id makes
+ * a second add a no-op, so there is never a second delivery job. The events
+ * job completes only once the add succeeded; a failed add fails the attempt
+ * (retried). Should its attempts run out, the notification stays QUEUED with
+ * no job and the delivery recovery sweep queues it after NOTIFY_RECOVERY_MS.
  */
 export async function createEventsWorker(options: EventsWorkerOptions) {
   const { config, logger } = options;
@@ -68,9 +85,11 @@ export async function createEventsWorker(options: EventsWorkerOptions) {
     (job) =>
       withJobTrace(job, { 'junction.event_id': String(job.data?.eventId ?? job.id) }, () =>
         pause.guardDatabase(async () => {
-          const event = sourceEventOf(job);
-          const recorded = await repo.record({ ...event, traceparent: currentTraceparent() ?? event.traceparent });
+          const given = sourceEventOf(job);
+          const event = { ...given, traceparent: currentTraceparent() ?? given.traceparent };
+          const recorded = await repo.recordWithoutOutbox(event);
           log.info({ eventId: recorded.eventId, type: job.name, created: recorded.created }, recorded.created ? 'notification recorded' : 'event already recorded');
+          if (AWAITING_DELIVERY.has(recorded.status)) await addJob(options.deliveries, deliverNotification, deliveryJobData(event, event), config);
           return recorded;
         }),
       ),

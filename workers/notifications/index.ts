@@ -11,7 +11,7 @@ import { deliveryRecovery } from './recovery.ts';
 export interface NotificationWorkersOptions {
   db: Database;
   config: Config;
-  /** The producer side of the queues (the recovery sweep queues lost jobs again). */
+  /** The producer side of the queues (the events worker adds delivery jobs; the recovery sweeps queue lost jobs again). */
   queues: QueueSet;
   logger: Logger;
   /** Tuning of the delivery worker (lock duration, concurrency, timeout). */
@@ -26,7 +26,7 @@ export interface NotificationWorkersOptions {
  */
 export async function startNotificationWorkers(options: NotificationWorkersOptions) {
   const { db, config, queues, logger } = options;
-  const events = await createEventsWorker({ db, config, logger });
+  const events = await createEventsWorker({ db, config, logger, deliveries: queues.get(notificationsQueue.name) });
   const delivery = await createDeliveryWorker({ db, config, logger, ...options.delivery });
   const repo = await notificationsRepository(db);
   const redis = queues.connection;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxMessage } from '../../../common/jobs.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { closeRedis, createRedis } from '../../../common/redis.ts';
-import { notificationEventsQueue } from '../../../subgraphs/notifications/module.ts';
+import { notificationEventsQueue, notificationsQueue } from '../../../subgraphs/notifications/module.ts';
 import { NotificationsRepository } from '../../../subgraphs/notifications/repository.ts';
 import { ordersOutbox } from '../../../subgraphs/orders/db.ts';
 import { orderConfirmed } from '../../../subgraphs/orders/module.ts';
@@ -24,8 +24,8 @@ let base: NotificationBase;
 let repo: NotificationsRepository;
 
 beforeAll(async () => {
-  // The relay publishes what recording writes to the notifications outbox; the announcements below are published already.
-  base = await startNotificationBase('notif_announce', { env: { NOTIFY_RECOVERY_MS: '1000' }, relay: true });
+  // No outbox relay: the announcements below are published already, and the events worker adds each delivery job itself.
+  base = await startNotificationBase('notif_announce', { env: { NOTIFY_RECOVERY_MS: '1000' } });
   repo = new NotificationsRepository(base.db.db);
 });
 
@@ -51,7 +51,7 @@ async function announced(schema: 'users' | 'orders', ago = '10 minutes'): Promis
 
 /** Runs the real notification-events and delivery workers until every one of `eventIds` is a SENT notification. */
 async function recordAndDeliver(...eventIds: string[]): Promise<void> {
-  const events = await createEventsWorker({ db: base.db.db, config: base.config, logger });
+  const events = await createEventsWorker({ db: base.db.db, config: base.config, logger, deliveries: base.queues.get(notificationsQueue.name) });
   const delivery = await createDeliveryWorker({ db: base.db.db, config: base.config, logger });
   try {
     await base.allSent(eventIds);

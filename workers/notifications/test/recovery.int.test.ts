@@ -155,6 +155,23 @@ describe('notification recovery sweep', () => {
     expect(await Promise.all([one.sweep(), other.sweep()])).toEqual([{ requeued: 0, failed: 0 }, { requeued: 0, failed: 0 }]);
   });
 
+  it('queues the job of a notification the notification-events worker recorded (no outbox row) but never added a job for, and leaves alone one whose job waits', async () => {
+    const event = (eventId: string) => ({ eventId, type: 'RECOVERY_TEST', userId: randomUUID(), occurredAt: new Date(), payload: {} });
+    const [never, waiting] = [`evt-direct-${randomUUID()}`, `evt-direct-${randomUUID()}`];
+    for (const eventId of [never, waiting]) {
+      expect(await repo.recordWithoutOutbox(event(eventId))).toMatchObject({ created: true, status: 'QUEUED' });
+      await age(eventId, 'QUEUED', 0);
+    }
+    expect(await base.db.sql`select 1 from notifications.outbox where job_id in ${base.db.sql([never, waiting])}`).toHaveLength(0);
+    await addJob(queue(), deliverNotification, deliveryJobData({ eventId: waiting, type: 'RECOVERY_TEST', userId: null }), base.config);
+
+    expect(await sweeper().sweep()).toEqual({ requeued: 1, failed: 0 });
+    expect(await openJobs(never)).toHaveLength(1);
+    expect(await openJobs(waiting)).toHaveLength(1);
+    await deliver(never, waiting);
+    expect([never, waiting].map(sends)).toEqual([1, 1]);
+  });
+
   it('leaves alone notifications whose job still waits and those the relay has yet to publish, and looks past a full batch of them to a lost one', async () => {
     const waiting = [await recorded('QUEUED'), await recorded('RETRYING', 1)];
     for (const eventId of waiting) await addJob(queue(), deliverNotification, deliveryJobData({ eventId, type: 'RECOVERY_TEST', userId: null }), base.config);
