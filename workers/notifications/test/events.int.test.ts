@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Job, Queue } from 'bullmq';
+import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxMessage } from '../../../common/jobs.ts';
 import { createLogger } from '../../../common/logger.ts';
@@ -8,6 +8,8 @@ import { NotificationsRepository } from '../../../subgraphs/notifications/reposi
 import { orderConfirmed } from '../../../subgraphs/orders/module.ts';
 import { startNotificationBase, type NotificationBase } from '../../../test/support/notifications.ts';
 import { eventually } from '../../../test/support/notify-provider.ts';
+import { PrivateRedis } from '../../../test/support/orders.ts';
+import { closeTestQueues, openTestQueues } from '../../../test/support/queues.ts';
 import { addOutboxJob } from '../../outbox-relay.ts';
 import { createDeliveryWorker } from '../delivery.ts';
 import { createEventsWorker } from '../events.ts';
@@ -122,27 +124,38 @@ describe('notification-events worker', () => {
   });
 
   it('fails the attempt when the add fails (the notification recorded, no job), and completes on the retry once the add succeeds', async () => {
-    // A worker of its own, whose adds fail until told otherwise.
+    // The delivery queue on a redis-server of this test's own, stopped while the event is recorded; the shared one is never touched.
     await events.close();
-    let refusing = true;
-    const real = deliveries();
-    const flaky = { add: (...args: Parameters<Queue['add']>) => (refusing ? Promise.reject(new Error('simulated: Redis refused the add')) : real.add(...args)) } as unknown as Queue;
-    events = await createEventsWorker({ db: base.db.db, config: base.config, logger, deliveries: flaky });
+    const redis = await PrivateRedis.start();
+    const { producer, queues } = await openTestQueues(redis.url, base.config.QUEUE_PREFIX);
+    try {
+      const queue = queues.get(notificationsQueue.name);
+      await queue.waitUntilReady();
+      events = await createEventsWorker({ db: base.db.db, config: base.config, logger, deliveries: queue });
+      await redis.stop();
 
-    const { message } = await announce();
-    const eventId = message.jobId;
-    const failed = await eventually(async () => {
-      const job = await announcements().getJob(eventId);
-      return job && job.attemptsMade === 1 && (await job.getState()) === 'delayed' ? job : undefined;
-    });
-    expect(failed.failedReason).toContain('simulated: Redis refused the add');
-    expect((await base.db.sql`select status from notifications.notifications where event_id = ${eventId}`)[0]?.status).toBe('QUEUED');
-    expect(await deliveryJobs(eventId)).toHaveLength(0);
+      const { message } = await announce();
+      const eventId = message.jobId;
+      const failed = await eventually(async () => {
+        const job = await announcements().getJob(eventId);
+        return job && job.attemptsMade === 1 && (await job.getState()) === 'delayed' ? job : undefined;
+      });
+      expect(failed.failedReason).toBeTruthy();
+      expect((await base.db.sql`select status from notifications.notifications where event_id = ${eventId}`)[0]?.status).toBe('QUEUED');
 
-    refusing = false;
-    const job = await completed(eventId);
-    expect(job.returnvalue).toEqual({ eventId, status: 'QUEUED', created: false });
-    expect(await deliveryJobs(eventId)).toHaveLength(1);
-    expect(await outboxRows(eventId)).toBe(0);
+      // Back (empty: no persistence): the retry finds the notification recorded and adds its job.
+      await redis.start();
+      const job = await completed(eventId);
+      // One failed attempt, then the one that completed (BullMQ counts both).
+      expect(job.attemptsMade).toBe(2);
+      expect(job.returnvalue).toEqual({ eventId, status: 'QUEUED', created: false });
+      const jobs = (await queue.getJobs(['waiting', 'delayed', 'active', 'prioritized', 'completed', 'failed'])).filter((found) => found.id === eventId);
+      expect(jobs).toHaveLength(1);
+      expect(await outboxRows(eventId)).toBe(0);
+    } finally {
+      await events.close();
+      await closeTestQueues(queues, producer).catch(() => {});
+      await redis.stop();
+    }
   });
 });
