@@ -13,26 +13,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloGateway } from '@apollo/gateway';
-import { composeServices } from '@apollo/composition';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { buildSubgraphSchema } from '@apollo/subgraph';
-import { expressMiddleware } from '@as-integrations/express5';
-import { Worker, type Job } from 'bullmq';
-import express from 'express';
-import { parse } from 'graphql';
-import { Pool } from 'undici';
+import type { Job } from 'bullmq';
 import { parseConfig } from '../common/config.ts';
-import { connect } from '../common/db.ts';
 import { createLogger } from '../common/logger.ts';
-import { addJob, QueueSet, workerSettings } from '../common/queues.ts';
-import { createRedis } from '../common/redis.ts';
-import { SubgraphDataSource } from '../gateway/data-source.ts';
-import { InflightFetches } from '../gateway/dedup.ts';
-import { ordersQueue, processOrder } from '../subgraphs/orders/jobs.ts';
-import { NotifyProvider } from '../workers/notifications/provider.ts';
-import { PAUSABLE } from '../workers/pause.ts';
+
+// Each role imports only what it uses (below, with import()): loading every library in every process would take seconds of CPU each.
 
 type Message = { load?: number; expect?: number; stop?: true };
 
@@ -100,9 +85,29 @@ function reserveBody(): string {
   return JSON.stringify({ query: RESERVE, variables: { orderId: randomUUID(), productId: 'SKU-floor', quantity: 1 } });
 }
 
+/** What the Apollo Server roles share. */
+async function apolloServerLibraries() {
+  const [{ ApolloServer }, { ApolloServerPluginLandingPageDisabled }, { buildSubgraphSchema }, { expressMiddleware }, { default: express }, { parse }] = await Promise.all([
+    import('@apollo/server'),
+    import('@apollo/server/plugin/disabled'),
+    import('@apollo/subgraph'),
+    import('@as-integrations/express5'),
+    import('express'),
+    import('graphql'),
+  ]);
+  return { ApolloServer, ApolloServerPluginLandingPageDisabled, buildSubgraphSchema, expressMiddleware, express, parse };
+}
+
 const roles: Record<string, () => Promise<void>> = {
   /** BullMQ Worker on `orders` with the order worker's options; the processor does nothing. */
   async 'bullmq-worker'() {
+    const [{ Worker }, { workerSettings }, { createRedis }, { ordersQueue }, { PAUSABLE }] = await Promise.all([
+      import('bullmq'),
+      import('../common/queues.ts'),
+      import('../common/redis.ts'),
+      import('../subgraphs/orders/jobs.ts'),
+      import('../workers/pause.ts'),
+    ]);
     const connection = createRedis(config.REDIS_URL, { role: 'worker', logger, name: 'floor-worker' });
     let completed = 0;
     let expected = Number.POSITIVE_INFINITY;
@@ -131,6 +136,11 @@ const roles: Record<string, () => Promise<void>> = {
 
   /** Adds `process` jobs as the outbox relay does (addJob: the job's declared options, job id = order id). */
   async 'bullmq-producer'() {
+    const [{ addJob, QueueSet }, { createRedis }, { ordersQueue, processOrder }] = await Promise.all([
+      import('../common/queues.ts'),
+      import('../common/redis.ts'),
+      import('../subgraphs/orders/jobs.ts'),
+    ]);
     const connection = createRedis(config.REDIS_URL, { role: 'producer', logger, name: 'floor-producer' });
     const queues = new QueueSet(connection, process.env.FLOOR_PREFIX!);
     const queue = queues.get(ordersQueue.name);
@@ -159,6 +169,7 @@ const roles: Record<string, () => Promise<void>> = {
 
   /** Apollo Server 5 on express 5 (express.json, expressMiddleware) over a tiny subgraph schema, production settings. */
   async 'apollo-server'() {
+    const { ApolloServer, ApolloServerPluginLandingPageDisabled, buildSubgraphSchema, expressMiddleware, express, parse } = await apolloServerLibraries();
     const apollo = new ApolloServer({
       schema: buildSubgraphSchema([{ typeDefs: parse(TINY_TYPE_DEFS), resolvers: tinyResolvers }]),
       introspection: false,
@@ -173,6 +184,13 @@ const roles: Record<string, () => Promise<void>> = {
 
   /** @apollo/gateway over the tiny subgraph at FLOOR_URL, through Junction's SubgraphDataSource (undici Pool, breaker), on Apollo Server 5 + express 5. */
   async gateway() {
+    const { ApolloServer, ApolloServerPluginLandingPageDisabled, expressMiddleware, express, parse } = await apolloServerLibraries();
+    const [{ ApolloGateway }, { composeServices }, { SubgraphDataSource }, { InflightFetches }] = await Promise.all([
+      import('@apollo/gateway'),
+      import('@apollo/composition'),
+      import('../gateway/data-source.ts'),
+      import('../gateway/dedup.ts'),
+    ]);
     const url = process.env.FLOOR_URL!;
     const composed = composeServices([{ name: 'tiny', url, typeDefs: parse(TINY_TYPE_DEFS) }]);
     if (composed.errors) throw new Error(`composition failed: ${composed.errors.map((e) => e.message).join('; ')}`);
@@ -192,6 +210,7 @@ const roles: Record<string, () => Promise<void>> = {
 
   /** POSTs the reserveStock body to FLOOR_URL over an undici Pool (keep-alive) and parses the JSON answer, as the order worker calls inventory. */
   async 'http-client'() {
+    const { Pool } = await import('undici');
     const target = new URL(process.env.FLOOR_URL!);
     const pool = new Pool(target.origin, { keepAliveTimeout: 30_000 });
     const path = `${target.pathname}${target.search}`;
@@ -204,6 +223,7 @@ const roles: Record<string, () => Promise<void>> = {
 
   /** Junction's own provider client (workers/notifications/provider.ts over common/partner.ts: an undici Agent behind a breaker) sending a notification to FLOOR_URL's origin, as the delivery worker does. */
   async 'provider-client'() {
+    const { NotifyProvider } = await import('../workers/notifications/provider.ts');
     const provider = new NotifyProvider({ config: { ...config, NOTIFY_URL: new URL(process.env.FLOOR_URL!).origin }, logger });
     loadRole(async () => {
       const now = new Date();
@@ -231,6 +251,7 @@ const roles: Record<string, () => Promise<void>> = {
    * Operation i updates row i mod FLOOR_PG_ROWS: the few in flight are always different rows, so none waits on a lock.
    */
   async 'pg-client'() {
+    const { connect } = await import('../common/db.ts');
     const { sql } = connect(process.env.FLOOR_DATABASE_URL!);
     const transaction = process.env.FLOOR_PG_MODE === 'transaction';
     const rows = Number(process.env.FLOOR_PG_ROWS);

@@ -179,8 +179,7 @@ function load(role: Role, n: number): Promise<unknown> {
 async function bullmqJob(redisPid: number | undefined): Promise<Cost> {
   const prefix = `bench-floor-${randomUUID().slice(0, 8)}`;
   try {
-    const worker = await start('worker', 'bullmq-worker', { FLOOR_PREFIX: prefix });
-    const producer = await start('producer', 'bullmq-producer', { FLOOR_PREFIX: prefix });
+    const [worker, producer] = await Promise.all([start('worker', 'bullmq-worker', { FLOOR_PREFIX: prefix }), start('producer', 'bullmq-producer', { FLOOR_PREFIX: prefix })]);
     let completed = 0;
     return await measure('BullMQ job end to end (no-op processor)', { processes: { client: producer, server: worker }, redis: redisPid }, async (n) => {
       completed += n;
