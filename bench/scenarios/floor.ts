@@ -313,7 +313,7 @@ export async function run(): Promise<string> {
   // HTTP: the client's placeOrder through the gateway to the orders subgraph, the worker's reserveStock to inventory,
   // the delivery's POST /messages to the provider;
   // commits: placeOrder (order + outbox), PENDING → PROCESSING, inventory's reservation, CONFIRMED (+ outbox),
-  // the notification recorded (+ outbox), its attempt, SENT; the relay's batches come on top (one per batch of rows, not per order).
+  // the notification recorded (the events worker then adds the delivery job itself), its attempt, SENT; the relay's batches come on top (one per batch of rows, not per order).
   const COMMITS = 7;
   const floor = [
     { what: 'BullMQ job end to end', count: 3, where: '`orders` (process), `notification-events` (ORDER_CONFIRMED), `notifications` (delivery)', cost: costs.job.total },
