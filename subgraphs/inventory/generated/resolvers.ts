@@ -53,6 +53,15 @@ export type Mutation = {
    * after releaseStock of the order it is VOIDED.
    */
   reserveStock: StockReservation;
+  /**
+   * Internal, for the order worker (hidden from the supergraph): reserveStock for
+   * each input (1..100 of them) in one request, each by the same statement as
+   * reserveStock and with its outcome; the reservations run independently, in
+   * no particular order. The list answers in the order of the inputs: an input
+   * that fails (BAD_USER_INPUT, a database error) is null there, with an error
+   * whose path is ["reserveStocks", its index]; the others are unaffected.
+   */
+  reserveStocks: Array<Maybe<StockReservation>>;
   /** Admin: adds quantity (1..1000000) units to a product's free stock and records a RESTOCK movement. NOT_FOUND when no product has this id. */
   restockProduct: Product;
 };
@@ -72,6 +81,11 @@ export type MutationReserveStockArgs = {
   orderId: Scalars['ID']['input'];
   productId: Scalars['ID']['input'];
   quantity: Scalars['Int']['input'];
+};
+
+
+export type MutationReserveStocksArgs = {
+  inputs: Array<ReserveStockInput>;
 };
 
 
@@ -156,6 +170,22 @@ export type ReservationOutcome =
   | 'UNKNOWN_PRODUCT'
   /** reserveStock: the order was released before it could reserve; nothing moved. */
   | 'VOIDED';
+
+/** Internal: one reservation of reserveStocks, with the ids of the order attempt it is for. */
+export type ReserveStockInput = {
+  /** The order attempt's correlation id, recorded on the reservation's span. */
+  correlationId?: InputMaybe<Scalars['String']['input']>;
+  /** The order's id. */
+  orderId: Scalars['ID']['input'];
+  /** The product's SKU. */
+  productId: Scalars['ID']['input'];
+  /** Units to reserve, 1..1000000. */
+  quantity: Scalars['Int']['input'];
+  /** The order attempt's request id, recorded on the reservation's span. */
+  requestId?: InputMaybe<Scalars['String']['input']>;
+  /** The W3C traceparent of the order's attempt: the reservation's span continues that trace (the request's own traceparent is one order's). */
+  traceparent?: InputMaybe<Scalars['String']['input']>;
+};
 
 /** One change to a product's stock. */
 export type StockMovement = {
@@ -302,6 +332,7 @@ export type ResolversTypes = {
   ProductConnection: ResolverTypeWrapper<Connection<ProductRow>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReservationOutcome: ReservationOutcome;
+  ReserveStockInput: ReserveStockInput;
   StockMovement: ResolverTypeWrapper<MovementRow>;
   StockMovementKind: StockMovementKind;
   StockReservation: ResolverTypeWrapper<StockReservation>;
@@ -320,6 +351,7 @@ export type ResolversParentTypes = {
   Product: ProductRow;
   ProductConnection: Connection<ProductRow>;
   Query: Record<PropertyKey, never>;
+  ReserveStockInput: ReserveStockInput;
   StockMovement: MovementRow;
   StockReservation: StockReservation;
 };
@@ -332,6 +364,7 @@ export type MutationResolvers<ContextType = InventoryContext, ParentType extends
   createProduct?: Resolver<ResolversTypes['Product'], ParentType, ContextType, RequireFields<MutationCreateProductArgs, 'input'>>;
   releaseStock?: Resolver<ResolversTypes['StockReservation'], ParentType, ContextType, RequireFields<MutationReleaseStockArgs, 'orderId'>>;
   reserveStock?: Resolver<ResolversTypes['StockReservation'], ParentType, ContextType, RequireFields<MutationReserveStockArgs, 'orderId' | 'productId' | 'quantity'>>;
+  reserveStocks?: Resolver<Array<Maybe<ResolversTypes['StockReservation']>>, ParentType, ContextType, RequireFields<MutationReserveStocksArgs, 'inputs'>>;
   restockProduct?: Resolver<ResolversTypes['Product'], ParentType, ContextType, RequireFields<MutationRestockProductArgs, 'id' | 'quantity'>>;
 };
 
