@@ -81,6 +81,10 @@ const configSchema = z
     NOTIFY_RETRY_DELAYS_MS: delays('1000,5000,30000'),
     ORDER_RETRY_DELAYS_MS: delays('5000,5000,5000'),
     INVENTORY_TIMEOUT_MS: ms(3000),
+    /** How long the order worker holds a reservation for others to share its request to inventory (0: those of the same tick). */
+    INVENTORY_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1000).default(2),
+    /** Most reservations in one request from the order worker to inventory (1: no batching). */
+    INVENTORY_BATCH_MAX: z.coerce.number().int().min(1).max(100).default(20),
     ENRICHMENT_TTL_MS: ms(300000),
     ENRICHMENT_TIMEOUT_MS: ms(1000),
     /** Timeout of each attempt to register an event with the event registry. */

@@ -8,6 +8,7 @@ import { createInventorySubgraph } from '../../subgraphs/inventory/server.ts';
 import { InventoryClient, InventoryUnavailableError } from '../../workers/orders/inventory-client.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { gql, gqlData } from '../support/graphql.ts';
+import { startRecordingProxy, type RecordingProxy } from '../support/recording-proxy.ts';
 import { startTestIdentity, type TestIdentity } from '../support/identity.ts';
 
 /** The workers' identity for the internal mutations, as the order worker sends it. */
@@ -115,6 +116,189 @@ describe('reserveStock / releaseStock', () => {
     expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'orderId' });
     const zero = await gql(url, RESERVE, { orderId: randomUUID(), productId: 'X', quantity: 0 }, service);
     expect(zero.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'quantity' });
+  });
+});
+
+const RESERVE_BATCH = `mutation($inputs: [ReserveStockInput!]!) { reserveStocks(inputs: $inputs) { orderId outcome productId quantity applied } }`;
+
+describe('reserveStocks', () => {
+  it("reserves each input as reserveStock does, in the inputs' order, each with its own outcome; repeats return the first", async () => {
+    const id = await product(2);
+    const orders = Array.from({ length: 4 }, () => randomUUID());
+    const inputs = [...orders.map((orderId) => ({ orderId, productId: id, quantity: 1 })), { orderId: randomUUID(), productId: 'NO-SUCH-PRODUCT', quantity: 1 }];
+    const first = (await gqlData(url, RESERVE_BATCH, { inputs }, service)).reserveStocks;
+    expect(first.map((r: { orderId: string }) => r.orderId)).toEqual(inputs.map((i) => i.orderId));
+    expect(first.filter((r: { outcome: string }) => r.outcome === 'RESERVED')).toHaveLength(2);
+    expect(first.filter((r: { outcome: string }) => r.outcome === 'OUT_OF_STOCK')).toHaveLength(2);
+    expect(first[4]).toMatchObject({ outcome: 'UNKNOWN_PRODUCT', applied: true });
+    const again = (await gqlData(url, RESERVE_BATCH, { inputs }, service)).reserveStocks;
+    expect(again.map((r: { outcome: string }) => r.outcome)).toEqual(first.map((r: { outcome: string }) => r.outcome));
+    for (const r of again) expect(r.applied).toBe(false);
+    expect(await stockOf(id)).toMatchObject({ stock: 0, reserved: 2 });
+  });
+
+  it('fails one bad input alone: null at its index with BAD_USER_INPUT at ["reserveStocks", i]; the others reserve', async () => {
+    const id = await product(5);
+    const good = [randomUUID(), randomUUID()];
+    const inputs = [{ orderId: good[0], productId: id, quantity: 1 }, { orderId: randomUUID(), productId: id, quantity: 0 }, { orderId: good[1], productId: id, quantity: 2 }];
+    const response = await gql(url, RESERVE_BATCH, { inputs }, service);
+    expect(response.data.reserveStocks[1]).toBeNull();
+    expect(response.data.reserveStocks[0]).toMatchObject({ orderId: good[0], outcome: 'RESERVED' });
+    expect(response.data.reserveStocks[2]).toMatchObject({ orderId: good[1], outcome: 'RESERVED', quantity: 2 });
+    expect(response.errors).toHaveLength(1);
+    expect(response.errors![0]).toMatchObject({ path: ['reserveStocks', 1], extensions: { code: 'BAD_USER_INPUT', field: 'quantity' } });
+    expect(await stockOf(id)).toMatchObject({ stock: 2, reserved: 3 });
+  });
+
+  it('takes 1..100 inputs, only from the service key or an admin; nothing moves otherwise', async () => {
+    const id = await product(5);
+    const one = { orderId: randomUUID(), productId: id, quantity: 1 };
+    expect((await gql(url, RESERVE_BATCH, { inputs: [] }, service)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'inputs' });
+    const tooMany = Array.from({ length: 101 }, () => ({ ...one, orderId: randomUUID() }));
+    expect((await gql(url, RESERVE_BATCH, { inputs: tooMany }, service)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'inputs' });
+    expect((await gql(url, RESERVE_BATCH, { inputs: [one] })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await gql(url, RESERVE_BATCH, { inputs: [one] }, { [SERVICE_KEY_HEADER]: 'not-the-service-key' })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(await stockOf(id)).toMatchObject({ stock: 5, reserved: 0 });
+    expect((await gqlData(url, RESERVE_BATCH, { inputs: [one] }, admin)).reserveStocks[0].outcome).toBe('RESERVED');
+  });
+});
+
+describe('InventoryClient batching', () => {
+  let proxy: RecordingProxy;
+  const clients: InventoryClient[] = [];
+  const logger = createLogger('reservations-test', 'silent');
+
+  beforeAll(async () => {
+    proxy = await startRecordingProxy(http.url);
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await proxy.close();
+  });
+
+  /** A client of inventory through the proxy, which counts its requests. */
+  function client(options: { timeoutMs?: number; batchWindowMs?: number; batchMax?: number; env?: Record<string, string> } = {}) {
+    const made = new InventoryClient({
+      url: `${proxy.url}/graphql`,
+      timeoutMs: options.timeoutMs ?? 3000,
+      serviceKey: SERVICE_KEY,
+      config: parseConfig({ BREAKER_VOLUME_THRESHOLD: '1000', ...options.env }),
+      logger,
+      ...(options.batchWindowMs === undefined ? {} : { batchWindowMs: options.batchWindowMs }),
+      ...(options.batchMax === undefined ? {} : { batchMax: options.batchMax }),
+    });
+    clients.push(made);
+    return made;
+  }
+  /** The GraphQL requests the proxy has passed on since `from`, with the inputs of each. */
+  const requestsSince = (from: number) =>
+    proxy.exchanges.slice(from).filter((e) => e.path === '/graphql').map((e) => ({ headers: e.requestHeaders, inputs: (JSON.parse(e.body).variables.inputs ?? []) as { orderId: string; requestId?: string }[] }));
+  const settle = <T>(p: Promise<T>) => p.then((v) => v as T | string, (error) => (error instanceof InventoryUnavailableError ? 'UNAVAILABLE' : (error as { code?: string }).code ?? String(error)));
+
+  it('sends reservations asked for together as one request, each order with its own outcome', async () => {
+    const c = client();
+    const id = await product(8);
+    const from = proxy.exchanges.length;
+    const orders = Array.from({ length: 10 }, () => randomUUID());
+    const results = await Promise.all([
+      ...orders.slice(0, 8).map((orderId, i) => c.reserve(orderId, id, 1, { requestId: `req-${i}`, correlationId: `corr-${i}` })),
+      c.reserve(orders[8]!, id, 1, { requestId: 'req-8' }),
+      c.reserve(orders[9]!, 'NO-SUCH-PRODUCT', 1, { requestId: 'req-9' }),
+    ]);
+    // Eight units for nine orders of the product: one is out of stock, whichever it is.
+    expect(results.slice(0, 9).filter((r) => r === 'RESERVED')).toHaveLength(8);
+    expect(results.slice(0, 9).filter((r) => r === 'OUT_OF_STOCK')).toHaveLength(1);
+    expect(results[9]).toBe('UNKNOWN_PRODUCT');
+    const requests = requestsSince(from);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.inputs.map((i) => i.orderId)).toEqual(orders);
+    // Each order's ids ride with its input; the request carries the first order's.
+    expect(requests[0]!.inputs.map((i) => i.requestId)).toEqual(orders.map((_, i) => `req-${i}`));
+    expect(requests[0]!.headers['x-request-id']).toBe('req-0');
+    expect(await stockOf(id)).toMatchObject({ stock: 0, reserved: 8 });
+    // One call to the breaker for the batch.
+    expect(c.breaker.circuit.stats).toMatchObject({ fires: 1, successes: 1, failures: 0 });
+    // A repeat of every order, batched again: the first outcomes, nothing moves.
+    const again = await Promise.all(orders.map((orderId, i) => c.reserve(orderId, i === 9 ? 'NO-SUCH-PRODUCT' : id, 1)));
+    expect(again).toEqual(results);
+    expect(await stockOf(id)).toMatchObject({ stock: 0, reserved: 8 });
+  });
+
+  it('splits at batchMax, and gathers calls made up to batchWindowMs apart', async () => {
+    const c = client({ batchMax: 4, batchWindowMs: 30 });
+    const id = await product(20);
+    const from = proxy.exchanges.length;
+    const calls = Array.from({ length: 5 }, () => c.reserve(randomUUID(), id, 1));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    calls.push(c.reserve(randomUUID(), id, 1));
+    expect(await Promise.all(calls)).toEqual(Array(6).fill('RESERVED'));
+    expect(requestsSince(from).map((r) => r.inputs.length).sort()).toEqual([2, 4]);
+  });
+
+  it("fails only the order whose input inventory refuses; the others' outcomes stand and the breaker counts a success", async () => {
+    const c = client();
+    const id = await product(5);
+    const from = proxy.exchanges.length;
+    const results = await Promise.all([settle(c.reserve(randomUUID(), id, 1)), settle(c.reserve(randomUUID(), id, 0)), settle(c.reserve(randomUUID(), id, 1))]);
+    expect(results).toEqual(['RESERVED', 'UNAVAILABLE', 'RESERVED']);
+    expect(requestsSince(from)).toHaveLength(1);
+    expect(c.breaker.circuit.stats).toMatchObject({ fires: 1, successes: 1, failures: 0 });
+  });
+
+  it('fails every order of a batch that times out as ambiguous, one breaker failure; the late work still happens and a retry returns it', async () => {
+    const c = client({ timeoutMs: 150 });
+    const id = await product(10);
+    const orders = Array.from({ length: 5 }, () => randomUUID());
+    const from = proxy.exchanges.length;
+    await fetch(`${http.url}/internal/gremlin`, { method: 'POST', headers: { 'content-type': 'application/json', ...service }, body: JSON.stringify({ every: 1, latencyMs: 400 }) });
+    let results;
+    try {
+      results = await Promise.all(orders.map((orderId) => settle(c.reserve(orderId, id, 1))));
+    } finally {
+      await fetch(`${http.url}/internal/gremlin`, { method: 'DELETE', headers: service });
+    }
+    expect(results).toEqual(Array(5).fill('UNAVAILABLE'));
+    expect(c.breaker.circuit.stats).toMatchObject({ fires: 1, failures: 1, successes: 0 });
+    // The proxy records a request once inventory answered it, late.
+    await expect.poll(() => requestsSince(from).length, { timeout: 3000 }).toBe(1);
+    expect(requestsSince(from)[0]!.inputs).toHaveLength(5);
+    await expect.poll(async () => (await stockOf(id)).reserved, { timeout: 3000 }).toBe(5);
+    // The retries (each order's next attempt) find the reservations made: nothing is taken twice.
+    expect(await Promise.all(orders.map((orderId) => c.reserve(orderId, id, 1)))).toEqual(Array(5).fill('RESERVED'));
+    expect(await stockOf(id)).toMatchObject({ stock: 5, reserved: 5 });
+  });
+
+  it('while half-open sends the trial as one order alone and turns the rest away (EOPENBREAKER), then batches again once closed', async () => {
+    const c = client({ env: { BREAKER_RESET_TIMEOUT_MS: '50' } });
+    const id = await product(10);
+    c.breaker.circuit.open();
+    await expect.poll(() => c.breaker.state, { timeout: 2000, interval: 10 }).toBe('HALF_OPEN');
+    const from = proxy.exchanges.length;
+    // As the processor does: each caller checks admits() and, if so, reserves at once.
+    const admitted: boolean[] = [];
+    const calls = Array.from({ length: 4 }, () => {
+      admitted.push(c.breaker.admits());
+      return settle(c.reserve(randomUUID(), id, 1));
+    });
+    expect(admitted).toEqual([true, false, false, false]);
+    expect(await Promise.all(calls)).toEqual(['RESERVED', 'EOPENBREAKER', 'EOPENBREAKER', 'EOPENBREAKER']);
+    expect(requestsSince(from).map((r) => r.inputs.length)).toEqual([1]);
+    expect(c.breaker.state).toBe('CLOSED');
+    expect(await Promise.all([c.reserve(randomUUID(), id, 1), c.reserve(randomUUID(), id, 1)])).toEqual(['RESERVED', 'RESERVED']);
+    expect(requestsSince(from).map((r) => r.inputs.length)).toEqual([1, 2]);
+  });
+
+  it('sends only the first of a batch gathered while closed if the breaker half-opened meanwhile; the rest are turned away', async () => {
+    const c = client({ batchWindowMs: 300, env: { BREAKER_RESET_TIMEOUT_MS: '20' } });
+    const id = await product(10);
+    const from = proxy.exchanges.length;
+    const calls = Array.from({ length: 3 }, () => settle(c.reserve(randomUUID(), id, 1)));
+    // Opened by other calls failing, and half-open again before this batch goes.
+    c.breaker.circuit.open();
+    await expect.poll(() => c.breaker.state, { timeout: 250, interval: 5 }).toBe('HALF_OPEN');
+    expect(await Promise.all(calls)).toEqual(['RESERVED', 'EOPENBREAKER', 'EOPENBREAKER']);
+    expect(requestsSince(from).map((r) => r.inputs.length)).toEqual([1]);
+    expect(await stockOf(id)).toMatchObject({ stock: 9, reserved: 1 });
   });
 });
 

@@ -1,9 +1,11 @@
+import DataLoader from 'dataloader';
 import { Pool } from 'undici';
 import { SERVICE_KEY_HEADER } from '../../common/auth.ts';
 import { Breaker, type BreakerConfig } from '../../common/breaker.ts';
 import type { Logger } from '../../common/logger.ts';
 import { traceHeaders } from '../../common/tracing.ts';
 import type { ReleaseOutcome, ReserveOutcome } from '../../subgraphs/inventory/module.ts';
+import { reserveBatchSize } from './metrics.ts';
 
 export type { ReleaseOutcome, ReserveOutcome };
 
@@ -31,45 +33,111 @@ export interface InventoryClientOptions {
   logger: Logger;
   /** The workers' service identity (SERVICE_API_KEY), which the internal mutations require. */
   serviceKey: string;
+  /** How long a reservation waits for others to share its request (INVENTORY_BATCH_WINDOW_MS; 0: those of the same tick). Default 2. */
+  batchWindowMs?: number;
+  /** Most reservations in one request (INVENTORY_BATCH_MAX). Default 20. */
+  batchMax?: number;
 }
 
-type Call = [field: string, query: string, variables: Record<string, unknown>, ids: CallIds];
+/** What inventory answered: the GraphQL response body. */
+interface Body {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[];
+}
 
-const RESERVE = `mutation ReserveStock($orderId: ID!, $productId: ID!, $quantity: Int!) {
-  reserveStock(orderId: $orderId, productId: $productId, quantity: $quantity) { outcome }
+/** One HTTP request to inventory. */
+interface Request<T> {
+  /** Names the call in error messages. */
+  name: string;
+  query: string;
+  variables: Record<string, unknown>;
+  /** The request / correlation ids and trace headers it is sent with. */
+  ids: CallIds;
+  trace: Record<string, string>;
+  /** The answer in the body; throws InventoryUnavailableError when there is none to act on (the breaker counts a failure). */
+  read(body: Body, status: number): T;
+}
+
+/** One order's reservation, waiting to go in a batch. */
+interface ReserveItem {
+  orderId: string;
+  productId: string;
+  quantity: number;
+  ids: CallIds;
+  /** The trace context of the caller (the order job's span), taken when it asked. */
+  trace: Record<string, string>;
+}
+
+const RESERVE_BATCH = `mutation ReserveStocks($inputs: [ReserveStockInput!]!) {
+  reserveStocks(inputs: $inputs) { outcome }
 }`;
 
 const RELEASE = `mutation ReleaseStock($orderId: ID!) {
   releaseStock(orderId: $orderId) { outcome }
 }`;
 
+/** The first error of a body, for a message. */
+function describe(error: NonNullable<Body['errors']>[number] | undefined): string {
+  return error ? `${error.extensions?.code ?? 'ERROR'} ${error.message}` : 'no outcome';
+}
+
 /**
- * Calls inventory's internal reserveStock / releaseStock mutations directly,
- * with a timeout and the workers' service key (SERVICE_API_KEY), inside an opossum breaker (`inventory`, the BREAKER_*
- * settings): every InventoryUnavailableError counts against it; while it is
- * open a call rejects at once with EOPENBREAKER and the order worker pauses its
- * queue instead of spending an attempt (workers/pause.ts).
+ * Calls inventory's internal mutations directly, with a timeout and the
+ * workers' service key (SERVICE_API_KEY), inside an opossum breaker
+ * (`inventory`, the BREAKER_* settings): every InventoryUnavailableError counts
+ * against it; while it is open a call rejects at once with EOPENBREAKER and the
+ * order worker pauses its queue instead of spending an attempt (workers/pause.ts).
+ *
+ * Reservations asked for within `batchWindowMs` of each other (up to
+ * `batchMax` of them) share one HTTP request, `reserveStocks`: one call to the
+ * breaker, one INVENTORY_TIMEOUT_MS timeout (a batch that times out is an
+ * ambiguous failure for every order in it), and each order's own outcome or
+ * error. While the breaker is not closed a reservation goes at once and alone,
+ * so the half-open breaker's one trial call is one order, as it was before
+ * batching. Releases go one by one.
  */
 export class InventoryClient {
-  readonly breaker: Breaker<Call, string>;
+  readonly breaker: Breaker<[Request<unknown>], unknown>;
   /** Keep-alive connections to inventory (an undici Pool costs a fraction of what fetch does per call). */
   private readonly pool: Pool;
   private readonly path: string;
+  private readonly reservations: DataLoader<ReserveItem, ReserveOutcome>;
 
   constructor(private readonly options: InventoryClientOptions) {
     const url = new URL(options.url);
     this.pool = new Pool(url.origin, { keepAliveTimeout: 30_000 });
     this.path = `${url.pathname}${url.search}`;
     // The call keeps its own timeout (INVENTORY_TIMEOUT_MS) and error messages; the breaker adds none.
-    this.breaker = new Breaker((_signal, ...call: Call) => this.call(...call), { name: 'inventory', config: options.config, logger: options.logger, timeoutMs: false });
+    this.breaker = new Breaker((_signal, request: Request<unknown>) => this.call(request), { name: 'inventory', config: options.config, logger: options.logger, timeoutMs: false });
+    const windowMs = options.batchWindowMs ?? 2;
+    this.reservations = new DataLoader((items) => this.dispatch(items), {
+      cache: false,
+      maxBatchSize: options.batchMax ?? 20,
+      // 0: the calls of the same tick only (DataLoader's own schedule).
+      ...(windowMs > 0 ? { batchScheduleFn: (send: () => void) => void setTimeout(send, windowMs) } : {}),
+    });
   }
 
   async reserve(orderId: string, productId: string, quantity: number, ids: CallIds = {}): Promise<ReserveOutcome> {
-    return (await this.breaker.fire('reserveStock', RESERVE, { orderId, productId, quantity }, ids)) as ReserveOutcome;
+    const item: ReserveItem = { orderId, productId, quantity, ids, trace: traceHeaders() };
+    // Half-open (or open): fired now, alone, so a caller that saw breaker.admits() takes the one trial call with no wait between.
+    if (!this.breaker.circuit.closed) return outcomeOf((await this.send([item]))[0]!);
+    return this.reservations.load(item);
   }
 
   async release(orderId: string, ids: CallIds = {}): Promise<ReleaseOutcome> {
-    return (await this.breaker.fire('releaseStock', RELEASE, { orderId }, ids)) as ReleaseOutcome;
+    return (await this.breaker.fire({
+      name: 'releaseStock',
+      query: RELEASE,
+      variables: { orderId },
+      ids,
+      trace: traceHeaders(),
+      read: (body, status) => {
+        const outcome = (body.data?.releaseStock as { outcome?: string } | null | undefined)?.outcome;
+        if (body.errors?.length || !outcome) throw new InventoryUnavailableError(`inventory releaseStock failed (${status}): ${describe(body.errors?.[0])}`);
+        return outcome;
+      },
+    })) as ReleaseOutcome;
   }
 
   /** Stops the breaker's timers and closes the connections. */
@@ -78,11 +146,63 @@ export class InventoryClient {
     await this.pool.close();
   }
 
-  private async call(field: string, query: string, variables: Record<string, unknown>, ids: CallIds): Promise<string> {
+  /**
+   * A batch the loader collected. Should the breaker have left CLOSED while it
+   * waited, only its first reservation is sent (the half-open trial); the rest
+   * are fired after it, which the breaker turns away (EOPENBREAKER) as it does
+   * any call while its trial is in flight.
+   */
+  private dispatch(items: readonly ReserveItem[]): Promise<(ReserveOutcome | Error)[]> {
+    if (this.breaker.circuit.closed || items.length === 1) return this.send(items);
+    const [first, ...rest] = items;
+    const settle = (batch: readonly ReserveItem[], sent: Promise<(ReserveOutcome | Error)[]>) => sent.catch((error: Error) => batch.map(() => error));
+    const trial = settle([first!], this.send([first!]));
+    const others = settle(rest, this.send(rest));
+    return Promise.all([trial, others]).then(([a, b]) => [...a, ...b]);
+  }
+
+  /** One reserveStocks request for `items`, through the breaker: each item's outcome, or the error that is its own. */
+  private send(items: readonly ReserveItem[]): Promise<(ReserveOutcome | Error)[]> {
+    reserveBatchSize.observe(items.length);
+    const [first] = items;
+    return this.breaker.fire({
+      name: 'reserveStocks',
+      query: RESERVE_BATCH,
+      variables: {
+        inputs: items.map(({ orderId, productId, quantity, ids, trace }) => ({
+          orderId,
+          productId,
+          quantity,
+          // Each order's trace and ids ride with its input; the request's headers are the first order's.
+          ...(trace.traceparent ? { traceparent: trace.traceparent } : {}),
+          ...(ids.requestId ? { requestId: ids.requestId } : {}),
+          ...(ids.correlationId ? { correlationId: ids.correlationId } : {}),
+        })),
+      },
+      ids: first!.ids,
+      trace: first!.trace,
+      read: (body, status) => {
+        const list = body.data?.reserveStocks;
+        if (!Array.isArray(list) || list.length !== items.length) throw new InventoryUnavailableError(`inventory reserveStocks failed (${status}): ${describe(body.errors?.[0])}`);
+        const results = items.map((item, i): ReserveOutcome | Error => {
+          const outcome = (list[i] as { outcome?: string } | null)?.outcome;
+          if (outcome) return outcome as ReserveOutcome;
+          const error = body.errors?.find((e) => e.path?.[0] === 'reserveStocks' && e.path[1] === i) ?? body.errors?.[0];
+          return new InventoryUnavailableError(`inventory reserveStock failed for order ${item.orderId} (${status}): ${describe(error)}`);
+        });
+        // An answer for none of them is a failed call (as one order's error was before batching); any outcome makes it a success.
+        if (results.every((r) => r instanceof Error)) throw results.length === 1 ? results[0] : new InventoryUnavailableError(`inventory reserveStocks failed for all ${results.length} orders: ${(results[0] as Error).message}`);
+        return results;
+      },
+    }) as Promise<(ReserveOutcome | Error)[]>;
+  }
+
+  private async call(request: Request<unknown>): Promise<unknown> {
     const { timeoutMs } = this.options;
+    const { name, query, variables, ids } = request;
     const signal = AbortSignal.timeout(timeoutMs);
     let status: number;
-    let body: { data?: Record<string, { outcome?: string } | null> | null; errors?: { message: string; extensions?: { code?: string } }[] };
+    let body: Body;
     try {
       const response = await this.pool.request({
         path: this.path,
@@ -93,7 +213,7 @@ export class InventoryClient {
           ...(ids.requestId ? { 'x-request-id': ids.requestId } : {}),
           ...(ids.correlationId ? { 'x-correlation-id': ids.correlationId } : {}),
           // The order job's span, so inventory continues the order's trace.
-          ...traceHeaders(),
+          ...request.trace,
         },
         body: JSON.stringify({ query, variables }),
         signal,
@@ -101,19 +221,20 @@ export class InventoryClient {
       status = response.statusCode;
       if (status >= 500) {
         await response.body.dump();
-        throw new InventoryUnavailableError(`inventory answered ${status} to ${field}`);
+        throw new InventoryUnavailableError(`inventory answered ${status} to ${name}`);
       }
-      body = (await response.body.json()) as typeof body;
+      body = (await response.body.json()) as Body;
     } catch (error) {
       if (error instanceof InventoryUnavailableError) throw error;
-      if (signal.aborted) throw new InventoryUnavailableError(`inventory did not answer ${field} within ${timeoutMs} ms`);
-      throw new InventoryUnavailableError(`inventory unreachable for ${field}: ${(error as Error).message}`, { cause: error });
+      if (signal.aborted) throw new InventoryUnavailableError(`inventory did not answer ${name} within ${timeoutMs} ms`);
+      throw new InventoryUnavailableError(`inventory unreachable for ${name}: ${(error as Error).message}`, { cause: error });
     }
-    const outcome = body?.data?.[field]?.outcome;
-    if (body?.errors?.length || !outcome) {
-      const first = body?.errors?.[0];
-      throw new InventoryUnavailableError(`inventory ${field} failed (${status}): ${first ? `${first.extensions?.code ?? 'ERROR'} ${first.message}` : 'no outcome'}`);
-    }
-    return outcome;
+    return request.read(body ?? {}, status);
   }
+}
+
+/** The outcome of one reservation, or its error thrown. */
+function outcomeOf(result: ReserveOutcome | Error): ReserveOutcome {
+  if (result instanceof Error) throw result;
+  return result;
 }

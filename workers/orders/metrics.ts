@@ -17,3 +17,10 @@ export const inventoryCalls = histogram({
   labelNames: ['call', 'result'],
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 });
+
+/** Orders per reserveStocks request to inventory (reservations asked for together share one). */
+export const reserveBatchSize = histogram({
+  name: 'order_inventory_reserve_batch_size',
+  help: 'Reservations per reserveStocks request the order worker sends to inventory (those asked for within INVENTORY_BATCH_WINDOW_MS of each other share one, up to INVENTORY_BATCH_MAX).',
+  buckets: [1, 2, 5, 10, 20, 50, 100],
+});

@@ -29,7 +29,15 @@ export interface OrderWorkerDeps {
 export async function startOrderWorker({ config, db, connection, queues, logger }: OrderWorkerDeps) {
   const log = logger.child({ worker: ordersQueue.name });
   const processing = await orderProcessing(db);
-  const inventory = new InventoryClient({ url: config.INVENTORY_URL, timeoutMs: config.INVENTORY_TIMEOUT_MS, serviceKey: config.SERVICE_API_KEY, config, logger: log });
+  const inventory = new InventoryClient({
+    url: config.INVENTORY_URL,
+    timeoutMs: config.INVENTORY_TIMEOUT_MS,
+    batchWindowMs: config.INVENTORY_BATCH_WINDOW_MS,
+    batchMax: config.INVENTORY_BATCH_MAX,
+    serviceKey: config.SERVICE_API_KEY,
+    config,
+    logger: log,
+  });
   const pause = new QueuePause(ordersQueue.name, logger, [breakerReason(inventory.breaker.name), DATABASE_UNAVAILABLE]);
   const processor = createOrderProcessor({ processing, inventory, pause, logger: log });
   const worker = new Worker<OrderJobData, OrderJobResult>(ordersQueue.name, processor, {
