@@ -198,4 +198,21 @@ describe('traces end to end (OpenTelemetry, W3C traceparent)', () => {
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['notification recorded', 'delivery failed; will retry', 'notification sent']));
     for (const line of lines) expect(line.trace_id, line.msg).toBe(client.traceId);
   });
+
+  it("puts each order's reservation in its own order's trace, also when orders share one reserveStocks request", async () => {
+    const userId = await createUser(stack.gatewayUrl);
+    const productId = await createProduct(stack.gatewayUrl, 10, stack.admin);
+    const buyer = await stack.as(userId);
+    const traces = Array.from({ length: 4 }, newTrace);
+    const orders = await Promise.all(traces.map((t) => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, { ...buyer, traceparent: traceparentOf(t) })));
+    const rows = await waitForTerminal(stack.db.sql, orders.map((o) => o.id), 20_000);
+    expect(rows.map((r) => r.status)).toEqual(Array(4).fill('CONFIRMED'));
+    // Inventory's span of each reservation (one per input of reserveStocks) is under that order's job span, in that order's trace.
+    const reservation = (traceId: string, orderId: string) => {
+      const job = inTrace(traceId).find((s) => s.service === 'workers' && s.name === 'orders process' && s.attributes['junction.order_id'] === orderId);
+      const span = serverSpans(traceId, 'inventory').find((s) => s.name === 'inventory reserveStock' && s.attributes['junction.order_id'] === orderId);
+      return Boolean(job && span && ancestors(span).includes(job));
+    };
+    await expect.poll(() => orders.map((o, i) => reservation(traces[i]!.traceId, o.id)), { timeout: 15_000, interval: 100 }).toEqual(Array(4).fill(true));
+  });
 });

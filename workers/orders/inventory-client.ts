@@ -5,7 +5,7 @@ import { Breaker, type BreakerConfig } from '../../common/breaker.ts';
 import type { Logger } from '../../common/logger.ts';
 import { traceHeaders } from '../../common/tracing.ts';
 import type { ReleaseOutcome, ReserveOutcome } from '../../subgraphs/inventory/module.ts';
-import { reserveBatchSize } from './metrics.ts';
+import { reserveRequests } from './metrics.ts';
 
 export type { ReleaseOutcome, ReserveOutcome };
 
@@ -163,7 +163,7 @@ export class InventoryClient {
 
   /** One reserveStocks request for `items`, through the breaker: each item's outcome, or the error that is its own. */
   private send(items: readonly ReserveItem[]): Promise<(ReserveOutcome | Error)[]> {
-    reserveBatchSize.observe(items.length);
+    reserveRequests.inc();
     const [first] = items;
     return this.breaker.fire({
       name: 'reserveStocks',

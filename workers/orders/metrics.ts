@@ -18,9 +18,9 @@ export const inventoryCalls = histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 });
 
-/** Orders per reserveStocks request to inventory (reservations asked for together share one). */
-export const reserveBatchSize = histogram({
-  name: 'order_inventory_reserve_batch_size',
-  help: 'Reservations per reserveStocks request the order worker sends to inventory (those asked for within INVENTORY_BATCH_WINDOW_MS of each other share one, up to INVENTORY_BATCH_MAX).',
-  buckets: [1, 2, 5, 10, 20, 50, 100],
+/** HTTP requests the order worker sends inventory to reserve (several orders' reservations may share one). */
+export const reserveRequests = counter({
+  name: 'order_inventory_reserve_requests_total',
+  help: 'reserveStocks requests the order worker sent to inventory; reservations asked for within INVENTORY_BATCH_WINDOW_MS of each other share one (up to INVENTORY_BATCH_MAX), so order_inventory_call_seconds_count{call="reserveStock"} over this is the orders per request.',
 });
+reserveRequests.inc(0);

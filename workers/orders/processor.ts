@@ -68,6 +68,8 @@ export function createOrderProcessor({ processing, inventory, pause, logger }: O
     const log = logger.child({ orderId, requestId, correlationId, attempt: order.attempts });
 
     // Another job took the half-open breaker's one trial call meanwhile: this attempt will not be made.
+    // (While the breaker is not closed, inventory.reserve sends at once and alone, so this check and the trial stay together;
+    // while it is closed, reservations made within INVENTORY_BATCH_WINDOW_MS share one request.)
     if (!inventory.breaker.admits()) {
       await processing.uncount(orderId);
       await pause.holdFor(inventory.breaker);
