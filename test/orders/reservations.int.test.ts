@@ -219,8 +219,8 @@ describe('InventoryClient batching', () => {
     expect(requests[0]!.inputs.map((i) => i.requestId)).toEqual(orders.map((_, i) => `req-${i}`));
     expect(requests[0]!.headers['x-request-id']).toBe('req-0');
     expect(await stockOf(id)).toMatchObject({ stock: 0, reserved: 8 });
-    // One call to the breaker for the batch, one request on the workers' /metrics.
-    expect(c.breaker.circuit.stats).toMatchObject({ fires: 1, successes: 1, failures: 0 });
+    // The breaker counts each order, as before batching; /metrics counts the one request.
+    expect(c.breaker.circuit.stats).toMatchObject({ fires: 10, successes: 10, failures: 0 });
     expect((await requestsCounted()) - countedBefore).toBe(1);
     // A repeat of every order, batched again: the first outcomes, nothing moves.
     const again = await Promise.all(orders.map((orderId, i) => c.reserve(orderId, i === 9 ? 'NO-SUCH-PRODUCT' : id, 1)));
@@ -239,17 +239,17 @@ describe('InventoryClient batching', () => {
     expect(requestsSince(from).map((r) => r.inputs.length).sort()).toEqual([2, 4]);
   });
 
-  it("fails only the order whose input inventory refuses; the others' outcomes stand and the breaker counts a success", async () => {
+  it("fails only the order whose input inventory refuses; the others' outcomes stand, and the breaker counts its failure alone", async () => {
     const c = client();
     const id = await product(5);
     const from = proxy.exchanges.length;
     const results = await Promise.all([settle(c.reserve(randomUUID(), id, 1)), settle(c.reserve(randomUUID(), id, 0)), settle(c.reserve(randomUUID(), id, 1))]);
     expect(results).toEqual(['RESERVED', 'UNAVAILABLE', 'RESERVED']);
     expect(requestsSince(from)).toHaveLength(1);
-    expect(c.breaker.circuit.stats).toMatchObject({ fires: 1, successes: 1, failures: 0 });
+    expect(c.breaker.circuit.stats).toMatchObject({ fires: 3, successes: 2, failures: 1 });
   });
 
-  it('fails every order of a batch that times out as ambiguous, one breaker failure; the late work still happens and a retry returns it', async () => {
+  it('fails every order of a batch that times out as ambiguous, each a breaker failure; the late work still happens and a retry returns it', async () => {
     const c = client({ timeoutMs: 150 });
     const id = await product(10);
     const orders = Array.from({ length: 5 }, () => randomUUID());
@@ -262,7 +262,7 @@ describe('InventoryClient batching', () => {
       await fetch(`${http.url}/internal/gremlin`, { method: 'DELETE', headers: service });
     }
     expect(results).toEqual(Array(5).fill('UNAVAILABLE'));
-    expect(c.breaker.circuit.stats).toMatchObject({ fires: 1, failures: 1, successes: 0 });
+    expect(c.breaker.circuit.stats).toMatchObject({ fires: 5, failures: 5, successes: 0 });
     // The proxy records a request once inventory answered it, late.
     await expect.poll(() => requestsSince(from).length, { timeout: 3000 }).toBe(1);
     expect(requestsSince(from)[0]!.inputs).toHaveLength(5);
@@ -293,17 +293,19 @@ describe('InventoryClient batching', () => {
     expect(requestsSince(from).map((r) => r.inputs.length)).toEqual([1, 2]);
   });
 
-  it('sends only the first of a batch gathered while closed if the breaker half-opened meanwhile; the rest are turned away', async () => {
-    const c = client({ batchWindowMs: 300, env: { BREAKER_RESET_TIMEOUT_MS: '20' } });
+  it('opens the breaker after one timed-out batch of BREAKER_VOLUME_THRESHOLD orders, as that many single calls did, so the queue pauses before retries run out', async () => {
+    const c = client({ timeoutMs: 150, env: { BREAKER_VOLUME_THRESHOLD: '5' } });
     const id = await product(10);
     const from = proxy.exchanges.length;
-    const calls = Array.from({ length: 3 }, () => settle(c.reserve(randomUUID(), id, 1)));
-    // Opened by other calls failing, and half-open again before this batch goes.
-    c.breaker.circuit.open();
-    await expect.poll(() => c.breaker.state, { timeout: 250, interval: 5 }).toBe('HALF_OPEN');
-    expect(await Promise.all(calls)).toEqual(['RESERVED', 'EOPENBREAKER', 'EOPENBREAKER']);
-    expect(requestsSince(from).map((r) => r.inputs.length)).toEqual([1]);
-    expect(await stockOf(id)).toMatchObject({ stock: 9, reserved: 1 });
+    await fetch(`${http.url}/internal/gremlin`, { method: 'POST', headers: { 'content-type': 'application/json', ...service }, body: JSON.stringify({ every: 1, latencyMs: 400 }) });
+    try {
+      expect(await Promise.all(Array.from({ length: 5 }, () => settle(c.reserve(randomUUID(), id, 1))))).toEqual(Array(5).fill('UNAVAILABLE'));
+    } finally {
+      await fetch(`${http.url}/internal/gremlin`, { method: 'DELETE', headers: service });
+    }
+    expect(c.breaker.state).toBe('OPEN');
+    expect(await settle(c.reserve(randomUUID(), id, 1))).toBe('EOPENBREAKER');
+    await expect.poll(() => requestsSince(from).length, { timeout: 3000 }).toBe(1);
   });
 });
 

@@ -68,6 +68,9 @@ interface ReserveItem {
   trace: Record<string, string>;
 }
 
+/** One order's call through the breaker. */
+type Call = { kind: 'reserve'; item: ReserveItem } | { kind: 'release'; orderId: string; ids: CallIds };
+
 const RESERVE_BATCH = `mutation ReserveStocks($inputs: [ReserveStockInput!]!) {
   reserveStocks(inputs: $inputs) { outcome }
 }`;
@@ -89,15 +92,19 @@ function describe(error: NonNullable<Body['errors']>[number] | undefined): strin
  * order worker pauses its queue instead of spending an attempt (workers/pause.ts).
  *
  * Reservations asked for within `batchWindowMs` of each other (up to
- * `batchMax` of them) share one HTTP request, `reserveStocks`: one call to the
- * breaker, one INVENTORY_TIMEOUT_MS timeout (a batch that times out is an
- * ambiguous failure for every order in it), and each order's own outcome or
- * error. While the breaker is not closed a reservation goes at once and alone,
- * so the half-open breaker's one trial call is one order, as it was before
- * batching. Releases go one by one.
+ * `batchMax` of them) share one HTTP request, `reserveStocks`, with one
+ * INVENTORY_TIMEOUT_MS timeout (a batch that times out is an ambiguous failure
+ * for every order in it) and each order's own outcome or error. The breaker
+ * still sees one call per order, fired when the order asks (the request is
+ * made inside those calls): its volume threshold and error percentage mean
+ * what they did, so an outage opens it after as few order attempts as before
+ * batching (counted per request, a batch of ten timed-out orders would be one
+ * failure, and orders would use up their retries before it opened); and while
+ * it is half-open it admits one order, so the trial request carries that one
+ * order alone. Releases go one by one.
  */
 export class InventoryClient {
-  readonly breaker: Breaker<[Request<unknown>], unknown>;
+  readonly breaker: Breaker<[Call], string>;
   /** Keep-alive connections to inventory (an undici Pool costs a fraction of what fetch does per call). */
   private readonly pool: Pool;
   private readonly path: string;
@@ -108,9 +115,14 @@ export class InventoryClient {
     this.pool = new Pool(url.origin, { keepAliveTimeout: 30_000 });
     this.path = `${url.pathname}${url.search}`;
     // The call keeps its own timeout (INVENTORY_TIMEOUT_MS) and error messages; the breaker adds none.
-    this.breaker = new Breaker((_signal, request: Request<unknown>) => this.call(request), { name: 'inventory', config: options.config, logger: options.logger, timeoutMs: false });
+    this.breaker = new Breaker((_signal, call: Call) => (call.kind === 'reserve' ? this.reservations.load(call.item) : this.releaseNow(call.orderId, call.ids)), {
+      name: 'inventory',
+      config: options.config,
+      logger: options.logger,
+      timeoutMs: false,
+    });
     const windowMs = options.batchWindowMs ?? 2;
-    this.reservations = new DataLoader((items) => this.dispatch(items), {
+    this.reservations = new DataLoader((items) => this.send(items), {
       cache: false,
       maxBatchSize: options.batchMax ?? 20,
       // 0: the calls of the same tick only (DataLoader's own schedule).
@@ -118,15 +130,23 @@ export class InventoryClient {
     });
   }
 
+  /** Fires the breaker now (a caller that saw breaker.admits() takes the half-open trial with no wait between); the request goes with the batch. */
   async reserve(orderId: string, productId: string, quantity: number, ids: CallIds = {}): Promise<ReserveOutcome> {
-    const item: ReserveItem = { orderId, productId, quantity, ids, trace: traceHeaders() };
-    // Half-open (or open): fired now, alone, so a caller that saw breaker.admits() takes the one trial call with no wait between.
-    if (!this.breaker.circuit.closed) return outcomeOf((await this.send([item]))[0]!);
-    return this.reservations.load(item);
+    return (await this.breaker.fire({ kind: 'reserve', item: { orderId, productId, quantity, ids, trace: traceHeaders() } })) as ReserveOutcome;
   }
 
   async release(orderId: string, ids: CallIds = {}): Promise<ReleaseOutcome> {
-    return (await this.breaker.fire({
+    return (await this.breaker.fire({ kind: 'release', orderId, ids })) as ReleaseOutcome;
+  }
+
+  /** Stops the breaker's timers and closes the connections. */
+  async close(): Promise<void> {
+    this.breaker.shutdown();
+    await this.pool.close();
+  }
+
+  private releaseNow(orderId: string, ids: CallIds): Promise<string> {
+    return this.request({
       name: 'releaseStock',
       query: RELEASE,
       variables: { orderId },
@@ -137,35 +157,14 @@ export class InventoryClient {
         if (body.errors?.length || !outcome) throw new InventoryUnavailableError(`inventory releaseStock failed (${status}): ${describe(body.errors?.[0])}`);
         return outcome;
       },
-    })) as ReleaseOutcome;
+    });
   }
 
-  /** Stops the breaker's timers and closes the connections. */
-  async close(): Promise<void> {
-    this.breaker.shutdown();
-    await this.pool.close();
-  }
-
-  /**
-   * A batch the loader collected. Should the breaker have left CLOSED while it
-   * waited, only its first reservation is sent (the half-open trial); the rest
-   * are fired after it, which the breaker turns away (EOPENBREAKER) as it does
-   * any call while its trial is in flight.
-   */
-  private dispatch(items: readonly ReserveItem[]): Promise<(ReserveOutcome | Error)[]> {
-    if (this.breaker.circuit.closed || items.length === 1) return this.send(items);
-    const [first, ...rest] = items;
-    const settle = (batch: readonly ReserveItem[], sent: Promise<(ReserveOutcome | Error)[]>) => sent.catch((error: Error) => batch.map(() => error));
-    const trial = settle([first!], this.send([first!]));
-    const others = settle(rest, this.send(rest));
-    return Promise.all([trial, others]).then(([a, b]) => [...a, ...b]);
-  }
-
-  /** One reserveStocks request for `items`, through the breaker: each item's outcome, or the error that is its own. */
+  /** One reserveStocks request for `items`: each item's outcome, or the error that is its own; rejects (every item) when the request got no usable answer. */
   private send(items: readonly ReserveItem[]): Promise<(ReserveOutcome | Error)[]> {
     reserveRequests.inc();
     const [first] = items;
-    return this.breaker.fire({
+    return this.request({
       name: 'reserveStocks',
       query: RESERVE_BATCH,
       variables: {
@@ -184,20 +183,17 @@ export class InventoryClient {
       read: (body, status) => {
         const list = body.data?.reserveStocks;
         if (!Array.isArray(list) || list.length !== items.length) throw new InventoryUnavailableError(`inventory reserveStocks failed (${status}): ${describe(body.errors?.[0])}`);
-        const results = items.map((item, i): ReserveOutcome | Error => {
+        return items.map((item, i): ReserveOutcome | Error => {
           const outcome = (list[i] as { outcome?: string } | null)?.outcome;
           if (outcome) return outcome as ReserveOutcome;
           const error = body.errors?.find((e) => e.path?.[0] === 'reserveStocks' && e.path[1] === i) ?? body.errors?.[0];
           return new InventoryUnavailableError(`inventory reserveStock failed for order ${item.orderId} (${status}): ${describe(error)}`);
         });
-        // An answer for none of them is a failed call (as one order's error was before batching); any outcome makes it a success.
-        if (results.every((r) => r instanceof Error)) throw results.length === 1 ? results[0] : new InventoryUnavailableError(`inventory reserveStocks failed for all ${results.length} orders: ${(results[0] as Error).message}`);
-        return results;
       },
-    }) as Promise<(ReserveOutcome | Error)[]>;
+    });
   }
 
-  private async call(request: Request<unknown>): Promise<unknown> {
+  private async request<T>(request: Request<T>): Promise<T> {
     const { timeoutMs } = this.options;
     const { name, query, variables, ids } = request;
     const signal = AbortSignal.timeout(timeoutMs);
@@ -233,8 +229,3 @@ export class InventoryClient {
   }
 }
 
-/** The outcome of one reservation, or its error thrown. */
-function outcomeOf(result: ReserveOutcome | Error): ReserveOutcome {
-  if (result instanceof Error) throw result;
-  return result;
-}

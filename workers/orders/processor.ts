@@ -68,8 +68,8 @@ export function createOrderProcessor({ processing, inventory, pause, logger }: O
     const log = logger.child({ orderId, requestId, correlationId, attempt: order.attempts });
 
     // Another job took the half-open breaker's one trial call meanwhile: this attempt will not be made.
-    // (While the breaker is not closed, inventory.reserve sends at once and alone, so this check and the trial stay together;
-    // while it is closed, reservations made within INVENTORY_BATCH_WINDOW_MS share one request.)
+    // (inventory.reserve fires the breaker at once, one call per order, so this check and the trial stay together; the
+    // request then waits up to INVENTORY_BATCH_WINDOW_MS for other orders' reservations, none while half-open.)
     if (!inventory.breaker.admits()) {
       await processing.uncount(orderId);
       await pause.holdFor(inventory.breaker);
