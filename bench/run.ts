@@ -2,7 +2,9 @@
  * `npm run bench [-- <name>...]`: runs every bench/scenarios/*.ts (each exports
  * `name` and `run(): Promise<string>`, a Markdown section) and writes
  * BENCHMARKS.md with the machine it ran on. Given names, runs only those and
- * keeps the other scenarios' sections from the existing file.
+ * keeps the other scenarios' sections from the existing file, and any section
+ * between the same markers that no scenario writes (side-by-side results of
+ * bench/compare-orders.ts, say).
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -68,10 +70,9 @@ async function main(): Promise<void> {
     console.log(`bench: ${scenario.name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 
-  const body = scenarios
-    .filter((scenario) => sections.has(scenario.name))
-    .map((scenario) => `${begin(scenario.name)}\n${sections.get(scenario.name)}\n${END}`)
-    .join('\n\n');
+  // Sections no scenario writes (results of other commands, such as bench/compare-orders.ts, pasted between the same markers) are kept, after the scenarios'.
+  const names = [...scenarios.map((scenario) => scenario.name).filter((name) => sections.has(name)), ...[...sections.keys()].filter((name) => !scenarios.some((s) => s.name === name))];
+  const body = names.map((name) => `${begin(name)}\n${sections.get(name)}\n${END}`).join('\n\n');
   const command = wanted.length > 0 ? `npm run bench -- ${wanted.join(' ')}` : 'npm run bench';
   writeFileSync(
     output,

@@ -53,6 +53,9 @@ const BENCHMARKS = fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url)
 const PG_ROWS = 10_000;
 const GOAL_RATE = 300;
 const BUDGET_MS = (os.availableParallelism() * 1000) / GOAL_RATE;
+/** placeOrder's latency goal: p99 at most this with CLIENTS concurrent clients (issue 11). */
+const LATENCY_GOAL_MS = 100;
+const CLIENTS = 50;
 
 /** One forked role and the messages it sends. */
 interface Role {
@@ -382,6 +385,7 @@ export async function run(): Promise<string> {
       (floorMs <= BUDGET_MS
         ? `${fmt((floorMs / BUDGET_MS) * 100, 0)}% of it, which leaves ${fmt(BUDGET_MS - floorMs)} ms per order for everything the floor leaves out; at the floor ${os.availableParallelism()} cores give ${fmt(rateAtFloor, 0)} orders/s.`
         : `over it by ${fmt(floorMs - BUDGET_MS)} ms: this design cannot reach ${GOAL_RATE} orders/s on this machine; at the floor ${os.availableParallelism()} cores give ${fmt(rateAtFloor, 0)} orders/s at most.`),
+    latencyBound(costs.gateway.total + costs.statement.total, floorMs),
     `- Junction's delivery sends to the provider through its Partner (workers/notifications/provider.ts, common/partner.ts), which costs ${fmt(costs.provider.total, 3)} ms a request against the bare undici Pool's ${fmt(costs.http.total, 3)} ms: ` +
       `${fmt(Math.abs(costs.provider.total - costs.http.total))} ms ${costs.provider.total >= costs.http.total ? 'more' : 'less'} per order than the floor counts.`,
     measured === undefined
@@ -390,4 +394,23 @@ export async function run(): Promise<string> {
         ? `- bench orders last measured ${fmt(measured)} ms per order (its section of BENCHMARKS.md): ${fmt((floorMs / measured) * 100, 0)}% of that is the floor, and ${fmt(measured - floorMs)} ms is what the floor leaves out.`
         : `- bench orders last measured ${fmt(measured)} ms per order (its section of BENCHMARKS.md), ${fmt(floorMs - measured)} ms less than this floor: the primitives cost more here, each alone at ${CONCURRENCY} in flight, than within Junction's processes, so read this floor as high.`,
   ].join('\n');
+}
+
+/**
+ * What the floor says of placeOrder's latency goal. In a closed loop each of
+ * CLIENTS clients waits for its answer before asking again, so their mean
+ * latency is CLIENTS / throughput (Little's law), and throughput is at most
+ * what the cores give at the CPU each order costs.
+ */
+function latencyBound(acceptMs: number, floorMs: number): string {
+  const cores = os.availableParallelism();
+  const acceptRate = (cores * 1000) / acceptMs;
+  const bothRate = (cores * 1000) / floorMs;
+  const mean = (rate: number) => (CLIENTS / rate) * 1000;
+  return (
+    `- placeOrder's goal, p99 at most ${LATENCY_GOAL_MS} ms with ${CLIENTS} clients: in a closed loop their mean latency is ${CLIENTS} / throughput (Little's law), and the p99 is above the mean. ` +
+    `Accepting alone costs at least ${fmt(acceptMs, 3)} ms an order (the gateway request and one commit), so with nothing else running ${cores} cores accept at most ${fmt(acceptRate, 0)} orders/s, a mean of at least ${fmt(mean(acceptRate), 0)} ms. ` +
+    `With the workers processing what is accepted meanwhile, each order costs at least the floor: at most ${fmt(bothRate, 0)} orders/s, a mean of at least ${fmt(mean(bothRate), 0)} ms` +
+    (mean(bothRate) > LATENCY_GOAL_MS ? `, so with the workers running the goal cannot be met on this machine.` : '.')
+  );
 }
