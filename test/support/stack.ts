@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { parseConfig, type Config } from '../../common/config.ts';
 import { connect, type DbHandle } from '../../common/db.ts';
 import { listen, type Listening } from '../../common/http.ts';
@@ -56,8 +57,10 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   // longer than the production default without any subgraph being down (test/federation/subgraph-outage sets its own).
   // No backup schedules in the workers a test starts on stack.config (workers/backup/test turns them on itself).
   // No rate limit unless a test asks for one: test files run at once from one address.
+  // A queue prefix of its own, so a stack shares no BullMQ queue with another test or a developer's `npm start`.
   const baseEnv = {
     DATABASE_URL: db.url,
+    QUEUE_PREFIX: `jt-${label}-${randomUUID().slice(0, 8)}`,
     NODE_ENV: 'test',
     INGEST_API_KEY: 'test-stack-ingest-key',
     SERVICE_API_KEY: TEST_SERVICE_KEY,
