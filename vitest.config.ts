@@ -1,6 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+/** The test tiers, by file name: `npm run test:unit|int|e2e` runs one, `npm test` all three. */
+const TIERS = {
+  // No PostgreSQL or Redis (test/support/unit-guard.ts fails a test that connects to either): runs in seconds.
+  unit: { include: ['**/*.test.ts'], exclude: ['**/*.int.test.ts', '**/*.e2e.test.ts'], setupFiles: ['test/support/unit-guard.ts'] },
+  // Real PostgreSQL, Redis, HTTP servers and processes, each test file on databases and queue prefixes of its own.
+  int: { include: ['**/*.int.test.ts'], exclude: [], setupFiles: [] },
+  // The whole system as an operator starts it (npm start's launcher, its processes and ports).
+  e2e: { include: ['**/*.e2e.test.ts'], exclude: [], setupFiles: [] },
+};
+
 export default defineConfig({
   resolve: {
     // One graphql for the project's code and for the libraries: Node loads graphql's CommonJS
@@ -9,8 +19,6 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: fileURLToPath(new URL('./node_modules/graphql/index.js', import.meta.url)) }],
   },
   test: {
-    include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
@@ -19,5 +27,9 @@ export default defineConfig({
     maxWorkers: 2,
     // No backup schedules unless a test asks for them (workers/backup/test sets BACKUP_DUMP_EVERY_MS).
     env: { LOG_LEVEL: 'silent', NODE_ENV: 'test', BACKUP_DUMP_EVERY_MS: '0' },
+    projects: Object.entries(TIERS).map(([name, { include, exclude, setupFiles }]) => ({
+      extends: true,
+      test: { name, include, exclude: ['node_modules/**', 'dist/**', ...exclude], setupFiles },
+    })),
   },
 });
