@@ -1,6 +1,6 @@
 /**
  * `npm run check:boundaries`: the import rules that keep every part of Junction
- * in one obvious place (README "Layout"). Exits 1 listing each broken rule;
+ * in one obvious place (docs/development/layout.md, "Boundaries"). Exits 1 listing each broken rule;
  * test/boundaries.test.ts runs the same check in `npm test`, and feeds it
  * trees that break every rule.
  *

@@ -363,7 +363,7 @@ export function baseFiles(): Record<string, string> {
   const resources = ['config.yaml', 'migrate-job.yaml', ...SERVICES.map((s) => `${s.name}.yaml`), `${BACKUP.name}.yaml`];
   files['kustomization.yaml'] =
     HEADER +
-    '# The Secret is not here: create it from secret.example.yaml with your values (README: "Deploy on Kubernetes").\n' +
+    '# The Secret is not here: create it from secret.example.yaml with your values (docs/operations/kubernetes.md).\n' +
     stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources });
   return files;
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Kind, parse, print, type DocumentNode, type OperationDefinitionNode, type TypeNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../common/config.ts';
+import { fencedBlocks, projectDocs } from '../support/docs.ts';
 import { gql } from '../support/graphql.ts';
 import { startRecordedGateway, type RecordedGateway } from '../support/recorded-gateway.ts';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -172,11 +172,10 @@ describe('MAX_QUERY_COST', () => {
   });
 });
 
-describe('README examples', () => {
-  /** Every operation in README.md's ```graphql blocks, each as a document of its own. */
+describe('README and docs/ examples', () => {
+  /** Every operation in the ```graphql blocks of README.md and docs/, each as a document of its own. */
   function readmeOperations(): { name: string; document: DocumentNode; operation: OperationDefinitionNode }[] {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const blocks = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map(([, text]) => parse(text!));
+    const blocks = fencedBlocks(projectDocs(), 'graphql').map(({ text }) => parse(text));
     return blocks.flatMap((block) => {
       const fragments = block.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION);
       return block.definitions
@@ -194,7 +193,7 @@ describe('README examples', () => {
     if (type.kind === Kind.NON_NULL_TYPE) return sample(type.type);
     if (type.kind === Kind.LIST_TYPE) return [sample(type.type)];
     const values: Record<string, unknown> = { ID: randomUUID(), String: 'readme', Int: 1, Boolean: true, DateTime: new Date().toISOString() };
-    if (!(type.name.value in values)) throw new Error(`README variable of type ${type.name.value}: add a sample value for it in this test`);
+    if (!(type.name.value in values)) throw new Error(`docs variable of type ${type.name.value}: add a sample value for it in this test`);
     return values[type.name.value];
   }
 

@@ -41,7 +41,7 @@ export type AnnouncementRecovery = RecoverySweep<OutboxRow, 'requeued'>;
  * restore) runs again. One that failed for good (a malformed event, 5 real
  * failures) stays in the failed set: running it again would fail again. Rows
  * older than the horizon are not read again, so no sweep reads the whole
- * history; the README says what that leaves.
+ * history; docs/architecture.md ("Recovery sweeps") says what that leaves.
  */
 export function announcementRecovery(options: AnnouncementRecoveryOptions): AnnouncementRecovery {
   const { db, repo, config } = options;
