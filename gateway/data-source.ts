@@ -9,7 +9,7 @@ import type { Config } from '../common/config.ts';
 import { ServiceUnavailableError } from '../common/errors.ts';
 import type { RequestIds } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
-import { fetchKey, InflightFetches, type RawAnswer } from './dedup.ts';
+import { fetchKey, type InflightFetches, type RawAnswer } from './dedup.ts';
 import { gatewayMetrics } from './metrics.ts';
 
 /** The gateway's per-request context: the ids every subgraph call carries on, the client's X-API-Key, and the verified viewer. */
@@ -95,7 +95,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     if (request.http?.headers) for (const [name, value] of request.http.headers) headers.append(name, value);
     headers.set('content-type', 'application/json');
     request.http = { method: 'POST', url: this.url, headers };
-    await this.willSendRequest?.(options);
+    this.willSendRequest(options);
     if (!request.query) throw new Error('Missing query');
     const { http: _http, ...payload } = request;
     const body = JSON.stringify(payload);

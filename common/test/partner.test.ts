@@ -19,8 +19,8 @@ beforeAll(async () => {
   partner = await startScriptedPartner();
 });
 
-afterEach(() => {
-  for (const p of made.splice(0)) p.close();
+afterEach(async () => {
+  for (const p of made.splice(0)) await p.close();
   partner.calls.length = 0;
   partner.script();
   partner.answer({ status: 200, json: {} });

@@ -25,7 +25,7 @@ export interface Problem {
 
 /** The kubernetes-models module of an apiVersion and kind, e.g. `apps/v1/Deployment`; undefined when the package has none. */
 export function modelPath(apiVersion: string, kind: string): string | undefined {
-  if (!/^[A-Za-z0-9.\-]+(\/[A-Za-z0-9]+)?$/.test(apiVersion) || !/^[A-Z][A-Za-z0-9]*$/.test(kind)) return undefined;
+  if (!/^[A-Za-z0-9.-]+(\/[A-Za-z0-9]+)?$/.test(apiVersion) || !/^[A-Z][A-Za-z0-9]*$/.test(kind)) return undefined;
   const path = `${apiVersion}/${kind}`;
   return existsSync(join(MODELS_DIR, `${path}.d.ts`)) ? path : undefined;
 }

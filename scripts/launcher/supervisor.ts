@@ -93,7 +93,7 @@ export class Supervisor {
       return r.child && r.child.exitCode === null && r.child.signalCode === null;
     });
     for (const { child } of alive) child!.kill('SIGTERM');
-    const all = Promise.all(alive.map((r) => r.exited));
+    const all = Promise.all(alive.map((r) => r.exited ?? Promise.resolve()));
     const inTime = await Promise.race([all.then(() => true), sleep(graceMs, false, { ref: false })]);
     if (inTime) return;
     for (const { spec, child } of alive) {

@@ -1,4 +1,4 @@
-import { index, integer, jsonb, pgSchema, text, uuid } from 'drizzle-orm/pg-core';
+import { index, integer, jsonb, pgSchema, text } from 'drizzle-orm/pg-core';
 import { instant, timestamps, uuidPrimaryKey } from '../../common/columns.ts';
 import { outboxTable } from '../../common/outbox-table.ts';
 

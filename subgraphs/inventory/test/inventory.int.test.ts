@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { subgraphTest } from '../../../test/support/subgraph.ts';
 import { createInventorySubgraph } from '../server.ts';
 

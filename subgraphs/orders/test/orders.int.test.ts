@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { subgraphTest } from '../../../test/support/subgraph.ts';
 import { createOrdersSubgraph } from '../server.ts';
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { subgraphTest } from '../../../test/support/subgraph.ts';
 import { createUsersSubgraph } from '../server.ts';
 
