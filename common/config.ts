@@ -94,6 +94,8 @@ const configSchema = z
     BREAKER_ERROR_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(50),
     BREAKER_VOLUME_THRESHOLD: z.coerce.number().int().min(0).default(5),
     BREAKER_RESET_TIMEOUT_MS: ms(10000),
+    /** Longest wait of an open breaker: each failed half-open trial doubles the wait (with jitter) up to this; unset, 60000 (or BREAKER_RESET_TIMEOUT_MS when longer). */
+    BREAKER_MAX_RESET_TIMEOUT_MS: z.coerce.number().int().min(0).optional(),
     OUTBOX_POLL_MS: ms(500),
     /** BullMQ lock of an active job; a job whose worker died is retried once its lock lapses (checked as often). */
     WORKER_LOCK_MS: z.coerce.number().int().min(500).default(30000),
@@ -161,6 +163,13 @@ const configSchema = z
       .transform((value): boolean | number | string => (value.trim() === '' ? false : /^\d+$/.test(value.trim()) ? Number(value.trim()) : value.trim())),
   })
   .superRefine((env, ctx) => {
+    if (env.BREAKER_MAX_RESET_TIMEOUT_MS !== undefined && env.BREAKER_MAX_RESET_TIMEOUT_MS < env.BREAKER_RESET_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['BREAKER_MAX_RESET_TIMEOUT_MS'],
+        message: `expected at least BREAKER_RESET_TIMEOUT_MS (${env.BREAKER_RESET_TIMEOUT_MS}): it caps the wait that failed half-open trials double`,
+      });
+    }
     // BullMQ's scripts touch several keys of a queue at once; Redis Cluster runs them only when every key is in one slot.
     // (Runs also when REDIS_URL itself was refused: then that is the error reported.)
     if (/^redis\+cluster:/i.test(env.REDIS_URL) && !hashTagOf(env.QUEUE_PREFIX)) {
@@ -179,6 +188,7 @@ const configSchema = z
       production: env.NODE_ENV === 'production',
       // A subgraph's URL defaults to its port on this machine.
       ...(Object.fromEntries(SUBGRAPHS.map((s) => [s.urlSetting, env[s.urlSetting] ?? `${local(env[s.portSetting])}/graphql`])) as SubgraphUrls<string>),
+      BREAKER_MAX_RESET_TIMEOUT_MS: env.BREAKER_MAX_RESET_TIMEOUT_MS ?? Math.max(60_000, env.BREAKER_RESET_TIMEOUT_MS),
       ENRICHMENT_URL: env.ENRICHMENT_URL ?? external,
       // An empty EVENT_REGISTRY_URL turns registration off; unset means the simulated registry.
       EVENT_REGISTRY_URL: env.EVENT_REGISTRY_URL ?? external,

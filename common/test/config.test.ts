@@ -23,6 +23,7 @@ describe('configuration', () => {
       BREAKER_ERROR_THRESHOLD_PERCENT: 50,
       BREAKER_VOLUME_THRESHOLD: 5,
       BREAKER_RESET_TIMEOUT_MS: 10000,
+      BREAKER_MAX_RESET_TIMEOUT_MS: 60000,
       production: false,
     });
     expect(config.INGEST_API_KEY.length).toBeGreaterThanOrEqual(8);
@@ -63,6 +64,14 @@ describe('configuration', () => {
     ['REDIS_URL', 'redis+cluster://127.0.0.1:7000/2'],
   ])('rejects %s=%j with an error naming the variable', (variable, value) => {
     expectConfigRefuses(variable, value);
+  });
+
+  it('caps the backed-off breaker wait at BREAKER_MAX_RESET_TIMEOUT_MS, never below BREAKER_RESET_TIMEOUT_MS', () => {
+    expect(parseConfig({ BREAKER_MAX_RESET_TIMEOUT_MS: '120000' }).BREAKER_MAX_RESET_TIMEOUT_MS).toBe(120000);
+    // Unset, the cap is 60 s, or the reset timeout itself when that is longer (no backoff then).
+    expect(parseConfig({ BREAKER_RESET_TIMEOUT_MS: '3600000' }).BREAKER_MAX_RESET_TIMEOUT_MS).toBe(3600000);
+    expectConfigRefuses('BREAKER_MAX_RESET_TIMEOUT_MS', '5000', { BREAKER_RESET_TIMEOUT_MS: '10000' }, /at least BREAKER_RESET_TIMEOUT_MS \(10000\)/);
+    expectConfigRefuses('BREAKER_MAX_RESET_TIMEOUT_MS', 'soon');
   });
 
   it('takes a REDIS_URL naming Sentinels or Cluster nodes, several hosts in one URL', () => {

@@ -23,6 +23,7 @@ export type BackupConfig = Pick<
   | 'BREAKER_ERROR_THRESHOLD_PERCENT'
   | 'BREAKER_VOLUME_THRESHOLD'
   | 'BREAKER_RESET_TIMEOUT_MS'
+  | 'BREAKER_MAX_RESET_TIMEOUT_MS'
 >;
 
 export interface UploadAttempt {

@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Config } from '../../common/config.ts';
 import type { Logger } from '../../common/logger.ts';
-import { isOpenBreakerError } from '../../common/breaker.ts';
+import { isOpenBreakerError, type BreakerConfig } from '../../common/breaker.ts';
 import { isClientError, Partner, statusOf } from '../../common/partner.ts';
 import type { NotificationRow } from '../../subgraphs/notifications/module.ts';
 
@@ -9,7 +9,7 @@ import type { NotificationRow } from '../../subgraphs/notifications/module.ts';
 export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
 
 export interface NotifyProviderOptions {
-  config: Pick<Config, 'NOTIFY_URL' | 'BREAKER_ERROR_THRESHOLD_PERCENT' | 'BREAKER_VOLUME_THRESHOLD' | 'BREAKER_RESET_TIMEOUT_MS'>;
+  config: Pick<Config, 'NOTIFY_URL'> & BreakerConfig;
   logger: Logger;
   /** Default DEFAULT_SEND_TIMEOUT_MS. */
   timeoutMs?: number;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { readBreaker, untilBreaker } from '../../../test/support/breaker.ts';
 import { partnerSubgraphTest } from '../../../test/support/subgraph.ts';
 import { createEventsSubgraph } from '../server.ts';
 
@@ -78,6 +79,46 @@ describe('addEvent with the event registry', () => {
     expect(again.errors).toBeUndefined();
     expect(await stored('Recovered')).toBe(2);
     expect(await stored('Down')).toBe(0);
+  });
+
+  it('backs off a registry that stays down: each failed half-open trial doubles the wait, and retryAfter says so; an answer brings it back to BREAKER_RESET_TIMEOUT_MS', async () => {
+    const { url, base } = await startEvents({ BREAKER_RESET_TIMEOUT_MS: '1000', BREAKER_MAX_RESET_TIMEOUT_MS: '4000', BREAKER_VOLUME_THRESHOLD: '1' });
+    const metrics = `${base}/metrics`;
+    setup.partner.answer({ status: 503, json: { error: 'down' } });
+    const retryAfterOf = (res: Awaited<ReturnType<typeof addEvent>>) => {
+      expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', circuitBreakerState: 'OPEN' });
+      return res.errors![0]!.extensions!.retryAfter as number;
+    };
+
+    expect((await addEvent(url, 'Backoff')).errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(await readBreaker(metrics, 'event-registry')).toEqual({ state: 2, waitMs: 1000, failedTrials: 0 });
+    const retryAfters = [retryAfterOf(await addEvent(url, 'Backoff'))];
+    expect(retryAfters[0]).toBe(1);
+
+    for (let trial = 1; trial <= 2; trial++) {
+      await untilBreaker(metrics, 'event-registry', 1, 20_000);
+      const calls = setup.partner.calls.length;
+      // The trial call (with its retries) finds the registry still down: the breaker opens again, for twice as long.
+      const answered = await addEvent(url, 'Backoff');
+      expect(setup.partner.calls.length).toBeGreaterThan(calls);
+      retryAfters.push(retryAfterOf(answered));
+      const reading = await readBreaker(metrics, 'event-registry');
+      const nominal = Math.min(4000, 1000 * 2 ** trial);
+      expect(reading).toMatchObject({ state: 2, failedTrials: trial });
+      expect(reading.waitMs).toBeGreaterThanOrEqual(nominal * 0.8);
+      expect(reading.waitMs).toBeLessThanOrEqual(nominal);
+      // Answered right after the breaker opened again: retryAfter is the whole wait in force, rounded up.
+      expect(retryAfters[trial]).toBeLessThanOrEqual(Math.ceil(reading.waitMs / 1000));
+      expect(retryAfters[trial]).toBeGreaterThan(retryAfters[trial - 1]!);
+    }
+    expect(await stored('Backoff')).toBe(0);
+
+    // Back: the next trial succeeds and the breaker closes with its wait at BREAKER_RESET_TIMEOUT_MS again.
+    setup.partner.answer({ status: 201, json: {} });
+    await untilBreaker(metrics, 'event-registry', 1, 20_000);
+    expect((await addEvent(url, 'Back')).errors).toBeUndefined();
+    expect(await readBreaker(metrics, 'event-registry')).toEqual({ state: 0, waitMs: 1000, failedTrials: 0 });
+    expect(await stored('Back')).toBe(1);
   });
 
   it('takes a 4xx refusal as the answer (BAD_USER_INPUT, not retried, nothing stored) without tripping the breaker', async () => {

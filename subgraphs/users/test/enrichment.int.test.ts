@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { next } from '../../../test/support/breaker.ts';
 import { gaps, startScriptedPartner } from '../../../test/support/partner-server.ts';
 import { partnerSubgraphTest } from '../../../test/support/subgraph.ts';
 import { createUsersSubgraph } from '../server.ts';
@@ -137,28 +138,32 @@ describe('User.enrichment', () => {
     // How little the field adds with the breaker open is measured in BENCHMARKS.md (npm run bench -- enrichment), not here.
   });
 
-  it('recovers through half-open after BREAKER_RESET_TIMEOUT_MS: one trial call, then calls again', async () => {
+  it('recovers through half-open after BREAKER_RESET_TIMEOUT_MS: one trial call; a failed one doubles the wait; then calls again', async () => {
     const { url, breaker } = await startUsers({ ENRICHMENT_TTL_MS: '0', BREAKER_RESET_TIMEOUT_MS: '600' });
     const ids = await createUsers(5);
     down();
     await entities(url, ids);
     expect(breaker.state).toBe('OPEN');
+    expect(breaker.resetTimeoutMs).toBe(600);
 
-    // Still down when it half-opens: the one trial call fails and the breaker opens again.
-    await sleep(650);
-    expect(breaker.state).toBe('HALF_OPEN');
+    // Still down when it half-opens: the one trial call fails and the breaker opens again, backing off.
+    await next(breaker, 'halfOpen', 10_000);
     setup.partner.calls.length = 0;
     const trial = await entities(url, ids);
     expect(trial.errors).toBeUndefined();
     expect(new Set(setup.partner.calls.map((call) => call.path)).size).toBe(1);
     expect(breaker.state).toBe('OPEN');
+    expect(breaker.failedTrials).toBe(1);
+    expect(breaker.resetTimeoutMs).toBeGreaterThanOrEqual(960);
+    expect(breaker.resetTimeoutMs).toBeLessThanOrEqual(1200);
 
-    await sleep(650);
+    await next(breaker, 'halfOpen', 10_000);
     healthy();
     setup.partner.calls.length = 0;
     const first = await entities(url, [ids[0]!]);
     expect(first.data._entities[0].enrichment).toMatchObject({ status: 'AVAILABLE', ...profile(ids[0]!) });
     expect(breaker.state).toBe('CLOSED');
+    expect(breaker.resetTimeoutMs).toBe(600);
     const all = await entities(url, ids);
     expect(all.data._entities.map((u: any) => u.enrichment.status)).toEqual(Array(5).fill('AVAILABLE'));
     expect(setup.partner.calls).toHaveLength(6);
