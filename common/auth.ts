@@ -195,19 +195,32 @@ export function viewerOf(res: Response): Viewer | null {
   return (res.locals.viewer as Viewer | null | undefined) ?? null;
 }
 
+export interface AuthenticateOptions {
+  /**
+   * Runs before a bad token is answered 401, as anonymous (`res.locals.viewer`
+   * null); it answers the request itself, or calls next() to let the 401 go.
+   * The gateway's rate limit, so a flood of bad tokens is counted against its address.
+   */
+  beforeRejecting?: RequestHandler;
+}
+
 /**
  * Express middleware: verifies `Authorization: Bearer` and stores the viewer
  * in `res.locals.viewer` (null when there is no token). A token that is
- * present but bad is answered HTTP 401 UNAUTHENTICATED at once.
+ * present but bad is answered HTTP 401 UNAUTHENTICATED (after `beforeRejecting`).
  */
-export function authenticate(auth: Authenticator): RequestHandler {
+export function authenticate(auth: Authenticator, options: AuthenticateOptions = {}): RequestHandler {
   return (req, res, next) => {
     auth.viewerOf(req.get('authorization')).then(
       (viewer) => {
         res.locals.viewer = viewer;
         next();
       },
-      (error) => fail(res, error, next),
+      (error) => {
+        if (!(error instanceof BadTokenError) || !options.beforeRejecting) return fail(res, error, next);
+        res.locals.viewer = null;
+        options.beforeRejecting(req, res, () => fail(res, error, next));
+      },
     );
   };
 }

@@ -35,6 +35,21 @@ const redisUrl = z
     }
   });
 
+/** Comma-separated exact origins (scheme, host and port: `https://app.example.com`), as a list. */
+const origins = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const list = value.split(',').map((part) => part.trim()).filter(Boolean);
+    for (const origin of list) {
+      if (!URL.canParse(origin) || new URL(origin).origin !== origin || origin.includes('*')) {
+        ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin: expected scheme://host[:port], e.g. https://app.example.com (no path, no trailing slash, no wildcard)` });
+        return z.NEVER;
+      }
+    }
+    return list;
+  });
+
 /** Each subgraph's port and URL setting, from its module (subgraphs/index.ts): USERS_PORT, USERS_URL, ... */
 type SubgraphPorts = { [S in Subgraph as S['portSetting']]: ReturnType<typeof port> };
 type SubgraphUrls<T> = { [S in Subgraph as S['urlSetting']]: T };
@@ -161,6 +176,11 @@ const configSchema = z
       .string()
       .default('')
       .transform((value): boolean | number | string => (value.trim() === '' ? false : /^\d+$/.test(value.trim()) ? Number(value.trim()) : value.trim())),
+    /**
+     * Gateway: the origins a browser app may call /graphql from (CORS), comma-separated exact origins such as
+     * `https://app.example.com`; empty: none. In development also any `http://localhost:<port>` and `http://127.0.0.1:<port>`.
+     */
+    CORS_ORIGINS: origins,
   })
   .superRefine((env, ctx) => {
     if (env.BREAKER_MAX_RESET_TIMEOUT_MS !== undefined && env.BREAKER_MAX_RESET_TIMEOUT_MS < env.BREAKER_RESET_TIMEOUT_MS) {

@@ -117,6 +117,17 @@ function isUnexpected(formatted: GraphQLFormattedError, error: unknown): boolean
   return typeof code !== 'string' || code === 'INTERNAL_SERVER_ERROR';
 }
 
+/**
+ * Whether an error without a code still says it is the client's: Apollo Server
+ * gives a few request errors an HTTP 4xx and no code (an unsupported
+ * persisted-query version, a hash that does not match the text).
+ */
+function isUncodedClientError(error: unknown): boolean {
+  const status = (error as { extensions?: { http?: { status?: unknown } } } | null)?.extensions?.http?.status;
+  const code = (error as { extensions?: { code?: unknown } } | null)?.extensions?.code;
+  return code === undefined && typeof status === 'number' && status >= 400 && status < 500;
+}
+
 /** graphql-js' hints naming fields, types and enum values: `Did you mean "name"?`, `Did you mean the enum value "CONFIRMED"?`. */
 const SUGGESTION = / ?Did you mean [^?]*\?/g;
 
@@ -132,6 +143,7 @@ export function createErrorFormatter(production: boolean, options: DatabaseError
   return (shown: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const message = production ? shown.message.replace(SUGGESTION, '') : shown.message;
     const formatted = message === shown.message ? shown : { ...shown, message };
+    if (isUncodedClientError(error)) return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_REQUEST' } };
     if (!isUnexpected(formatted, error)) return formatted;
     if (options.database && isDatabaseUnavailable(unwrapResolverError(error))) {
       const unavailable = databaseUnavailable();
@@ -153,7 +165,7 @@ export function errorLoggingPlugin(logger: Logger, options: DatabaseErrorOptions
         async didEncounterErrors({ errors, contextValue, operationName }) {
           for (const error of errors) {
             const original = unwrapResolverError(error);
-            if (original instanceof DomainError || (error.extensions?.code && error.extensions.code !== 'INTERNAL_SERVER_ERROR')) continue;
+            if (original instanceof DomainError || isUncodedClientError(error) || (error.extensions?.code && error.extensions.code !== 'INTERNAL_SERVER_ERROR')) continue;
             if (options.database && isDatabaseUnavailable(original)) {
               logger.warn({ err: original, requestId: contextValue.requestId, operationName, path: error.path }, 'database unavailable: answered SERVICE_UNAVAILABLE');
               continue;

@@ -27,20 +27,25 @@ export function idsOf(res: { locals: Record<string, unknown> }): RequestIds {
   return res.locals.ids as RequestIds;
 }
 
+const MALFORMED = { message: 'malformed request body: expected JSON', extensions: { code: 'BAD_REQUEST' } };
+const INTERNAL = { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+
+/** body-parser's 413: the body is larger than the route's limit (it says both in bytes). */
+function tooLarge(error: { limit?: unknown }) {
+  const limit = typeof error.limit === 'number' ? error.limit : undefined;
+  return {
+    message: `request body too large${limit ? `: at most ${limit} bytes` : ''}`,
+    extensions: { code: 'PAYLOAD_TOO_LARGE', ...(limit ? { limitBytes: limit } : {}) },
+  };
+}
+
 /** Turns body-parser and routing errors into JSON 4xx answers instead of express's HTML 500. */
 export function jsonErrors(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status >= 500) logger.error({ err: error, requestId: res.locals.ids?.requestId }, 'unhandled HTTP error');
     if (res.headersSent) return;
-    res.status(status).json({
-      errors: [
-        {
-          message: status === 400 ? 'malformed request body: expected JSON' : status >= 500 ? 'Internal server error' : String(error.message),
-          extensions: { code: status === 400 ? 'BAD_REQUEST' : status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' },
-        },
-      ],
-    });
+    res.status(status).json({ errors: [status === 413 ? tooLarge(error) : status === 400 ? MALFORMED : status >= 500 ? INTERNAL : { message: String(error.message), extensions: { code: 'BAD_REQUEST' } }] });
   };
 }
 

@@ -1,11 +1,15 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { GraphQLError, validate, type ValidationContext } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { Config } from '../common/config.ts';
 
-export type LimitCode = 'MAX_DEPTH_LIMIT' | 'MAX_ALIASES_LIMIT' | 'COST_ESTIMATED_TOO_EXPENSIVE';
+export type LimitCode = 'MAX_DEPTH_LIMIT' | 'MAX_ALIASES_LIMIT' | 'MAX_DIRECTIVES_LIMIT' | 'COST_ESTIMATED_TOO_EXPENSIVE';
+
+/** Most directives in one operation (fragments followed): no real operation comes near it; thousands of `@include` are a cheap way to burn the gateway's CPU. */
+export const MAX_DIRECTIVES = 50;
 
 type LimitSettings = Pick<Config, 'MAX_QUERY_DEPTH' | 'MAX_ALIASES' | 'MAX_QUERY_TOKENS' | 'MAX_QUERY_COST'>;
 
@@ -38,8 +42,9 @@ const TOO_MANY_NODES = 'Query exceeds the maximum allowed number of nodes.';
  * Apollo Server options and plugin that reject an operation before it is
  * executed (so no subgraph is called): more tokens than MAX_QUERY_TOKENS
  * (graphql-js' parser, GRAPHQL_PARSE_FAILED), nesting deeper than
- * MAX_QUERY_DEPTH and more aliases than MAX_ALIASES (GraphQL Armor's rules;
- * fragments are followed, also one named `__schema`), and an estimated cost
+ * MAX_QUERY_DEPTH, more aliases than MAX_ALIASES and more directives than
+ * MAX_DIRECTIVES (GraphQL Armor's rules; fragments are followed, also one
+ * named `__schema`), and an estimated cost
  * above MAX_QUERY_COST (graphql-query-complexity with rowsEstimator). All HTTP 400.
  */
 export function queryLimits(config: LimitSettings) {
@@ -55,6 +60,11 @@ export function queryLimits(config: LimitSettings) {
       n: config.MAX_ALIASES,
       propagateOnRejection: false,
       onReject: [(context, error) => report(context, 'MAX_ALIASES_LIMIT', error)],
+    }),
+    maxDirectivesRule({
+      n: MAX_DIRECTIVES,
+      propagateOnRejection: false,
+      onReject: [(context, error) => report(context, 'MAX_DIRECTIVES_LIMIT', error)],
     }),
   ];
 

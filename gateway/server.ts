@@ -18,6 +18,8 @@ import { InflightFetches } from './dedup.ts';
 import { gatewayMetricsPlugin } from './metrics.ts';
 import { queryLimits } from './limits.ts';
 import { createRateLimit } from './rate-limit.ts';
+import { cors } from './door/cors.ts';
+import { operationResolutionPlugin, plannable } from './door/plannable.ts';
 import { checkSubgraphs } from './readiness.ts';
 import { supergraphFromFile } from './supergraph-file.ts';
 import { subgraphUrl } from './subgraphs.ts';
@@ -84,7 +86,8 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
   const rateLimit = createRateLimit(config, logger);
   const limits = queryLimits(config);
   const apollo = new ApolloServer<GatewayContext>({
-    gateway,
+    // An operation the query planner refuses is the client's mistake: 400 (gateway/door/plannable.ts).
+    gateway: plannable(gateway, logger),
     introspection: !config.production,
     // No "Did you mean ...?" naming fields and types in production errors.
     hideSchemaDetailsFromClientErrors: config.production,
@@ -95,6 +98,7 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
       gatewayMetricsPlugin(),
       errorLoggingPlugin(logger),
       limits.plugin,
+      operationResolutionPlugin(),
       config.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
     ],
     // index.ts owns SIGTERM/SIGINT and stops everything in order.
@@ -125,8 +129,10 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
   metricsRoute(app);
   app.use(
     '/graphql',
-    // A present but bad bearer token is HTTP 401 before anything runs; the verified viewer is in res.locals.viewer.
-    authenticate(auth),
+    cors(config),
+    // A present but bad bearer token is HTTP 401 before anything runs, once the rate limit has counted it against
+    // the client's address; the verified viewer is in res.locals.viewer.
+    authenticate(auth, { beforeRejecting: rateLimit.middleware }),
     rateLimit.middleware,
     express.json({ limit: '1mb' }),
     traceRequests('gateway'),
