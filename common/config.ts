@@ -181,6 +181,8 @@ const configSchema = z
      * `https://app.example.com`; empty: none. In development also any `http://localhost:<port>` and `http://127.0.0.1:<port>`.
      */
     CORS_ORIGINS: origins,
+    /** Gateway: how long an automatic persisted query stays in Redis (shared by every replica), in seconds. */
+    APQ_TTL_SECONDS: z.coerce.number().int().min(1).default(86400),
   })
   .superRefine((env, ctx) => {
     if (env.BREAKER_MAX_RESET_TIMEOUT_MS !== undefined && env.BREAKER_MAX_RESET_TIMEOUT_MS < env.BREAKER_RESET_TIMEOUT_MS) {

@@ -18,8 +18,8 @@ import { InflightFetches } from './dedup.ts';
 import { gatewayMetricsPlugin } from './metrics.ts';
 import { queryLimits } from './limits.ts';
 import { createRateLimit } from './rate-limit.ts';
-import { cors } from './door/cors.ts';
-import { operationResolutionPlugin, plannable } from './door/plannable.ts';
+import { createDoor } from './door/index.ts';
+import { plannable } from './door/plannable.ts';
 import { checkSubgraphs } from './readiness.ts';
 import { supergraphFromFile } from './supergraph-file.ts';
 import { subgraphUrl } from './subgraphs.ts';
@@ -85,6 +85,8 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
 
   const rateLimit = createRateLimit(config, logger);
   const limits = queryLimits(config);
+  // CORS, automatic persisted queries in Redis, refusals as coded 4xx (docs/api/persisted-operations.md).
+  const door = createDoor(config, logger);
   const apollo = new ApolloServer<GatewayContext>({
     // An operation the query planner refuses is the client's mistake: 400 (gateway/door/plannable.ts).
     gateway: plannable(gateway, logger),
@@ -92,13 +94,14 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
     // No "Did you mean ...?" naming fields and types in production errors.
     hideSchemaDetailsFromClientErrors: config.production,
     parseOptions: limits.parseOptions,
+    persistedQueries: door.persistedQueries,
     formatError: createErrorFormatter(config.production),
     includeStacktraceInErrorResponses: config.NODE_ENV === 'development',
     plugins: [
       gatewayMetricsPlugin(),
       errorLoggingPlugin(logger),
       limits.plugin,
-      operationResolutionPlugin(),
+      ...door.plugins,
       config.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
     ],
     // index.ts owns SIGTERM/SIGINT and stops everything in order.
@@ -108,7 +111,7 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
   try {
     await Promise.all([apollo.start(), rateLimit.ready]);
   } catch (error) {
-    await rateLimit.close();
+    await Promise.all([rateLimit.close(), door.close()]);
     throw error;
   }
 
@@ -129,7 +132,7 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
   metricsRoute(app);
   app.use(
     '/graphql',
-    cors(config),
+    door.cors,
     // A present but bad bearer token is HTTP 401 before anything runs, once the rate limit has counted it against
     // the client's address; the verified viewer is in res.locals.viewer.
     authenticate(auth, { beforeRejecting: rateLimit.middleware }),
@@ -151,6 +154,7 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
           await Promise.all([...sources.values()].map((source) => source.close()));
         }),
         rateLimit.close(),
+        door.close(),
       ]).then(() => {});
       return closing;
     },
