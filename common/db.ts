@@ -4,7 +4,8 @@ import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { fileURLToPath } from 'node:url';
 
-export type Database = PostgresJsDatabase;
+/** drizzle over postgres.js; `$client` is the pool itself (LISTEN needs it). */
+export type Database = PostgresJsDatabase & { $client: postgres.Sql };
 
 export interface DbHandle {
   db: Database;
@@ -101,4 +102,43 @@ export async function migrationsApplied(url: string): Promise<boolean> {
   } finally {
     await sql.end({ timeout: 5 });
   }
+}
+
+/** What a LISTEN connection reports. */
+export interface ListenHandlers {
+  /** A notification on a channel the connection listens to. */
+  onnotify(channel: string, payload: string): void;
+  /** The connection closed: its LISTENs are gone; the next statement reconnects. */
+  onclose(): void;
+}
+
+/**
+ * A connection of its own to the database `sql` connects to, for LISTEN
+ * (postgres.js's own sql.listen gives up on a channel when its reconnect
+ * fails during an outage; here the caller listens again when it likes).
+ */
+export function listenConnection(sql: postgres.Sql, handlers: ListenHandlers): postgres.Sql {
+  const o = sql.options;
+  // postgres.js reads `onnotify` (what its own listen() uses) but does not declare it.
+  const options: postgres.Options<{}> & { onnotify: ListenHandlers['onnotify'] } = {
+    // Each host with its port, as a URL lists several.
+    host: o.host.map((host, i) => `${host}:${o.port[i] ?? o.port[0]}`).join(','),
+    port: o.port[0],
+    path: o.path || undefined,
+    database: o.database,
+    user: o.user,
+    // postgres.js's types hide the password of parsed options; it is there (a string or a function).
+    pass: (o as unknown as { pass: postgres.Options<{}>['pass'] }).pass,
+    ssl: o.ssl,
+    connection: o.connection,
+    max: 1,
+    idle_timeout: 0,
+    max_lifetime: null,
+    fetch_types: false,
+    onnotice: () => {},
+    backoff: reconnectDelaySeconds,
+    onnotify: handlers.onnotify,
+    onclose: () => handlers.onclose(),
+  };
+  return postgres(options);
 }

@@ -1,4 +1,5 @@
-import { bigserial, index, integer, pgSchema, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigserial, customType, index, integer, pgSchema, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { instant, timestamps, uuidPrimaryKey } from '../../common/columns.ts';
 import { outboxTable } from '../../common/outbox-table.ts';
 
@@ -30,6 +31,17 @@ export const orders = ordersSchema.table(
   ],
 );
 
+/** PostgreSQL's 64-bit transaction id (xid8), read and written as its decimal text. */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
+
+/**
+ * Every status change, in one log that subscriptions read in commit order
+ * (docs/api/subscriptions.md). `position` is the writing transaction's id,
+ * raised to the order's previous change's position by a trigger when a
+ * transaction that began earlier commits its change later (drizzle/0005):
+ * read only below the oldest running transaction's id, (position, id) is
+ * final, and an order's changes sort as they were made.
+ */
 export const orderStatusChanges = ordersSchema.table(
   'order_status_changes',
   {
@@ -40,8 +52,11 @@ export const orderStatusChanges = ordersSchema.table(
     status: orderStatus('status').notNull(),
     reason: text('reason'),
     at: instant('at').notNull().defaultNow(),
+    position: xid8('position')
+      .notNull()
+      .default(sql`pg_current_xact_id()`),
   },
-  (t) => [index('order_status_changes_order_idx').on(t.orderId, t.id)],
+  (t) => [index('order_status_changes_order_idx').on(t.orderId, t.id), index('order_status_changes_position_idx').on(t.position, t.id)],
 );
 
 export const ordersOutbox = outboxTable(ordersSchema);

@@ -1,0 +1,2 @@
+ALTER TABLE "orders"."order_status_changes" ADD COLUMN "position" "xid8" DEFAULT pg_current_xact_id() NOT NULL;--> statement-breakpoint
+CREATE INDEX "order_status_changes_position_idx" ON "orders"."order_status_changes" USING btree ("position","id");
