@@ -167,6 +167,12 @@ const configSchema = z
     MAX_QUERY_COST: z.coerce.number().int().min(1).default(10000),
     /** Gateway: requests a minute per viewer (per client address when anonymous), shared through Redis; 0 turns it off. */
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+    /** Subscriptions: a heartbeat this often on every open stream (an SSE comment line, a WebSocket ping), so proxies keep idle streams open. */
+    SUBSCRIPTION_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15000),
+    /** Subscriptions: how far back orderUpdates(after:) replays; an older cursor is BAD_USER_INPUT. */
+    SUBSCRIPTION_REPLAY_HOURS: z.coerce.number().int().min(1).default(24),
+    /** Subscriptions: most events held for one subscriber that is not keeping up; beyond it its subscription ends with an error (it resumes with after). */
+    SUBSCRIPTION_QUEUE_MAX: z.coerce.number().int().min(1).default(1000),
     /**
      * Gateway: which proxies in front of it to believe about the client address
      * (X-Forwarded-For), as express's `trust proxy`: empty (none, the default),

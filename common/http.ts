@@ -11,12 +11,16 @@ export interface RequestIds {
   correlationId: string;
 }
 
+/** The request and correlation ids a caller sent (either may be absent or unusable), with a fresh request id when it sent none. */
+export function requestIdsOf(given: unknown, correlation: unknown): RequestIds {
+  const requestId = typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
+  const correlationId = typeof correlation === 'string' && SAFE_ID.test(correlation) ? correlation : requestId;
+  return { requestId, correlationId };
+}
+
 /** Reads X-Request-ID (generated when absent or unusable) and X-Correlation-ID; echoes both. */
 export const requestIds: RequestHandler = (req, res, next) => {
-  const given = req.get('x-request-id');
-  const requestId = given && SAFE_ID.test(given) ? given : randomUUID();
-  const correlation = req.get('x-correlation-id');
-  const correlationId = correlation && SAFE_ID.test(correlation) ? correlation : requestId;
+  const { requestId, correlationId } = requestIdsOf(req.get('x-request-id'), req.get('x-correlation-id'));
   res.locals.ids = { requestId, correlationId } satisfies RequestIds;
   res.setHeader('X-Request-ID', requestId);
   res.setHeader('X-Correlation-ID', correlationId);

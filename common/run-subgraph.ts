@@ -1,8 +1,9 @@
 import { loadConfig, type Config } from './config.ts';
 import { connect, type Database } from './db.ts';
-import { listen, onShutdown } from './http.ts';
+import { onShutdown } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { SubgraphModule } from './subgraph-module.ts';
+import { listenSubgraph } from './subgraph.ts';
 import { startTracing } from './tracing.ts';
 
 export interface SubgraphDeps {
@@ -22,9 +23,10 @@ export async function runSubgraph(module: SubgraphModule): Promise<void> {
   const subgraph = await create({ db: database.db, config, logger });
   // config.ts declares every module's port setting (a number).
   const port = (config as unknown as Record<string, number>)[module.portSetting]!;
-  const http = await listen(subgraph.app, port, config.HOST);
+  const http = await listenSubgraph(subgraph, port, config.HOST);
   logger.info({ url: `${http.url}/graphql` }, `${name} subgraph listening`);
   onShutdown(logger, async () => {
+    // Ends open subscription streams first, so their clients subscribe again elsewhere.
     await http.close();
     await subgraph.apollo.stop();
     await subgraph.close?.();

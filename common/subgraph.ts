@@ -1,11 +1,12 @@
 import { sql } from 'drizzle-orm';
 import type { DocumentNode, GraphQLFieldResolver } from 'graphql';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express, type Request } from 'express';
+import { GraphQLError } from 'graphql';
 import {
   authenticate,
   createAuthenticator,
@@ -21,19 +22,24 @@ import {
 import type { Database } from './db.ts';
 import { createErrorFormatter, errorLoggingPlugin } from './errors.ts';
 import { subgraphMetricsPlugin } from './graphql-metrics.ts';
-import { createApp, idsOf, jsonErrors, type RequestIds } from './http.ts';
+import { createApp, idsOf, jsonErrors, listen, type Listening, type RequestIds } from './http.ts';
 import type { Logger } from './logger.ts';
 import { metricsRoute } from './metrics.ts';
+import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/server.ts';
 import { traceRequests } from './tracing.ts';
 import { DateTime, JSONScalar } from './scalars.ts';
 
-/** What every subgraph's context has, whatever else it adds. */
-export interface BaseContext extends RequestIds, AccessContext {
-  request: Request;
+/** What every operation's context has, whichever way it came (HTTP, GraphQL over SSE, a WebSocket). */
+export interface CallerContext extends RequestIds, AccessContext {
   /** The verified bearer token's viewer; null when anonymous. */
   viewer: Viewer | null;
   /** The caller sent the workers' service key (SERVICE_API_KEY). */
   service: boolean;
+}
+
+/** What every subgraph's context has for an HTTP request, whatever else it adds. */
+export interface BaseContext extends CallerContext {
+  request: Request;
 }
 
 /** What every subgraph's server is built on (the SubgraphDeps its factory is given). */
@@ -41,11 +47,11 @@ export interface SubgraphAppDeps {
   /** The subgraph's database: /ready answers 200 only while it answers. */
   db: Database;
   /** Sign-in settings (the subgraph verifies the bearer token itself, and knows the workers' service key), and production mode. */
-  config: AuthSettings & { SERVICE_API_KEY: string; production: boolean };
+  config: AuthSettings & { SERVICE_API_KEY: string; production: boolean; SUBSCRIPTION_HEARTBEAT_MS: number };
   logger: Logger;
 }
 
-export interface SubgraphOptions<C extends BaseContext> {
+export interface SubgraphOptions<C extends CallerContext> {
   name: string;
   typeDefs: DocumentNode;
   /**
@@ -57,6 +63,14 @@ export interface SubgraphOptions<C extends BaseContext> {
   resolvers: GraphQLResolverMap<never>;
   /** Builds the per-request context (fresh DataLoaders and all). */
   context(base: BaseContext): C | Promise<C>;
+  /**
+   * When the schema has a Subscription type: serve it as GraphQL over SSE and
+   * over graphql-ws beside Apollo Server (docs/api/subscriptions.md), with
+   * `context` built once per operation (there is no express request over a
+   * WebSocket) and `perEvent` giving each event's execution a context of its
+   * own (fresh DataLoaders).
+   */
+  subscriptions?: { context(base: CallerContext): C; perEvent(context: C): C };
   /** Extra routes (internal endpoints), mounted before /graphql. */
   routes?(app: Express): void;
 }
@@ -64,7 +78,43 @@ export interface SubgraphOptions<C extends BaseContext> {
 export interface SubgraphApp {
   app: Express;
   apollo: ApolloServer<any>;
+  /** Its subscription streams, when it serves any: listenSubgraph attaches them to the server and ends them first on close. */
+  streams?: SubscriptionServer;
 }
+
+/**
+ * Listens with a subgraph's app on `port` (0 picks a free one), taking
+ * WebSocket upgrades for its subscriptions; close() ends the open
+ * subscription streams first (clients subscribe again elsewhere), then stops
+ * the server.
+ */
+export async function listenSubgraph(subgraph: SubgraphApp, port: number, host?: string): Promise<Listening> {
+  const http = await listen(subgraph.app, port, host);
+  const { streams } = subgraph;
+  if (!streams) return http;
+  streams.attach(http.server);
+  return {
+    ...http,
+    async close() {
+      await streams.end();
+      await http.close();
+    },
+  };
+}
+
+/** Subscriptions never run through Apollo Server's HTTP handler: a 400 that says where they are served. */
+const subscriptionsElsewhere: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }) {
+        if (operation?.operation !== 'subscription') return;
+        throw new GraphQLError('subscriptions are served as GraphQL over SSE (Accept: text/event-stream) or over a WebSocket (graphql-transport-ws) on /graphql', {
+          extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+        });
+      },
+    };
+  },
+};
 
 /** The subgraph's SDL (`_service`) only for the workers' service identity or an admin: gateways load the supergraph file. */
 function guardServiceField(schema: ReturnType<typeof buildSubgraphSchema>) {
@@ -86,15 +136,21 @@ function guardServiceField(schema: ReturnType<typeof buildSubgraphSchema>) {
  * context carries the viewer whoever called: the gateway, another gateway, or
  * a client straight. /internal/* needs the service key or an admin token.
  */
-export async function createSubgraphApp<C extends BaseContext>({ db, config, logger }: SubgraphAppDeps, options: SubgraphOptions<C>): Promise<SubgraphApp> {
+export async function createSubgraphApp<C extends CallerContext>({ db, config, logger }: SubgraphAppDeps, options: SubgraphOptions<C>): Promise<SubgraphApp> {
   const { production } = config;
   const auth = createAuthenticator(config);
   const serviceKey = config.SERVICE_API_KEY;
+  const schema = guardServiceField(buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: { DateTime, JSON: JSONScalar, ...options.resolvers } }]));
   const apollo = new ApolloServer<C>({
-    schema: guardServiceField(buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: { DateTime, JSON: JSONScalar, ...options.resolvers } }])),
+    schema,
     introspection: !production,
     formatError: createErrorFormatter(production, { database: true }),
-    plugins: [errorLoggingPlugin(logger, { database: true }), subgraphMetricsPlugin(options.name), ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    plugins: [
+      errorLoggingPlugin(logger, { database: true }),
+      subgraphMetricsPlugin(options.name),
+      subscriptionsElsewhere,
+      ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+    ],
     logger,
   });
   await apollo.start();
@@ -114,10 +170,25 @@ export async function createSubgraphApp<C extends BaseContext>({ db, config, log
   metricsRoute(app);
   app.use('/internal', requireServiceCaller(auth, serviceKey));
   options.routes?.(app);
+  const streams =
+    schema.getSubscriptionType() && options.subscriptions
+      ? createSubscriptionServer<C>({
+          subgraph: options.name,
+          schema,
+          auth,
+          context: options.subscriptions.context,
+          perEvent: options.subscriptions.perEvent,
+          isService: (req) => isServiceKey(req.get(SERVICE_KEY_HEADER), serviceKey),
+          heartbeatMs: config.SUBSCRIPTION_HEARTBEAT_MS,
+          production,
+          logger,
+        })
+      : undefined;
   app.use(
     '/graphql',
     authenticate(auth),
     express.json({ limit: '1mb' }),
+    ...(streams ? [streams.sse] : []),
     traceRequests(options.name),
     expressMiddleware(apollo, {
       context: async ({ req, res }) =>
@@ -125,5 +196,5 @@ export async function createSubgraphApp<C extends BaseContext>({ db, config, log
     }),
   );
   app.use(jsonErrors(logger));
-  return { app, apollo };
+  return { app, apollo, streams };
 }

@@ -4,9 +4,10 @@ import type { SubgraphCodegen } from '../../codegen.ts';
 export default {
   context: '../context.ts#OrdersContext',
   mappers: {
-    Order: '../repository.ts#OrderRow',
-    OrderConnection: '../../../common/pagination.ts#Connection<OrderRow>',
+    Order: '../repository.ts#OrderView',
+    OrderConnection: '../../../common/pagination.ts#Connection<OrderView>',
     OrderStatusChange: '../repository.ts#StatusChangeRow',
+    OrderUpdate: '../order-streams.ts#OrderUpdateEvent',
     // Here a User is only its key: the users subgraph owns the rest.
     User: '{ id: string }',
   },

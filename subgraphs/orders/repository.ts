@@ -12,6 +12,11 @@ import { processOrder } from './jobs.ts';
 
 export type OrderRow = typeof orders.$inferSelect;
 export type StatusChangeRow = typeof orderStatusChanges.$inferSelect;
+/** An order as the schema's Order shows it: as it is, or as one of its changes left it (orderUpdated's events). */
+export type OrderView = OrderRow & {
+  /** Set when the order is shown as of its change with this id: its history ends there. */
+  historyUpTo?: number;
+};
 // The SDL's enums (generated): should a drizzle pgEnum ever differ, writing one to its column fails to typecheck.
 export type { OrderFailureReason, OrderStatus };
 

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../common/db.ts';
 import { listen } from '../../common/http.ts';
+import { listenSubgraph } from '../../common/subgraph.ts';
 import { createLogger } from '../../common/logger.ts';
 import { notificationsQueue } from '../../subgraphs/notifications/module.ts';
 import { BACKUP_JOBS } from '../../workers/backup/index.ts';
@@ -58,7 +59,7 @@ beforeAll(async () => {
   const orders = SUBGRAPHS.find((s) => s.name === 'orders')!;
   const handle = connect(stack.db.url);
   const subgraph = await (await orders.load())({ db: handle.db, config: stack.config, logger });
-  const ordersHttp = await listen(subgraph.app, 0);
+  const ordersHttp = await listenSubgraph(subgraph, 0);
   // The stack's gateway settings (timeouts and all), with the second orders subgraph.
   const config = { ...stack.config, ORDERS_URL: `${ordersHttp.url}/graphql` };
   const gateway = await createGateway({ config, logger });
@@ -69,6 +70,7 @@ beforeAll(async () => {
     await gateway.close();
     await ordersHttp.close();
     await subgraph.apollo.stop();
+    await subgraph.close?.();
     await handle.close();
   });
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parseConfig, type Config } from '../../common/config.ts';
 import { connect, type DbHandle } from '../../common/db.ts';
 import { listen, type Listening } from '../../common/http.ts';
+import { listenSubgraph } from '../../common/subgraph.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createGateway } from '../../gateway/server.ts';
 import { SUBGRAPHS, type SubgraphName } from '../../subgraphs/index.ts';
@@ -80,7 +81,8 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       const create = await load();
       const handle: DbHandle = connect(db.url, { onQuery: (query) => statements[name].push(query) });
       const subgraph = await create({ db: handle.db, config: parseConfig(baseEnv), logger: logger.child({ subgraph: name }) });
-      const http: Listening = await listen(subgraph.app, 0);
+      // Its subscriptions' WebSockets too (orders).
+      const http: Listening = await listenSubgraph(subgraph, 0);
       closers.push(async () => {
         await http.close();
         await subgraph.apollo.stop();

@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { parseConfig } from '../../common/config.ts';
-import { listen, type Listening } from '../../common/http.ts';
+import type { Listening } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import type { SubgraphDeps } from '../../common/run-subgraph.ts';
 import type { SubgraphFactory } from '../../common/subgraph-module.ts';
-import type { SubgraphApp } from '../../common/subgraph.ts';
+import { listenSubgraph, type SubgraphApp } from '../../common/subgraph.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { signedIn } from './graphql.ts';
 import { startTestIdentity, type TestIdentity } from './identity.ts';
@@ -34,18 +34,20 @@ export function subgraphTest(label: string, create?: SubgraphFactory): SubgraphT
   const test = { admin: {}, url: '' } as SubgraphTest;
   Object.assign(test, signedIn(() => test.admin));
   let http: Listening | undefined;
+  let subgraph: Awaited<ReturnType<SubgraphFactory>> | undefined;
   beforeAll(async () => {
     test.idp = await startTestIdentity();
     test.admin = await test.idp.headers('test-admin', ['admin']);
     test.database = await createTestDatabase(label);
     if (!create) return;
-    const { app } = await create({ db: test.database.db, config: parseConfig({ ...test.idp.env }), logger: createLogger(label, 'silent') });
-    http = await listen(app, 0);
+    subgraph = await create({ db: test.database.db, config: parseConfig({ ...test.idp.env }), logger: createLogger(label, 'silent') });
+    http = await listenSubgraph(subgraph, 0);
     test.url = `${http.url}/graphql`;
   });
   afterAll(async () => {
     await test.idp?.close();
     await http?.close();
+    await subgraph?.close?.();
     await test.database?.drop();
   });
   return test;
@@ -85,7 +87,7 @@ export function partnerSubgraphTest<S extends SubgraphApp & { close(): Promise<v
   test.start = async (env = {}) => {
     const config = parseConfig({ ...test.idp.env, [setting]: test.partner.url, NODE_ENV: 'test', ...env });
     const subgraph = await create({ db: test.database.db, config, logger: createLogger(label, 'silent') });
-    const http = await listen(subgraph.app, 0);
+    const http = await listenSubgraph(subgraph, 0);
     running.push(async () => {
       await http.close();
       await subgraph.apollo.stop();

@@ -12,5 +12,10 @@ export const Order: OrderResolvers = {
   // A reference the gateway resolves in inventory (null when it knows no such product).
   product: (order) => ({ __typename: 'Product', id: order.productId }),
 
-  history: (order, _args, ctx) => ctx.loaders.historyByOrder.load(order.id),
+  // As of a change (orderUpdated's events): the history up to that change.
+  history: async (order, _args, ctx) => {
+    const history = await ctx.loaders.historyByOrder.load(order.id);
+    const upTo = order.historyUpTo;
+    return upTo === undefined ? history : history.filter((change) => change.id <= upTo);
+  },
 };
