@@ -120,7 +120,7 @@ export interface ListenHandlers {
 export function listenConnection(sql: postgres.Sql, handlers: ListenHandlers): postgres.Sql {
   const o = sql.options;
   // postgres.js reads `onnotify` (what its own listen() uses) but does not declare it.
-  const options: postgres.Options<{}> & { onnotify: ListenHandlers['onnotify'] } = {
+  const options: postgres.Options<Record<string, never>> & { onnotify: ListenHandlers['onnotify'] } = {
     // Each host with its port, as a URL lists several.
     host: o.host.map((host, i) => `${host}:${o.port[i] ?? o.port[0]}`).join(','),
     port: o.port[0],
@@ -128,7 +128,7 @@ export function listenConnection(sql: postgres.Sql, handlers: ListenHandlers): p
     database: o.database,
     user: o.user,
     // postgres.js's types hide the password of parsed options; it is there (a string or a function).
-    pass: (o as unknown as { pass: postgres.Options<{}>['pass'] }).pass,
+    pass: (o as unknown as { pass: postgres.Options<Record<string, never>>['pass'] }).pass,
     ssl: o.ssl,
     connection: o.connection,
     max: 1,

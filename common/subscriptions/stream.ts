@@ -1,4 +1,4 @@
-import { DomainError, ServiceUnavailableError } from '../errors.ts';
+import { ServiceUnavailableError, type DomainError } from '../errors.ts';
 
 /**
  * A subscriber fell too far behind: its events were dropped and its

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
 import { ChangeFeed } from '../change-feed.ts';
-import { ChangeLog, LOG_START, type LogCursor, type LoggedChange } from '../change-log.ts';
+import { ChangeLog, type LogCursor, type LoggedChange } from '../change-log.ts';
 import { OrdersRepository } from '../repository.ts';
 
 /**
@@ -69,7 +69,7 @@ describe('the change log', () => {
   it('reads a change whose transaction commits after a later one, after it commits, where id > cursor would skip it', async () => {
     const [a, b] = [await place(), await place()];
     const start = await log.head();
-    const [{ id: lastId }] = await database.sql`select max(id)::int as id from orders.order_status_changes`;
+    const lastId = (await database.sql`select max(id)::int as id from orders.order_status_changes`)[0]!.id as number;
 
     // Transaction 1 adds a change to A and stays open; transaction 2 adds one to B and commits: B's id is the higher.
     const first = await holdOpen((tx) => tx`insert into orders.order_status_changes (order_id, status) values (${a}, 'PROCESSING')`);
@@ -100,7 +100,7 @@ describe('the change log', () => {
     const first = await other.reserve();
     try {
       await first`begin`;
-      const [{ xid: firstXid }] = await first`select pg_current_xact_id()::text as xid`;
+      const firstXid = (await first`select pg_current_xact_id()::text as xid`)[0]!.xid as string;
       await repo.transition(order, { from: ['PENDING'], to: 'PROCESSING' });
       await first`insert into orders.order_status_changes (order_id, status) values (${order}, 'CANCELLED')`;
       await first`commit`;
