@@ -121,6 +121,7 @@ export class Breaker<A extends unknown[], R> {
     metrics.failedTrials.set({ breaker }, 0);
     // Zero series from the start, so dashboards see every breaker before its first failure.
     for (const name of ['fires', 'successes', 'failures', 'timeouts', 'rejects', 'fallbacks'] as const) metrics[name].inc({ breaker }, 0);
+    for (const state of Object.keys(STATE_VALUE)) metrics.transitions.inc({ breaker, state }, 0);
     const entered = (state: BreakerState) => {
       metrics.state.set({ breaker }, STATE_VALUE[state]);
       metrics.transitions.inc({ breaker, state });

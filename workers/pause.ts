@@ -1,4 +1,4 @@
-import { Worker, type WorkerOptions } from 'bullmq';
+import { DelayedError, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Breaker } from '../common/breaker.ts';
 import { isDatabaseUnavailable } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
@@ -41,9 +41,26 @@ gauge({
   },
 });
 
-/** Thrown by BullMQ's handling when a job is put back by a pause; recognised by its message. */
+/** Thrown to BullMQ when a job is put back by a pause (RateLimitError, recognised by its message) or set aside (DelayedError). */
 export function isPauseSignal(error: unknown): boolean {
-  return error instanceof Error && error.message === Worker.RateLimitError().message;
+  return error instanceof Error && (error.message === Worker.RateLimitError().message || error instanceof DelayedError);
+}
+
+/** What an outage verdict needs of a breaker: its state once the failed call came back. */
+export type OutageBreaker = Pick<PausingBreaker, 'state'>;
+
+/**
+ * True when a call that failed (not a refusal of the call itself) failed
+ * because the dependency is down for everyone rather than for this job: the
+ * breaker is not closed once the failure is counted. That is the half-open
+ * trial finding the dependency still down (a failed trial opens the breaker
+ * again), and the calls in flight when an outage opened it (the failure that
+ * tipped it included). Such a failure is no attempt (docs/architecture.md,
+ * invariant 8: an outage of any length pauses work). A failure with the
+ * breaker still closed (the dependency serves others) is a real attempt.
+ */
+export function failedWithOutage(breaker: OutageBreaker): boolean {
+  return breaker.state !== 'CLOSED';
 }
 
 /**
@@ -89,6 +106,12 @@ export class QueuePause {
   async hold(reason: string, ms: number): Promise<never> {
     const worker = this.worker;
     if (!worker) throw new Error(`queue ${this.queue}: pause used before attach()`);
+    await worker.rateLimit(this.account(reason, ms));
+    throw Worker.RateLimitError();
+  }
+
+  /** Records a pause of about `ms` for `reason` (metrics, one log line per pause); returns the pause in whole ms. */
+  private account(reason: string, ms: number): number {
     const wait = Math.max(MIN_PAUSE_MS, Math.ceil(ms));
     const now = Date.now();
     const end = now + wait;
@@ -99,8 +122,25 @@ export class QueuePause {
       this.until.set(reason, end);
       if (before <= now) this.log.warn({ reason, pauseMs: wait }, `queue ${this.queue} paused: ${reason}`);
     }
+    return wait;
+  }
+
+  /**
+   * After a call that failed with the outage (failedWithOutage): no attempt
+   * is counted; the queue is paused until the breaker half-opens, and this
+   * job waits until then in BullMQ's delayed set, so it rejoins the queue
+   * behind the others and the next trial call is another job's (a job the
+   * dependency fails on its own cannot hold every trial). Never returns.
+   */
+  async setAsideFor(breaker: PausingBreaker, job: Job, token: string | undefined): Promise<never> {
+    const worker = this.worker;
+    if (!worker) throw new Error(`queue ${this.queue}: pause used before attach()`);
+    const wait = this.account(breakerReason(breaker.name), breaker.state === 'OPEN' ? breaker.msUntilHalfOpen() : TRIAL_WAIT_MS);
     await worker.rateLimit(wait);
-    throw Worker.RateLimitError();
+    // Without the lock token (a job run outside a worker) it can only go back to waiting.
+    if (!token) throw Worker.RateLimitError();
+    await job.moveToDelayed(Date.now() + wait, token);
+    throw new DelayedError();
   }
 
   /** Holds the queue while `breaker` would not make a call: until it half-opens, or while its trial call is in flight. */

@@ -7,7 +7,7 @@ import { payloadOf, workerSettings } from '../../common/queues.ts';
 import { createRedis } from '../../common/redis.ts';
 import { withJobTrace } from '../../common/tracing.ts';
 import { deliveryPayload, notificationsQueue, notificationsRepository, type DeliveryJobData } from '../../subgraphs/notifications/module.ts';
-import { breakerReason, DATABASE_UNAVAILABLE, closePausable, PAUSABLE, QueuePause } from '../pause.ts';
+import { breakerReason, DATABASE_UNAVAILABLE, closePausable, failedWithOutage, PAUSABLE, QueuePause } from '../pause.ts';
 import { deliveries } from './metrics.ts';
 import { NotifyProvider } from './provider.ts';
 
@@ -44,8 +44,12 @@ export interface DeliveryOutcome {
  * While the provider's breaker is open (or half-open with its trial call in
  * flight) no attempt is made or counted: the queue is paused until the breaker
  * half-opens (workers/pause.ts), and the same while PostgreSQL is unreachable.
- * So a replayed notification (retryNotification) waits out an open breaker
- * instead of failing again at once, and is sent when the breaker lets it.
+ * A send that fails with the outage (the half-open trial finding the provider
+ * still down, or a send in flight when the outage opened the breaker) is no
+ * attempt either: the job waits, delayed, for the next half-open. So however
+ * long the provider is down, only sends it failed while it served others use
+ * up NOTIFY_RETRY_DELAYS_MS. A replayed notification (retryNotification)
+ * waits out an open breaker instead of failing again at once.
  */
 export async function createDeliveryWorker(options: DeliveryWorkerOptions) {
   const { config, logger } = options;
@@ -54,7 +58,7 @@ export async function createDeliveryWorker(options: DeliveryWorkerOptions) {
   const log = logger.child({ queue: notificationsQueue.name });
   const pause = new QueuePause(notificationsQueue.name, logger, [breakerReason(provider.breaker.name), DATABASE_UNAVAILABLE]);
 
-  async function deliver(job: Job<DeliveryJobData>): Promise<DeliveryOutcome> {
+  async function deliver(job: Job<DeliveryJobData>, token: string | undefined): Promise<DeliveryOutcome> {
     const { eventId } = payloadOf(deliveryPayload, job);
     const jobLog = log.child({ eventId, jobId: job.id, attempt: job.attemptsMade + 1, requestId: job.data.requestId, correlationId: job.data.correlationId });
     await pause.unlessAdmitted(provider.breaker);
@@ -78,6 +82,12 @@ export async function createDeliveryWorker(options: DeliveryWorkerOptions) {
         await repo.uncountAttempt(eventId);
         await pause.holdFor(provider.breaker);
       }
+      // The provider is down for everyone, not refusing this message: no attempt, wait for the next trial.
+      if (!(error instanceof UnrecoverableError) && failedWithOutage(provider.breaker)) {
+        await repo.uncountAttempt(eventId);
+        jobLog.info({ reason: (error as Error).message, breaker: provider.breaker.state }, 'provider down: no attempt counted, waiting for its breaker');
+        await pause.setAsideFor(provider.breaker, job, token);
+      }
       const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const reason = (error as Error).message;
       await repo.markAttemptFailed(eventId, reason, final);
@@ -94,7 +104,8 @@ export async function createDeliveryWorker(options: DeliveryWorkerOptions) {
   const connection = createRedis(config.REDIS_URL, { role: 'worker', logger, name: 'notifications-delivery' });
   const lockDuration = options.lockDurationMs ?? config.WORKER_LOCK_MS;
   // Each attempt (retries included) is a span in the trace stored with the job; the provider call carries it as its traceparent.
-  const run = (job: Job<DeliveryJobData>) => withJobTrace(job, { 'junction.event_id': String(job.data?.eventId) }, () => pause.guardDatabase(() => deliver(job)));
+  const run = (job: Job<DeliveryJobData>, token?: string) =>
+    withJobTrace(job, { 'junction.event_id': String(job.data?.eventId) }, () => pause.guardDatabase(() => deliver(job, token)));
   const worker = new Worker<DeliveryJobData, DeliveryOutcome>(notificationsQueue.name, run, {
     ...PAUSABLE,
     connection,

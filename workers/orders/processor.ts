@@ -5,7 +5,7 @@ import { payloadOf } from '../../common/queues.ts';
 import { withJobTrace } from '../../common/tracing.ts';
 import { orderJobPayload, processOrder, releaseOrder, type OrderJobData, type OrderProcessing } from '../../subgraphs/orders/module.ts';
 import type { InventoryClient } from './inventory-client.ts';
-import type { QueuePause } from '../pause.ts';
+import { failedWithOutage, type QueuePause } from '../pause.ts';
 import { inventoryCalls, orderAttempts } from './metrics.ts';
 
 export interface OrderProcessorDeps {
@@ -54,10 +54,14 @@ export function isLastAttempt(job: Job): boolean {
  * While inventory's breaker admits no call (open, or half-open with its trial
  * call in flight) neither job makes or counts an attempt: the queue is paused
  * until the breaker half-opens (workers/pause.ts), and the same while
- * PostgreSQL is unreachable. Only real tries use up ORDER_RETRY_DELAYS_MS.
+ * PostgreSQL is unreachable. A call that fails with the outage (the half-open
+ * trial finding inventory still down, or a call in flight when the outage
+ * opened the breaker) is no attempt either: the job waits, delayed, for the
+ * next half-open. Only real tries, failed while inventory answered others,
+ * use up ORDER_RETRY_DELAYS_MS, however long an outage lasts.
  */
 export function createOrderProcessor({ processing, inventory, pause, logger }: OrderProcessorDeps) {
-  async function processOne(job: Job<OrderJobData>): Promise<OrderJobResult> {
+  async function processOne(job: Job<OrderJobData>, token: string | undefined): Promise<OrderJobResult> {
     const { orderId, requestId, correlationId } = payloadOf(orderJobPayload, job);
     await pause.unlessAdmitted(inventory.breaker);
     const attempt = await processing.begin(orderId);
@@ -81,6 +85,12 @@ export function createOrderProcessor({ processing, inventory, pause, logger }: O
       if (isOpenBreakerError(error)) {
         await processing.uncount(orderId);
         await pause.holdFor(inventory.breaker);
+      }
+      // Inventory is down for everyone: no attempt; the reservation is idempotent, so the next try is safe.
+      if (failedWithOutage(inventory.breaker)) {
+        await processing.uncount(orderId);
+        log.info({ err: error, breaker: inventory.breaker.state }, 'inventory down: no attempt counted, waiting for its breaker');
+        await pause.setAsideFor(inventory.breaker, job, token);
       }
       if (isLastAttempt(job)) {
         log.warn({ err: error }, 'inventory unavailable on the last attempt: order FAILED, release queued');
@@ -119,7 +129,7 @@ export function createOrderProcessor({ processing, inventory, pause, logger }: O
     }
   }
 
-  async function releaseOne(job: Job<OrderJobData>): Promise<OrderJobResult> {
+  async function releaseOne(job: Job<OrderJobData>, token: string | undefined): Promise<OrderJobResult> {
     const { orderId, requestId, correlationId } = payloadOf(orderJobPayload, job);
     await pause.unlessAdmitted(inventory.breaker);
     let outcome;
@@ -127,18 +137,19 @@ export function createOrderProcessor({ processing, inventory, pause, logger }: O
       outcome = await timed('releaseStock', () => inventory.release(orderId, { requestId, correlationId }));
     } catch (error) {
       if (isOpenBreakerError(error)) await pause.holdFor(inventory.breaker);
+      if (failedWithOutage(inventory.breaker)) await pause.setAsideFor(inventory.breaker, job, token);
       throw error;
     }
     logger.info({ orderId, outcome, attempts: job.attemptsMade + 1 }, 'order stock released');
     return { orderId, status: 'RELEASED', outcome };
   }
 
-  return function processOrderJob(job: Job<OrderJobData>): Promise<OrderJobResult> {
+  return function processOrderJob(job: Job<OrderJobData>, token?: string): Promise<OrderJobResult> {
     // Each attempt is a span in the trace of the request that placed the order (its traceparent travelled in the outbox row and the job).
     return withJobTrace(job, { 'junction.order_id': String(job.data?.orderId) }, () =>
       pause.guardDatabase(async () => {
-        if (releaseOrder.accepts(job.name)) return releaseOne(job);
-        if (processOrder.accepts(job.name)) return processOne(job);
+        if (releaseOrder.accepts(job.name)) return releaseOne(job, token);
+        if (processOrder.accepts(job.name)) return processOne(job, token);
         throw new UnrecoverableError(`unknown job ${job.name} on the orders queue`);
       }),
     );
