@@ -10,18 +10,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import { settingsSources } from './docs-config-sources.ts';
+import { settingsSources, type SettingsSource } from './docs-config-sources.ts';
+
+export type { SettingsSource };
 
 export const CONFIGURATION_PAGE = fileURLToPath(new URL('../docs/operations/configuration.md', import.meta.url));
-
-/** One process's (or command's) settings: a zod object whose every setting has a description. */
-export interface SettingsSource {
-  /** The process or command, as the page names it in "read by". */
-  name: string;
-  schema: z.ZodObject;
-  /** The settings from `env`, with the defaults derived from other settings (URLs from ports, generated keys). */
-  parse(env: Record<string, string | undefined>): Record<string, unknown>;
-}
 
 export interface SettingRow {
   variable: string;
