@@ -67,11 +67,17 @@ describe('order processing', () => {
     expect(order.attempts).toBe(1);
     expect(order.product).toMatchObject({ id: productId, stock: 0, reserved: 50 });
 
-    // Final failures are not retried: they sit in the failed set after one attempt.
-    // (A job reaches the failed set just after its order row is FAILED: a batch of them finishing together may still be on the way.)
-    const outOfStockJobs = async () => (await workers.queues.get(ordersQueue.name).getFailed(0, 1000)).filter((job) => job.failedReason === 'OUT_OF_STOCK');
+    // Sold out is an outcome, not a failure of the work: each of those jobs completes with it as its result, and
+    // none of this product's jobs is in the failed set (an alert on it would fire for every sold-out product).
+    // (A job completes just after its order row is FAILED: a batch of them finishing together may still be on the way.)
+    const queue = workers.queues.get(ordersQueue.name);
+    const ids = new Set(rows.map((r) => r.id as string));
+    const outOfStockJobs = async () =>
+      (await queue.getCompleted(0, -1)).filter((job) => ids.has(job.id!) && (job.returnvalue as { outcome?: string } | null)?.outcome === 'OUT_OF_STOCK');
     await expect.poll(async () => (await outOfStockJobs()).length, { timeout: 5000, interval: 100 }).toBe(150);
     const outOfStock = await outOfStockJobs();
+    for (const job of outOfStock) expect(job.returnvalue).toEqual({ orderId: job.id, status: 'FAILED', outcome: 'OUT_OF_STOCK' });
+    expect((await queue.getFailed(0, -1)).filter((job) => ids.has(job.id!))).toEqual([]);
     // No attempt follows the final outcome (earlier attempts may have timed out on a busy machine).
     const attempts = new Map(rows.map((r) => [r.id, r.attempts]));
     for (const job of outOfStock) expect(job.attemptsMade).toBe(attempts.get(job.id!));
@@ -136,10 +142,13 @@ describe('order processing', () => {
     expect(history[2]!.reason).toMatch(/^INVENTORY_UNAVAILABLE/);
   });
 
-  it('fails an order for an unknown product at once with UNKNOWN_PRODUCT', async () => {
+  it('fails an order for an unknown product at once with UNKNOWN_PRODUCT, its job completed with that outcome', async () => {
     const order = await placeOrder(stack.gatewayUrl, { userId, productId: 'NO-SUCH-SKU', quantity: 1 }, buyer);
     const [row] = await waitForTerminal(stack.db.sql, [order.id]);
     expect(row).toMatchObject({ status: 'FAILED', failure_reason: 'UNKNOWN_PRODUCT', attempts: 1 });
+    const job = await workers.queues.get(ordersQueue.name).getJob(order.id);
+    await expect.poll(async () => job!.getState(), { timeout: 5000, interval: 100 }).toBe('completed');
+    expect((await workers.queues.get(ordersQueue.name).getJob(order.id))!.returnvalue).toEqual({ orderId: order.id, status: 'FAILED', outcome: 'UNKNOWN_PRODUCT' });
   });
 });
 

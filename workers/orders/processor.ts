@@ -41,7 +41,11 @@ export function isLastAttempt(job: Job): boolean {
  * The `orders` queue's processor.
  *
  * `process`: PENDING → PROCESSING, reserve stock, then CONFIRMED, or FAILED
- * with OUT_OF_STOCK / UNKNOWN_PRODUCT (final at once: UnrecoverableError).
+ * with OUT_OF_STOCK / UNKNOWN_PRODUCT. Either way the work is done and the job
+ * completes with that outcome as its result: BullMQ's failed set holds only
+ * work that could not be done (retries used up, an order or job that cannot
+ * exist), so an alert on it means something is wrong
+ * (docs/operations/alerts.md).
  * Anything that leaves the outcome unknown (timeout, 5xx, connection error,
  * a database error) is thrown and retried after the next ORDER_RETRY_DELAYS_MS
  * delay; the reservation is idempotent per order, so a retry after an
@@ -112,11 +116,13 @@ export function createOrderProcessor({ processing, inventory, pause, logger }: O
         return { orderId, status: confirmed ? 'CONFIRMED' : 'CANCELLED', outcome };
       }
       case 'OUT_OF_STOCK':
-      case 'UNKNOWN_PRODUCT':
-        await processing.fail(order, outcome, { release: false });
-        log.info({ outcome }, 'order failed');
+      case 'UNKNOWN_PRODUCT': {
+        // A business outcome, not a failure of the job: it completes, and no retry follows.
+        const failed = await processing.fail(order, outcome, { release: false });
+        log.info({ outcome, failed: Boolean(failed) }, failed ? 'order failed' : 'no stock for an order cancelled meanwhile');
         orderAttempts.inc({ outcome: outcome.toLowerCase() });
-        throw new UnrecoverableError(outcome);
+        return { orderId, status: failed ? 'FAILED' : 'CANCELLED', outcome };
+      }
       case 'VOIDED': {
         // Released before this reservation could happen: the order was cancelled or already failed.
         const failed = await processing.fail(order, 'INVENTORY_UNAVAILABLE', { release: false, detail: 'released before reservation' });
