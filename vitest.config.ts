@@ -29,7 +29,8 @@ export default defineConfig({
     env: { LOG_LEVEL: 'silent', NODE_ENV: 'test', BACKUP_DUMP_EVERY_MS: '0' },
     projects: Object.entries(TIERS).map(([name, { include, exclude, setupFiles }]) => ({
       extends: true,
-      test: { name, include, exclude: ['node_modules/**', 'dist/**', ...exclude], setupFiles },
+      // examples/web has node_modules of its own (and its builds in dist-*/ while they run).
+      test: { name, include, exclude: ['**/node_modules/**', 'dist/**', 'examples/web/dist*/**', ...exclude], setupFiles },
     })),
   },
 });

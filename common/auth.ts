@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { RequestHandler, Request, Response, Router } from 'express';
-import express from 'express';
+import { parseCookie } from 'cookie';
+import type { RequestHandler, Request, Response } from 'express';
 import { createRemoteJWKSet, errors as jose, jwtVerify, type JWTPayload } from 'jose';
 import { DomainError, ForbiddenError, ServiceUnavailableError, UnauthenticatedError } from './errors.ts';
 import { isUuid } from './ids.ts';
@@ -177,13 +177,15 @@ function errorBody(error: DomainError) {
   return { errors: [{ message: error.message, extensions: error.extensions }] };
 }
 
-function statusOf(error: unknown): number {
+/** The HTTP status of an auth failure: 503 when the identity provider cannot be reached, 403 without the role, else 401. */
+export function statusOf(error: unknown): number {
   if (error instanceof ServiceUnavailableError) return 503;
   if (error instanceof ForbiddenError) return 403;
   return 401;
 }
 
-function fail(res: Response, error: unknown, next: (error?: unknown) => void): void {
+/** Answers an auth failure as GraphQL clients read it: 401 (with WWW-Authenticate), 403 or 503 (with Retry-After). */
+export function fail(res: Response, error: unknown, next: (error?: unknown) => void): void {
   if (!(error instanceof DomainError)) return next(error);
   if (error instanceof ServiceUnavailableError) res.setHeader('Retry-After', String(error.extensions.retryAfter));
   if (statusOf(error) === 401) res.setHeader('WWW-Authenticate', 'Bearer');
@@ -225,28 +227,45 @@ export function authenticate(auth: Authenticator, options: AuthenticateOptions =
   };
 }
 
-function cookie(req: Request, name: string): string | undefined {
-  for (const part of (req.get('cookie') ?? '').split(';')) {
-    const at = part.indexOf('=');
-    if (at <= 0 || part.slice(0, at).trim() !== name) continue;
-    try {
-      return decodeURIComponent(part.slice(at + 1).trim());
-    } catch {
-      return part.slice(at + 1).trim();
-    }
-  }
-  return undefined;
+/** The admin token a browser holds in the cookie /admin/login sets (read with the `cookie` package). */
+function sessionCookie(req: Request): string | undefined {
+  const header = req.get('cookie');
+  return header ? parseCookie(header)[ADMIN_COOKIE] : undefined;
+}
+
+/** Why an operator page was refused, as the sign-in page explains it (common/admin-pages.ts). */
+export type SignInReason = 'signed-out' | 'session-ended' | 'not-admin' | 'unavailable';
+
+function reasonOfRefusal(error: unknown, fromCookie: boolean): SignInReason {
+  if (error instanceof ServiceUnavailableError) return 'unavailable';
+  if (error instanceof ForbiddenError) return 'not-admin';
+  return fromCookie && error instanceof BadTokenError ? 'session-ended' : 'signed-out';
+}
+
+export interface RequireAdminOptions {
+  /**
+   * The sign-in page: a browser opening a page (GET, Accept: text/html) is
+   * redirected there (303, with `next` and `reason`) instead of answered JSON.
+   * API clients keep the JSON 401/403.
+   */
+  signInPage?: (req: Request) => string;
+}
+
+/** Whether a request is a browser opening a page rather than an API call (Accept prefers HTML over JSON). */
+export function wantsHtml(req: Request): boolean {
+  return req.accepts(['json', 'html']) === 'html';
 }
 
 /**
  * Express middleware for operator pages: an admin's bearer token (or the
  * cookie /admin/login sets) passes with the viewer in `res.locals.viewer`;
- * anonymous or a bad token: 401; a signed-in user without the admin role: 403.
+ * anonymous or a bad token: 401; a signed-in user without the admin role: 403;
+ * a browser opening a page goes to `signInPage` instead when given.
  */
-export function requireAdmin(auth: Authenticator): RequestHandler {
+export function requireAdmin(auth: Authenticator, options: RequireAdminOptions = {}): RequestHandler {
   return (req, res, next) => {
     const header = req.get('authorization');
-    const fromCookie = header === undefined ? cookie(req, ADMIN_COOKIE) : undefined;
+    const fromCookie = header === undefined ? sessionCookie(req) : undefined;
     auth
       .viewerOf(header ?? (fromCookie ? `Bearer ${fromCookie}` : undefined))
       .then((viewer) => {
@@ -255,50 +274,14 @@ export function requireAdmin(auth: Authenticator): RequestHandler {
         res.locals.viewer = viewer;
         next();
       })
-      .catch((error) => fail(res, error, next));
+      .catch((error) => {
+        if (!options.signInPage || !(error instanceof DomainError) || req.method !== 'GET' || !wantsHtml(req)) return fail(res, error, next);
+        const reason = reasonOfRefusal(error, fromCookie !== undefined);
+        // An expired or refused cookie is dropped, so the next visit starts signed out.
+        if (reason === 'session-ended') res.clearCookie(ADMIN_COOKIE, { path: '/admin' });
+        res.redirect(303, `${options.signInPage(req)}?${new URLSearchParams({ next: req.originalUrl, reason })}`);
+      });
   };
-}
-
-const LOGIN_PAGE = `<!doctype html>
-<meta charset="utf-8"><title>Junction operator sign-in</title>
-<form method="post" action="login">
-<p><label>Admin token (JWT)<br><textarea name="token" rows="6" cols="80" required></textarea></label></p>
-<p><button>Sign in</button></p>
-</form>`;
-
-/**
- * Every operator page under /admin: `GET /admin/login` shows a form,
- * `POST /admin/login` (token=<admin JWT>, form or JSON) checks the token and
- * sets it as an HttpOnly, SameSite=Strict cookie for /admin (until the token
- * expires), then redirects to `next` (default /admin/queues);
- * `POST /admin/logout` clears it. Everything else under /admin needs the admin
- * role (requireAdmin). Mount with `app.use('/admin', adminPages(auth))` before the pages.
- */
-export function adminPages(auth: Authenticator): Router {
-  const router = express.Router();
-  router.get('/login', (_req, res) => {
-    res.type('html').send(LOGIN_PAGE);
-  });
-  router.post('/login', express.urlencoded({ extended: false, limit: '16kb' }), express.json({ limit: '16kb' }), async (req, res, next) => {
-    const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
-    try {
-      const viewer = await auth.verify(token);
-      if (!viewer.roles.includes(ADMIN_ROLE)) throw new ForbiddenError('operator pages need the admin role');
-      const exp = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')).exp;
-      const maxAge = typeof exp === 'number' ? Math.max(0, exp * 1000 - Date.now()) : undefined;
-      res.cookie(ADMIN_COOKIE, token, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/admin', maxAge });
-      const target = typeof req.query.next === 'string' && /^\/admin\/[\w\-/]*$/.test(req.query.next) ? req.query.next : '/admin/queues';
-      res.redirect(303, target);
-    } catch (error) {
-      fail(res, error, next);
-    }
-  });
-  router.post('/logout', (_req, res) => {
-    res.clearCookie(ADMIN_COOKIE, { path: '/admin' });
-    res.json({ signedOut: true });
-  });
-  router.use(requireAdmin(auth));
-  return router;
 }
 
 /**

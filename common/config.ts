@@ -88,6 +88,7 @@ export const configObjectSchema = z
     ...subgraphSettings,
     EXTERNAL_PORT: port(4010).describe('Port of the simulated partner services and the development identity provider (external/); the partner URLs and AUTH_JWKS_URL default to it.'),
     WORKERS_PORT: port(4020).describe('Port of the workers\' /health, /ready, /metrics, Bull Board (/admin/queues) and /admin/backups.'),
+    WEB_PORT: port(4030).describe('Port of the example web app (examples/web/serve.js, its own origin) under `npm run example:web`; the gateway lists it in CORS_ORIGINS there.'),
     ENRICHMENT_URL: z.url().optional().describe('The enrichment service (GET /enrichment/{userId}); default the simulated one on EXTERNAL_PORT.'),
     EVENT_REGISTRY_URL: optionalUrl.optional().describe('The event registry addEvent registers with (POST /events); default the simulated one on EXTERNAL_PORT; empty turns registration off.'),
     NOTIFY_URL: z.url().optional().describe('The notification provider (POST /messages with Idempotency-Key); default the simulated one on EXTERNAL_PORT.'),

@@ -75,10 +75,17 @@ export class IdentityProvider {
 
   /**
    * `GET /.well-known/jwks.json` and `POST /auth/token {"sub", "roles"?, "expiresIn"?}`
-   * → `{"token", "tokenType": "Bearer", "expiresIn"}`.
+   * → `{"token", "tokenType": "Bearer", "expiresIn"}`; both answer browsers on any origin (CORS).
    */
   routes(): Router {
     const router = express.Router();
+    // Browser apps on any origin ask for tokens here (examples/web), as they would at a real provider's token endpoint.
+    // No credentials are involved, so any origin may read the answers.
+    router.use(['/.well-known/jwks.json', '/auth/token'], (req, res, next) => {
+      res.set({ 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'content-type', 'Access-Control-Max-Age': '600' });
+      if (req.method === 'OPTIONS') res.status(204).end();
+      else next();
+    });
     router.get('/.well-known/jwks.json', (_req, res) => {
       res.set('Cache-Control', 'public, max-age=300').json(this.jwks());
     });

@@ -3,6 +3,10 @@
  * checks supergraph.graphql, runs every service as a child process with
  * prefixed logs (restarting any that dies), prints the URLs once the gateway
  * is ready, and stops everything on Ctrl-C or SIGTERM.
+ *
+ * `--with-web` (`npm run example:web`) also builds examples/web when needed and
+ * serves it on WEB_PORT, its own origin, with the gateway allowing that origin
+ * (CORS_ORIGINS) and loading the app's persisted operations (OPERATIONS_MANIFEST).
  */
 import { createServer } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
@@ -11,6 +15,7 @@ import { migrateDatabase } from '../common/db.ts';
 import { SUBGRAPHS } from '../subgraphs/index.ts';
 import { CompositionError, PROJECT_ROOT, SUPERGRAPH_CONFIG, supergraphStatus } from './compose.ts';
 import { createPrefixer, readableLines } from './launcher/log-lines.ts';
+import { ensureWebBuilt, WEB_MANIFEST } from './web-example.ts';
 import { Supervisor, type ServiceSpec } from './launcher/supervisor.ts';
 
 type PortVariable = { [K in keyof Config]: Config[K] extends number ? (K extends `${string}_PORT` ? K : never) : never }[keyof Config];
@@ -29,6 +34,10 @@ const SERVICES: Service[] = [
   { name: 'workers', entry: 'workers/index.ts', port: 'WORKERS_PORT', show: (b) => `${b}/admin/queues  (Bull Board; /metrics, /health)` },
   { name: 'gateway', entry: 'gateway/index.ts', port: 'GATEWAY_PORT', show: (b) => `${b}/graphql` },
 ];
+const withWeb = process.argv.includes('--with-web');
+if (withWeb) {
+  SERVICES.push({ name: 'web', entry: 'examples/web/serve.js', port: 'WEB_PORT', show: (b) => `${b}/  (the example store: sign up, order, watch it confirm live)` });
+}
 
 const LAUNCHER = 'start';
 
@@ -95,6 +104,18 @@ async function gatewayReady(url: string): Promise<{ ok: boolean; detail: string 
   }
 }
 
+/** The example app's server settings, and the gateway's for the app: its origin allowed, its operations loaded. */
+function webEnv(config: Config): Record<string, string> {
+  const origins = [`http://127.0.0.1:${config.WEB_PORT}`, `http://localhost:${config.WEB_PORT}`];
+  const listed = (process.env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  return {
+    CORS_ORIGINS: [...new Set([...listed, ...origins])].join(','),
+    OPERATIONS_MANIFEST: process.env.OPERATIONS_MANIFEST || WEB_MANIFEST,
+    GATEWAY_URL: `http://127.0.0.1:${config.GATEWAY_PORT}/graphql`,
+    IDENTITY_URL: `http://127.0.0.1:${config.EXTERNAL_PORT}`,
+  };
+}
+
 const config = loadConfig();
 const local = (s: Service) => `http://127.0.0.1:${config[s.port]}`;
 const prefixer = createPrefixer([LAUNCHER, ...SERVICES.map((s) => s.name)], Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
@@ -113,10 +134,18 @@ if (config.ingestKeyGenerated) say(`INGEST_API_KEY is not set: every service use
 // Tokens come from the development identity provider unless AUTH_JWKS_URL names another.
 const devIdentity = process.env.AUTH_JWKS_URL === undefined;
 
+if (withWeb) {
+  try {
+    await ensureWebBuilt((line) => say(`examples/web: ${line}`));
+  } catch (error) {
+    fail(`cannot build examples/web: ${(error as Error).message}`);
+  }
+}
+
 const supervisor = new Supervisor({
   root: PROJECT_ROOT,
   // The same keys for every child, generated or not.
-  env: { ...process.env, INGEST_API_KEY: config.INGEST_API_KEY, SERVICE_API_KEY: config.SERVICE_API_KEY },
+  env: { ...process.env, INGEST_API_KEY: config.INGEST_API_KEY, SERVICE_API_KEY: config.SERVICE_API_KEY, ...(withWeb ? webEnv(config) : {}) },
   output: (name, line) => {
     for (const readable of readableLines(line)) console.log(prefixer.prefix(name, readable));
   },
@@ -160,6 +189,10 @@ for (;;) {
       say(`A user's token: curl -s -X POST ${base}/auth/token -H 'content-type: application/json' -d '{"sub":"<user id>"}'`);
     } else {
       say(`Sign in with tokens from your identity provider (AUTH_JWKS_URL=${config.AUTH_JWKS_URL}).`);
+    }
+    if (withWeb) {
+      say(`The example store allows only its own operations with OPERATIONS_SAFELIST=enforce (its manifest: ${process.env.OPERATIONS_MANIFEST || WEB_MANIFEST}).`);
+      if (!devIdentity) say('The example store signs in with the development identity provider: see examples/web/README.md for a real one.');
     }
     say('Ctrl-C stops everything.');
     break;

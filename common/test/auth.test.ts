@@ -10,7 +10,6 @@ vi.mock('jose', async (importOriginal) => {
 });
 import {
   actingFor,
-  adminPages,
   authenticate,
   BadTokenError,
   canSee,
@@ -25,6 +24,7 @@ import {
   type AuthSettings,
   VERIFIED_TOKEN_TTL_MS,
 } from '../auth.ts';
+import { adminPages } from '../admin-pages.ts';
 import { ServiceUnavailableError } from '../errors.ts';
 import { createApp, listen, type Listening } from '../http.ts';
 import { startTestIdentity, type TestIdentity } from '../../test/support/identity.ts';
@@ -244,5 +244,82 @@ describe('express middleware', () => {
     expect(userLogin.headers.get('set-cookie')).toBeNull();
     const garbage = await fetch(`${http.url}/admin/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', redirect: 'manual' });
     expect(garbage.status).toBe(401);
+  });
+
+  const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+  const signInRedirect = (response: { status: number; headers: Headers }) => {
+    expect(response.status).toBe(303);
+    const location = new URL(response.headers.get('location')!, http.url);
+    expect(location.pathname).toBe('/admin/login');
+    return Object.fromEntries(location.searchParams);
+  };
+
+  it('a browser opening an operator page without a session is sent to the sign-in page, told why; API clients keep JSON', async () => {
+    expect(signInRedirect(await get('/admin/queues?status=failed', BROWSER))).toEqual({ next: '/admin/queues?status=failed', reason: 'signed-out' });
+    // An expired session cookie: sent back to sign in, and the cookie is cleared.
+    const expired = await get('/admin/queues', { ...BROWSER, cookie: `junction_admin=${(await idp.badTokens('x')).expired}` });
+    expect(signInRedirect(expired)).toEqual({ next: '/admin/queues', reason: 'session-ended' });
+    expect(expired.headers.get('set-cookie')).toMatch(/^junction_admin=;.*Expires=Thu, 01 Jan 1970/i);
+    const user = await get('/admin/queues', { ...BROWSER, cookie: `junction_admin=${await idp.token(randomUUID())}` });
+    expect(signInRedirect(user)).toEqual({ next: '/admin/queues', reason: 'not-admin' });
+    // The page says why.
+    const page = await get('/admin/login?next=%2Fadmin%2Fqueues&reason=session-ended', BROWSER);
+    expect(page.body).toContain('Your session ended');
+    expect(page.body).toContain('action="login?next=%2Fadmin%2Fqueues"');
+    // fetch's Accept: */* and JSON clients get JSON; so does anything but GET.
+    for (const headers of [{}, { accept: 'application/json' }, { accept: '*/*' }] as Record<string, string>[]) {
+      const api = await get('/admin/queues', headers);
+      expect(api.status).toBe(401);
+      expect(api.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    }
+    const post = await fetch(`${http.url}/admin/queues`, { method: 'POST', headers: BROWSER, redirect: 'manual' });
+    expect(post.status).toBe(401);
+    // An API-only route (requireAdmin without a sign-in page) never redirects.
+    expect((await get('/ops', BROWSER)).status).toBe(401);
+  });
+
+  it('a refused sign-in from the form is shown on the sign-in page (API clients keep JSON); next never leaves /admin', async () => {
+    const form = (token: string, next = '/admin/queues', headers: Record<string, string> = BROWSER) =>
+      fetch(`${http.url}/admin/login?${new URLSearchParams({ next })}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams({ token }),
+        redirect: 'manual',
+      });
+    const expired = await form((await idp.badTokens('x')).expired!);
+    expect(expired.status).toBe(401);
+    expect(expired.headers.get('content-type')).toMatch(/^text\/html/);
+    const expiredPage = await expired.text();
+    expect(expiredPage).toContain('Not signed in: invalid bearer token: expired.');
+    expect(expiredPage).toContain('<form');
+    const user = await form(await idp.token(randomUUID()));
+    expect(user.status).toBe(403);
+    expect(await user.text()).toContain('operator pages need the admin role');
+    expect(user.headers.get('set-cookie')).toBeNull();
+    const empty = await form('');
+    expect(await empty.text()).toContain('paste an admin token');
+    // Markup in what comes back is text, not markup.
+    const hostile = await get(`/admin/login?${new URLSearchParams({ next: '/admin/"><script>alert(1)</script>' })}`, BROWSER);
+    expect(hostile.body).not.toContain('<script>');
+    const json = await form('nonsense', '/admin/queues', { accept: 'application/json' });
+    expect(json.status).toBe(401);
+    expect((await json.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    // After signing in: on to next, but only to a page under /admin.
+    const token = await idp.adminToken();
+    expect((await form(token, '/admin/backups')).headers.get('location')).toBe('/admin/backups');
+    for (const elsewhere of ['https://evil.example/', '//evil.example/admin/', '/admin//evil.example', '/admin/\\evil.example', '/other']) {
+      expect((await form(token, elsewhere)).headers.get('location'), elsewhere).toBe('/admin/queues');
+    }
+  });
+
+  it('reads the session cookie among others, encoded or not (the cookie package)', async () => {
+    const adminId = randomUUID();
+    const token = await idp.adminToken(adminId);
+    for (const cookie of [`a=1; junction_admin=${token}; b=2`, `junction_admin=${encodeURIComponent(token)}`]) {
+      const page = await get('/admin/queues', { cookie });
+      expect(page.status, cookie).toBe(200);
+      expect(page.body).toEqual({ page: 'queues', viewer: adminId });
+    }
+    expect((await get('/admin/queues', { cookie: `not_junction_admin=${token}` })).status).toBe(401);
   });
 });

@@ -58,6 +58,19 @@ describe('identity provider', () => {
       expect((await send('POST', '/auth/token', body)).status, JSON.stringify(body)).toBe(400);
     }
   });
+  it('answers a browser on another origin: the preflight, then the token with Access-Control-Allow-Origin', async () => {
+    const preflight = await send('OPTIONS', '/auth/token', undefined, { origin: 'http://127.0.0.1:4030', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('content-type');
+    const minted = await send('POST', '/auth/token', { sub: 'u-3' }, { origin: 'http://127.0.0.1:4030' });
+    expect(minted.status).toBe(200);
+    expect(minted.headers.get('access-control-allow-origin')).toBe('*');
+    // Only the identity provider's routes: the partners' are for servers.
+    const other = await send('OPTIONS', '/enrichment/u-3', undefined, { origin: 'http://127.0.0.1:4030', 'access-control-request-method': 'GET' });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
 });
 
 describe('enrichment', () => {
