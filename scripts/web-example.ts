@@ -17,7 +17,7 @@ export const WEB_MANIFEST = join(WEB_DIR, 'src', 'gql', 'persisted-documents.jso
 /** The server of the built app (node examples/web/serve.js; WEB_PORT, GATEWAY_URL, IDENTITY_URL). */
 export const WEB_SERVER = join(WEB_DIR, 'serve.js');
 
-const INPUTS = ['src', 'index.html', 'vite.config.ts', 'tsconfig.json', 'package.json', 'package-lock.json'];
+const INPUTS = ['src', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json', 'tsconfig.app.json', 'package.json', 'package-lock.json'];
 const STAMP = '.junction-build';
 
 function filesUnder(path: string): string[] {

@@ -9,7 +9,8 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import process from 'node:process';
+import { fileURLToPath, URL } from 'node:url';
 
 const DIST = fileURLToPath(new URL('./dist/', import.meta.url));
 const TYPES = {
@@ -23,30 +24,29 @@ const TYPES = {
   '.ico': 'image/x-icon',
 };
 
+/** Stops the server at start with one line saying what is wrong. @param {string} line @returns {never} */
+function fail(line) {
+  process.stderr.write(`${line}\n`);
+  process.exit(1);
+}
+
 /** @param {string | undefined} value @param {string} name */
 function url(value, name) {
   try {
     return new URL(value ?? '').toString().replace(/\/$/, '');
   } catch {
-    console.error(`${name}=${value ?? ''} is not a URL (e.g. http://127.0.0.1:4000/graphql)`);
-    process.exit(1);
+    return fail(`${name}=${value ?? ''} is not a URL (e.g. http://127.0.0.1:4000/graphql)`);
   }
 }
 
 const port = Number(process.env.WEB_PORT ?? 4030);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`WEB_PORT=${process.env.WEB_PORT} is not a port (0..65535)`);
-  process.exit(1);
-}
+if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`WEB_PORT=${process.env.WEB_PORT} is not a port (0..65535)`);
 const host = process.env.WEB_HOST ?? '127.0.0.1';
 const config = {
   gatewayUrl: url(process.env.GATEWAY_URL ?? 'http://127.0.0.1:4000/graphql', 'GATEWAY_URL'),
   identityUrl: url(process.env.IDENTITY_URL ?? 'http://127.0.0.1:4010', 'IDENTITY_URL'),
 };
-if (!existsSync(join(DIST, 'index.html'))) {
-  console.error(`${DIST}index.html does not exist: build the app first (npm run build in examples/web)`);
-  process.exit(1);
-}
+if (!existsSync(join(DIST, 'index.html'))) fail(`${DIST}index.html does not exist: build the app first (npm run build in examples/web)`);
 
 const gateway = new URL(config.gatewayUrl);
 const socket = `${gateway.protocol === 'https:' ? 'wss:' : 'ws:'}//${gateway.host}`;
@@ -87,7 +87,7 @@ const server = createServer((req, res) => {
 server.listen(port, host, () => {
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
-  console.log(`web: the store is at http://${host}:${actual}/ (gateway ${config.gatewayUrl})`);
+  process.stdout.write(`web: the store is at http://${host}:${actual}/ (gateway ${config.gatewayUrl})\n`);
 });
 for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
   process.once(signal, () => {

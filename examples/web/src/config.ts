@@ -1,4 +1,8 @@
-/** Where the app finds the API and the identity provider: /config.json, written by whoever serves the app (serve.js). */
+/**
+ * Where the app finds the API and the identity provider: /config.json, from
+ * whoever serves the app (serve.js writes it from its environment; public/config.json
+ * holds the local defaults for `vite` and any static host).
+ */
 export interface WebConfig {
   /** The gateway's GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql (subscriptions: the same URL over ws://). */
   gatewayUrl: string;
