@@ -146,9 +146,22 @@ export const configObjectSchema = z
       .transform((value): boolean | number | string => (value.trim() === '' ? false : /^\d+$/.test(value.trim()) ? Number(value.trim()) : value.trim()))
       .describe('Gateway: which proxies in front of it to believe about the client address (X-Forwarded-For), as express\'s `trust proxy`: empty (the TCP peer), a hop count such as 1, or addresses/subnets such as `loopback,10.0.0.0/8`.'),
     CORS_ORIGINS: origins.describe('Gateway: the origins a browser app may call /graphql from (CORS), comma-separated exact origins such as `https://app.example.com`; empty: none. In development also any `http://localhost:<port>` and `http://127.0.0.1:<port>`.'),
+    OPERATIONS_MANIFEST: z
+      .string()
+      .trim()
+      .default('')
+      .describe('Gateway: a persisted-operations manifest (Apollo\'s apollo-persisted-query-manifest JSON or GraphQL Code Generator\'s persisted-documents.json), relative to the working directory unless absolute; reloaded when it changes; empty: none (docs/api/persisted-operations.md).'),
+    OPERATIONS_SAFELIST: z
+      .enum(['off', 'log', 'enforce', 'require-id'])
+      .default('off')
+      .describe('Gateway: `off` (any operation; APQ on), `log` (operations not in OPERATIONS_MANIFEST run, and are logged and counted), `enforce` (only manifest operations, by id or identical text; others PERSISTED_QUERY_NOT_IN_LIST), `require-id` (only by id; text PERSISTED_QUERY_ID_REQUIRED). An admin token is exempt.'),
     APQ_TTL_SECONDS: z.coerce.number().int().min(1).default(86400).describe('Gateway: how long an automatic persisted query stays in Redis (shared by every replica), in seconds.'),
   })
   .superRefine((env, ctx) => {
+    // A safelist needs the list (docs/api/persisted-operations.md).
+    if (env.OPERATIONS_SAFELIST !== 'off' && env.OPERATIONS_MANIFEST === '') {
+      ctx.addIssue({ code: 'custom', path: ['OPERATIONS_SAFELIST'], message: `${env.OPERATIONS_SAFELIST} needs the list of operations: set OPERATIONS_MANIFEST to its path` });
+    }
     if (env.BREAKER_MAX_RESET_TIMEOUT_MS !== undefined && env.BREAKER_MAX_RESET_TIMEOUT_MS < env.BREAKER_RESET_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',

@@ -1,4 +1,4 @@
-import { loadConfig } from '../common/config.ts';
+import { ConfigError, loadConfig } from '../common/config.ts';
 import { listen, onShutdown } from '../common/http.ts';
 import { createLogger } from '../common/logger.ts';
 import { startTracing } from '../common/tracing.ts';
@@ -7,7 +7,12 @@ import { createGateway } from './server.ts';
 const config = loadConfig();
 const tracing = await startTracing('gateway', config.OTEL_EXPORTER_OTLP_ENDPOINT);
 const logger = createLogger('gateway', config.LOG_LEVEL);
-const gateway = await createGateway({ config, logger });
+const gateway = await createGateway({ config, logger }).catch((error: unknown) => {
+  // A setting that names a file the gateway cannot use (OPERATIONS_MANIFEST): one line naming it, as for any bad setting.
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+});
 const http = await listen(gateway.app, config.GATEWAY_PORT);
 logger.info({ url: `${http.url}/graphql` }, 'gateway listening');
 onShutdown(logger, async () => {

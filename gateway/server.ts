@@ -85,7 +85,7 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
 
   const rateLimit = createRateLimit(config, logger);
   const limits = queryLimits(config);
-  // CORS, automatic persisted queries in Redis, refusals as coded 4xx (docs/api/persisted-operations.md).
+  // CORS, automatic persisted queries in Redis, the safelist, refusals as coded 4xx (docs/api/persisted-operations.md).
   const door = createDoor(config, logger);
   const apollo = new ApolloServer<GatewayContext>({
     // An operation the query planner refuses is the client's mistake: 400 (gateway/door/plannable.ts).
@@ -138,6 +138,7 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
     authenticate(auth, { beforeRejecting: rateLimit.middleware }),
     rateLimit.middleware,
     express.json({ limit: '1mb' }),
+    door.safelist,
     traceRequests('gateway'),
     expressMiddleware(apollo, { context: async ({ req, res }) => ({ ...idsOf(res), apiKey: req.get('x-api-key'), viewer: viewerOf(res) }) }),
   );
