@@ -15,13 +15,17 @@ function clientError(message: string, code: string): GraphQLError {
  * has no operation it names: an `operationName` the document does not contain,
  * or several operations and no name (Apollo Server alone answers these 400
  * OPERATION_RESOLUTION_FAILURE; behind @apollo/gateway the query planner would
- * throw, an HTTP 500).
+ * throw, an HTTP 500); and a subscription sent as a plain request (400 BAD_REQUEST).
  */
 export function operationResolutionPlugin(): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, request }) {
+          // A plain request cannot carry a stream of events: the gateway's executor would fail on it (a 500).
+          if (operation?.operation === 'subscription') {
+            throw clientError('A subscription needs a streaming transport (GraphQL over SSE, graphql-ws or multipart HTTP), not a plain request.', 'BAD_REQUEST');
+          }
           if (operation) return;
           const name = request.operationName;
           throw clientError(
