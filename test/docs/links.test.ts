@@ -6,6 +6,7 @@ describe('the documentation', () => {
     const paths = projectDocs().map((doc) => doc.path);
     expect(paths).toContain('README.md');
     expect(paths).toContain('docs/architecture.md');
+    expect(paths).toContain('examples/web/README.md');
     expect(paths.filter((path) => path.startsWith('docs/')).length).toBeGreaterThanOrEqual(10);
   });
 
