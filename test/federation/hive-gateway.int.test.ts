@@ -7,6 +7,7 @@ import { SUPERGRAPH_FILE } from '../../scripts/compose.ts';
 import { gql, gqlData } from '../support/graphql.ts';
 import { createProduct, createUser, placeOrder } from '../support/orders.ts';
 import { startRecordingProxy, type RecordingProxy } from '../support/recording-proxy.ts';
+import { SseSubscription } from '../support/subscriptions.ts';
 import { startStack, type Stack, type SubgraphName } from '../support/stack.ts';
 import { closeAll } from '../support/teardown.ts';
 
@@ -160,5 +161,40 @@ describe('Hive Gateway in front of the same subgraphs', () => {
     const calls = usersProxy.exchanges.filter((e) => e.path === '/graphql');
     expect(calls.length).toBeGreaterThan(0);
     for (const call of calls) expect(call.requestHeaders.authorization).toBe(token);
+  });
+
+  it("delivers orderUpdated over GraphQL over SSE from the orders subgraph, with the fields other subgraphs own, and nothing of another user's order", async () => {
+    const alice = await stack.as(ids.alice);
+    const order = await placeOrder(stack.gatewayUrl, { userId: ids.alice, productId: ids.product, quantity: 1 }, alice);
+    const query = 'subscription Watch($id: ID!) { orderUpdated(id: $id) { id status quantity product { name } } }';
+    const stream = await SseSubscription.open(hiveUrl, { query, variables: { id: order.id } }, alice);
+    try {
+      expect(stream.contentType).toContain('text/event-stream');
+      // The order as it is now, its product's name resolved from inventory by Hive Gateway's own planner.
+      const first = await stream.next();
+      expect(first.errors).toBeUndefined();
+      expect(first.data).toEqual({ orderUpdated: { id: order.id, status: 'PENDING', quantity: 1, product: { name: expect.any(String) } } });
+      // A change made through Junction's gateway reaches the Hive Gateway's subscriber; CANCELLED ends the stream.
+      await gqlData(stack.gatewayUrl, 'mutation($id: ID!) { cancelOrder(id: $id) { id } }', { id: order.id }, alice);
+      const second = await stream.next();
+      expect(second.data?.orderUpdated).toMatchObject({ id: order.id, status: 'CANCELLED' });
+      expect(await stream.ended).toEqual({ complete: true });
+    } finally {
+      stream.close();
+    }
+
+    // Another user's order (Bob's), through Hive Gateway: NOT_FOUND, and nothing of it anywhere in the stream.
+    const other = await SseSubscription.open(hiveUrl, { query, variables: { id: ids.bobOrder } }, alice);
+    try {
+      const refused = await other.next();
+      expect(refused.data?.orderUpdated ?? null).toBeNull();
+      expect(refused.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      await other.ended;
+      const everything = JSON.stringify(other.results);
+      expect(everything).not.toContain('"quantity"');
+      expect(everything).not.toContain('"status"');
+    } finally {
+      other.close();
+    }
   });
 });
