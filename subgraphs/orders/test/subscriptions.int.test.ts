@@ -266,9 +266,9 @@ describe('transports', () => {
       const lines = text.split('\n').filter((l) => l.startsWith(`${name}{`) && l.includes(labels));
       return lines.reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
     };
-    const before = { sse: await metric('junction_subgraph_subscriptions_open', 'protocol="sse"'), ws: await metric('junction_subgraph_subscriptions_open', 'protocol="ws"') };
-    // The streams of earlier tests are gone (their clients left): only this test's count.
+    // The streams of earlier tests are gone (their clients left) before counting: only this test's count changes.
     await waitFor(() => orders.subgraph.streams!.count() === 0, 'earlier streams to close');
+    const before = { sse: await metric('junction_subgraph_subscriptions_open', 'protocol="sse"'), ws: await metric('junction_subgraph_subscriptions_open', 'protocol="ws"') };
     const events = await metric('junction_subgraph_subscription_events_total', 'field="orderUpdates"');
     const sse = await subscribe('sse', ORDER_UPDATES, {}, await auth(alice));
     const ws = await subscribe('ws', ORDER_UPDATES, {}, await auth(alice));
@@ -281,4 +281,52 @@ describe('transports', () => {
     sse.close();
     ws.close();
   });
+});
+
+describe('resuming while orders change concurrently', () => {
+  it('a client that disconnects and resumes with after while 200 orders change at once gets every change exactly once, in order', async () => {
+    const carol = randomUUID();
+    const ORDERS = 200;
+    const STATUSES = ['PENDING', 'PROCESSING', 'CONFIRMED'];
+    const seen: { order: string; status: string; cursor: string }[] = [];
+    const take = (stream: Received) => stream.results.map((r) => {
+      expect(r.errors).toBeUndefined();
+      const update = r.data!.orderUpdates;
+      return { order: update.order.id as string, status: update.change.status as string, cursor: update.cursor as string };
+    });
+
+    const first = await subscribe('ws', ORDER_UPDATES, { after: null }, await auth(carol));
+    // 200 orders placed and carried to CONFIRMED by 16 concurrent hands, so transactions commit out of id order.
+    let next = 0;
+    const placed: string[] = [];
+    const work = Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < ORDERS) {
+          next += 1;
+          const id = await placeFor(orders.url, idp, carol);
+          placed.push(id);
+          await transitions.confirm(id);
+        }
+      }),
+    );
+    // Leave in the middle of it, and come back after the last change seen, while the work goes on.
+    await first.until(() => first.results.length >= 150, 60_000, '150 changes');
+    first.close();
+    seen.push(...take(first));
+    const resumed = await subscribe('ws', ORDER_UPDATES, { after: seen.at(-1)!.cursor }, await auth(carol));
+    await work;
+    await resumed.until(() => seen.length + resumed.results.length >= ORDERS * STATUSES.length, 60_000, 'every change');
+    seen.push(...take(resumed));
+
+    // Every change of every order, once: none skipped at the seam, none repeated.
+    expect(placed).toHaveLength(ORDERS);
+    expect(seen).toHaveLength(ORDERS * STATUSES.length);
+    const keys = seen.map((e) => `${e.order} ${e.status}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const id of placed) for (const status of STATUSES) expect(keys).toContain(`${id} ${status}`);
+    // Each order's changes in the order they were made, and each cursor once.
+    for (const id of placed) expect(seen.filter((e) => e.order === id).map((e) => e.status)).toEqual(STATUSES);
+    expect(new Set(seen.map((e) => e.cursor)).size).toBe(seen.length);
+    resumed.close();
+  }, 120_000);
 });
