@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { loadConfig, type Config } from '../common/config.ts';
 import { migrateDatabase } from '../common/db.ts';
-import { SUBGRAPHS } from '../subgraphs/index.ts';
+import { launcherProcesses } from './catalog.ts';
 import { CompositionError, PROJECT_ROOT, SUPERGRAPH_CONFIG, supergraphStatus } from './compose.ts';
 import { createPrefixer, readableLines } from './launcher/log-lines.ts';
 import { ensureWebBuilt, WEB_MANIFEST } from './web-example.ts';
@@ -26,18 +26,13 @@ interface Service extends ServiceSpec {
   show(base: string): string;
 }
 
-// In start order: the gateway last, once everything it routes to is on its way.
-const SERVICES: Service[] = [
-  { name: 'external', entry: 'external/index.ts', port: 'EXTERNAL_PORT', show: (b) => `${b}  (simulated partners; chaos at ${b}/_chaos/{service})` },
-  // Every subgraph of subgraphs/index.ts, each from its folder's index.ts.
-  ...SUBGRAPHS.map(({ name, portSetting }) => ({ name, entry: `subgraphs/${name}/index.ts`, port: portSetting, show: (b: string) => `${b}/graphql` })),
-  { name: 'workers', entry: 'workers/index.ts', port: 'WORKERS_PORT', show: (b) => `${b}/admin/queues  (Bull Board; /metrics, /health)` },
-  { name: 'gateway', entry: 'gateway/index.ts', port: 'GATEWAY_PORT', show: (b) => `${b}/graphql` },
-];
 const withWeb = process.argv.includes('--with-web');
-if (withWeb) {
-  SERVICES.push({ name: 'web', entry: 'examples/web/serve.js', port: 'WEB_PORT', show: (b) => `${b}/  (the example store: sign up, order, watch it confirm live)` });
-}
+// The catalog's processes (scripts/catalog.ts) in its start order: the gateway last, once everything it routes to is on its way.
+const SERVICES: Service[] = launcherProcesses(withWeb).map((p) => {
+  if (!p.port || !p.show) throw new Error(`scripts/catalog.ts: ${p.name} runs under npm start but has no port or nothing to show`);
+  const show = p.show;
+  return { name: p.name, entry: p.source, port: p.port.setting as PortVariable, show: (base: string) => show.replaceAll('{base}', base) };
+});
 
 const LAUNCHER = 'start';
 

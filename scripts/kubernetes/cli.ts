@@ -1,5 +1,5 @@
 /**
- *   npm run kubernetes              writes deploy/kubernetes/base from scripts/kubernetes/manifests.ts
+ *   npm run kubernetes              writes deploy/kubernetes/base from scripts/kubernetes/manifests.ts (as npm run catalog does)
  *   npm run kubernetes -- --check   fails when the committed base is stale, or when the rendered base,
  *                                   an overlay or the Secret example breaks the Kubernetes schemas
  */

@@ -1,21 +1,23 @@
 /**
- * The Kubernetes base in deploy/kubernetes/base, written from one description
- * of Junction's services, so every Deployment gets the same probes, migration
- * wait, resources, disruption budget and autoscaler; plus the one-replica
- * backup Deployment with its volume (BACKUP).
+ * The Kubernetes base in deploy/kubernetes/base (and the development overlay's
+ * simulated partners), written from the catalog of processes (scripts/catalog.ts),
+ * so every Deployment gets the same probes, migration wait, resources,
+ * disruption budget and autoscaler; plus the one-replica backup Deployment
+ * with its volume (BACKUP).
  *
- *   npm run kubernetes              writes deploy/kubernetes/base/*.yaml
- *   npm run kubernetes -- --check   fails when the committed base is stale, or when a
- *                                   rendered base or overlay breaks the Kubernetes schemas
+ *   npm run catalog                 writes them, with docker-compose.yml
+ *   npm run catalog -- --check      fails when a committed file is stale
+ *   npm run kubernetes -- --check   also fails when a rendered base or overlay breaks the Kubernetes schemas
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
-import { SUBGRAPHS } from '../../subgraphs/index.ts';
+import { imageCommand, MIGRATE, processNamed, PROCESSES, type Process } from '../catalog.ts';
 import { PROJECT_ROOT } from '../compose.ts';
 
 export const KUBERNETES_DIR = join(PROJECT_ROOT, 'deploy', 'kubernetes');
 export const BASE_DIR = join(KUBERNETES_DIR, 'base');
+export const DEVELOPMENT_DIR = join(KUBERNETES_DIR, 'overlays', 'development');
 
 /** The one image every service runs (docker-compose.yml builds it from the Dockerfile). */
 export const IMAGE = 'junction';
@@ -28,7 +30,7 @@ export type Role = 'gateway' | 'subgraph' | 'workers';
 export interface Service {
   name: string;
   role: Role;
-  /** Entry file, run as `node --import tsx <entry>` (the same command as in docker-compose.yml). */
+  /** Entry file (the catalog's source), run by the image's command (scripts/catalog.ts imageCommand, as in docker-compose.yml). */
   entry: string;
   port: number;
   /** The settings naming its port and, for a subgraph, its URL. */
@@ -40,22 +42,29 @@ export interface Service {
   maxReplicas: number;
 }
 
-/** Every Junction service that runs in production: the gateway, each subgraph of subgraphs/index.ts, the workers (the simulated partners come with the development overlay). */
+function asService(p: Process): Service {
+  if (!p.port || !p.scaling?.maxReplicas || !['gateway', 'subgraph', 'workers'].includes(p.role)) {
+    throw new Error(`scripts/catalog.ts: ${p.name} runs in the Kubernetes base but has no port, or no maxReplicas, or a role without a Deployment`);
+  }
+  return {
+    name: p.name,
+    role: p.role as Role,
+    entry: p.source,
+    port: p.port.default,
+    portSetting: p.port.setting,
+    ...(p.urlSetting ? { urlSetting: p.urlSetting } : {}),
+    cpu: p.scaling.cpu,
+    memory: p.scaling.memory,
+    maxReplicas: p.scaling.maxReplicas,
+  };
+}
+
+/** Every Junction service that runs in production, from the catalog: the gateway, each subgraph, the workers (the simulated partners come with the development overlay). */
 export const SERVICES: readonly Service[] = [
-  { name: 'gateway', role: 'gateway', entry: 'gateway/index.ts', port: 4000, portSetting: 'GATEWAY_PORT', cpu: '250m', memory: '256Mi', maxReplicas: 10 },
-  ...SUBGRAPHS.map((s): Service => ({
-    name: s.name,
-    role: 'subgraph',
-    entry: `subgraphs/${s.name}/index.ts`,
-    port: s.defaultPort,
-    portSetting: s.portSetting,
-    urlSetting: s.urlSetting,
-    cpu: '100m',
-    memory: '192Mi',
-    maxReplicas: 6,
-  })),
-  { name: 'workers', role: 'workers', entry: 'workers/index.ts', port: 4020, portSetting: 'WORKERS_PORT', cpu: '200m', memory: '256Mi', maxReplicas: 8 },
-];
+  // The gateway first, as the base always listed it.
+  ...PROCESSES.filter((p) => p.runs.kubernetes === 'base' && p.role === 'gateway'),
+  ...PROCESSES.filter((p) => p.runs.kubernetes === 'base' && (p.role === 'subgraph' || p.role === 'workers')),
+].map(asService);
 
 /**
  * Seconds Kubernetes waits after SIGTERM before SIGKILL. Each service stops
@@ -75,16 +84,17 @@ export const PRE_STOP_SECONDS = 5;
  * (no probes, no Service, no /metrics); one replica, replaced with Recreate,
  * since its ReadWriteOnce volume attaches to one node at a time.
  */
+const backup = processNamed('backup');
 export const BACKUP = {
-  name: 'backup',
-  entry: 'workers/backup/main.ts',
+  name: backup.name,
+  entry: backup.source,
   /** BACKUP_DIR of the image (Dockerfile), where the volume is mounted. */
   dir: '/var/lib/junction/backups',
   claim: 'backup-data',
   /** A week of dumps (BACKUP_RETENTION_DAYS) plus the archives: resize for your database. */
   storage: '20Gi',
-  cpu: '100m',
-  memory: '256Mi',
+  cpu: backup.scaling!.cpu,
+  memory: backup.scaling!.memory,
   /**
    * On SIGTERM the process finishes the dump in progress (worker.close() waits
    * for active jobs) before it exits: 5 minutes, the default BACKUP_DUMP_EVERY_MS
@@ -94,10 +104,8 @@ export const BACKUP = {
   graceSeconds: 300,
 } as const;
 
-const NODE = ['node', '--import', 'tsx'];
-
-export function command(entry: string): string[] {
-  return [...NODE, entry];
+export function command(entry: string, ...args: string[]): string[] {
+  return imageCommand(entry, ...args);
 }
 
 function labels(name: string) {
@@ -127,7 +135,7 @@ const tmp = { volumes: [{ name: 'tmp', emptyDir: {} }], mount: { name: 'tmp', mo
 export const waitForMigrations = {
   name: 'wait-for-migrations',
   image: IMAGE,
-  command: [...NODE, 'scripts/migrate.ts', '--wait'],
+  command: command(MIGRATE.source, '--wait'),
   envFrom,
   resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } },
   securityContext: containerSecurity,
@@ -331,7 +339,7 @@ function migrateJob() {
             {
               name: 'migrate',
               image: IMAGE,
-              command: [...NODE, 'scripts/migrate.ts'],
+              command: command(MIGRATE.source),
               envFrom,
               resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
               securityContext: containerSecurity,
@@ -345,7 +353,7 @@ function migrateJob() {
   };
 }
 
-const HEADER = '# Generated by `npm run kubernetes` from scripts/kubernetes/manifests.ts: edit that, not this file.\n';
+const HEADER = '# Generated by `npm run catalog` from scripts/catalog.ts and scripts/kubernetes/manifests.ts: edit those, not this file.\n';
 
 function documents(...docs: object[]): string {
   return HEADER + docs.map((doc) => stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
@@ -368,16 +376,61 @@ export function baseFiles(): Record<string, string> {
   return files;
 }
 
-/** Files of the base that differ from what the generator writes (missing ones included). */
+/** The simulated partners and identity provider (external/) in the development overlay: one replica, never in the base. */
+function developmentExternal(): string {
+  const p = PROCESSES.find((x) => x.runs.kubernetes === 'development' && x.role === 'partners')!;
+  const probe = (periodSeconds: number) => ({ httpGet: { path: p.health!, port: 'http' }, periodSeconds });
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: p.name, labels: labels(p.name) },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: selector(p.name) },
+      template: {
+        metadata: { labels: labels(p.name) },
+        spec: {
+          securityContext: { runAsNonRoot: true, runAsUser: 1000 },
+          containers: [
+            {
+              name: p.name,
+              image: IMAGE,
+              command: command(p.source),
+              ports: [{ name: 'http', containerPort: p.port!.default }],
+              envFrom,
+              resources: { requests: { cpu: p.scaling!.cpu, memory: p.scaling!.memory }, limits: { memory: '256Mi' } },
+              readinessProbe: probe(5),
+              livenessProbe: probe(10),
+            },
+          ],
+        },
+      },
+    },
+  };
+  const service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: p.name, labels: labels(p.name) },
+    spec: { selector: selector(p.name), ports: [{ name: 'http', port: p.port!.default, targetPort: 'http' }] },
+  };
+  return documents(deployment, service).replace(HEADER, `${HEADER}# The simulated partner services and identity provider (external/), for development only.\n`);
+}
+
+/** Every generated file under deploy/kubernetes, by absolute path, as `npm run catalog` writes it. */
+export function kubernetesFiles(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const [name, text] of Object.entries(baseFiles())) files[join(BASE_DIR, name)] = text;
+  files[join(DEVELOPMENT_DIR, 'external.yaml')] = developmentExternal();
+  return files;
+}
+
+/** Generated files under deploy/kubernetes that differ from what the generator writes (missing ones included). */
 export function staleBaseFiles(): string[] {
-  return Object.entries(baseFiles())
-    .filter(([name, text]) => {
-      const path = join(BASE_DIR, name);
-      return !existsSync(path) || readFileSync(path, 'utf8') !== text;
-    })
-    .map(([name]) => relative(PROJECT_ROOT, join(BASE_DIR, name)));
+  return Object.entries(kubernetesFiles())
+    .filter(([path, text]) => !existsSync(path) || readFileSync(path, 'utf8') !== text)
+    .map(([path]) => relative(PROJECT_ROOT, path));
 }
 
 export function writeBase(): void {
-  for (const [name, text] of Object.entries(baseFiles())) writeFileSync(join(BASE_DIR, name), text);
+  for (const [path, text] of Object.entries(kubernetesFiles())) writeFileSync(path, text);
 }

@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../common/config.ts';
 import { SUBGRAPHS } from '../../subgraphs/index.ts';
+import { imageCommand, processNamed, PROCESSES } from '../../scripts/catalog.ts';
 import { renderAll } from '../../scripts/kubernetes/cli.ts';
 import { idOf, readManifests, type Manifest, type Rendered } from '../../scripts/kubernetes/kustomize.ts';
 import { BACKUP, CONFIG_MAP, GRACE_SECONDS, KUBERNETES_DIR, MIGRATE_JOB, PRE_STOP_SECONDS, SECRET, SECRET_KEYS, SERVICES, staleBaseFiles } from '../../scripts/kubernetes/manifests.ts';
@@ -73,19 +74,19 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     }
   });
 
-  it('gives every service a Deployment, Service, PodDisruptionBudget and HorizontalPodAutoscaler running its docker-compose command', () => {
-    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { command?: string[] }> };
+  it('gives every process of the catalog\'s base a Deployment, Service, PodDisruptionBudget and HorizontalPodAutoscaler running the image command of its entry', () => {
     const subgraphs = Object.keys((parse(readFileSync(join(ROOT, 'supergraph.yaml'), 'utf8')) as { subgraphs: object }).subgraphs);
-    // Every subgraph of the supergraph and every compose service but the infrastructure is covered.
+    // Every subgraph of the supergraph and every long-running process the catalog puts in the base is covered.
     expect(SERVICES.filter((s) => s.role === 'subgraph').map((s) => s.name).sort()).toEqual(subgraphs.sort());
     expect(subgraphs.sort()).toEqual(SUBGRAPHS.map((s) => s.name).sort());
-    expect(SERVICES.map((s) => s.name).sort()).toEqual(Object.keys(compose.services).filter((n) => !['postgres', 'redis', 'migrate', 'external'].includes(n)).sort());
+    expect(SERVICES.map((s) => s.name).sort()).toEqual(PROCESSES.filter((p) => p.runs.kubernetes === 'base' && p.role !== 'backup').map((p) => p.name).sort());
 
-    for (const { name } of SERVICES) {
+    for (const { name, entry } of SERVICES) {
       const deployment = find(rendered.base!, 'Deployment', name);
       const pod = deployment.spec.template.spec;
       const [container] = pod.containers;
-      expect(container.command).toEqual(compose.services[name]!.command);
+      expect(entry).toBe(processNamed(name).source);
+      expect(container.command).toEqual(imageCommand(entry));
       // One subgraph's outage must not take the gateway out of its Service: it answers partial data meanwhile.
       expect(container.readinessProbe.httpGet.path).toBe(name === 'gateway' ? '/health' : '/ready');
       expect(container.livenessProbe.httpGet.path).toBe('/health');
@@ -111,7 +112,6 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
   });
 
   it('runs the backup schedules in one backup pod with its volume, and none in the workers', () => {
-    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { command: string[] }> };
     const data = find(rendered['overlays/development']!, 'ConfigMap', CONFIG_MAP).data;
     const settings = (container: { env?: { name: string; value: string }[] }) => parseConfig({ ...data, ...Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value])) });
     const workers = find(rendered.base!, 'Deployment', 'workers').spec.template.spec.containers[0];
@@ -120,8 +120,8 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     const deployment = find(rendered.base!, 'Deployment', BACKUP.name);
     const pod = deployment.spec.template.spec;
     const [container] = pod.containers;
-    // The same command spelling as every compose service, on the backup entry.
-    expect(container.command).toEqual([...compose.services.workers!.command.slice(0, -1), 'workers/backup/main.ts']);
+    // The image command of the catalog's backup entry, as every process.
+    expect(container.command).toEqual(imageCommand(processNamed('backup').source));
     expect(settings(container).BACKUP_DUMP_EVERY_MS).toBeGreaterThan(0);
     expect(deployment.spec.replicas).toBe(1);
     expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
