@@ -6,7 +6,7 @@ import type { Logger } from './logger.ts';
 import { traceHeaders } from './tracing.ts';
 
 type UpperMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'HEAD' | 'DELETE' | 'OPTIONS' | 'TRACE';
-/** An HTTP method, in either case (as got's `Method`). */
+/** An HTTP method, in either case. */
 export type Method = UpperMethod | Lowercase<UpperMethod>;
 
 /** Retried statuses: every 5xx, plus 408 Request Timeout and 429 Too Many Requests (whatever their Retry-After says). */
@@ -14,7 +14,7 @@ function isRetriedStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status <= 599);
 }
 
-/** The methods retried unless `retryMethods` says otherwise: the idempotent ones, as got had them. */
+/** The methods retried unless `retryMethods` says otherwise: the idempotent ones (RFC 9110, section 9.2.2). */
 const IDEMPOTENT_METHODS: readonly UpperMethod[] = ['GET', 'PUT', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE'];
 
 /**
@@ -41,7 +41,7 @@ export interface PartnerOptions {
   attemptTimeoutMs: number;
   /** Delay before each retry; its length is the number of retries. Default 100, 200, 400 ms. */
   retryDelaysMs?: readonly number[];
-  /** Methods that may be retried. Default: the idempotent methods GET, PUT, HEAD, DELETE, OPTIONS and TRACE (as got had it). */
+  /** Methods that may be retried. Default: the idempotent methods GET, PUT, HEAD, DELETE, OPTIONS and TRACE. */
   retryMethods?: Method[];
   /**
    * How long the breaker waits for a whole call, retries included, before it
@@ -78,7 +78,8 @@ export interface PartnerErrorResponse {
 
 /**
  * The partner answered with a status that is not a success (not 2xx, nor 304).
- * Name, code and message as got's HTTPError had them; `response` is not
+ * Name, code and message the same as got's HTTPError (the backup upload's client), so
+ * logs and callers see one shape for both; `response` is not
  * enumerable, so a logged error does not carry the partner's body.
  */
 export class HTTPError extends Error {
@@ -92,7 +93,7 @@ export class HTTPError extends Error {
   }
 }
 
-/** An attempt took longer than `attemptTimeoutMs`; code and message as got's TimeoutError had them. */
+/** An attempt took longer than `attemptTimeoutMs`; code and message the same as got's TimeoutError. */
 export class TimeoutError extends Error {
   override readonly name = 'TimeoutError';
   readonly code = 'ETIMEDOUT';

@@ -70,7 +70,7 @@ export function supergraphConfigText(sources: readonly SubgraphSource[] = module
     '# (`npm run compose -- --check` and a test fail when it is stale). Rover\'s format, so',
     '# `rover supergraph compose --config supergraph.yaml` composes the same supergraph.graphql.',
     '# routing_url is baked into supergraph.graphql for tools that read it; the',
-    '# gateway itself routes by USERS_URL, EVENTS_URL, ... (see DESIGN.md).',
+    '# gateway itself routes by USERS_URL, EVENTS_URL, ... (see docs/operations/configuration.md).',
     `federation_version: =${COMPOSITION_VERSION}`,
     'subgraphs:',
     ...entries,

@@ -76,7 +76,7 @@ describe('supergraph composition', () => {
       expect(has(full, coordinate), `${coordinate} in the supergraph`).toBe(true);
       expect(has(api, coordinate), `${coordinate} in the API schema`).toBe(false);
     }
-    // The order worker's internal mutations on inventory (DESIGN.md) are among them.
+    // The order worker's internal mutations on inventory (docs/architecture.md, "Orders") are among them.
     for (const internal of ['Mutation.reserveStock', 'Mutation.releaseStock']) {
       expect(hidden).toContain(internal);
       expect(has(api, internal)).toBe(false);

@@ -64,7 +64,7 @@ export function failedWithOutage(breaker: OutageBreaker): boolean {
 }
 
 /**
- * "An open breaker is a pause, not an attempt" (DESIGN.md, invariant 8) for
+ * "An open breaker is a pause, not an attempt" (docs/architecture.md, invariant 8) for
  * one queue. While a dependency is known to be down, the job in hand goes
  * back to waiting without an attempt counted (BullMQ's manual rate limit:
  * `worker.rateLimit(ms)` then `Worker.RateLimitError()`), and no worker of the

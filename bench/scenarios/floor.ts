@@ -1,7 +1,7 @@
 /**
  * The floor: what each primitive an order's path is made of costs in CPU on
  * this machine, and so the least CPU an order can cost with Junction's design
- * (DESIGN.md, "Orders" and "Notifications"), against issue 11's budget of
+ * (docs/architecture.md, "Orders" and "Notifications"), against issue 11's budget of
  * 6.7 ms an order (300 orders/s on 2 cores).
  *
  * Each primitive runs between processes of its own (bench/floor-roles.ts,
@@ -311,7 +311,7 @@ export async function run(): Promise<string> {
   }
   const loadAfter = os.loadavg()[0]!;
 
-  // One order's path (DESIGN.md "Orders", "Notifications"; the code in subgraphs/orders, workers/):
+  // One order's path (docs/architecture.md, "Orders" and "Notifications"; the code in subgraphs/orders, workers/):
   // jobs: `orders` process, `notification-events` ORDER_CONFIRMED, `notifications` delivery;
   // HTTP: the client's placeOrder through the gateway to the orders subgraph, the worker's reserveStock to inventory,
   // the delivery's POST /messages to the provider;
@@ -351,7 +351,7 @@ export async function run(): Promise<string> {
       `while a primitive was measured, other work on the machine used at most ${fmt(shared * 100, 0)}% of the cores` +
       (shared > 0.05 ? ': the machine was shared, so the costs below are higher than this machine gives alone.' : '.'),
     '',
-    'What each primitive an order is made of costs in CPU on this machine, and the least an order can cost with the design (DESIGN.md "Orders" and "Notifications"). ' +
+    'What each primitive an order is made of costs in CPU on this machine, and the least an order can cost with the design (docs/architecture.md, "Orders" and "Notifications"). ' +
       `Each primitive runs between processes of its own (bench/floor-roles.ts, forked, NODE_ENV=production), with the production libraries and settings, ${CONCURRENCY} operations in flight, ` +
       `${WARMUP} unmeasured then ${N} measured; CPU time (user + system) of every process involved from /proc, as bench orders reads it: ` +
       '`client` the process that calls (the producer, the undici Pool, postgres.js), `server` the one that answers (the BullMQ Worker, the HTTP server, the gateway), `subgraph` the subgraph behind the gateway, ' +

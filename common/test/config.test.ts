@@ -8,7 +8,7 @@ import { expectConfigRefuses } from '../../test/support/config.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('configuration', () => {
-  it('has a working local default for everything, DESIGN.md values included', () => {
+  it('has a working local default for everything, the documented defaults included', () => {
     const config = parseConfig({});
     expect(config).toMatchObject({
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/junction',

@@ -20,8 +20,6 @@ export type OrderView = OrderRow & {
 // The SDL's enums (generated): should a drizzle pgEnum ever differ, writing one to its column fails to typecheck.
 export type { OrderFailureReason, OrderStatus };
 
-export const ORDER_STATUSES = orders.status.enumValues;
-
 /** Orders' order: newest first (createdAt, then id, descending). */
 const NEWEST_FIRST: Ordering = { keys: [orders.createdAt, orders.id], direction: 'desc' };
 

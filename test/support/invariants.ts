@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 
 /**
- * Invariants 1–3 of DESIGN.md, read straight from the database (all schemas
+ * Invariants 1–3 of docs/architecture.md, read straight from the database (all schemas
  * live in one test database). Returns one line per violation; empty when all hold.
  *
  * 1. Stock is never negative, and stock + reserved equals the RESTOCK total
