@@ -121,6 +121,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
         serviceName: this.name,
       });
     }
+    // As RemoteGraphQLDataSource honours it: the client's answer is cacheable only as far as every fetch's is.
+    if ('incomingRequestContext' in options) restrictCachePolicy(options.incomingRequestContext.overallCachePolicy, header(answer, 'cache-control'));
     return parsed as GatewayGraphQLResponse;
   }
 
@@ -200,6 +202,30 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
 function isClientQuery(options: GraphQLDataSourceProcessOptions<GatewayContext>): boolean {
   // Health checks and schema loading carry no incoming request: never shared.
   return 'incomingRequestContext' in options && options.incomingRequestContext.operation?.operation === 'query';
+}
+
+interface CachePolicy {
+  restrict(hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }): void;
+}
+
+/**
+ * Narrows the gateway's cache policy for the client's request to what one
+ * subgraph answer allows (docs/operations/cdn.md): its `max-age` (0 when it has
+ * none, e.g. `no-store`) and `private` or `public`. Apollo Server's cache
+ * control plugin then writes `Cache-Control` from the most restrictive of them:
+ * `max-age=N, public` only when every fetch was public, `no-store` when any
+ * had no max-age, or the answer has errors.
+ */
+export function restrictCachePolicy(policy: unknown, cacheControl: string | undefined): void {
+  if (typeof policy !== 'object' || policy === null || !('restrict' in policy)) return;
+  const directives = new Map((cacheControl ?? '').toLowerCase().split(',').map((part) => part.trim().split('=', 2) as [string, string | undefined]));
+  const maxAge = directives.get('max-age');
+  const storable = !directives.has('no-store') && !directives.has('no-cache');
+  const hint = {
+    maxAge: storable && maxAge !== undefined && /^\d+$/.test(maxAge) ? Number(maxAge) : 0,
+    ...(directives.has('private') ? { scope: 'PRIVATE' as const } : directives.has('public') ? { scope: 'PUBLIC' as const } : {}),
+  };
+  (policy as CachePolicy).restrict(hint);
 }
 
 function header(answer: RawAnswer, name: string): string | undefined {

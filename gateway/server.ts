@@ -132,6 +132,9 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
   metricsRoute(app);
   app.use(
     '/graphql',
+    // No cache keeps what /graphql answers (a refusal, a 401, a 429) unless Apollo Server's cache control, from the
+    // subgraphs' @cacheControl hints, finds the answer public and replaces this (docs/operations/cdn.md).
+    door.noStore,
     door.cors,
     // A present but bad bearer token is HTTP 401 before anything runs, once the rate limit has counted it against
     // the client's address; the verified viewer is in res.locals.viewer.

@@ -13,10 +13,12 @@ type DoorSettings = Pick<Config, 'CORS_ORIGINS' | 'NODE_ENV' | 'REDIS_URL' | 'QU
  * What the browser's door adds to the gateway (docs/api/persisted-operations.md):
  * CORS, automatic persisted queries in Redis, the persisted-operations
  * safelist, and the plugins that keep every refusal a coded 4xx. server.ts
- * mounts `cors` first on /graphql and `safelist` after the body parser, gives
+ * mounts `noStore` and `cors` first on /graphql and `safelist` after the body parser, gives
  * Apollo Server `persistedQueries` and `plugins`, and closes the door when it stops.
  */
 export interface Door {
+  /** `Cache-Control: no-store` on every answer unless Apollo Server's cache control sets its own. */
+  noStore: RequestHandler;
   cors: RequestHandler;
   /** Refuses what OPERATIONS_SAFELIST does not allow, and turns a manifest id into its text; `checkOperation(door.operations, …)` for other transports. */
   safelist: RequestHandler;
@@ -32,6 +34,10 @@ export function createDoor(config: DoorSettings, logger: Logger): Door {
   // enforce and require-id take no new operations: no APQ registration (and no Redis connection for it).
   const apq = operations.apq ? createApqCache(config, logger) : undefined;
   return {
+    noStore: (_req, res, next) => {
+      res.setHeader('Cache-Control', 'no-store');
+      next();
+    },
     cors: cors(config),
     safelist: safelistMiddleware(operations, logger),
     operations,

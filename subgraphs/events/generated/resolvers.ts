@@ -30,6 +30,13 @@ export type AddEventInput = {
   userId?: InputMaybe<Scalars['ID']['input']>;
 };
 
+/** How a response may be cached: PUBLIC by any cache (a CDN), PRIVATE by the client's own only (Apollo Server's cache control). */
+export type CacheControlScope =
+  /** Only the client's own cache may keep the response: it depends on the viewer. */
+  | 'PRIVATE'
+  /** Any cache may keep the response: it does not depend on who asks. */
+  | 'PUBLIC';
+
 /** Something that happens at a time, organized by a user. */
 export type Event = {
   __typename?: 'Event';
@@ -213,15 +220,16 @@ export type ResolversTypes = {
   AddEventInput: AddEventInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  CacheControlScope: CacheControlScope;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Event: ResolverTypeWrapper<EventRow>;
   EventConnection: ResolverTypeWrapper<Connection<EventRow>>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   User: ResolverTypeWrapper<{ id: string }>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -232,13 +240,21 @@ export type ResolversParentTypes = {
   DateTime: Scalars['DateTime']['output'];
   Event: EventRow;
   EventConnection: Connection<EventRow>;
-  Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
-  Boolean: Scalars['Boolean']['output'];
   Query: Record<PropertyKey, never>;
   User: { id: string };
+  Boolean: Scalars['Boolean']['output'];
+  Int: Scalars['Int']['output'];
 };
+
+export type CacheControlDirectiveArgs = {
+  inheritMaxAge?: Maybe<Scalars['Boolean']['input']>;
+  maxAge?: Maybe<Scalars['Int']['input']>;
+  scope?: Maybe<CacheControlScope>;
+};
+
+export type CacheControlDirectiveResolver<Result, Parent, ContextType = EventsContext, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
@@ -290,3 +306,6 @@ export type Resolvers<ContextType = EventsContext> = {
   User?: UserResolvers<ContextType>;
 };
 
+export type DirectiveResolvers<ContextType = EventsContext> = {
+  cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
+};

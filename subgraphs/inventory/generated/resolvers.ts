@@ -18,6 +18,13 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
+/** How a response may be cached: PUBLIC by any cache (a CDN), PRIVATE by the client's own only (Apollo Server's cache control). */
+export type CacheControlScope =
+  /** Only the client's own cache may keep the response: it depends on the viewer. */
+  | 'PRIVATE'
+  /** Any cache may keep the response: it does not depend on who asks. */
+  | 'PUBLIC';
+
 /** Input of createProduct. */
 export type CreateProductInput = {
   /** The SKU: 1..64 characters from A-Z a-z 0-9 _ -, unique. */
@@ -320,14 +327,13 @@ export type FederationReferenceTypes = {
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  CacheControlScope: CacheControlScope;
   CreateProductInput: CreateProductInput;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Product: ResolverTypeWrapper<ProductRow>;
   ProductConnection: ResolverTypeWrapper<Connection<ProductRow>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -336,6 +342,8 @@ export type ResolversTypes = {
   StockMovement: ResolverTypeWrapper<MovementRow>;
   StockMovementKind: StockMovementKind;
   StockReservation: ResolverTypeWrapper<StockReservation>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -343,18 +351,26 @@ export type ResolversParentTypes = {
   CreateProductInput: CreateProductInput;
   ID: Scalars['ID']['output'];
   String: Scalars['String']['output'];
-  Int: Scalars['Int']['output'];
   DateTime: Scalars['DateTime']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
-  Boolean: Scalars['Boolean']['output'];
   Product: ProductRow;
   ProductConnection: Connection<ProductRow>;
   Query: Record<PropertyKey, never>;
   ReserveStockInput: ReserveStockInput;
   StockMovement: MovementRow;
   StockReservation: StockReservation;
+  Boolean: Scalars['Boolean']['output'];
+  Int: Scalars['Int']['output'];
 };
+
+export type CacheControlDirectiveArgs = {
+  inheritMaxAge?: Maybe<Scalars['Boolean']['input']>;
+  maxAge?: Maybe<Scalars['Int']['input']>;
+  scope?: Maybe<CacheControlScope>;
+};
+
+export type CacheControlDirectiveResolver<Result, Parent, ContextType = InventoryContext, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
@@ -421,3 +437,6 @@ export type Resolvers<ContextType = InventoryContext> = {
   StockReservation?: StockReservationResolvers<ContextType>;
 };
 
+export type DirectiveResolvers<ContextType = InventoryContext> = {
+  cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
+};

@@ -19,6 +19,13 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
+/** How a response may be cached: PUBLIC by any cache (a CDN), PRIVATE by the client's own only (Apollo Server's cache control). */
+export type CacheControlScope =
+  /** Only the client's own cache may keep the response: it depends on the viewer. */
+  | 'PRIVATE'
+  /** Any cache may keep the response: it does not depend on who asks. */
+  | 'PUBLIC';
+
 /** Input of createUser. */
 export type CreateUserInput = {
   /** A valid email address, unique whatever its case. */
@@ -288,6 +295,7 @@ export type FederationReferenceTypes = {
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  CacheControlScope: CacheControlScope;
   CreateUserInput: CreateUserInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -296,15 +304,15 @@ export type ResolversTypes = {
   Event: ResolverTypeWrapper<Omit<Event, 'organizer'> & { organizer?: Maybe<ResolversTypes['User']> }>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Notification: ResolverTypeWrapper<Omit<Notification, 'recipient'> & { recipient?: Maybe<ResolversTypes['User']> }>;
   Order: ResolverTypeWrapper<Omit<Order, 'user'> & { user?: Maybe<ResolversTypes['User']> }>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   UpdateUserInput: UpdateUserInput;
   User: ResolverTypeWrapper<UserRow>;
   UserConnection: ResolverTypeWrapper<Connection<UserRow>>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -316,16 +324,24 @@ export type ResolversParentTypes = {
   Event: Omit<Event, 'organizer'> & { organizer?: Maybe<ResolversParentTypes['User']> } | FederationReferenceTypes['Event'];
   ID: Scalars['ID']['output'];
   Mutation: Record<PropertyKey, never>;
-  Boolean: Scalars['Boolean']['output'];
   Notification: Omit<Notification, 'recipient'> & { recipient?: Maybe<ResolversParentTypes['User']> } | FederationReferenceTypes['Notification'];
   Order: Omit<Order, 'user'> & { user?: Maybe<ResolversParentTypes['User']> } | FederationReferenceTypes['Order'];
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
-  Int: Scalars['Int']['output'];
   UpdateUserInput: UpdateUserInput;
   User: UserRow;
   UserConnection: Connection<UserRow>;
+  Boolean: Scalars['Boolean']['output'];
+  Int: Scalars['Int']['output'];
 };
+
+export type CacheControlDirectiveArgs = {
+  inheritMaxAge?: Maybe<Scalars['Boolean']['input']>;
+  maxAge?: Maybe<Scalars['Int']['input']>;
+  scope?: Maybe<CacheControlScope>;
+};
+
+export type CacheControlDirectiveResolver<Result, Parent, ContextType = UsersContext, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
@@ -403,3 +419,6 @@ export type Resolvers<ContextType = UsersContext> = {
   UserConnection?: UserConnectionResolvers<ContextType>;
 };
 
+export type DirectiveResolvers<ContextType = UsersContext> = {
+  cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
+};
