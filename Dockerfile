@@ -1,11 +1,27 @@
-# One image for every Junction service; docker-compose.yml gives each container
-# its command (node --import tsx <entry>). TypeScript runs as is under tsx.
-FROM node:22-slim
+# One image for every Junction process, in two stages: the build stage compiles
+# the TypeScript with the dev dependencies (npm run build: tsc into dist/, plus
+# the SDL, migrations and supergraph beside it); the runtime stage runs the
+# compiled JavaScript with the production dependencies only (no tsx, no
+# TypeScript). docker-compose.yml and the Kubernetes manifests give each
+# container its command, `node dist/<entry>.js`, from the catalog of processes
+# (scripts/catalog.ts); test/build.int.test.ts builds and starts those entries.
+ARG NODE_IMAGE=node:22-slim
 
-# pg_dump and pg_restore for the backups (workers, `npm run backup`). They must be
-# of the same major version as the PostgreSQL server or newer (pg_dump refuses a
-# newer server): docker-compose.yml runs postgres:16, so the PostgreSQL 16 client
-# from the PostgreSQL project's apt repository (PGDG), whatever Debian ships.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# patches/ fixes installed packages (patch-package, run by npm's postinstall).
+COPY package.json package-lock.json ./
+COPY patches ./patches
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS runtime
+
+# pg_dump and pg_restore for the backups (the backup process, `node dist/scripts/backup.js`).
+# They must be of the same major version as the PostgreSQL server or newer (pg_dump
+# refuses a newer server): docker-compose.yml runs postgres:16, so the PostgreSQL 16
+# client from the PostgreSQL project's apt repository (PGDG), whatever Debian ships.
 ARG PG_MAJOR=16
 RUN set -eux; \
     apt-get update; \
@@ -29,18 +45,21 @@ ENV BACKUP_DIR=/var/lib/junction/backups
 WORKDIR /app
 ENV NODE_ENV=production
 
-# Dependencies first, so a source change does not reinstall them. Only the
-# runtime ones: tsx is among them; compilers, test runner and drizzle-kit are not.
-# patches/ fixes installed packages (patch-package, run by npm's postinstall).
+# The production dependencies only: no tsx, TypeScript, test runner or drizzle-kit.
 COPY package.json package-lock.json ./
 COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-COPY . .
+# The compiled code with its assets; package.json above marks it as ES modules.
+COPY --from=build /app/dist ./dist
 
-# The node user of the base image: the services never need root, nor to write
-# here (the workers write their backups to /var/lib/junction/backups).
+# The node user of the base image: the processes never need root, nor to write
+# here (the backups go to /var/lib/junction/backups).
 USER node
 
 EXPOSE 4000
-CMD ["node", "--import", "tsx", "gateway/index.ts"]
+# The gateway by default. Every other process answers /health on its own port:
+# set HEALTHCHECK_URL (compose and Kubernetes run their own probes instead).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=6 \
+  CMD ["node", "-e", "fetch(process.env.HEALTHCHECK_URL || 'http://127.0.0.1:4000/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/gateway/index.js"]

@@ -185,7 +185,11 @@ export function launcherProcesses(withWeb: boolean): Process[] {
   return PROCESSES.filter((p) => p.runs.launcher || (withWeb && p.name === 'web'));
 }
 
-/** How the image (Dockerfile) runs a process: docker-compose.yml and the Kubernetes manifests both use it. */
+/**
+ * How the image (Dockerfile) runs a process: its compiled entry under plain
+ * node, with production dependencies only (no tsx). docker-compose.yml and the
+ * Kubernetes manifests both use it; test/build.int.test.ts builds and runs them.
+ */
 export function imageCommand(source: string, ...args: string[]): string[] {
-  return ['node', '--import', 'tsx', source, ...args];
+  return ['node', compiledEntry(source), ...args];
 }

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../common/config.ts';
 import { SUBGRAPHS } from '../../subgraphs/index.ts';
-import { imageCommand, processNamed, PROCESSES } from '../../scripts/catalog.ts';
+import { imageCommand, MIGRATE, processNamed, PROCESSES } from '../../scripts/catalog.ts';
 import { renderAll } from '../../scripts/kubernetes/cli.ts';
 import { idOf, readManifests, type Manifest, type Rendered } from '../../scripts/kubernetes/kustomize.ts';
 import { BACKUP, CONFIG_MAP, GRACE_SECONDS, KUBERNETES_DIR, MIGRATE_JOB, PRE_STOP_SECONDS, SECRET, SECRET_KEYS, SERVICES, staleBaseFiles } from '../../scripts/kubernetes/manifests.ts';
@@ -93,7 +93,7 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
       expect(container.resources.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
       expect(container.envFrom).toEqual([{ configMapRef: { name: CONFIG_MAP } }, { secretRef: { name: SECRET } }]);
       // Starts only once the migrate Job has applied this image's migrations.
-      expect(pod.initContainers.map((c: { command: string[] }) => c.command.slice(-2))).toEqual([['scripts/migrate.ts', '--wait']]);
+      expect(pod.initContainers.map((c: { command: string[] }) => c.command)).toEqual([imageCommand(MIGRATE.source, '--wait')]);
       expect(find(rendered.base!, 'Service', name).spec.selector).toEqual(deployment.spec.selector.matchLabels);
       expect(find(rendered.base!, 'PodDisruptionBudget', name).spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
       const hpa = find(rendered.base!, 'HorizontalPodAutoscaler', name);
@@ -102,7 +102,7 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
       expect(deployment.spec.replicas).toBeUndefined();
     }
     const job = find(rendered.base!, 'Job', MIGRATE_JOB);
-    expect(job.spec.template.spec.containers[0].command.slice(-1)).toEqual(['scripts/migrate.ts']);
+    expect(job.spec.template.spec.containers[0].command).toEqual(imageCommand(MIGRATE.source));
   });
 
   it('gives the workers longer to stop than their longest job may hold its lock', () => {
@@ -126,7 +126,7 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     expect(deployment.spec.replicas).toBe(1);
     expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
     expect(container.resources.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
-    expect(pod.initContainers.map((c: { command: string[] }) => c.command.slice(-2))).toEqual([['scripts/migrate.ts', '--wait']]);
+    expect(pod.initContainers.map((c: { command: string[] }) => c.command)).toEqual([imageCommand(MIGRATE.source, '--wait')]);
     // BACKUP_DIR is the mount of the claim, a ReadWriteOnce volume.
     const dir = settings(container).BACKUP_DIR;
     const mount = container.volumeMounts.find((m: { mountPath: string }) => m.mountPath === dir);
