@@ -140,6 +140,7 @@ export const configObjectSchema = z
     SUBSCRIPTION_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15000).describe('Subscriptions: a heartbeat this often on every open stream (an SSE comment line, a WebSocket ping), so proxies keep idle streams open.'),
     SUBSCRIPTION_REPLAY_HOURS: z.coerce.number().int().min(1).default(24).describe('Subscriptions: how far back orderUpdates(after:) replays; an older cursor is BAD_USER_INPUT.'),
     SUBSCRIPTION_QUEUE_MAX: z.coerce.number().int().min(1).default(1000).describe('Subscriptions: most events held for one subscriber that is not keeping up; beyond it its subscription ends with an error (it resumes with after).'),
+    SUBSCRIPTIONS_PER_VIEWER: z.coerce.number().int().min(1).default(25).describe('Gateway: most subscriptions one viewer may hold open at once on one gateway process; one more is refused with RATE_LIMITED.'),
     TRUST_PROXY: z
       .string()
       .default('')

@@ -1,8 +1,8 @@
 import { ConfigError, loadConfig } from '../common/config.ts';
-import { listen, onShutdown } from '../common/http.ts';
+import { onShutdown } from '../common/http.ts';
 import { createLogger } from '../common/logger.ts';
 import { startTracing } from '../common/tracing.ts';
-import { createGateway } from './server.ts';
+import { createGateway, listenGateway } from './server.ts';
 
 const config = loadConfig();
 const tracing = await startTracing('gateway', config.OTEL_EXPORTER_OTLP_ENDPOINT);
@@ -13,7 +13,8 @@ const gateway = await createGateway({ config, logger }).catch((error: unknown) =
   console.error(error.message);
   process.exit(1);
 });
-const http = await listen(gateway.app, config.GATEWAY_PORT);
+// Subscriptions' WebSockets too; close() ends open streams first (clients reconnect to another replica).
+const http = await listenGateway(gateway, config.GATEWAY_PORT);
 logger.info({ url: `${http.url}/graphql` }, 'gateway listening');
 onShutdown(logger, async () => {
   await http.close();

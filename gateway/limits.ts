@@ -2,7 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { GraphQLError, validate, type ValidationContext } from 'graphql';
+import { GraphQLError, validate, type DocumentNode, type GraphQLSchema, type ValidationContext } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { Config } from '../common/config.ts';
 
@@ -72,28 +72,33 @@ export function queryLimits(config: LimitSettings) {
     context?.reportError(limitError(code, error.message.replace(/^Syntax Error: /, '')));
   }
 
+  /** The first limit `document` breaks (depth, aliases, directives, cost), or undefined. */
+  function check(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined): GraphQLError | undefined {
+    const [first] = validate(schema, document, rules);
+    if (first) return first;
+    let cost: number;
+    try {
+      cost = estimateCost({ schema, query: document, variables, operationName });
+    } catch (error) {
+      if (error instanceof GraphQLError && error.message === TOO_MANY_NODES) cost = Infinity;
+      // Variables that do not fit the operation: execution rejects them with BAD_USER_INPUT before any subgraph call.
+      else return undefined;
+    }
+    if (cost <= config.MAX_QUERY_COST) return undefined;
+    const found = Number.isFinite(cost) ? `, estimated ${cost}` : '';
+    return limitError('COST_ESTIMATED_TOO_EXPENSIVE', `Query cost limit of ${config.MAX_QUERY_COST} exceeded${found}.`, {
+      maxCost: config.MAX_QUERY_COST,
+      ...(Number.isFinite(cost) ? { cost } : {}),
+    });
+  }
+
   const plugin: ApolloServerPlugin = {
     async requestDidStart() {
       return {
         // After parsing and validation, before execution (also for a document Apollo had cached).
         async didResolveOperation({ document, schema, request }) {
-          const [first] = validate(schema, document, rules);
-          if (first) throw first;
-          let cost: number;
-          try {
-            cost = estimateCost({ schema, query: document, variables: request.variables ?? {}, operationName: request.operationName ?? undefined });
-          } catch (error) {
-            if (error instanceof GraphQLError && error.message === TOO_MANY_NODES) cost = Infinity;
-            // Variables that do not fit the operation: execution rejects them with BAD_USER_INPUT before any subgraph call.
-            else return;
-          }
-          if (cost > config.MAX_QUERY_COST) {
-            const found = Number.isFinite(cost) ? `, estimated ${cost}` : '';
-            throw limitError('COST_ESTIMATED_TOO_EXPENSIVE', `Query cost limit of ${config.MAX_QUERY_COST} exceeded${found}.`, {
-              maxCost: config.MAX_QUERY_COST,
-              ...(Number.isFinite(cost) ? { cost } : {}),
-            });
-          }
+          const error = check(schema, document, request.variables ?? {}, request.operationName ?? undefined);
+          if (error) throw error;
         },
       };
     },
@@ -103,5 +108,7 @@ export function queryLimits(config: LimitSettings) {
     /** graphql-js counts tokens while parsing and stops at the limit (GRAPHQL_PARSE_FAILED, HTTP 400). */
     parseOptions: { maxTokens: config.MAX_QUERY_TOKENS },
     plugin,
+    /** The same checks for an operation that does not go through Apollo Server (a subscription). */
+    check,
   };
 }

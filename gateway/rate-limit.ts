@@ -27,9 +27,14 @@ export function rateLimitKey(req: Request, res: Response): string {
   return `ip:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
 }
 
+/** What the limit says of one more request: allowed, or refused for `retryAfter` seconds. */
+export type RateVerdict = { ok: true } | { ok: false; retryAfter: number; message: string };
+
 export interface RateLimit {
   /** Express middleware for /graphql: 429 RATE_LIMITED over the limit, next() otherwise (also while Redis is down). */
   middleware: RequestHandler;
+  /** Counts one request against `key` (rateLimitKey's `user:…` or `ip:…`), for transports beside HTTP (a graphql-ws subscribe). */
+  check(key: string): Promise<RateVerdict>;
   /** Resolves once Redis is connected, or after CONNECT_WAIT_MS without it (requests then pass unchecked until it connects). */
   ready: Promise<void>;
   close(): Promise<void>;
@@ -51,7 +56,7 @@ type RateLimitSettings = Pick<Config, 'RATE_LIMIT_PER_MINUTE' | 'REDIS_URL' | 'Q
  */
 export function createRateLimit(config: RateLimitSettings, logger: Logger): RateLimit {
   const points = config.RATE_LIMIT_PER_MINUTE;
-  if (points === 0) return { middleware: (_req, _res, next) => next(), ready: Promise.resolve(), close: async () => {} };
+  if (points === 0) return { middleware: (_req, _res, next) => next(), check: async () => ({ ok: true }), ready: Promise.resolve(), close: async () => {} };
 
   const redis = createRedis(config.REDIS_URL, { role: 'producer', logger, name: 'gateway-rate-limit', commandTimeoutMs: RATE_LIMIT_REDIS_TIMEOUT_MS });
   const limiter = new RateLimiterRedis({
@@ -75,28 +80,29 @@ export function createRateLimit(config: RateLimitSettings, logger: Logger): Rate
     uncheckedSinceLog = 0;
   }
 
-  const middleware: RequestHandler = (req, res, next) => {
-    if (req.method === 'OPTIONS') return next();
-    limiter.consume(rateLimitKey(req, res)).then(
-      () => next(),
+  const check = (key: string): Promise<RateVerdict> =>
+    limiter.consume(key).then(
+      () => ({ ok: true }) as const,
       (rejection: unknown) => {
         if (!(rejection instanceof RateLimiterRes)) {
           letThrough(rejection);
-          return next();
+          return { ok: true } as const;
         }
         metrics.limited.inc();
         const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-        res.setHeader('Retry-After', String(retryAfter));
-        res.status(429).json({
-          errors: [
-            {
-              message: `Too many requests: at most ${points} a minute; retry in ${retryAfter} s`,
-              extensions: { code: 'RATE_LIMITED', retryAfter, limitPerMinute: points },
-            },
-          ],
-        });
+        return { ok: false, retryAfter, message: `Too many requests: at most ${points} a minute; retry in ${retryAfter} s` } as const;
       },
     );
+
+  const middleware: RequestHandler = (req, res, next) => {
+    if (req.method === 'OPTIONS') return next();
+    void check(rateLimitKey(req, res)).then((verdict) => {
+      if (verdict.ok) return next();
+      res.setHeader('Retry-After', String(verdict.retryAfter));
+      res.status(429).json({
+        errors: [{ message: verdict.message, extensions: { code: 'RATE_LIMITED', retryAfter: verdict.retryAfter, limitPerMinute: points } }],
+      });
+    });
   };
 
   const ready = new Promise<void>((resolve) => {
@@ -106,5 +112,5 @@ export function createRateLimit(config: RateLimitSettings, logger: Logger): Rate
       resolve();
     });
   });
-  return { middleware, ready, close: () => closeRedis(redis) };
+  return { middleware, check, ready, close: () => closeRedis(redis) };
 }

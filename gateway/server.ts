@@ -10,7 +10,7 @@ import { authenticate, createAuthenticator, viewerOf } from '../common/auth.ts';
 import type { Config } from '../common/config.ts';
 import { createErrorFormatter, errorLoggingPlugin } from '../common/errors.ts';
 import { traceRequests } from '../common/tracing.ts';
-import { createApp, idsOf, jsonErrors } from '../common/http.ts';
+import { createApp, idsOf, jsonErrors, listen, type Listening } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
 import { metricsRoute } from '../common/metrics.ts';
 import { SubgraphDataSource, type GatewayContext } from './data-source.ts';
@@ -23,6 +23,8 @@ import { plannable } from './door/plannable.ts';
 import { checkSubgraphs } from './readiness.ts';
 import { supergraphFromFile } from './supergraph-file.ts';
 import { subgraphUrl } from './subgraphs.ts';
+import { createGatewaySubscriptions, type GatewaySubscriptions } from './subscriptions/index.ts';
+import { SubscriptionPlanner } from './subscriptions/planner.ts';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -37,8 +39,28 @@ export interface GatewayDeps {
 export interface Gateway {
   app: Express;
   apollo: ApolloServer<GatewayContext>;
+  /** Its subscriptions (SSE and multipart on /graphql; listenGateway attaches their WebSockets). */
+  subscriptions: GatewaySubscriptions;
   /** Stops the gateway and its supergraph watch; safe to call twice. */
   close(): Promise<void>;
+}
+
+/**
+ * Listens with the gateway on `port` (0 picks a free one), taking WebSocket
+ * upgrades on /graphql for subscriptions; close() first ends the open
+ * subscription streams (so their clients reconnect to another replica), then
+ * stops the server.
+ */
+export async function listenGateway(gateway: Gateway, port: number, host?: string): Promise<Listening> {
+  const http = await listen(gateway.app, port, host);
+  gateway.subscriptions.attach(http.server);
+  return {
+    ...http,
+    async close() {
+      await gateway.subscriptions.end();
+      await http.close();
+    },
+  };
 }
 
 /** SUPERGRAPH_PATH, relative to the project's root unless absolute. */
@@ -82,6 +104,9 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
     buildService: ({ name, url }) => sourceFor(name, subgraphUrl(config, name, url)),
     logger,
   });
+  // The query planner of subscriptions follows the supergraph the gateway loads (and reloads).
+  const planner = new SubscriptionPlanner();
+  gateway.onSchemaLoadOrUpdate(planner.update);
 
   const rateLimit = createRateLimit(config, logger);
   const limits = queryLimits(config);
@@ -116,6 +141,17 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
   }
 
   const auth = createAuthenticator(config);
+  const subscriptions = createGatewaySubscriptions({
+    config,
+    logger,
+    planner,
+    auth,
+    safelist: door.operations,
+    rateLimit,
+    limits,
+    dataSource: (name) => (urls[name] ? sourceFor(name, urls[name]) : undefined),
+    url: (name) => urls[name],
+  });
   const app = createApp();
   app.set('trust proxy', config.TRUST_PROXY);
   app.get('/health', (_req, res) => {
@@ -142,6 +178,8 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
     rateLimit.middleware,
     express.json({ limit: '1mb' }),
     door.safelist,
+    // GraphQL over SSE and multipart HTTP subscriptions (graphql-ws takes the server's upgrades: listenGateway).
+    subscriptions.http,
     traceRequests('gateway'),
     expressMiddleware(apollo, { context: async ({ req, res }) => ({ ...idsOf(res), apiKey: req.get('x-api-key'), viewer: viewerOf(res) }) }),
   );
@@ -151,9 +189,11 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
   return {
     app,
     apollo,
+    subscriptions,
     close() {
       // Stopping Apollo Server stops the gateway, which runs the watch's cleanup; then the subgraph pools close.
       closing ??= Promise.all([
+        subscriptions.end(),
         apollo.stop().then(async () => {
           await Promise.all([...sources.values()].map((source) => source.close()));
         }),

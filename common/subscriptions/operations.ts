@@ -18,8 +18,8 @@ import { openSubscriptions, subscriptionEvents } from './metrics.ts';
 /** A result as it is sent: its errors formatted. */
 export type FormattedResult = Omit<ExecutionResult, 'errors'> & { errors?: GraphQLFormattedError[] };
 
-/** How a subscriber is connected: GraphQL over SSE, or graphql-ws over a WebSocket. */
-export type Protocol = 'sse' | 'ws';
+/** How a subscriber is connected: GraphQL over SSE, graphql-ws over a WebSocket, or Apollo's multipart HTTP (the gateway). */
+export type Protocol = 'sse' | 'ws' | 'multipart';
 
 /** What a transport tells the executor about one operation, keyed by the operation's context value. */
 export interface OperationTransport {
@@ -49,9 +49,26 @@ function rootField(args: ExecutionArgs): FieldNode | undefined {
   return selection?.kind === 'Field' ? selection : undefined;
 }
 
+/** What a server counts of its subscriptions (default: the subgraph metrics of metrics.ts, labelled with `subgraph`). */
+export interface OperationsMetrics {
+  opened(protocol: Protocol): void;
+  closed(protocol: Protocol): void;
+  /** One result sent on a stream of `field`. */
+  delivered(protocol: Protocol, field: string): void;
+}
+
 export interface OperationsOptions<C> {
   /** The subgraph's name (metric label). */
   subgraph: string;
+  /**
+   * The source stream of a subscription, or a result refusing it (default:
+   * graphql-js' createSourceEventStream, i.e. the schema's subscribe resolvers).
+   * A gateway gives its own: the events of a subgraph's subscription.
+   */
+  source?(args: ExecutionArgs, transport: OperationTransport): Promise<AsyncIterable<unknown> | ExecutionResult>;
+  /** One event's result, executed with perEvent's context (default: graphql-js' execute with the event as the root value). */
+  execute?(args: ExecutionArgs, event: unknown): Promise<ExecutionResult>;
+  metrics?: OperationsMetrics;
   /** The context an event is executed with: fresh per event (new DataLoaders), as each query has its own. */
   perEvent(context: C): C;
   production: boolean;
@@ -72,8 +89,16 @@ export class Operations<C extends object> {
   private readonly format: ReturnType<typeof createErrorFormatter>;
   private closing = false;
 
+  readonly metrics: OperationsMetrics;
+
   constructor(readonly options: OperationsOptions<C>) {
     this.format = createErrorFormatter(options.production, { database: true });
+    const subgraph = options.subgraph;
+    this.metrics = options.metrics ?? {
+      opened: (protocol) => openSubscriptions.inc({ subgraph, protocol }),
+      closed: (protocol) => openSubscriptions.dec({ subgraph, protocol }),
+      delivered: (protocol, field) => subscriptionEvents.inc({ subgraph, protocol, field }),
+    };
   }
 
   /** Says how the operation with this context value is connected (before it is executed). */
@@ -91,8 +116,13 @@ export class Operations<C extends object> {
     if (this.closing) return terminal(shuttingDown(), field);
     const expiresAt = expiryOf(transport.viewer);
     if (expiresAt !== undefined && expiresAt <= Date.now()) return terminal(expired(), field);
-    const source = await createSourceEventStream(args);
+    const source = this.options.source ? await this.options.source(args, transport) : await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) return source;
+    // Shutting down while the source was being made: release it.
+    if (this.closing) {
+      void source[Symbol.asyncIterator]().return?.();
+      return terminal(shuttingDown(), field);
+    }
     return new OperationStream(this, source, args, transport, field, expiresAt);
   };
 
@@ -140,13 +170,13 @@ export class Operations<C extends object> {
   /** @internal OperationStream's bookkeeping. */
   opened(stream: OperationStream<C>): void {
     this.open.add(stream);
-    openSubscriptions.inc({ subgraph: this.options.subgraph, protocol: stream.protocol });
+    this.metrics.opened(stream.protocol);
   }
 
   /** @internal */
   closed(stream: OperationStream<C>): void {
     if (!this.open.delete(stream)) return;
-    openSubscriptions.dec({ subgraph: this.options.subgraph, protocol: stream.protocol });
+    this.metrics.closed(stream.protocol);
     if (this.open.size === 0) for (const done of [...this.emptied]) done();
   }
 }
@@ -225,8 +255,12 @@ class OperationStream<C extends object> implements AsyncGenerator<ExecutionResul
       this.finish();
       return DONE;
     }
-    const result = await execute({ ...this.args, rootValue: outcome.event.value, contextValue: this.operations.options.perEvent(this.args.contextValue as C) });
-    subscriptionEvents.inc({ subgraph: this.operations.options.subgraph, protocol: this.protocol, field: this.field?.name.value ?? '(unknown)' });
+    const { options } = this.operations;
+    const contextValue = options.perEvent(this.args.contextValue as C);
+    const result = options.execute
+      ? await options.execute({ ...this.args, contextValue }, outcome.event.value)
+      : await execute({ ...this.args, rootValue: outcome.event.value, contextValue });
+    this.operations.metrics.delivered(this.protocol, this.field?.name.value ?? '(unknown)');
     return { done: false, value: result };
   }
 

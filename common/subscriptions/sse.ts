@@ -10,7 +10,7 @@ export function acceptsEventStream(req: Request): boolean {
 }
 
 /** Resolves when `res` can take more (drained) or is gone. */
-function writable(res: Response): Promise<void> {
+export function writable(res: Response): Promise<void> {
   if (!res.writableNeedDrain || res.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
@@ -24,7 +24,8 @@ function writable(res: Response): Promise<void> {
 }
 
 export interface SseOptions<C extends object> {
-  schema: GraphQLSchema;
+  /** The schema, or where to get the one in force (a gateway's is reloaded). */
+  schema: GraphQLSchema | (() => GraphQLSchema);
   operations: Operations<C>;
   /** The operation's context value, from the request (its verified viewer and request ids). */
   context(req: Request, res: Response): C;
@@ -49,8 +50,9 @@ type SseContext = Record<PropertyKey, unknown>;
  */
 export function sseHandler<C extends object>(options: SseOptions<C>): RequestHandler {
   const { operations } = options;
+  const { schema } = options;
   const handler = createHandler<Request, { res: Response }, SseContext>({
-    schema: options.schema,
+    schema: typeof schema === 'function' ? () => schema() : schema,
     // No single connection mode (a stream token): every request is a stream of its own.
     authenticate: () => null,
     context: (req) => {
@@ -68,7 +70,8 @@ export function sseHandler<C extends object>(options: SseOptions<C>): RequestHan
     try {
       const [body, init] = await handler({
         method: req.method,
-        url: req.originalUrl,
+        // req.url: what the safelist left of it (a persisted operation sent by id has its text there).
+        url: req.url,
         // graphql-sse compares Accept with `text/event-stream` exactly; clients may send a list.
         headers: { get: (key: string) => (key.toLowerCase() === 'accept' ? 'text/event-stream' : (req.get(key) ?? null)) },
         body: req.method === 'POST' ? ((req.body as Record<string, unknown> | undefined) ?? null) : null,

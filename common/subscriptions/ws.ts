@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLError, GraphQLSchema } from 'graphql';
+import type { SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { BadTokenError, type Authenticator, type Viewer } from '../auth.ts';
@@ -15,7 +16,8 @@ export interface WsCaller extends RequestIds {
 }
 
 export interface WsOptions<C extends object> {
-  schema: GraphQLSchema;
+  /** The schema, or where to get the one in force (a gateway's is reloaded). */
+  schema: GraphQLSchema | (() => GraphQLSchema);
   operations: Operations<C>;
   auth: Authenticator;
   /** The operation's context value. */
@@ -25,6 +27,12 @@ export interface WsOptions<C extends object> {
   /** The path upgrades are taken on. */
   path: string;
   logger: Logger;
+  /**
+   * Called for each subscribe message before it is parsed, with the viewer it
+   * runs as: errors refuse it (sent as the operation's `error` message); it may
+   * rewrite `payload.query` and `payload.extensions` (a persisted operation's text).
+   */
+  admit?(viewer: Viewer | null, payload: SubscribePayload, request: IncomingMessage): Promise<readonly GraphQLError[] | undefined>;
 }
 
 export interface WsServer {
@@ -68,9 +76,10 @@ export function wsServer<C extends object>(options: WsOptions<C>): WsServer {
   const refusal = (error: unknown): [number, string] =>
     error instanceof BadTokenError ? [4401, error.message] : error instanceof DomainError ? [1013, error.message] : [1011, 'internal error'];
 
+  const { schema } = options;
   const server = useServer(
     {
-      schema: options.schema,
+      schema: typeof schema === 'function' ? () => schema() : schema,
       async onConnect(ctx) {
         try {
           connectionOf(ctx.extra.socket).viewer = await auth.viewerOf(authorizationOf(ctx.connectionParams));
@@ -82,13 +91,20 @@ export function wsServer<C extends object>(options: WsOptions<C>): WsServer {
         }
       },
       async onSubscribe(ctx, id, payload) {
+        const connection = connectionOf(ctx.extra.socket);
         const authorization = authorizationOf(payload.extensions);
-        if (authorization === undefined) return;
-        try {
-          const viewer = await auth.viewerOf(authorization);
-          if (viewer) connectionOf(ctx.extra.socket).operations.set(id, viewer);
-        } catch (error) {
-          return [error instanceof DomainError ? error : new UnauthenticatedError('the operation\'s token could not be verified')];
+        if (authorization !== undefined) {
+          try {
+            const viewer = await auth.viewerOf(authorization);
+            if (viewer) connection.operations.set(id, viewer);
+          } catch (error) {
+            return [error instanceof DomainError ? error : new UnauthenticatedError('the operation\'s token could not be verified')];
+          }
+        }
+        const refused = await options.admit?.(connection.operations.get(id) ?? connection.viewer, payload, ctx.extra.request);
+        if (refused && refused.length > 0) {
+          connection.operations.delete(id);
+          return [...refused];
         }
       },
       context(ctx, id, payload) {

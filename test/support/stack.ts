@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { parseConfig, type Config } from '../../common/config.ts';
 import { connect, type DbHandle } from '../../common/db.ts';
-import { listen, type Listening } from '../../common/http.ts';
+import type { Listening } from '../../common/http.ts';
 import { listenSubgraph } from '../../common/subgraph.ts';
 import { createLogger } from '../../common/logger.ts';
-import { createGateway } from '../../gateway/server.ts';
+import { createGateway, listenGateway } from '../../gateway/server.ts';
 import { SUBGRAPHS, type SubgraphName } from '../../subgraphs/index.ts';
 import { SERVICE_KEY_HEADER } from '../../common/auth.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
@@ -94,7 +94,8 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     }
     const config = parseConfig(env);
     const gateway = await createGateway({ config, logger: logger.child({ service: 'gateway' }) });
-    const gatewayHttp = await listen(gateway.app, 0);
+    // Its subscriptions' WebSockets too.
+    const gatewayHttp = await listenGateway(gateway, 0);
     closers.unshift(async () => {
       await gatewayHttp.close();
       await gateway.close();
@@ -137,7 +138,7 @@ export interface TestGateway {
 /** Another real gateway on a free port, e.g. over a stack's subgraphs with some settings changed (`{ ...stack.config, ... }`). */
 export async function startGateway(config: Config, label = 'test-gateway'): Promise<TestGateway> {
   const gateway = await createGateway({ config, logger: createLogger(label, process.env.LOG_LEVEL ?? 'silent') });
-  const http = await listen(gateway.app, 0);
+  const http = await listenGateway(gateway, 0);
   return {
     url: `${http.url}/graphql`,
     base: http.url,

@@ -189,3 +189,84 @@ export class WsSubscription<T = any> extends Received<T> {
     this.end({ error: new Error('closed by the client') });
   }
 }
+
+/**
+ * An Apollo multipart HTTP subscription (`Accept: multipart/mixed;subscriptionSpec="1.0"`, as Apollo Client's
+ * HttpLink sends it), read part by part over real HTTP: `{"payload": …}` parts are results, `{}` parts heartbeats,
+ * `{"payload": null, "errors": […]}` a failure of the stream, and the closing boundary its end.
+ */
+export class MultipartSubscription<T = any> extends Received<T> {
+  /** `{}` parts received. */
+  heartbeats = 0;
+  status = 0;
+  contentType = '';
+  /** The body when the answer was not multipart. */
+  body: any;
+  /** The errors of a `{"payload": null, "errors": […]}` part. */
+  transportErrors: StreamResult['errors'];
+  private readonly abort = new AbortController();
+
+  static async open<T = any>(url: string, operation: Operation, headers: Record<string, string> = {}): Promise<MultipartSubscription<T>> {
+    const stream = new MultipartSubscription<T>();
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { accept: 'multipart/mixed;boundary="graphql";subscriptionSpec="1.0",application/json', 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(operation),
+      signal: stream.abort.signal,
+    });
+    stream.status = response.status;
+    stream.contentType = response.headers.get('content-type') ?? '';
+    if (!stream.contentType.startsWith('multipart/mixed')) {
+      const text = await response.text();
+      try {
+        stream.body = JSON.parse(text);
+      } catch {
+        stream.body = text;
+      }
+      stream.end({ error: new Error(`HTTP ${response.status}: ${text}`) });
+      return stream;
+    }
+    void stream.read(response.body!);
+    return stream;
+  }
+
+  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    const boundary = '\r\n--graphql';
+    let buffer = '';
+    let first = true;
+    try {
+      for await (const chunk of body) {
+        buffer += decoder.decode(chunk, { stream: true });
+        for (let at = buffer.indexOf(boundary); at >= 0; at = buffer.indexOf(boundary)) {
+          const part = buffer.slice(0, at);
+          buffer = buffer.slice(at + boundary.length);
+          // What precedes the first boundary is the preamble.
+          if (first) {
+            first = false;
+            continue;
+          }
+          const split = part.indexOf('\r\n\r\n');
+          const json = JSON.parse(part.slice(split + 4));
+          if (!('payload' in json)) {
+            this.heartbeats += 1;
+            this.wake();
+          } else if (json.payload === null) {
+            this.transportErrors = json.errors;
+            this.wake();
+          } else this.push(json.payload);
+        }
+        if (buffer.startsWith('--')) return this.end({ complete: true });
+      }
+      this.end({ error: new Error('the multipart body ended without its closing boundary') });
+    } catch (error) {
+      this.end({ error });
+    }
+  }
+
+  /** Disconnects (the client goes away). */
+  close(): void {
+    this.abort.abort();
+    this.end({ error: new Error('closed by the client') });
+  }
+}

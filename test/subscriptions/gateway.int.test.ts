@@ -1,0 +1,201 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropQueues, createProduct, createUser, placeOrder } from '../support/orders.ts';
+import { workerTransitions } from '../support/orders-subscriptions.ts';
+import { gqlData } from '../support/graphql.ts';
+import { startGateway, startStack, type Stack, type TestGateway } from '../support/stack.ts';
+import { MultipartSubscription, SseSubscription, wsClient, WsSubscription, type Operation, type Received, type StreamResult } from '../support/subscriptions.ts';
+
+/**
+ * Subscriptions through the gateway (docs/api/subscriptions.md, "Through the
+ * gateway"): graphql-ws, GraphQL over SSE and Apollo's multipart HTTP, each
+ * against the real orders subgraph (which owns the Subscription fields) with
+ * Product.name resolved by inventory per event. Transitions are made as the
+ * workers make them (OrderProcessing, on the stack's database) and by
+ * cancelOrder through the gateway, so each one is seen in turn.
+ */
+const PER_VIEWER = 3;
+let stack: Stack;
+let transitions: ReturnType<typeof workerTransitions>;
+let productId: string;
+let productName: string;
+let alice: string;
+let bob: string;
+
+beforeAll(async () => {
+  stack = await startStack('subs_gateway', { env: { SUBSCRIPTION_HEARTBEAT_MS: '300', SUBSCRIPTIONS_PER_VIEWER: String(PER_VIEWER) } });
+  transitions = workerTransitions(stack.db.db);
+  productId = await createProduct(stack.gatewayUrl, 100, stack.admin);
+  productName = `Product ${productId}`;
+  alice = await createUser(stack.gatewayUrl);
+  bob = await createUser(stack.gatewayUrl);
+});
+
+afterAll(async () => {
+  await stack?.close();
+  if (stack) await dropQueues(stack.config.REDIS_URL, stack.config.QUEUE_PREFIX);
+});
+
+type Protocol = 'ws' | 'sse' | 'multipart';
+type Stream = Received & { close(): void };
+
+/** A subscription through the gateway at `url` over `protocol`; `headers`: the Authorization (graphql-ws: as connectionParams). */
+async function subscribe(protocol: Protocol, operation: Operation, headers: Record<string, string>, url = stack.gatewayUrl): Promise<Stream> {
+  if (protocol === 'ws') return new WsSubscription(wsClient(url, headers.authorization ? { authorization: headers.authorization } : {}), operation);
+  if (protocol === 'sse') {
+    const stream = await SseSubscription.open(url, operation, headers);
+    expect(stream.contentType).toContain('text/event-stream');
+    return stream;
+  }
+  const stream = await MultipartSubscription.open(url, operation, headers);
+  expect(stream.contentType).toContain('multipart/mixed');
+  return stream;
+}
+
+async function placeFor(userId: string): Promise<string> {
+  return (await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, await stack.as(userId))).id;
+}
+
+const ORDER_UPDATED = 'subscription Watch($id: ID!) { orderUpdated(id: $id) { id status product { id name } } }';
+
+describe.each(['ws', 'sse', 'multipart'] as const)('orderUpdated through the gateway over %s', (protocol) => {
+  it('sends the order now, then each change PENDING → PROCESSING → CONFIRMED → CANCELLED, with the product inventory owns resolved per event, and completes', async () => {
+    const id = await placeFor(alice);
+    const me = await stack.as(alice);
+    const stream = await subscribe(protocol, { query: ORDER_UPDATED, variables: { id } }, me);
+    const product = { id: productId, name: productName };
+    expect(await stream.next()).toEqual({ data: { orderUpdated: { id, status: 'PENDING', product } } });
+
+    // A worker's attempt, then its result; then the buyer cancels through the gateway.
+    const processing = await transitions.begin(id);
+    expect(await stream.next()).toEqual({ data: { orderUpdated: { id, status: 'PROCESSING', product } } });
+    expect(await transitions.processing.confirm(processing)).toBeTruthy();
+    expect(await stream.next()).toEqual({ data: { orderUpdated: { id, status: 'CONFIRMED', product } } });
+    const cancelled = await gqlData(stack.gatewayUrl, 'mutation($id: ID!) { cancelOrder(id: $id) { status } }', { id }, me);
+    expect(cancelled.cancelOrder.status).toBe('CANCELLED');
+    expect(await stream.next()).toEqual({ data: { orderUpdated: { id, status: 'CANCELLED', product } } });
+    expect(await stream.ended).toEqual({ complete: true });
+    expect(stream.results).toHaveLength(4);
+  });
+
+  it("answers NOT_FOUND for another user's order, sends nothing of it, and ends", async () => {
+    const id = await placeFor(alice);
+    const stream = await subscribe(protocol, { query: ORDER_UPDATED, variables: { id } }, await stack.as(bob));
+    const event = await stream.next();
+    expect(event.data?.orderUpdated ?? null).toBeNull();
+    expect(event.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+    expect(await stream.ended).toEqual({ complete: true });
+    // Alice's order changes after Bob's stream ended: none of it reaches him, nor did anything before.
+    await transitions.begin(id);
+    const everything = JSON.stringify(stream.results);
+    for (const secret of [productId, productName, alice, 'PENDING', 'PROCESSING']) expect(everything).not.toContain(secret);
+    expect(stream.results).toHaveLength(1);
+  });
+
+  it('answers UNAUTHENTICATED to an anonymous subscriber and ends', async () => {
+    const id = await placeFor(alice);
+    const stream = await subscribe(protocol, { query: ORDER_UPDATED, variables: { id } }, {});
+    const event = await stream.next();
+    expect(event.data?.orderUpdated ?? null).toBeNull();
+    expect(event.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    expect(await stream.ended).toEqual({ complete: true });
+    expect(JSON.stringify(stream.results)).not.toContain(productName);
+  });
+});
+
+describe('limits of subscribing through the gateway', () => {
+  it(`holds each viewer to SUBSCRIPTIONS_PER_VIEWER (${PER_VIEWER}) open at once, across protocols, with RATE_LIMITED beyond it`, async () => {
+    const carol = await createUser(stack.gatewayUrl);
+    const id = await placeFor(carol);
+    const me = await stack.as(carol);
+    const operation = { query: ORDER_UPDATED, variables: { id } };
+    const open: Stream[] = [];
+    for (const protocol of ['ws', 'sse', 'multipart'] as const) {
+      const stream = await subscribe(protocol, operation, me);
+      expect((await stream.next()).data.orderUpdated.status).toBe('PENDING');
+      open.push(stream);
+    }
+    for (const protocol of ['ws', 'sse', 'multipart'] as const) {
+      const refused = await subscribe(protocol, operation, me);
+      const event = await refused.next();
+      expect(event.data?.orderUpdated ?? null).toBeNull();
+      expect(event.errors?.map((e) => e.extensions?.code)).toEqual(['RATE_LIMITED']);
+      expect(await refused.ended).toEqual({ complete: true });
+    }
+    // Another viewer is not held to Carol's count.
+    const other = await subscribe('ws', { query: ORDER_UPDATED, variables: { id: await placeFor(bob) } }, await stack.as(bob));
+    expect((await other.next()).data.orderUpdated.status).toBe('PENDING');
+    other.close();
+    // One of hers ends: she may open one again (the gateway learns of the close asynchronously: retried until then).
+    open.shift()!.close();
+    const deadline = Date.now() + 15_000;
+    let again: StreamResult | undefined;
+    while (Date.now() < deadline) {
+      const stream = await subscribe('sse', operation, me);
+      again = await stream.next();
+      if (again.data?.orderUpdated) {
+        open.push(stream);
+        break;
+      }
+      expect(again.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+      await stream.ended;
+    }
+    expect(again?.data?.orderUpdated?.status).toBe('PENDING');
+    for (const stream of open) stream.close();
+  });
+
+  it.each(['ws', 'multipart'] as const)("ends a %s stream with UNAUTHENTICATED when the subscriber's token expires, after the events before it", async (protocol) => {
+    const id = await placeFor(alice);
+    const token = await stack.identity.token(alice, { expiresIn: 3 });
+    const expiresAt = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp * 1000;
+    const stream = await subscribe(protocol, { query: ORDER_UPDATED, variables: { id } }, { authorization: `Bearer ${token}` });
+    expect((await stream.next()).data.orderUpdated.status).toBe('PENDING');
+    await transitions.begin(id);
+    expect((await stream.next()).data.orderUpdated.status).toBe('PROCESSING');
+    const last = await stream.next(15_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
+    expect(last.data?.orderUpdated ?? null).toBeNull();
+    expect(last.errors?.[0]).toMatchObject({ path: ['orderUpdated'], extensions: { code: 'UNAUTHENTICATED' } });
+    expect(await stream.ended).toEqual({ complete: true });
+  });
+});
+
+describe('the safelist (OPERATIONS_SAFELIST=enforce) on subscriptions', () => {
+  let gateway: TestGateway;
+  let dir: string;
+  const UNLISTED = 'subscription { orderUpdates { cursor order { id status } } }';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'subs-manifest-'));
+    const manifest = join(dir, 'manifest.json');
+    const operations = [{ id: 'watch-order', body: ORDER_UPDATED, name: 'Watch', type: 'subscription' }];
+    writeFileSync(manifest, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations }));
+    gateway = await startGateway({ ...stack.config, OPERATIONS_MANIFEST: manifest, OPERATIONS_SAFELIST: 'enforce' }, 'subs-safelist');
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(['ws', 'sse', 'multipart'] as const)('refuses an unlisted subscription over %s with PERSISTED_QUERY_NOT_IN_LIST, and runs a listed one', async (protocol) => {
+    const me = await stack.as(alice);
+    if (protocol === 'ws') {
+      const refused = await subscribe(protocol, { query: UNLISTED }, me, gateway.url);
+      const ended = await refused.ended;
+      expect('error' in ended && (ended.error as StreamResult['errors'])!.map((e) => e.extensions?.code)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
+      expect(refused.results).toHaveLength(0);
+    } else {
+      // Refused before any stream opens: a JSON 400, as a query is.
+      const answer = protocol === 'sse' ? await SseSubscription.open(gateway.url, { query: UNLISTED }, me) : await MultipartSubscription.open(gateway.url, { query: UNLISTED }, me);
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
+    }
+    const id = await placeFor(alice);
+    const listed = await subscribe(protocol, { query: ORDER_UPDATED, variables: { id } }, me, gateway.url);
+    expect(await listed.next()).toEqual({ data: { orderUpdated: { id, status: 'PENDING', product: { id: productId, name: productName } } } });
+    listed.close();
+  });
+});
