@@ -6,13 +6,17 @@
  * on real PostgreSQL), the same supergraph and the same queries, at 50
  * connections (autocannon), runs interleaved so background load falls on all
  * alike. Junction's gateway runs compiled (`npm run build`, then
- * `node dist/gateway/index.js`), as in production. Every measured request
+ * `node dist/gateway/index.js`), as in production, and the same gateway again
+ * under tsx (`node --import tsx gateway/index.ts`, as `npm start` runs it), so
+ * the memory of the compiled code and of tsx's on-the-fly compilation are
+ * measured side by side under the same load. Every measured request
  * signs in as an admin (`users` is admin-only, `email` and `orders` are
  * (self)) with the same `Authorization: Bearer` token from the stack's
  * identity provider; the stock and Hive gateways forward it to the subgraphs.
  *
  * BENCH_GATEWAY_SECONDS (default 10) is the length of each measured run,
  * BENCH_GATEWAY_ROUNDS (default 3) how many runs per gateway and query;
+ * BENCH_GATEWAY_TARGETS (default apollo,hive,junction,tsx) which gateways run;
  * BENCH_GATEWAY_PROFILE=<dir> runs Junction's gateway with `node --cpu-prof`
  * and writes its CPU profile there when it stops.
  */
@@ -37,13 +41,18 @@ const WARMUP_SECONDS = 3;
 const CONNECTIONS = 50;
 const USERS = 40;
 
-type Target = 'junction' | 'apollo' | 'hive';
-const TARGETS: Target[] = ['apollo', 'hive', 'junction'];
+type Target = 'junction' | 'tsx' | 'apollo' | 'hive';
+const ALL_TARGETS: Target[] = ['apollo', 'hive', 'junction', 'tsx'];
+const TARGETS: Target[] = (process.env.BENCH_GATEWAY_TARGETS?.split(',').map((t) => t.trim()) ?? ALL_TARGETS).filter((t): t is Target => ALL_TARGETS.includes(t as Target));
+if (!TARGETS.includes('junction')) throw new Error('BENCH_GATEWAY_TARGETS must include junction (the others are compared with it)');
 const LABEL: Record<Target, string> = {
   junction: 'Junction gateway (dist/)',
+  tsx: 'Junction gateway under tsx',
   apollo: 'stock @apollo/gateway',
   hive: 'Hive Gateway runtime',
 };
+/** The production budget of the compiled gateway's RSS under this load (issue 18). */
+const RSS_BUDGET_MIB = 350;
 
 const USERS_QUERY =
   'query Users { users(first: 20) { nodes { id name events(first: 3) { id name startsAt } orders { id status quantity product { id name } } } } }';
@@ -72,9 +81,9 @@ async function startGateway(target: Target, urls: Record<string, string>, authEn
     LOG_LEVEL: 'warn',
   };
   let args: string[];
-  if (target === 'junction') {
-    const profile = process.env.BENCH_GATEWAY_PROFILE;
-    args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), 'dist/gateway/index.js'];
+  if (target === 'junction' || target === 'tsx') {
+    const profile = target === 'junction' ? process.env.BENCH_GATEWAY_PROFILE : undefined;
+    args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), ...(target === 'tsx' ? ['--import', 'tsx', 'gateway/index.ts'] : ['dist/gateway/index.js'])];
     Object.assign(env, { NODE_ENV: 'production', GATEWAY_PORT: String(port), RATE_LIMIT_PER_MINUTE: '0' });
     for (const subgraph of SUBGRAPHS) env[subgraph.urlSetting] = urls[subgraph.name]!;
   } else {
@@ -203,9 +212,10 @@ export async function run(): Promise<string> {
     }
 
     const loadBefore = os.loadavg()[0]!;
+    const uptimeBefore = execFileSync('uptime', { encoding: 'utf8' }).trim();
     const results: Record<string, Record<Target, Run[]>> = {};
     for (const query of queries) {
-      results[query.label] = { junction: [], apollo: [], hive: [] };
+      results[query.label] = { junction: [], tsx: [], apollo: [], hive: [] };
       for (const target of TARGETS) await load(running[target]!.url, query.body, signedIn, WARMUP_SECONDS, running[target]!.child.pid!);
       for (let round = 0; round < ROUNDS; round++) {
         for (const target of TARGETS) {
@@ -217,19 +227,21 @@ export async function run(): Promise<string> {
     }
 
     const loadAfter = os.loadavg()[0]!;
+    const uptimeAfter = execFileSync('uptime', { encoding: 'utf8' }).trim();
     const lines: string[] = [];
-    lines.push('## Gateway: Junction vs stock @apollo/gateway vs Hive Gateway');
+    lines.push('## Gateway: Junction (compiled, and under tsx) vs stock @apollo/gateway vs Hive Gateway');
     lines.push('');
     lines.push(
       `Command: \`npm run bench -- gateway\`. 1-minute load average ${fmt(loadBefore, 1)} when the measured runs began and ${fmt(loadAfter, 1)} when they ended, ` +
-        `on ${os.availableParallelism()} cores: ${loadBefore > os.availableParallelism() || loadAfter > os.availableParallelism() ? 'the machine was shared with other work (other engineers\' builds and tests) while measuring, so the absolute numbers are low and noisy; the ratios from interleaved runs are the useful part' : 'the machine was quiet'}.`,
+        `on ${os.availableParallelism()} cores: ${loadBefore > os.availableParallelism() || loadAfter > os.availableParallelism() ? 'the machine was shared with other work (other engineers\' builds and tests) while measuring, so the absolute numbers are low and noisy; the ratios from interleaved runs are the useful part' : 'the machine was quiet'}. ` +
+        `The machine is shared with other engineers' sessions, whose builds and tests may run during any measurement. \`uptime\` before: \`${uptimeBefore}\`; after: \`${uptimeAfter}\`.`,
     );
     lines.push('');
     lines.push(
-      `Each gateway its own process (Junction compiled: \`node dist/gateway/index.js\`, NODE_ENV=production; the other two with default settings, plus forwarding the client's Authorization header to the subgraphs), every request signed in as an admin with the same bearer token, ` +
+      `Each gateway its own process (Junction compiled: \`node dist/gateway/index.js\`, and the same gateway under tsx as \`npm start\` runs it: \`node --import tsx gateway/index.ts\`, both NODE_ENV=production; the other two with default settings, plus forwarding the client's Authorization header to the subgraphs), every request signed in as an admin with the same bearer token, ` +
         `over the same five subgraphs (in the bench process, real PostgreSQL) and the committed supergraph.graphql; ${USERS} users with 3 events and 2 orders each; ` +
         `autocannon, ${CONNECTIONS} connections, ${ROUNDS} runs of ${SECONDS} s per gateway and query after a ${WARMUP_SECONDS} s warm-up, interleaved ` +
-        `(apollo, hive, junction, apollo, …). Medians of the runs (latency: of the runs in which requests completed); failed requests are autocannon's errors and timeouts (10 s) plus non-2xx answers; RSS is the gateway process's highest VmRSS during its runs. ` +
+        `(${TARGETS.join(', ')}, ${TARGETS[0]}, …). Medians of the runs (latency: of the runs in which requests completed); failed requests are autocannon's errors and timeouts (10 s) plus non-2xx answers; RSS is the gateway process's highest VmRSS during its runs. ` +
         `Hive Gateway here is @graphql-hive/gateway-runtime (the engine of @graphql-hive/gateway) with its defaults and header propagation for Authorization.`,
     );
     for (const query of queries) {
@@ -262,13 +274,20 @@ export async function run(): Promise<string> {
       }
       const j = summary.junction;
       lines.push('');
-      for (const other of ['apollo', 'hive'] as const) {
+      for (const other of TARGETS.filter((t) => t !== 'junction')) {
         const o = summary[other];
         lines.push(
           `- Junction / ${LABEL[other]}: req/s ×${fmt(j.rps / o.rps, 2)}, p50 ×${fmt(j.p50 / Math.max(o.p50, 0.5), 2)}, p99 ×${fmt(j.p99 / Math.max(o.p99, 0.5), 2)}, RSS ×${fmt(j.rss / o.rss, 2)}`,
         );
       }
     }
+    const compiledRss = Math.max(...Object.values(results).flatMap((byTarget) => byTarget.junction.map((r) => r.rssMiB)));
+    const tsxRss = TARGETS.includes('tsx') ? Math.max(...Object.values(results).flatMap((byTarget) => byTarget.tsx.map((r) => r.rssMiB))) : Number.NaN;
+    lines.push(
+      '',
+      `Memory budget: the compiled gateway's RSS under this load at most ${RSS_BUDGET_MIB} MiB: **${compiledRss <= RSS_BUDGET_MIB ? 'met' : 'not met'}**, ${fmt(compiledRss)} MiB at most over every run` +
+        (Number.isNaN(tsxRss) ? '.' : ` (under tsx, in the same runs: ${fmt(tsxRss)} MiB, ${fmt(tsxRss - compiledRss)} MiB more; production runs the compiled code).`),
+    );
     return lines.join('\n');
   } finally {
     for (const target of TARGETS) {
