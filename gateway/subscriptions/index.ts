@@ -64,6 +64,8 @@ export interface GatewaySubscriptions {
 interface UpstreamEvent {
   result: FormattedExecutionResult;
   plan: SubscriptionPlan;
+  /** The data sources of the subgraphs the rest of the plan fetches from, as they were when it subscribed (a reload does not change an open subscription). */
+  sources: Record<string, GraphQLDataSource>;
   /** When it reached the gateway (performance.now()). */
   received: number;
 }
@@ -194,6 +196,11 @@ export function createGatewaySubscriptions(deps: GatewaySubscriptionDeps): Gatew
     const url = deps.url(service);
     if (!url) return refuse(new ServiceUnavailableError(`subgraph "${service}" is not in the supergraph in force`, 1));
 
+    const sources: Record<string, GraphQLDataSource> = Object.create(null) as Record<string, GraphQLDataSource>;
+    for (const name of servicesOf(plan.perEvent.node as PlanNode)) {
+      const source = deps.dataSource(name);
+      if (source) sources[name] = source;
+    }
     const variables: Record<string, unknown> = {};
     const given = (args.variableValues ?? {}) as Record<string, unknown>;
     for (const name of plan.primary.variableUsages ?? []) if (name in given) variables[name] = given[name];
@@ -227,7 +234,7 @@ export function createGatewaySubscriptions(deps: GatewaySubscriptionDeps): Gatew
         extensions: { authorization: `Bearer ${viewer.token}`, requestId: context.requestId, correlationId: context.correlationId },
       },
       {
-        next: (result) => stream.push({ result, plan, received: performance.now() }),
+        next: (result) => stream.push({ result, plan, sources, received: performance.now() }),
         complete: () => stream.end(),
         error: (failure) => stream.fail(upstreamError(failure, service)),
       },
@@ -240,11 +247,7 @@ export function createGatewaySubscriptions(deps: GatewaySubscriptionDeps): Gatew
     const { plan } = event;
     const operationName = args.operationName ?? undefined;
     try {
-      const serviceMap: Record<string, GraphQLDataSource> = Object.create(null) as Record<string, GraphQLDataSource>;
-      for (const name of servicesOf(plan.rest)) {
-        const source = deps.dataSource(name);
-        if (source) serviceMap[name] = source;
-      }
+      const serviceMap = { ...event.sources };
       // The primary fetch is answered by the event; a later fetch from the same subgraph goes to it as usual.
       const owner = serviceMap[plan.primary.serviceName];
       let answered = false;

@@ -1,10 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SUPERGRAPH_FILE } from '../../scripts/compose.ts';
 import { dropQueues, createProduct, createUser, placeOrder } from '../support/orders.ts';
 import { workerTransitions } from '../support/orders-subscriptions.ts';
-import { gqlData } from '../support/graphql.ts';
+import { gql, gqlData } from '../support/graphql.ts';
 import { startGateway, startStack, type Stack, type TestGateway } from '../support/stack.ts';
 import { MultipartSubscription, SseSubscription, wsClient, WsSubscription, type Operation, type Received, type StreamResult } from '../support/subscriptions.ts';
 
@@ -197,5 +200,96 @@ describe('the safelist (OPERATIONS_SAFELIST=enforce) on subscriptions', () => {
     const listed = await subscribe(protocol, { query: ORDER_UPDATED, variables: { id } }, me, gateway.url);
     expect(await listed.next()).toEqual({ data: { orderUpdated: { id, status: 'PENDING', product: { id: productId, name: productName } } } });
     listed.close();
+  });
+});
+
+describe('lifetimes of subscriptions through the gateway', () => {
+  it.each(['sse', 'multipart'] as const)('sends heartbeats every SUBSCRIPTION_HEARTBEAT_MS on an idle %s stream', async (protocol) => {
+    const id = await placeFor(alice);
+    const stream = (await subscribe(protocol, { query: ORDER_UPDATED, variables: { id } }, await stack.as(alice))) as (SseSubscription | MultipartSubscription) & Stream;
+    expect((await stream.next()).data.orderUpdated.status).toBe('PENDING');
+    const beats = () => ('comments' in stream ? stream.comments : stream.heartbeats);
+    const before = beats();
+    await stream.until(() => beats() >= before + 2, 15_000, 'two heartbeats');
+    expect(stream.done).toBe(false);
+    stream.close();
+  });
+
+  it('counts open subscriptions by protocol and the events delivered on /metrics', async () => {
+    const metric = async (name: string, labels: string) => {
+      const text = await (await fetch(`${stack.gatewayBase}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const id = await placeFor(alice);
+    const events = await metric('junction_gateway_subscription_events_total', 'protocol="ws",field="orderUpdated"');
+    const open = await metric('junction_gateway_subscriptions_open', 'protocol="ws"');
+    const stream = await subscribe('ws', { query: ORDER_UPDATED, variables: { id } }, await stack.as(alice));
+    expect((await stream.next()).data.orderUpdated.status).toBe('PENDING');
+    expect(await metric('junction_gateway_subscriptions_open', 'protocol="ws"')).toBe(open + 1);
+    expect(await metric('junction_gateway_subscription_events_total', 'protocol="ws",field="orderUpdated"')).toBe(events + 1);
+    stream.close();
+  });
+
+  it('a gateway shutting down ends every open stream with SERVICE_UNAVAILABLE, so clients subscribe again elsewhere', async () => {
+    const gateway = await startGateway(stack.config, 'subs-shutdown');
+    const me = await stack.as(alice);
+    const streams: Stream[] = [];
+    try {
+      for (const protocol of ['ws', 'sse', 'multipart'] as const) {
+        const stream = await subscribe(protocol, { query: ORDER_UPDATED, variables: { id: await placeFor(alice) } }, me, gateway.url);
+        expect((await stream.next()).data.orderUpdated.status).toBe('PENDING');
+        streams.push(stream);
+      }
+    } finally {
+      await gateway.close();
+    }
+    for (const stream of streams) {
+      const last = await stream.next();
+      expect(last.data?.orderUpdated ?? null).toBeNull();
+      expect(last.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect(await stream.ended).toEqual({ complete: true });
+    }
+  });
+
+  it('a supergraph reload keeps open subscriptions as they were, and new ones follow the new supergraph', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'subs-reload-'));
+    const path = join(dir, 'supergraph.graphql');
+    writeFileSync(path, readFileSync(SUPERGRAPH_FILE, 'utf8'));
+    const gateway = await startGateway({ ...stack.config, SUPERGRAPH_PATH: path }, 'subs-reload');
+    try {
+      const me = await stack.as(alice);
+      const id = await placeFor(alice);
+      const product = { id: productId, name: productName };
+      const open = await subscribe('ws', { query: ORDER_UPDATED, variables: { id } }, me, gateway.url);
+      expect(await open.next()).toEqual({ data: { orderUpdated: { id, status: 'PENDING', product } } });
+
+      // The same subgraphs but inventory: Order.product no longer has a name.
+      const smaller = composeServices(
+        ['users', 'events', 'orders', 'notifications'].map((name) => ({
+          name,
+          url: stack.urls[name as 'users']!,
+          typeDefs: parse(readFileSync(`subgraphs/${name}/schema.graphql`, 'utf8')),
+        })),
+      );
+      if (smaller.errors) throw smaller.errors[0];
+      writeFileSync(path, smaller.supergraphSdl);
+      const deadline = Date.now() + 15_000;
+      while ((await gql(gateway.url, '{ products(first: 1) { totalCount } }', {}, me)).errors?.[0]?.extensions?.code !== 'GRAPHQL_VALIDATION_FAILED') {
+        if (Date.now() > deadline) throw new Error('the gateway did not reload its supergraph');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+
+      // The open one goes on, inventory's field still resolved per event; a new one is validated against the new supergraph.
+      await transitions.begin(id);
+      expect(await open.next()).toEqual({ data: { orderUpdated: { id, status: 'PROCESSING', product } } });
+      const fresh = await subscribe('ws', { query: ORDER_UPDATED, variables: { id } }, me, gateway.url);
+      const refused = await fresh.ended;
+      expect('error' in refused && (refused.error as StreamResult['errors'])!.map((e) => e.message)).toEqual([expect.stringMatching(/Cannot query field "name" on type "Product"/)]);
+      open.close();
+    } finally {
+      await gateway.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
