@@ -13,6 +13,7 @@ import { builtinModules } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,8 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { de
 let app: string;
 const children: ChildProcess[] = [];
 let database: { url: string; name: string } | undefined;
+/** The BullMQ prefix of the processes started here; afterAll removes its keys from the shared Redis. */
+const QUEUE_PREFIX = `jt-build-${randomBytes(4).toString('hex')}`;
 
 beforeAll(() => {
   app = mkdtempSync(join(tmpdir(), 'junction-build-'));
@@ -44,12 +47,30 @@ beforeAll(() => {
 }, 300_000);
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  // Stopped, and gone, before their queue keys are removed.
+  await Promise.all(
+    children
+      .filter((child) => child.exitCode === null && child.signalCode === null)
+      .map((child) => {
+        const exited = new Promise((done) => child.once('exit', done));
+        child.kill('SIGKILL');
+        return exited;
+      }),
+  );
   if (database) {
     const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
     await admin.unsafe(`drop database if exists "${database.name}" with (force)`).finally(() => admin.end());
   }
   if (app) rmSync(app, { recursive: true, force: true });
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const keys: string[] = [];
+    for await (const batch of redis.scanStream({ match: `${QUEUE_PREFIX}:*`, count: 500 })) keys.push(...(batch as string[]));
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
 });
 
 /** Every node command the image runs: the Dockerfile's CMD, each compose service's, each Kubernetes container's and init container's. */
@@ -198,7 +219,7 @@ describe('compiled production (npm run build, the Dockerfile, compose, Kubernete
     expect(Object.keys(pkg.devDependencies)).toContain('tsx');
   });
 
-  it('migrates a new database and starts the partners, a subgraph and the gateway from dist/ with plain node; a sign-up goes through', async () => {
+  it('migrates a new database and starts the partners, a subgraph, the gateway and the workers from dist/ with plain node; a sign-up goes through; the backup command lists', async () => {
     const name = `jt_build_${randomBytes(4).toString('hex')}`;
     const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
     await admin.unsafe(`create database "${name}"`).finally(() => admin.end());
@@ -208,7 +229,7 @@ describe('compiled production (npm run build, the Dockerfile, compose, Kubernete
 
     const common = {
       DATABASE_URL: database.url,
-      QUEUE_PREFIX: `jt-build-${randomBytes(4).toString('hex')}`,
+      QUEUE_PREFIX,
       NODE_ENV: 'production',
       INGEST_API_KEY: 'build-test-ingest-key',
       SERVICE_API_KEY: 'build-test-service-key-0123456789',
@@ -235,5 +256,23 @@ describe('compiled production (npm run build, the Dockerfile, compose, Kubernete
     const body = (await response.json()) as { data?: { createUser: { id: string; name: string } }; errors?: unknown };
     expect(body.errors).toBeUndefined();
     expect(body.data!.createUser.name).toBe('Ada Lovelace');
+
+    // The workers (no inventory runs here: they only need its URL to start), and `npm run backup -- list`
+    // as the image runs it (node dist/scripts/backup.js), without tsx too.
+    const backupDir = join(app, 'backups');
+    await startCompiled(processNamed('workers').source, {
+      ...common,
+      ...auth,
+      INVENTORY_URL: `${users.base}/graphql`,
+      BACKUP_DIR: backupDir,
+      BACKUP_DUMP_EVERY_MS: '0',
+    });
+    const listed = execFileSync(process.execPath, [compiledEntry('scripts/backup.ts'), 'list', '--json'], {
+      cwd: app,
+      env: { PATH: process.env.PATH ?? '', ...common, ...auth, BACKUP_DIR: backupDir },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(() => JSON.parse(listed) as unknown).not.toThrow();
   }, 300_000);
 });
