@@ -91,11 +91,11 @@ export const PROCESSES: readonly Process[] = [
     show: '{base}  (simulated partners; chaos at {base}/_chaos/{service})',
   },
   // The subgraphs of subgraphs/index.ts, in its order (test/catalog.test.ts holds them in step).
-  subgraph('users', 4001),
-  subgraph('events', 4002, ['ENRICHMENT_URL', 'EVENT_REGISTRY_URL', 'INGEST_API_KEY']),
+  subgraph('users', 4001, ['ENRICHMENT_URL']),
+  subgraph('events', 4002, ['EVENT_REGISTRY_URL']),
   subgraph('inventory', 4004),
   subgraph('orders', 4003),
-  subgraph('notifications', 4005, ['NOTIFY_URL']),
+  subgraph('notifications', 4005, ['INGEST_API_KEY']),
   {
     name: 'workers',
     role: 'workers',
