@@ -18,11 +18,25 @@ const { gql, gqlData } = signedIn(() => stack.admin);
 /** The buyer's sign-in headers. */
 let buyer: Record<string, string>;
 let workers: RunningWorkers;
+let workersTimeoutMs = 0;
 let userId: string;
+
+/**
+ * The order workers, with `inventoryTimeoutMs` as INVENTORY_TIMEOUT_MS: the tests that make inventory slower than
+ * the timeout on purpose (a gremlin) use fastOrderEnv's 1 s; the others wait 10 s, so that a machine loaded enough
+ * to queue twenty reservations of one product past 1 s cannot turn them into INVENTORY_UNAVAILABLE (the
+ * 200-order test once failed 11 orders so in a loaded CI run, each after 4 real timeouts).
+ */
+async function useWorkers(inventoryTimeoutMs: number): Promise<void> {
+  if (workers && workersTimeoutMs === inventoryTimeoutMs) return;
+  await workers?.close();
+  workers = await startWorkers({ ...stack.config, INVENTORY_TIMEOUT_MS: inventoryTimeoutMs }, createLogger('workers', process.env.LOG_LEVEL ?? 'silent'));
+  workersTimeoutMs = inventoryTimeoutMs;
+}
 
 beforeAll(async () => {
   stack = await startStack('orders', { env });
-  workers = await startWorkers(stack.config, createLogger('workers', process.env.LOG_LEVEL ?? 'silent'));
+  await useWorkers(10_000);
   userId = await createUser(stack.gatewayUrl);
   buyer = await stack.as(userId);
 });
@@ -52,10 +66,11 @@ describe('order processing', () => {
     const placed = await Promise.all(Array.from({ length: 200 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)));
     for (const order of placed) expect(order.status).toBe('PENDING');
 
+    // 11 s on a quiet machine; a loaded one (CI with everything else running) takes several times as long.
     const rows = await waitForTerminal(
       stack.db.sql,
       placed.map((o) => o.id),
-      30_000,
+      90_000,
     );
     expect(countBy(rows, (r) => `${r.status}:${r.failure_reason}`)).toEqual({ 'CONFIRMED:null': 50, 'FAILED:OUT_OF_STOCK': 150 });
     expect(await productState(productId)).toEqual({ stock: 0, reserved: 50, reserves: 50, releases: 0 });
@@ -95,9 +110,10 @@ describe('order processing', () => {
       ['ORDER_FAILED', 150],
     ]);
     await expectInvariants(stack.db.sql, { settled: settled() });
-  });
+  }, 150_000);
 
   it('never deducts twice when inventory is slower than the timeout on every 2nd request', async () => {
+    await useWorkers(Number(env.INVENTORY_TIMEOUT_MS));
     const productId = await createProduct(stack.gatewayUrl, 30, stack.admin);
     await gremlin(inventory(), { every: 2, latencyMs: 1300 }, stack.service);
     try {
@@ -120,6 +136,7 @@ describe('order processing', () => {
   });
 
   it('fails an order with INVENTORY_UNAVAILABLE when retries run out, and releases what the timed-out calls reserved late', async () => {
+    await useWorkers(Number(env.INVENTORY_TIMEOUT_MS));
     const productId = await createProduct(stack.gatewayUrl, 5, stack.admin);
     await gremlin(inventory(), { every: 1, latencyMs: 1200 }, stack.service);
     let orderId: string;
@@ -143,6 +160,7 @@ describe('order processing', () => {
   });
 
   it('fails an order for an unknown product at once with UNKNOWN_PRODUCT, its job completed with that outcome', async () => {
+    await useWorkers(10_000);
     const order = await placeOrder(stack.gatewayUrl, { userId, productId: 'NO-SUCH-SKU', quantity: 1 }, buyer);
     const [row] = await waitForTerminal(stack.db.sql, [order.id]);
     expect(row).toMatchObject({ status: 'FAILED', failure_reason: 'UNKNOWN_PRODUCT', attempts: 1 });

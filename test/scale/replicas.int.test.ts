@@ -90,7 +90,7 @@ beforeAll(async () => {
 
   redis = new Redis(stack.config.REDIS_URL, { maxRetriesPerRequest: null });
   queue = new Queue(ordersQueue.name, { connection: redis, prefix: PREFIX });
-}, 60_000);
+}, 150_000);
 
 afterAll(async () => {
   await Promise.all(workers.map(async (w) => {

@@ -141,14 +141,20 @@ export class PrivateRedis {
     const settings = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args];
     const child = spawn('redis-server', [...(configFile ? [configFile] : []), ...(sentinel ? ['--sentinel'] : []), ...settings], { stdio: 'ignore' });
     this.process = child;
+    let exited: string | undefined;
+    child.once('exit', (code, signal) => (exited = `exited (${signal ?? `code ${code}`})`));
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      // Every probe is bounded: a PING on a socket that something else (or a frozen server) accepted and never
+      // answers would otherwise wait for ever (the hang seen in workers/test/ready.int.test.ts).
+      const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000 });
       probe.on('error', () => {});
       try {
         await probe.connect();
         if ((await probe.ping()) === 'PONG') return;
       } catch {
+        // The server we started is gone (its port taken since freePort() chose it): say so now, not after 10 s.
+        if (exited) throw new Error(`redis-server on ${this.port} ${exited} before answering`);
         if (Date.now() > deadline) throw new Error(`redis-server on ${this.port} did not start`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       } finally {
@@ -230,7 +236,9 @@ export async function startWorkersProcess(env: Record<string, string>): Promise<
       ? Promise.resolve({ code: child.exitCode, signal: child.signalCode })
       : new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  // Starting under tsx takes seconds on a quiet machine and took over 20 on a loaded one (CI): what is waited
+  // for is the process answering, not how fast.
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`workers exited with ${child.exitCode}: ${output}`);
     const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
