@@ -14,6 +14,14 @@
  * (self)) with the same `Authorization: Bearer` token from the stack's
  * identity provider; the stock and Hive gateways forward it to the subgraphs.
  *
+ * Then the dashboard query of docs/api/operations/ against Junction's gateway
+ * alone, sent three ways in interleaved runs: its full text, its APQ hash
+ * (registered in Redis first) and its manifest id (a second Junction gateway
+ * with OPERATIONS_MANIFEST=docs/api/operations/manifest.json and
+ * OPERATIONS_SAFELIST=enforce): requests per second, p99, and the gateway
+ * process's CPU time per request (/proc/<pid>/stat around each run), beside
+ * the CPU that parsing and validating the text costs when it is not cached.
+ *
  * BENCH_GATEWAY_SECONDS (default 10) is the length of each measured run,
  * BENCH_GATEWAY_ROUNDS (default 3) how many runs per gateway and query;
  * BENCH_GATEWAY_TARGETS (default apollo,hive,junction,tsx) which gateways run;
@@ -22,7 +30,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { Supergraph } from '@apollo/federation-internals';
+import { parse, validate } from 'graphql';
+import { Redis } from 'ioredis';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -31,6 +42,7 @@ import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { gqlData } from '../../test/support/graphql.ts';
 import { createProduct, createUser, freePort, placeOrder } from '../../test/support/orders.ts';
 import { startStack } from '../../test/support/stack.ts';
+import { processCpuMs } from '../system.ts';
 
 export const name = 'gateway';
 
@@ -58,6 +70,10 @@ const USERS_QUERY =
   'query Users { users(first: 20) { nodes { id name events(first: 3) { id name startsAt } orders { id status quantity product { id name } } } } }';
 
 interface Run {
+  /** Requests answered in the run. */
+  requests: number;
+  /** CPU time (user + system) the gateway process used during the run, ms. */
+  cpuMs: number;
   rps: number;
   p50: number;
   p99: number;
@@ -71,7 +87,7 @@ interface Running {
   child: ChildProcess;
 }
 
-async function startGateway(target: Target, urls: Record<string, string>, authEnv: Record<string, string>): Promise<Running> {
+async function startGateway(target: Target, urls: Record<string, string>, authEnv: Record<string, string>, extraEnv: Record<string, string> = {}): Promise<Running> {
   const port = await freePort();
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -84,7 +100,7 @@ async function startGateway(target: Target, urls: Record<string, string>, authEn
   if (target === 'junction' || target === 'tsx') {
     const profile = target === 'junction' ? process.env.BENCH_GATEWAY_PROFILE : undefined;
     args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), ...(target === 'tsx' ? ['--import', 'tsx', 'gateway/index.ts'] : ['dist/gateway/index.js'])];
-    Object.assign(env, { NODE_ENV: 'production', GATEWAY_PORT: String(port), RATE_LIMIT_PER_MINUTE: '0' });
+    Object.assign(env, { NODE_ENV: 'production', GATEWAY_PORT: String(port), RATE_LIMIT_PER_MINUTE: '0', QUEUE_PREFIX: BENCH_PREFIX, ...extraEnv });
     for (const subgraph of SUBGRAPHS) env[subgraph.urlSetting] = urls[subgraph.name]!;
   } else {
     args = ['--import', 'tsx', target === 'apollo' ? 'bench/gateways/stock-apollo.ts' : 'bench/gateways/hive.ts'];
@@ -100,11 +116,15 @@ async function startGateway(target: Target, urls: Record<string, string>, authEn
       headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true' },
       body: JSON.stringify({ query: '{ __typename }' }),
     }).then(
-      (r) => r.ok,
+      // Any answer but a 5xx: a gateway with OPERATIONS_SAFELIST=enforce refuses this unlisted query 400, and is up.
+      (r) => r.status < 500,
       () => false,
     );
     if (ok) return { url, child };
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${target} gateway did not start`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${target} gateway did not start`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -120,6 +140,7 @@ async function load(url: string, body: string, headers: Record<string, string>, 
   const sampler = setInterval(() => {
     maxRss = Math.max(maxRss, rssMiB(pid));
   }, 250);
+  const cpuBefore = processCpuMs(pid);
   try {
     const result = await autocannon({
       url,
@@ -130,6 +151,8 @@ async function load(url: string, body: string, headers: Record<string, string>, 
       duration: seconds,
     });
     return {
+      requests: result.requests.total,
+      cpuMs: processCpuMs(pid) - cpuBefore,
       rps: result.requests.average,
       p50: result.latency.p50,
       p99: result.latency.p99,
@@ -164,6 +187,37 @@ async function seed(gatewayUrl: string, admin: Record<string, string>): Promise<
   return ids;
 }
 
+/** Junction's gateways keep their APQ texts under this QUEUE_PREFIX in Redis; removed when the scenario ends. */
+const BENCH_PREFIX = `bench-gateway-${randomUUID().slice(0, 8)}`;
+const MANIFEST = fileURLToPath(new URL('../../docs/api/operations/manifest.json', import.meta.url));
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Microseconds of CPU per parse + validate of `query` against the supergraph's API schema (what Apollo Server's document store saves on a hit). */
+function parseAndValidateMicros(query: string, iterations = 2000): number {
+  const schema = Supergraph.build(readFileSync(SUPERGRAPH_FILE, 'utf8')).apiSchema().toGraphQLJSSchema();
+  for (let i = 0; i < 200; i++) validate(schema, parse(query));
+  const before = process.cpuUsage();
+  for (let i = 0; i < iterations; i++) {
+    const errors = validate(schema, parse(query));
+    if (errors.length > 0) throw new Error(`the dashboard query does not validate: ${errors[0]!.message}`);
+  }
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / iterations;
+}
+
+async function dropApqKeys(): Promise<void> {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const keys = await redis.keys(`${BENCH_PREFIX}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  } catch {
+    // Nothing to clean when Redis cannot be reached (the keys expire after APQ_TTL_SECONDS anyway).
+  } finally {
+    redis.disconnect();
+  }
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const fmt = (value: number, digits = 0) => value.toFixed(digits);
 
@@ -173,6 +227,7 @@ export async function run(): Promise<string> {
   // No event registry: addEvent stores at once. Subgraph timeouts out of the way of a loaded machine.
   const stack = await startStack('bench_gateway', { env: { EVENT_REGISTRY_URL: '', RATE_LIMIT_PER_MINUTE: '0' } });
   const running: Partial<Record<Target, Running>> = {};
+  let safelisted: Running | undefined;
   try {
     console.log('bench gateway: seeding 40 users, 3 events and 2 orders each …');
     const ids = await seed(stack.gatewayUrl, stack.admin);
@@ -288,8 +343,17 @@ export async function run(): Promise<string> {
       `Memory budget: the compiled gateway's RSS under this load at most ${RSS_BUDGET_MIB} MiB: **${compiledRss <= RSS_BUDGET_MIB ? 'met' : 'not met'}**, ${fmt(compiledRss)} MiB at most over every run` +
         (Number.isNaN(tsxRss) ? '.' : ` (under tsx, in the same runs: ${fmt(tsxRss)} MiB, ${fmt(tsxRss - compiledRss)} MiB more; production runs the compiled code).`),
     );
+    lines.push('', ...(await persistedRuns(running.junction!, urls, stack.identity.env, signedIn, (gateway) => (safelisted = gateway))));
     return lines.join('\n');
   } finally {
+    if (safelisted && safelisted.child.exitCode === null) {
+      const child = safelisted.child;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    await dropApqKeys();
     for (const target of TARGETS) {
       const child = running[target]?.child;
       if (child && child.exitCode === null) {
@@ -301,4 +365,99 @@ export async function run(): Promise<string> {
     }
     await stack.close();
   }
+}
+
+/**
+ * The dashboard query (docs/api/operations/Dashboard.graphql) against Junction's gateway, sent as its full text, as
+ * its APQ hash (the text registered in Redis first, as Apollo Client does) and as its manifest id (a second Junction
+ * gateway with OPERATIONS_SAFELIST=enforce), in interleaved runs; a Markdown section.
+ */
+async function persistedRuns(
+  junction: Running,
+  urls: Record<string, string>,
+  authEnv: Record<string, string>,
+  signedIn: Record<string, string>,
+  started: (gateway: Running) => void,
+): Promise<string[]> {
+  const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8')) as { operations: { id: string; body: string; name: string }[] };
+  const dashboard = manifest.operations.find((operation) => operation.name === 'Dashboard');
+  if (!dashboard) throw new Error('docs/api/operations/manifest.json has no Dashboard operation');
+  const safelisted = await startGateway('junction', urls, authEnv, { OPERATIONS_MANIFEST: MANIFEST, OPERATIONS_SAFELIST: 'enforce' });
+  started(safelisted);
+  const persisted = (hash: string) => ({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } });
+  const modes = [
+    { key: 'text', label: 'full text', gateway: junction, body: JSON.stringify({ query: dashboard.body }) },
+    { key: 'apq', label: 'APQ hash (text in Redis)', gateway: junction, body: JSON.stringify(persisted(sha256(dashboard.body))) },
+    { key: 'id', label: 'manifest id (OPERATIONS_SAFELIST=enforce)', gateway: safelisted, body: JSON.stringify(persisted(dashboard.id)) },
+  ] as const;
+  const post = (url: string, body: string) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...signedIn }, body }).then(async (r) => (await r.json()) as { data?: any; errors?: unknown });
+  // Registered as Apollo Client registers a hash after PERSISTED_QUERY_NOT_FOUND: the text with its hash.
+  await post(junction.url, JSON.stringify({ query: dashboard.body, ...persisted(sha256(dashboard.body)) }));
+  for (const mode of modes) {
+    const json = await post(mode.gateway.url, mode.body);
+    if (json.errors) throw new Error(`the dashboard by ${mode.label} answered errors: ${JSON.stringify(json.errors).slice(0, 300)}`);
+    if (json.data?.users?.nodes?.length !== 20 || !json.data.orderStats) throw new Error(`the dashboard by ${mode.label} answered without the seeded data`);
+  }
+
+  const runs: Record<(typeof modes)[number]['key'], Run[]> = { text: [], apq: [], id: [] };
+  for (const mode of modes) await load(mode.gateway.url, mode.body, signedIn, WARMUP_SECONDS, mode.gateway.child.pid!);
+  const loadBefore = os.loadavg()[0]!;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const mode of modes) {
+      const result = await load(mode.gateway.url, mode.body, signedIn, SECONDS, mode.gateway.child.pid!);
+      console.log(`bench gateway: dashboard by ${mode.key} round ${round + 1}: ${fmt(result.rps)} rps, p99 ${result.p99} ms, ${fmt(result.cpuMs / Math.max(result.requests, 1), 3)} CPU ms/request`);
+      runs[mode.key].push(result);
+    }
+  }
+  const loadAfter = os.loadavg()[0]!;
+  const micros = parseAndValidateMicros(dashboard.body);
+
+  const summary = Object.fromEntries(
+    modes.map((mode) => {
+      const r = runs[mode.key];
+      const requests = r.reduce((n, x) => n + x.requests, 0);
+      return [
+        mode.key,
+        {
+          rps: median(r.map((x) => x.rps)),
+          all: r.map((x) => fmt(x.rps)).join(' / '),
+          p50: median(r.map((x) => x.p50)),
+          p99: median(r.map((x) => x.p99)),
+          cpu: r.reduce((n, x) => n + x.cpuMs, 0) / Math.max(requests, 1),
+          failed: r.reduce((n, x) => n + x.errors + x.non2xx, 0),
+          bytes: Buffer.byteLength(mode.body),
+        },
+      ];
+    }),
+  ) as Record<(typeof modes)[number]['key'], { rps: number; all: string; p50: number; p99: number; cpu: number; failed: number; bytes: number }>;
+
+  const lines = [
+    '## Gateway: the dashboard query by text, by APQ hash, by manifest id',
+    '',
+    `Junction's gateway only (compiled, NODE_ENV=production, signed in as the admin), the dashboard query of docs/api/operations/Dashboard.graphql ` +
+      `(${dashboard.body.length} characters: 20 users with enrichment, events, confirmed orders and notifications, and orderStats) sent by POST three ways: ` +
+      `its full text; its APQ hash alone (the text registered in Redis once before, as Apollo Client does); its manifest id to a second gateway process ` +
+      `with OPERATIONS_MANIFEST=docs/api/operations/manifest.json and OPERATIONS_SAFELIST=enforce. Same data as above, autocannon with ${CONNECTIONS} connections, ` +
+      `${ROUNDS} runs of ${SECONDS} s per mode after a ${WARMUP_SECONDS} s warm-up each, interleaved (text, hash, id, text, …). ` +
+      `1-minute load average ${fmt(loadBefore, 1)} when these runs began and ${fmt(loadAfter, 1)} when they ended, on ${os.availableParallelism()} cores. ` +
+      `Gateway CPU per request is the gateway process's user + system time (/proc/<pid>/stat, 10 ms ticks) over each run divided by the requests it answered, summed over the runs.`,
+    '',
+    '| sent as | request body bytes | req/s (median) | req/s per run | p50 ms | p99 ms | gateway CPU ms per request | failed requests |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...modes.map((mode) => {
+      const x = summary[mode.key];
+      return `| ${mode.label} | ${x.bytes} | ${fmt(x.rps)} | ${x.all} | ${x.p50} | ${x.p99} | ${fmt(x.cpu, 3)} | ${x.failed} |`;
+    }),
+    '',
+    ...(['apq', 'id'] as const).map((key) => {
+      const x = summary[key];
+      const t = summary.text;
+      return `- ${modes.find((mode) => mode.key === key)!.label} / full text: req/s ×${fmt(x.rps / t.rps, 2)}, p99 ×${fmt(x.p99 / Math.max(t.p99, 0.5), 2)}, gateway CPU per request ×${fmt(x.cpu / t.cpu, 2)} (${fmt(Math.abs(t.cpu - x.cpu) * 1000, 0)} µs ${x.cpu <= t.cpu ? 'less' : 'more'} per request), request body ×${fmt(x.bytes / t.bytes, 2)}`;
+    }),
+    `- Parsing and validating the dashboard's text against the API schema costs ${fmt(micros, 0)} µs of CPU (this process, ${2000} times after a warm-up). ` +
+      `Apollo Server caches parsed and validated documents by the text's SHA-256 (its default document store), so a gateway that has seen the text already skips that in all three modes; ` +
+      `what a hash or an id saves on a warm gateway is receiving the text and hashing it, and what it costs is the lookup (Redis for APQ, the in-memory manifest for an id).`,
+  ];
+  return lines;
 }
