@@ -17,7 +17,7 @@ import { createAuthenticator } from '../../common/auth.ts';
 import type { Config } from '../../common/config.ts';
 import { listen, type Listening } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
-import { createGateway, type Gateway } from '../../gateway/server.ts';
+import { createGateway, listenGateway, type Gateway } from '../../gateway/server.ts';
 import { ensureWebBuilt, WEB_MANIFEST } from '../../scripts/web-example.ts';
 import { createWorkersApp, type WorkersApp } from '../../workers/http.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
@@ -44,15 +44,17 @@ let productId: string;
 /** The gateway under test, on the same port each time it starts (the app knows one URL). */
 async function startGatewayOnPort(): Promise<{ gateway: Gateway; http: Listening }> {
   const started = await createGateway({ config, logger: logger.child({ service: 'gateway' }) });
-  return { gateway: started, http: await listen(started.app, gatewayPort, '127.0.0.1') };
+  // Its WebSockets too (subscriptions); closing the listener ends the open streams first.
+  return { gateway: started, http: await listenGateway(started, gatewayPort, '127.0.0.1') };
 }
 
 async function stopGateway(): Promise<void> {
   if (!gateway) return;
   const { gateway: running, http } = gateway;
   gateway = undefined;
-  // The gateway first (it ends its subscriptions), then the listener.
-  await Promise.all([running.close(), http.close()]);
+  // The listener first (it ends the open subscriptions, so their clients reconnect), then the gateway.
+  await http.close();
+  await running.close();
 }
 
 async function startOrderWorkers(): Promise<void> {
@@ -134,7 +136,7 @@ describe('examples/web in Chromium', () => {
   let buyerId: string;
   let orderId: string;
 
-  it('signs up, lists products with their stock, places an order (PENDING), and finds it CONFIRMED once the workers ran', async () => {
+  it('signs up, lists products with their stock, places an order (PENDING), and watches it go PROCESSING → CONFIRMED live, without a reload', async () => {
     buyer = await person();
     const { page } = buyer;
     // Every operation the app sends is asked of the gateway by id (the manifest's), or with the manifest's text.
@@ -154,13 +156,16 @@ describe('examples/web in Chromium', () => {
     await page.waitForFunction(() => /^#\/orders\/[0-9a-f-]{36}$/.test(location.hash));
     orderId = decodeURIComponent((await page.evaluate(() => location.hash)).split('/').pop()!);
     await waitForStatus(page, 'PENDING');
+    await page.waitForSelector('[data-testid=live]');
 
+    // The page stays as it is: a mark on its window would be gone after any reload or navigation.
+    await page.evaluate(() => ((window as unknown as { unreloaded: boolean }).unreloaded = true));
+    const gets = sent.length;
     await startOrderWorkers();
-    await waitForTerminal(stack!.db.sql, [orderId], 45_000);
-    await page.click('nav a[href="#/orders"]');
-    await page.waitForSelector(`tr[data-order-id="${orderId}"] a`);
-    await page.click(`tr[data-order-id="${orderId}"] a`);
     await waitForStatus(page, 'CONFIRMED');
+    expect(await page.evaluate(() => (window as unknown as { unreloaded?: boolean }).unreloaded)).toBe(true);
+    // The change came over the subscription: the page asked the gateway nothing over HTTP meanwhile (no polling).
+    expect(sent.length).toBe(gets);
     expect(await page.$$eval('[data-testid=history] li', (items) => items.map((item) => item.getAttribute('data-status')))).toEqual(['PENDING', 'PROCESSING', 'CONFIRMED']);
     expect(await text(page, '.order')).toContain(`3 × Product ${productId}`);
     await page.screenshot({ path: join(ARTIFACTS, 'web-flow.png'), fullPage: true });
@@ -170,6 +175,35 @@ describe('examples/web in Chromium', () => {
 
     expect(sent.length).toBeGreaterThan(0);
     for (const body of sent) expect(JSON.parse(body).extensions?.persistedQuery?.sha256Hash, body).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('keeps watching across a gateway restart: the subscription resumes and the next change appears without a reload', async () => {
+    const { page } = buyer;
+    // No workers: the next order stays PENDING until they are back.
+    await closeAll(workers);
+    workers = undefined;
+    await page.goto(`${web!.origin}/#/`);
+    const row = `tr[data-product-id="${productId}"]`;
+    await page.waitForSelector(row);
+    await page.click(`${row} button`);
+    await page.waitForFunction((previous) => /^#\/orders\/[0-9a-f-]{36}$/.test(location.hash) && !location.hash.endsWith(previous), {}, orderId);
+    const next = decodeURIComponent((await page.evaluate(() => location.hash)).split('/').pop()!);
+    await waitForStatus(page, 'PENDING');
+    await page.waitForSelector('[data-testid=live]');
+    await page.evaluate(() => ((window as unknown as { unreloaded: boolean }).unreloaded = true));
+
+    // The gateway goes away (its streams end) and comes back on the same address.
+    await stopGateway();
+    gateway = await startGatewayOnPort();
+    // Nothing has happened to the order yet: whatever the page shows next came over the resumed subscription.
+    const [before] = await stack!.db.sql`select status from orders.orders where id = ${next}`;
+    expect(before!.status).toBe('PENDING');
+    await startOrderWorkers();
+    await waitForTerminal(stack!.db.sql, [next], 45_000);
+    await waitForStatus(page, 'CONFIRMED');
+    expect(await page.evaluate(() => (window as unknown as { unreloaded?: boolean }).unreloaded)).toBe(true);
+    expect(await page.$$eval('[data-testid=history] li', (items) => items.map((item) => item.getAttribute('data-status')))).toEqual(['PENDING', 'PROCESSING', 'CONFIRMED']);
+    expect(await page.$('[data-testid=reconnecting]')).toBeNull();
   });
 
   it("cannot show another user's order: NOT_FOUND, and nothing of it in the page", async () => {
@@ -193,6 +227,31 @@ describe('examples/web in Chromium', () => {
     expect(await text(page, '[data-testid=count-CONFIRMED]')).toBe(String(row!.confirmed));
     expect(await text(page, '[data-testid=count-total]')).toBe(String(row!.total));
     await context.close();
+  });
+
+  it('with OPERATIONS_SAFELIST=enforce, an operation typed into the devtools console is refused; the same session still works', async () => {
+    const { page } = buyer;
+    await page.goto(`${web!.origin}/#/orders`);
+    await page.waitForSelector(`tr[data-order-id="${orderId}"]`);
+    // What someone types in the console: the session's own token, from the app's own origin (so CORS lets it through), a
+    // query of their own choosing that is not in the app's manifest.
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}/graphql`;
+    const typed = await page.evaluate(async (url) => {
+      const token = sessionStorage.getItem('junction.session');
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ me { id email orders { id status } } }' }),
+      });
+      return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] } };
+    }, gatewayUrl);
+    expect(typed.status).toBe(400);
+    expect(typed.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_IN_LIST');
+    expect(typed.body.data ?? null).toBeNull();
+    expect(JSON.stringify(typed.body)).not.toContain(orderId);
+    // The app's own operations, from the same page and token, still answer.
+    await page.click('nav a[href="#/"]');
+    await page.waitForSelector(`tr[data-product-id="${productId}"] [data-testid=stock]`);
   });
 
   it('from an origin not in CORS_ORIGINS the app gets nothing from the gateway', async () => {

@@ -6,7 +6,7 @@ const TERMINAL = new Set(['CONFIRMED', 'FAILED', 'CANCELLED']);
 
 /** One order, kept current as its status changes (no reload, no polling). */
 export function OrderPage({ id }: { id: string }) {
-  const { order, error, notFound, live } = useLiveOrder(id);
+  const { order, error, notFound, live, reconnecting } = useLiveOrder(id);
   if (notFound) {
     return (
       <section>
@@ -29,7 +29,18 @@ export function OrderPage({ id }: { id: string }) {
             <span className={`status status-${order.status}`} data-testid="order-status">
               {order.status}
             </span>
-            {!TERMINAL.has(order.status) && live && <span className="muted"> watching live…</span>}
+            {!TERMINAL.has(order.status) && live && (
+              <span className="muted" data-testid="live">
+                {' '}
+                watching live…
+              </span>
+            )}
+            {reconnecting && (
+              <span className="muted" data-testid="reconnecting">
+                {' '}
+                reconnecting…
+              </span>
+            )}
             {order.failureReason && <span data-testid="failure-reason"> ({order.failureReason})</span>}
           </p>
           <p>

@@ -54,9 +54,10 @@ export const PlaceOrderMutation = graphql(`
   }
 `);
 
-export const OrderQuery = graphql(`
-  query Order($id: ID!) {
-    order(id: $id) {
+/** The order as it is now, then again after each status change (the gateway over graphql-ws); it ends after a final status. */
+export const OrderUpdatedSubscription = graphql(`
+  subscription OrderUpdated($id: ID!) {
+    orderUpdated(id: $id) {
       id
       status
       failureReason
