@@ -118,6 +118,10 @@ async function stream(body: AsyncGenerator<string, void, undefined>, res: Respon
     }
   } finally {
     clearInterval(heartbeat);
-    if (!gone) res.end();
+    if (!gone) {
+      res.end();
+      // A client that does not read the last events either is cut off after a heartbeat instead of holding them.
+      if (!res.writableFinished) setTimeout(() => res.writableFinished || res.destroy(), heartbeatMs).unref();
+    }
   }
 }

@@ -59,6 +59,10 @@ export async function writeMultipart(
     if (!gone) res.write(part({ payload: null, errors: [options.formatError(error)] }));
   } finally {
     clearInterval(heartbeat);
-    if (!gone) res.end('--\r\n');
+    if (!gone) {
+      res.end('--\r\n');
+      // A client that does not read the last parts either is cut off after a heartbeat instead of holding them.
+      if (!res.writableFinished) setTimeout(() => res.writableFinished || res.destroy(), options.heartbeatMs).unref();
+    }
   }
 }

@@ -1,5 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { request } from 'node:http';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
@@ -293,3 +295,60 @@ describe('lifetimes of subscriptions through the gateway', () => {
     }
   });
 });
+
+describe('a subscriber that does not read', () => {
+  it('is dropped, not buffered for: its stream ends once it falls SUBSCRIPTION_QUEUE_MAX events behind or stops taking data', async () => {
+    // Big events (2000 aliases of the cursor, about 100 KB each) so the sockets' buffers fill after some dozens.
+    const gateway = await startGateway(
+      { ...stack.config, SUBSCRIPTION_QUEUE_MAX: 5, MAX_ALIASES: 5000, MAX_QUERY_TOKENS: 100_000, MAX_QUERY_COST: 100_000 },
+      'subs-slow',
+    );
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${gateway.base}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(name));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    try {
+      const open = 'junction_gateway_subscriptions_open{protocol="multipart"}';
+      const baseline = await metric(open);
+      const query = `subscription { orderUpdates { ${Array.from({ length: 2000 }, (_, i) => `c${i}: cursor`).join(' ')} } }`;
+      const req = request(gateway.url, {
+        method: 'POST',
+        headers: { accept: 'multipart/mixed;subscriptionSpec="1.0"', 'content-type': 'application/json', ...stack.admin },
+      });
+      req.end(JSON.stringify({ query }));
+      const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
+      expect(res.headers['content-type']).toContain('multipart/mixed');
+      // It reads nothing from now on.
+      res.pause();
+      await waitUntil(async () => (await metric(open)) === baseline + 1, 'the subscription to open');
+
+      // Changes keep coming (40 orders, three changes each) until the gateway lets the reader go.
+      const ids: string[] = [];
+      for (let i = 0; i < 40 && (await metric(open)) > baseline; i += 1) {
+        const id = await placeFor(alice);
+        ids.push(id);
+        await transitions.confirm(id);
+      }
+      await waitUntil(async () => (await metric(open)) === baseline, 'the slow subscription to end');
+      // What reached the client ends without the closing boundary's stream going on: the connection is gone.
+      res.resume();
+      const closed = new Promise<void>((resolve) => {
+        res.on('close', () => resolve());
+        res.on('error', () => resolve());
+      });
+      await closed;
+      expect(ids.length).toBeGreaterThan(0);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
+async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
