@@ -167,6 +167,47 @@ describe('limits of subscribing through the gateway', () => {
   });
 });
 
+describe('the rate limit and the query limits on subscribing', () => {
+  it.each(['ws', 'sse'] as const)('counts each %s subscribe against the rate limit: RATE_LIMITED beyond RATE_LIMIT_PER_MINUTE', async (protocol) => {
+    const gateway = await startGateway({ ...stack.config, RATE_LIMIT_PER_MINUTE: 2 }, `subs-rate-${protocol}`);
+    try {
+      const dave = await createUser(stack.gatewayUrl);
+      const id = await placeFor(dave);
+      const me = await stack.as(dave);
+      const codes: unknown[] = [];
+      for (let i = 0; i < 3; i += 1) {
+        if (protocol === 'ws') {
+          const stream = await subscribe('ws', { query: ORDER_UPDATED, variables: { id } }, me, gateway.url);
+          await stream.until(() => stream.results.length > 0 || stream.done, 15_000, 'an answer');
+          const ended = stream.done ? await stream.ended : undefined;
+          codes.push(stream.results[0]?.data?.orderUpdated?.status ?? (ended && 'error' in ended ? (ended.error as StreamResult['errors'])![0]!.extensions?.code : ended));
+          stream.close();
+        } else {
+          const stream = await SseSubscription.open(gateway.url, { query: ORDER_UPDATED, variables: { id } }, me);
+          codes.push(stream.status === 200 ? (await stream.next()).data.orderUpdated.status : stream.body.errors[0].extensions.code);
+          stream.close();
+        }
+      }
+      expect(codes).toEqual(['PENDING', 'PENDING', 'RATE_LIMITED']);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it.each(['ws', 'multipart'] as const)('refuses a %s subscription deeper than MAX_QUERY_DEPTH with MAX_DEPTH_LIMIT before subscribing', async (protocol) => {
+    const gateway = await startGateway({ ...stack.config, MAX_QUERY_DEPTH: 2 }, `subs-depth-${protocol}`);
+    try {
+      const stream = await subscribe(protocol, { query: ORDER_UPDATED, variables: { id: await placeFor(alice) } }, await stack.as(alice), gateway.url);
+      const event = await stream.next();
+      expect(event.data?.orderUpdated ?? null).toBeNull();
+      expect(event.errors?.map((e) => e.extensions?.code)).toEqual(['MAX_DEPTH_LIMIT']);
+      expect(await stream.ended).toEqual({ complete: true });
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
 describe('the safelist (OPERATIONS_SAFELIST=enforce) on subscriptions', () => {
   let gateway: TestGateway;
   let dir: string;
