@@ -244,6 +244,19 @@ describe('the safelist (OPERATIONS_SAFELIST=enforce) on subscriptions', () => {
     expect(await listed.next()).toEqual({ data: { orderUpdated: { id, status: 'PENDING', product: { id: productId, name: productName } } } });
     listed.close();
   });
+
+  it('runs a listed subscription sent by its manifest id alone, over SSE by GET and over graphql-ws', async () => {
+    const me = await stack.as(alice);
+    const id = await placeFor(alice);
+    const byId = { query: '', variables: { id }, extensions: { persistedQuery: { version: 1, sha256Hash: 'watch-order' } } };
+    const overGet = await SseSubscription.open(gateway.url, byId, me, 'GET');
+    expect(overGet.status).toBe(200);
+    expect(await overGet.next()).toEqual({ data: { orderUpdated: { id, status: 'PENDING', product: { id: productId, name: productName } } } });
+    overGet.close();
+    const overWs = await subscribe('ws', byId, me, gateway.url);
+    expect((await overWs.next()).data.orderUpdated.status).toBe('PENDING');
+    overWs.close();
+  });
 });
 
 describe('lifetimes of subscriptions through the gateway', () => {
