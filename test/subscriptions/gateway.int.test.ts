@@ -8,7 +8,7 @@ import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUPERGRAPH_FILE } from '../../scripts/compose.ts';
 import { dropQueues, createProduct, createUser, placeOrder } from '../support/orders.ts';
-import { workerTransitions } from '../support/orders-subscriptions.ts';
+import { startOrders, workerTransitions } from '../support/orders-subscriptions.ts';
 import { gql, gqlData } from '../support/graphql.ts';
 import { startGateway, startStack, type Stack, type TestGateway } from '../support/stack.ts';
 import { MultipartSubscription, SseSubscription, wsClient, WsSubscription, type Operation, type Received, type StreamResult } from '../support/subscriptions.ts';
@@ -305,6 +305,31 @@ describe('lifetimes of subscriptions through the gateway', () => {
       expect(last.data?.orderUpdated ?? null).toBeNull();
       expect(last.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
       expect(await stream.ended).toEqual({ complete: true });
+    }
+  });
+
+  it('the orders subgraph shutting down ends the streams through the gateway with SERVICE_UNAVAILABLE over every protocol, so clients subscribe again', async () => {
+    const orders = await startOrders(stack.db.db, stack.identity);
+    const gateway = await startGateway({ ...stack.config, ORDERS_URL: orders.url }, 'subs-orders-down');
+    try {
+      const me = await stack.as(alice);
+      const id = await placeFor(alice);
+      const streams: Stream[] = [];
+      for (const protocol of ['ws', 'sse', 'multipart'] as const) {
+        const stream = await subscribe(protocol, { query: ORDER_UPDATED, variables: { id } }, me, gateway.url);
+        expect((await stream.next()).data.orderUpdated.status).toBe('PENDING');
+        streams.push(stream);
+      }
+      await orders.close();
+      for (const stream of streams) {
+        const last = await stream.next();
+        expect(last.data?.orderUpdated ?? null).toBeNull();
+        expect(last.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+        expect(await stream.ended).toEqual({ complete: true });
+      }
+    } finally {
+      await gateway.close();
+      await orders.close();
     }
   });
 
