@@ -15,6 +15,7 @@ import { gqlData } from './graphql.ts';
 import { startTestIdentity, type TestIdentity } from './identity.ts';
 import { eventually, startTestProvider, type Behaviour, type TestProvider } from './notify-provider.ts';
 import { closeTestQueues, openTestQueues } from './queues.ts';
+import { dropKeys } from './orders.ts';
 
 /**
  * What every notification test stands on: a fresh database, a test provider
@@ -79,6 +80,8 @@ export async function startNotificationBase(label: string, options: Notification
       await closeTestQueues(queues, producer);
       await provider.close();
       await db.drop();
+      // Nothing of this base's left in the shared Redis (its prefix is its own: jt-<label>-<random>).
+      await dropKeys(config.REDIS_URL, `${config.QUEUE_PREFIX}:*`);
     },
   };
 }

@@ -8,6 +8,7 @@ import { createGateway, listenGateway } from '../../gateway/server.ts';
 import { SUBGRAPHS, type SubgraphName } from '../../subgraphs/index.ts';
 import { SERVICE_KEY_HEADER } from '../../common/auth.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
+import { dropKeys } from './orders.ts';
 import { startTestIdentity, type TestIdentity } from './identity.ts';
 
 /** The service key of every test stack (the workers' identity for internal operations). */
@@ -118,6 +119,10 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       async close() {
         for (const close of closers) await close();
         await db.drop();
+        // Nothing of this stack's left in the shared Redis: its queues, schedulers' keys, APQ cache, and the keys of
+        // anything the test ran under a prefix of its own derived from it (e.g. `<prefix>-board`). Only a test's own
+        // prefix (jt-…), never a developer's.
+        if (config.QUEUE_PREFIX.startsWith('jt-')) await dropKeys(config.REDIS_URL, `${config.QUEUE_PREFIX}*`);
       },
     };
   } catch (error) {
