@@ -1,0 +1,290 @@
+/**
+ * Subscriptions, against issue 19's goals: N open `orderUpdates` subscriptions
+ * through one gateway process while orders change at R per second; p99
+ * commit-to-client at most 250 ms, at most 20 KiB of gateway memory per idle
+ * subscription, nothing lost.
+ *
+ * Junction runs compiled (`npm run build`, dist/), each service its own
+ * process (bench/system.ts: the gateway, the five subgraphs, the simulated
+ * partners; no workers), NODE_ENV=production, LOG_LEVEL=info, the default
+ * SUBSCRIPTIONS_PER_VIEWER, heartbeat and queue settings. The clients are
+ * graphql-ws clients (the `graphql-ws` library over `ws`) in the bench
+ * process: N / BENCH_SUBS_PER_SOCKET sockets, each signed in as a user of its
+ * own (the token in connectionParams.authorization), each carrying
+ * BENCH_SUBS_PER_SOCKET subscriptions
+ * `orderUpdates { cursor change { status at } order { id status } }` of its
+ * viewer's orders. BENCH_SUBS_ACTIVE of those users have orders that change;
+ * every other subscription stays idle (heartbeats only). The changes: for an
+ * active user (round robin), placeOrder then, once it answers, cancelOrder,
+ * each as that user straight to the orders subgraph (so the gateway's CPU is
+ * the subscriptions' alone), started open loop so that R changes per second
+ * are made (R / 2 orders).
+ *
+ * Commit-to-client latency is the client's receipt (Date.now() in the bench
+ * process) minus the change's `at` (PostgreSQL's now() of the statement that
+ * made it, committed with it). Memory is each process's VmRSS before
+ * subscribing, with N open and idle, and at most under load. CPU is
+ * /proc/<pid>/stat (gateway, orders) and process.cpuUsage() (the clients).
+ *
+ * BENCH_SUBS_N (10000), BENCH_SUBS_PER_SOCKET (10), BENCH_SUBS_ACTIVE (20),
+ * BENCH_SUBS_RATE (200 changes/s), BENCH_SUBS_SECONDS (20), BENCH_SUBS_IDLE_SECONDS (10).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { createProduct, createUser } from '../../test/support/orders.ts';
+import { summarize } from '../measure.ts';
+import { account, changeKey } from '../subscriptions.ts';
+import { processCpuMs, startSystem } from '../system.ts';
+
+export const name = 'subscriptions';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const N = Number(process.env.BENCH_SUBS_N ?? 10_000);
+const PER_SOCKET = Number(process.env.BENCH_SUBS_PER_SOCKET ?? 10);
+const ACTIVE = Number(process.env.BENCH_SUBS_ACTIVE ?? 20);
+const RATE = Number(process.env.BENCH_SUBS_RATE ?? 200);
+const SECONDS = Number(process.env.BENCH_SUBS_SECONDS ?? 20);
+const IDLE_SECONDS = Number(process.env.BENCH_SUBS_IDLE_SECONDS ?? 10);
+const GOAL_P99_MS = 250;
+const GOAL_KIB = 20;
+
+const SUBSCRIPTION = 'subscription Mine { orderUpdates { cursor change { status at } order { id status } } }';
+const PLACE = 'mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }';
+const CANCEL = 'mutation Cancel($id: ID!) { cancelOrder(id: $id) { id status } }';
+
+const fmt = (value: number, digits = 0) => value.toFixed(digits);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function rssKiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
+}
+
+interface Watched {
+  user: string;
+  received: Map<string, number>;
+}
+
+/** Open subscriptions on the gateway, from its /metrics (every protocol). */
+async function openOnGateway(base: string): Promise<number> {
+  const text = await fetch(`${base}/metrics`).then((r) => r.text());
+  let open = 0;
+  for (const match of text.matchAll(/^junction_gateway_subscriptions_open(?:\{[^}]*\})? (\S+)$/gm)) open += Number(match[1]);
+  return open;
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+export async function run(): Promise<string> {
+  const uptimeBefore = execFileSync('uptime', { encoding: 'utf8' }).trim();
+  console.log('bench subscriptions: npm run build …');
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const system = await startSystem('subscriptions', { env: { RATE_LIMIT_PER_MINUTE: '1000000' } });
+  const clients: Client[] = [];
+  try {
+    const gateway = system.services.get('gateway')!;
+    const orders = system.services.get('orders')!;
+    const [gatewayPid, ordersPid] = [gateway.child.pid!, orders.child.pid!];
+    const admin = await system.identity.headers('bench-admin', ['admin']);
+    const productId = await createProduct(system.gatewayUrl, 10_000_000, admin);
+    const sockets = Math.ceil(N / PER_SOCKET);
+    const active = Math.min(ACTIVE, sockets);
+    console.log(`bench subscriptions: ${active} active users, ${sockets - active} idle ones …`);
+    const activeUsers: string[] = [];
+    for (let i = 0; i < active; i += 10) activeUsers.push(...(await Promise.all(Array.from({ length: Math.min(10, active - i) }, () => createUser(system.gatewayUrl)))));
+    const activeHeaders = new Map<string, Record<string, string>>();
+    for (const user of activeUsers) activeHeaders.set(user, await system.identity.headers(user));
+
+    await sleep(2000);
+    const rssBefore = { gateway: rssKiB(gatewayPid), orders: rssKiB(ordersPid) };
+
+    // The clients: one socket per user, PER_SOCKET subscriptions on each; only the active users' are watched closely.
+    const watched: Watched[] = [];
+    const latencies: number[] = [];
+    let measuring = false;
+    let idleEvents = 0;
+    let ended = 0;
+    let firstEnd = '';
+    let opened = 0;
+    console.log(`bench subscriptions: opening ${N} subscriptions over ${sockets} sockets …`);
+    for (let s = 0; s < sockets; s++) {
+      const user = s < active ? activeUsers[s]! : randomUUID();
+      const token = s < active ? activeHeaders.get(user)!.authorization : (await system.identity.headers(user)).authorization;
+      const client = createClient({
+        url: system.gatewayUrl.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: token },
+        retryAttempts: 0,
+        lazy: true,
+      });
+      clients.push(client);
+      for (let k = 0; k < PER_SOCKET && opened < N; k++, opened++) {
+        const entry: Watched | undefined = s < active ? { user, received: new Map() } : undefined;
+        if (entry) watched.push(entry);
+        client.subscribe<any>(
+          { query: SUBSCRIPTION },
+          {
+            next: (result) => {
+              const update = result.data?.orderUpdates;
+              if (!entry || !update) {
+                idleEvents += 1;
+                return;
+              }
+              const key = changeKey(update.order.id, update.change.status);
+              entry.received.set(key, (entry.received.get(key) ?? 0) + 1);
+              if (measuring) latencies.push(Date.now() - Date.parse(update.change.at));
+            },
+            error: (error) => {
+              ended += 1;
+              firstEnd ||= JSON.stringify(error).slice(0, 300);
+            },
+            complete: () => {
+              ended += 1;
+            },
+          },
+        );
+      }
+      // A breath every 50 sockets, so the gateway is not handed every upgrade at once.
+      if (s % 50 === 49) await until(async () => (await openOnGateway(gateway.base)) >= opened - PER_SOCKET * 50 || ended > 0, 120_000, 'the gateway to catch up');
+      if (ended > 0) throw new Error(`subscriptions ended while opening: ${firstEnd}`);
+    }
+    await until(async () => (await openOnGateway(gateway.base)) >= N || ended > 0, 300_000, `${N} open subscriptions on the gateway`);
+    if (ended > 0) throw new Error(`subscriptions ended while opening: ${firstEnd}`);
+
+    // Each active user's subscriptions live end to end (registered on the orders subgraph too): a probe order each.
+    const ordersUrl = system.urls.orders;
+    const post = async (query: string, variables: Record<string, unknown>, headers: Record<string, string>) => {
+      const response = await fetch(ordersUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
+      const json = (await response.json()) as { data?: any; errors?: unknown };
+      if (json.errors || !json.data) throw new Error(`orders subgraph answered ${JSON.stringify(json.errors).slice(0, 300)}`);
+      return json.data;
+    };
+    const expected = new Map<string, Set<string>>(activeUsers.map((user) => [user, new Set<string>()]));
+    const change = async (user: string) => {
+      const headers = activeHeaders.get(user)!;
+      const placed = await post(PLACE, { input: { productId, quantity: 1, idempotencyKey: randomUUID() } }, headers);
+      expected.get(user)!.add(changeKey(placed.placeOrder.id, 'PENDING'));
+      const cancelled = await post(CANCEL, { id: placed.placeOrder.id }, headers);
+      expected.get(user)!.add(changeKey(cancelled.cancelOrder.id, 'CANCELLED'));
+    };
+    await Promise.all(activeUsers.map((user) => change(user)));
+    const caughtUp = () => account(expected, watched).lost === 0;
+    await until(caughtUp, 60_000, 'the probe orders on every active subscription');
+
+    console.log(`bench subscriptions: ${N} open; idle for ${IDLE_SECONDS} s …`);
+    await sleep(5000);
+    const rssIdle = { gateway: rssKiB(gatewayPid), orders: rssKiB(ordersPid) };
+    const idleCpu0 = { gateway: processCpuMs(gatewayPid), orders: processCpuMs(ordersPid), clients: process.cpuUsage() };
+    await sleep(IDLE_SECONDS * 1000);
+    const clientsIdle = process.cpuUsage(idleCpu0.clients);
+    const idleCpu = { gateway: processCpuMs(gatewayPid) - idleCpu0.gateway, orders: processCpuMs(ordersPid) - idleCpu0.orders, clients: (clientsIdle.user + clientsIdle.system) / 1000 };
+
+    console.log(`bench subscriptions: ${RATE} changes/s for ${SECONDS} s …`);
+    const rssLoad = { ...rssIdle };
+    const sampler = setInterval(() => {
+      rssLoad.gateway = Math.max(rssLoad.gateway, rssKiB(gatewayPid));
+      rssLoad.orders = Math.max(rssLoad.orders, rssKiB(ordersPid));
+    }, 500);
+    const before = account(expected, watched);
+    const loadCpu0 = { gateway: processCpuMs(gatewayPid), orders: processCpuMs(ordersPid), clients: process.cpuUsage() };
+    const uptimeLoad = execFileSync('uptime', { encoding: 'utf8' }).trim();
+    measuring = true;
+    const started = Date.now();
+    let begun = 0;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let failed = 0;
+    let firstFailure = '';
+    const pending: Promise<void>[] = [];
+    while (Date.now() - started < SECONDS * 1000) {
+      const due = Math.floor(((Date.now() - started) / 1000) * (RATE / 2));
+      for (; begun < due; begun++) {
+        const user = activeUsers[begun % activeUsers.length]!;
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        pending.push(
+          change(user).then(
+            () => void (inFlight -= 1),
+            (error: unknown) => {
+              inFlight -= 1;
+              failed += 1;
+              firstFailure ||= String(error);
+            },
+          ),
+        );
+      }
+      await sleep(10);
+    }
+    await Promise.all(pending);
+    const madeIn = (Date.now() - started) / 1000;
+    // Until every change made has arrived on every watched subscription, or 30 s have passed.
+    const drained = await until(caughtUp, 30_000, 'every change delivered').then(
+      () => true,
+      () => false,
+    );
+    measuring = false;
+    clearInterval(sampler);
+    const clientsLoad = process.cpuUsage(loadCpu0.clients);
+    const loadCpu = { gateway: processCpuMs(gatewayPid) - loadCpu0.gateway, orders: processCpuMs(ordersPid) - loadCpu0.orders, clients: (clientsLoad.user + clientsLoad.system) / 1000 };
+    const uptimeAfter = execFileSync('uptime', { encoding: 'utf8' }).trim();
+    const after = account(expected, watched);
+    const changes = (after.expected - before.expected) / PER_SOCKET;
+    const deliveredInRun = after.delivered - before.delivered;
+    const latency = summarize(latencies);
+
+    const perSub = (idle: number, base: number) => (idle - base) / N;
+    const gatewayKiB = perSub(rssIdle.gateway, rssBefore.gateway);
+    const ordersKiB = perSub(rssIdle.orders, rssBefore.orders);
+    const nothingLost = after.lost === 0 && after.duplicates === 0 && after.unexpected === 0 && idleEvents === 0 && ended === 0 && failed === 0;
+    const mib = (kib: number) => fmt(kib / 1024, 1);
+    const verdict = (met: boolean) => (met ? '**met**' : '**not met**');
+    const cores = os.availableParallelism();
+
+    return [
+      '## Subscriptions',
+      '',
+      `Command: \`npm run bench -- subscriptions\` with BENCH_SUBS_N=${N}, BENCH_SUBS_PER_SOCKET=${PER_SOCKET}, BENCH_SUBS_ACTIVE=${ACTIVE}, BENCH_SUBS_RATE=${RATE}, BENCH_SUBS_SECONDS=${SECONDS}. ` +
+        `\`uptime\` before the build: \`${uptimeBefore}\`; when the changes began: \`${uptimeLoad}\`; at the end: \`${uptimeAfter}\` (${cores} cores).`,
+      '',
+      `What ran: everything compiled (\`npm run build\`, \`node dist/…\`), each service its own process (bench/system.ts; no workers), NODE_ENV=production, LOG_LEVEL=info, default subscription settings. ` +
+        `${N} \`orderUpdates\` subscriptions (\`{ cursor change { status at } order { id status } }\`, orders-owned fields only) over ${sockets} graphql-ws sockets to ONE gateway process, ` +
+        `${PER_SOCKET} per socket, each socket signed in as a user of its own (connectionParams.authorization); the gateway carries them all to the orders subgraph over its one upstream graphql-ws socket. ` +
+        `${active} users (${active * PER_SOCKET} subscriptions) have orders that change; the other ${N - active * PER_SOCKET} subscriptions only see heartbeats. ` +
+        `Changes: placeOrder, then cancelOrder once it answers, as the user straight to the orders subgraph, started open loop at ${RATE / 2} orders/s (${RATE} changes/s); ` +
+        `each change is delivered to its user's ${PER_SOCKET} subscriptions. The clients and the change generator are one Node.js process (this bench) on the same ${cores} cores as everything else, kept cheap: ` +
+        'a received event is a map update and a subtraction.',
+      '',
+      '| measure | value |',
+      '| --- | --- |',
+      `| open subscriptions (sockets) | ${N} (${sockets}) |`,
+      `| changes made in the run | ${changes} in ${fmt(madeIn, 1)} s (${fmt(changes / madeIn)}/s offered ${RATE}/s; up to ${maxInFlight} orders in flight; ${failed} mutations failed) |`,
+      `| deliveries in the run | ${deliveredInRun} (${fmt(deliveredInRun / madeIn)}/s) |`,
+      `| commit-to-client latency | p50 ${fmt(latency.p50)} ms, p90 ${fmt(latency.p90)} ms, **p99 ${fmt(latency.p99)} ms**, max ${fmt(latency.max)} ms (n ${latency.n}) |`,
+      `| gateway RSS | ${mib(rssBefore.gateway)} MiB before subscribing, ${mib(rssIdle.gateway)} MiB with ${N} open idle, ${mib(rssLoad.gateway)} MiB at most under load |`,
+      `| gateway memory per open idle subscription | **${fmt(gatewayKiB, 1)} KiB** (${fmt((gatewayKiB * PER_SOCKET), 1)} KiB per socket of ${PER_SOCKET}) |`,
+      `| orders subgraph RSS | ${mib(rssBefore.orders)} MiB before, ${mib(rssIdle.orders)} MiB with ${N} open idle, ${mib(rssLoad.orders)} MiB at most under load; ${fmt(ordersKiB, 1)} KiB per open subscription |`,
+      `| CPU, ${N} open and idle (heartbeats) | gateway ${fmt(idleCpu.gateway / IDLE_SECONDS)} ms/s, orders ${fmt(idleCpu.orders / IDLE_SECONDS)} ms/s, clients ${fmt(idleCpu.clients / IDLE_SECONDS)} ms/s |`,
+      `| CPU per delivered event, under load | gateway ${fmt(loadCpu.gateway / Math.max(deliveredInRun, 1), 3)} ms; orders ${fmt(loadCpu.orders / Math.max(deliveredInRun, 1), 3)} ms (${fmt(loadCpu.orders / Math.max(changes, 1), 2)} ms per change, serving the mutations included); clients ${fmt(loadCpu.clients / Math.max(deliveredInRun, 1), 3)} ms |`,
+      `| delivered vs expected (whole run, probes included) | ${after.delivered} of ${after.expected}; lost ${after.lost}, duplicates ${after.duplicates}, unexpected ${after.unexpected}; events on idle subscriptions ${idleEvents}; subscriptions ended ${ended}${drained ? '' : ' (not all delivered 30 s after the last change)'} |`,
+      '',
+      '### Goals',
+      '',
+      `- p99 commit-to-client at most ${GOAL_P99_MS} ms: ${verdict(latency.p99 <= GOAL_P99_MS)} (${fmt(latency.p99)} ms).`,
+      `- at most ${GOAL_KIB} KiB of gateway memory per idle subscription: ${verdict(gatewayKiB <= GOAL_KIB)} (${fmt(gatewayKiB, 1)} KiB; the anchor, Cosmo Router: 150–200 MB for 10,000 idle clients, 15–20 KiB each, one client per connection, where here ${PER_SOCKET} subscriptions share a socket).`,
+      `- nothing lost: ${verdict(nothingLost)}${firstFailure ? ` (first failure: ${firstFailure.slice(0, 200)})` : ''}${firstEnd ? ` (first ended stream: ${firstEnd})` : ''}.`,
+    ].join('\n');
+  } finally {
+    for (const client of clients) void client.dispose();
+    await system.close();
+  }
+}
