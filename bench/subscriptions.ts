@@ -21,7 +21,7 @@ export interface Accounting {
 
 /**
  * Compares, per subscription, the changes it should have received (`expected`, by its user) with what it received
- * (`received`: change key → times received). `userOf` gives a subscription's user.
+ * (`received`: change key → times received), each subscription with its user.
  */
 export function account(
   expected: ReadonlyMap<string, ReadonlySet<string>>,
