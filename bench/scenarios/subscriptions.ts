@@ -41,7 +41,7 @@ import WebSocket from 'ws';
 import { createProduct, createUser } from '../../test/support/orders.ts';
 import { summarize } from '../measure.ts';
 import { account, changeKey } from '../subscriptions.ts';
-import { processCpuMs, startSystem } from '../system.ts';
+import { machineBusyMs, processCpuMs, startSystem, type System } from '../system.ts';
 
 export const name = 'subscriptions';
 
@@ -74,7 +74,17 @@ interface Phase {
   delivered: number;
   latency: ReturnType<typeof summarize>;
   cpu: { gateway: number; orders: number; clients: number };
+  /** CPU ms per second over the phase (changes and drain): every process on the machine (/proc/stat), and this system's processes with its PostgreSQL backends. */
+  machine: number;
+  system: number;
+  clientsPerSecond: number;
   drained: boolean;
+}
+
+/** CPU ms this system has used so far: its processes and its PostgreSQL backends (not Redis, which other work shares). */
+async function systemCpuMs(system: System): Promise<number> {
+  const cpu = await system.cpuMs();
+  return Object.entries(cpu).reduce((sum, [name, ms]) => (name === 'redis' ? sum : sum + ms), 0);
 }
 
 interface Watched {
@@ -214,7 +224,7 @@ export async function run(): Promise<string> {
     for (const rate of RATES) {
       console.log(`bench subscriptions: ${rate} changes/s for ${SECONDS} s …`);
       const before = account(expected, watched);
-      const cpu0 = { gateway: processCpuMs(gatewayPid), orders: processCpuMs(ordersPid), clients: process.cpuUsage() };
+      const cpu0 = { gateway: processCpuMs(gatewayPid), orders: processCpuMs(ordersPid), clients: process.cpuUsage(), machine: machineBusyMs(), system: await systemCpuMs(system) };
       latencies.length = 0;
       measuring = true;
       const started = Date.now();
@@ -248,7 +258,9 @@ export async function run(): Promise<string> {
         () => false,
       );
       measuring = false;
+      const phaseSeconds = (Date.now() - started) / 1000;
       const clientsCpu = process.cpuUsage(cpu0.clients);
+      const [machineNow, systemNow] = [machineBusyMs(), await systemCpuMs(system)];
       const after = account(expected, watched);
       const phase: Phase = {
         rate,
@@ -257,6 +269,9 @@ export async function run(): Promise<string> {
         delivered: after.delivered - before.delivered,
         latency: summarize(latencies),
         cpu: { gateway: processCpuMs(gatewayPid) - cpu0.gateway, orders: processCpuMs(ordersPid) - cpu0.orders, clients: (clientsCpu.user + clientsCpu.system) / 1000 },
+        machine: (machineNow - cpu0.machine) / phaseSeconds,
+        system: (systemNow - cpu0.system) / phaseSeconds,
+        clientsPerSecond: (clientsCpu.user + clientsCpu.system) / 1000 / phaseSeconds,
         drained,
       };
       phases.push(phase);
@@ -308,6 +323,23 @@ export async function run(): Promise<string> {
       '',
       `Delivered vs expected over the whole run (probe orders and every rate): ${total.delivered} of ${total.expected}; lost ${total.lost}, duplicates ${total.duplicates}, unexpected ${total.unexpected}; events on idle subscriptions ${idleEvents}; subscriptions ended ${ended}. ` +
         `Mutations that failed (their changes, if any, are expected all the same): ${failed}${firstFailure ? ` (the first: ${firstFailure.slice(0, 200)})` : ''}.`,
+      '',
+      '### What the load on the machine means for these numbers',
+      '',
+      `The machine gives ${cores * 1000} ms of CPU per second. ` +
+        phases
+          .map(
+            (p) =>
+              `While changes were made at ${fmt(p.changes / p.madeIn)}/s (offered ${p.rate}/s) it was busy ${fmt(p.machine)} ms/s: this system (gateway, subgraphs, partners and its PostgreSQL backends) ${fmt(p.system)} ms/s, ` +
+              `the clients ${fmt(p.clientsPerSecond)} ms/s, and other work (other sessions' builds and tests, Redis) ${fmt(Math.max(0, p.machine - p.system - p.clientsPerSecond))} ms/s.`,
+          )
+          .join(' ') +
+        ` A 1-minute load average around ${fmt(os.loadavg()[0]!, 0)} on ${cores} cores means several runnable threads per core: every process here, the gateway included, waited its turn for a core. ` +
+        `The gateway's own work per event is ${perEvent(main.cpu.gateway, main)} ms of CPU (${fmt((main.cpu.gateway / Math.max(main.madeIn, 1)))} ms/s at ${fmt(main.delivered / main.madeIn)} deliveries/s), so at ${main.rate}/s offered ` +
+        (main.changes / main.madeIn < main.rate * 0.95
+          ? `the generator could not make the rate (the orders subgraph's ${fmt(main.cpu.orders / Math.max(main.changes, 1), 2)} ms of CPU per change, mutations included, on cores shared with everything else) and the latency is mostly time spent waiting for a core and behind the changes queued before, not the gateway's cost per event; `
+          : 'the rate was made; ') +
+        `on a machine of its own the latency would be lower and the rate made higher, by an amount this run cannot tell. Memory per subscription does not depend on the load; CPU per event is somewhat inflated by contention (context switches, cold caches).`,
       '',
       '### Goals',
       '',
