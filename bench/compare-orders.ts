@@ -60,7 +60,14 @@ async function once(variant: Variant): Promise<Result> {
     const processing = costOf('processing', beforeProcessing, await snapshot(system), backlog);
     await checkConsistency(system, productId);
     const latency = summarize(placed.latencies);
-    return { accepted: placed.latencies.length / (placed.elapsedMs / 1000), p50: latency.p50, p99: latency.p99, drained: backlog / drainSeconds, accepting, processing };
+    return {
+      accepted: placed.latencies.length / (placed.elapsedMs / 1000),
+      p50: latency.p50,
+      p99: latency.p99,
+      drained: backlog / drainSeconds,
+      accepting,
+      processing,
+    };
   } finally {
     await system.close();
   }
@@ -91,7 +98,10 @@ async function main(): Promise<void> {
     ['accepting CPU ms/order', (r) => total(r.accepting)],
     ['processing CPU ms/order', (r) => total(r.processing)],
     ...['gateway', 'orders', 'postgresql'].map((name): [string, (r: Result) => number] => [`accepting ${name} ms`, (r) => r.accepting.cpu[name] ?? 0]),
-    ...['workers', 'inventory', 'external', 'postgresql', 'redis'].map((name): [string, (r: Result) => number] => [`processing ${name} ms`, (r) => r.processing.cpu[name] ?? 0]),
+    ...['workers', 'inventory', 'external', 'postgresql', 'redis'].map((name): [string, (r: Result) => number] => [
+      `processing ${name} ms`,
+      (r) => r.processing.cpu[name] ?? 0,
+    ]),
     ['accepting commits/order', (r) => r.accepting.commits],
     ['processing commits/order', (r) => r.processing.commits],
   ];

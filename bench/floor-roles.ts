@@ -87,14 +87,15 @@ function reserveBody(): string {
 
 /** What the Apollo Server roles share. */
 async function apolloServerLibraries() {
-  const [{ ApolloServer }, { ApolloServerPluginLandingPageDisabled }, { buildSubgraphSchema }, { expressMiddleware }, { default: express }, { parse }] = await Promise.all([
-    import('@apollo/server'),
-    import('@apollo/server/plugin/disabled'),
-    import('@apollo/subgraph'),
-    import('@as-integrations/express5'),
-    import('express'),
-    import('graphql'),
-  ]);
+  const [{ ApolloServer }, { ApolloServerPluginLandingPageDisabled }, { buildSubgraphSchema }, { expressMiddleware }, { default: express }, { parse }] =
+    await Promise.all([
+      import('@apollo/server'),
+      import('@apollo/server/plugin/disabled'),
+      import('@apollo/subgraph'),
+      import('@as-integrations/express5'),
+      import('express'),
+      import('graphql'),
+    ]);
   return { ApolloServer, ApolloServerPluginLandingPageDisabled, buildSubgraphSchema, expressMiddleware, express, parse };
 }
 
@@ -200,7 +201,13 @@ const roles: Record<string, () => Promise<void>> = {
       buildService: ({ name, url: subgraphUrl }) => new SubgraphDataSource(name, subgraphUrl!, { config, logger, inflight }),
       logger,
     });
-    const apollo = new ApolloServer({ gateway, introspection: false, plugins: [ApolloServerPluginLandingPageDisabled()], stopOnTerminationSignals: false, logger });
+    const apollo = new ApolloServer({
+      gateway,
+      introspection: false,
+      plugins: [ApolloServerPluginLandingPageDisabled()],
+      stopOnTerminationSignals: false,
+      logger,
+    });
     await apollo.start();
     const app = express();
     app.use('/graphql', express.json({ limit: '1mb' }), expressMiddleware(apollo));
@@ -217,7 +224,8 @@ const roles: Record<string, () => Promise<void>> = {
     loadRole(async () => {
       const response = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: reserveBody() });
       const answer = (await response.body.json()) as { data?: { reserveStock?: { outcome?: string } } };
-      if (response.statusCode !== 200 || answer?.data?.reserveStock?.outcome !== 'RESERVED') throw new Error(`unexpected answer ${response.statusCode} ${JSON.stringify(answer)}`);
+      if (response.statusCode !== 200 || answer?.data?.reserveStock?.outcome !== 'RESERVED')
+        throw new Error(`unexpected answer ${response.statusCode} ${JSON.stringify(answer)}`);
     });
   },
 

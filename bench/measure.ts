@@ -46,7 +46,11 @@ export async function measure(once: (i: number) => Promise<void>, n: number, war
  * Runs several cases interleaved (a, b, c, a, b, c, …) so background load on a
  * shared machine falls on all of them alike.
  */
-export async function measureInterleaved<K extends string>(cases: Record<K, (i: number) => Promise<void>>, n: number, warmup = Math.ceil(n / 10)): Promise<Record<K, Latency>> {
+export async function measureInterleaved<K extends string>(
+  cases: Record<K, (i: number) => Promise<void>>,
+  n: number,
+  warmup = Math.ceil(n / 10),
+): Promise<Record<K, Latency>> {
   const names = Object.keys(cases) as K[];
   for (let i = 0; i < warmup; i++) for (const name of names) await cases[name](i);
   const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>;
@@ -66,8 +70,16 @@ const ms = (value: number) => value.toFixed(2);
 export function latencyTable(rows: { label: string; latency: Latency; extra?: Record<string, string> }[]): string {
   const extraColumns = [...new Set(rows.flatMap((row) => Object.keys(row.extra ?? {})))];
   const head = ['case', 'n', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'mean ms', 'req/s (sequential)', ...extraColumns];
-  const lines = rows.map(({ label, latency: l, extra }) =>
-    [label, String(l.n), ms(l.p50), ms(l.p90), ms(l.p99), ms(l.max), ms(l.mean), l.rate.toFixed(0), ...extraColumns.map((c) => extra?.[c] ?? '')],
-  );
+  const lines = rows.map(({ label, latency: l, extra }) => [
+    label,
+    String(l.n),
+    ms(l.p50),
+    ms(l.p90),
+    ms(l.p99),
+    ms(l.max),
+    ms(l.mean),
+    l.rate.toFixed(0),
+    ...extraColumns.map((c) => extra?.[c] ?? ''),
+  ]);
   return [head, head.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }

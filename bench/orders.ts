@@ -137,11 +137,17 @@ export async function checkConsistency(system: System, productId: string): Promi
 
 /** Each ORDER_CONFIRMED reached the provider exactly once (one delivery per key, one request each). */
 export async function checkDeliveries(system: System, orders: number): Promise<void> {
-  const deliveries = (await fetch(`${system.services.get('external')!.base}/messages`).then((r) => r.json())) as { body: { type?: string }; requests: number }[];
-  const [row] = await system.db.sql`select count(*)::int as n, count(distinct event_id)::int as distinct from notifications.notifications where type = 'ORDER_CONFIRMED'`;
+  const deliveries = (await fetch(`${system.services.get('external')!.base}/messages`).then((r) => r.json())) as {
+    body: { type?: string };
+    requests: number;
+  }[];
+  const [row] = await system.db
+    .sql`select count(*)::int as n, count(distinct event_id)::int as distinct from notifications.notifications where type = 'ORDER_CONFIRMED'`;
   const repeated = deliveries.filter((d) => d.requests !== 1).length;
   if (row!.n !== orders || row!.distinct !== orders || deliveries.length < orders || repeated > 0) {
-    throw new Error(`notifications inconsistent: ${row!.n} ORDER_CONFIRMED rows (${row!.distinct} distinct) for ${orders} orders, ${deliveries.length} deliveries, ${repeated} sent more than once`);
+    throw new Error(
+      `notifications inconsistent: ${row!.n} ORDER_CONFIRMED rows (${row!.distinct} distinct) for ${orders} orders, ${deliveries.length} deliveries, ${repeated} sent more than once`,
+    );
   }
 }
 
@@ -226,7 +232,15 @@ export function costTable(costs: Cost[]): string {
   const head = ['phase', 'orders', ...COST_COLUMNS.map((c) => `${c} ms`), 'total ms', 'commits', 'rows inserted', 'rows updated'];
   const lines = costs.map((c) => {
     const total = totalCpu(c);
-    return [c.label, String(c.orders), ...COST_COLUMNS.map((name) => (c.cpu[name] === undefined ? '—' : c.cpu[name]!.toFixed(2))), total.toFixed(2), c.commits.toFixed(2), c.inserted.toFixed(2), c.updated.toFixed(2)];
+    return [
+      c.label,
+      String(c.orders),
+      ...COST_COLUMNS.map((name) => (c.cpu[name] === undefined ? '—' : c.cpu[name]!.toFixed(2))),
+      total.toFixed(2),
+      c.commits.toFixed(2),
+      c.inserted.toFixed(2),
+      c.updated.toFixed(2),
+    ];
   });
   return [head, head.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }

@@ -71,7 +71,10 @@ async function main(): Promise<void> {
   }
 
   // Sections no scenario writes (results of other commands, such as bench/compare-orders.ts, pasted between the same markers) are kept, after the scenarios'.
-  const names = [...scenarios.map((scenario) => scenario.name).filter((name) => sections.has(name)), ...[...sections.keys()].filter((name) => !scenarios.some((s) => s.name === name))];
+  const names = [
+    ...scenarios.map((scenario) => scenario.name).filter((name) => sections.has(name)),
+    ...[...sections.keys()].filter((name) => !scenarios.some((s) => s.name === name)),
+  ];
   const body = names.map((name) => `${begin(name)}\n${sections.get(name)}\n${END}`).join('\n\n');
   const command = wanted.length > 0 ? `npm run bench -- ${wanted.join(' ')}` : 'npm run bench';
   writeFileSync(

@@ -84,7 +84,13 @@ export function machineBusyMs(): number {
 async function untilUp(name: string, child: ChildProcess, url: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before it was up`);
     if (Date.now() > deadline) throw new Error(`${name} was not up at ${url} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -144,7 +150,12 @@ export async function startSystem(label: string, options: SystemOptions = {}): P
     EVENT_REGISTRY_URL: '',
     // The workers pods run no pg_dump (deploy/kubernetes: BACKUP_DUMP_EVERY_MS=0 on workers, a backup pod of its own).
     BACKUP_DUMP_EVERY_MS: '0',
-    ...Object.fromEntries(SUBGRAPHS.flatMap((s) => [[s.portSetting, String(ports[s.name])], [s.urlSetting, urls[s.name]]])),
+    ...Object.fromEntries(
+      SUBGRAPHS.flatMap((s) => [
+        [s.portSetting, String(ports[s.name])],
+        [s.urlSetting, urls[s.name]],
+      ]),
+    ),
     GATEWAY_PORT: String(ports.gateway),
     WORKERS_PORT: String(ports.workers),
     ...options.env,
@@ -193,7 +204,8 @@ export async function startSystem(label: string, options: SystemOptions = {}): P
       return cpu;
     },
     async dbCounters() {
-      const [row] = await db.sql`select xact_commit::bigint as commits, tup_inserted::bigint as inserted, tup_updated::bigint as updated from pg_stat_database where datname = ${db.name}`;
+      const [row] =
+        await db.sql`select xact_commit::bigint as commits, tup_inserted::bigint as inserted, tup_updated::bigint as updated from pg_stat_database where datname = ${db.name}`;
       return { commits: Number(row!.commits), inserted: Number(row!.inserted), updated: Number(row!.updated) };
     },
     async close() {

@@ -78,7 +78,10 @@ export function adminPages(auth: Authenticator): Router {
       res.redirect(303, nextOf(req));
     } catch (error) {
       if (!(error instanceof DomainError) || !wantsHtml(req)) return fail(res, error, next);
-      res.status(statusOf(error)).type('html').send(loginPage(nextOf(req), `Not signed in: ${error.message}.`));
+      res
+        .status(statusOf(error))
+        .type('html')
+        .send(loginPage(nextOf(req), `Not signed in: ${error.message}.`));
     }
   });
   router.post('/logout', (_req, res) => {

@@ -119,7 +119,14 @@ const authenticators = new Map<string, Authenticator>();
  * One per settings in a process, so every service in it shares the key cache.
  */
 export function createAuthenticator(settings: AuthSettings, options: AuthenticatorOptions = {}): Authenticator {
-  const key = JSON.stringify([settings.AUTH_JWKS_URL, settings.AUTH_ISSUER, settings.AUTH_AUDIENCE, settings.AUTH_USER_CLAIM, settings.AUTH_ROLES_CLAIM, options]);
+  const key = JSON.stringify([
+    settings.AUTH_JWKS_URL,
+    settings.AUTH_ISSUER,
+    settings.AUTH_AUDIENCE,
+    settings.AUTH_USER_CLAIM,
+    settings.AUTH_ROLES_CLAIM,
+    options,
+  ]);
   // One with a clock of its own (a test's) is not shared.
   const existing = options.now ? undefined : authenticators.get(key);
   if (existing) return existing;

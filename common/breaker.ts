@@ -7,7 +7,10 @@ import { counter, gauge, histogram } from './metrics.ts';
 export type BreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
 /** The breaker settings every breaker of a service reads from its configuration. */
-export type BreakerConfig = Pick<Config, 'BREAKER_ERROR_THRESHOLD_PERCENT' | 'BREAKER_VOLUME_THRESHOLD' | 'BREAKER_RESET_TIMEOUT_MS' | 'BREAKER_MAX_RESET_TIMEOUT_MS'>;
+export type BreakerConfig = Pick<
+  Config,
+  'BREAKER_ERROR_THRESHOLD_PERCENT' | 'BREAKER_VOLUME_THRESHOLD' | 'BREAKER_RESET_TIMEOUT_MS' | 'BREAKER_MAX_RESET_TIMEOUT_MS'
+>;
 
 export interface BreakerOptions {
   /** Names the breaker in logs, metrics and errors, e.g. `enrichment`. */
@@ -34,7 +37,11 @@ export const BACKOFF_JITTER = 0.2;
  * (so the breakers of many processes do not probe a dead partner in step).
  * No jitter before the first failed trial: an opening waits the reset timeout.
  */
-export function backoffWaitMs(config: Pick<BreakerConfig, 'BREAKER_RESET_TIMEOUT_MS' | 'BREAKER_MAX_RESET_TIMEOUT_MS'>, failedTrials: number, random = Math.random): number {
+export function backoffWaitMs(
+  config: Pick<BreakerConfig, 'BREAKER_RESET_TIMEOUT_MS' | 'BREAKER_MAX_RESET_TIMEOUT_MS'>,
+  failedTrials: number,
+  random = Math.random,
+): number {
   const base = config.BREAKER_RESET_TIMEOUT_MS;
   if (failedTrials <= 0) return base;
   const nominal = Math.min(config.BREAKER_MAX_RESET_TIMEOUT_MS, base * 2 ** Math.min(failedTrials, 40));
@@ -46,7 +53,11 @@ const STATE_VALUE: Record<BreakerState, number> = { CLOSED: 0, HALF_OPEN: 1, OPE
 const metrics = {
   state: gauge({ name: 'circuit_breaker_state', help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', labelNames: ['breaker'] }),
   fires: counter({ name: 'circuit_breaker_fires_total', help: 'Calls made through the breaker, rejected ones included.', labelNames: ['breaker'] }),
-  successes: counter({ name: 'circuit_breaker_successes_total', help: 'Calls that succeeded (or were answered with a non-counting 4xx).', labelNames: ['breaker'] }),
+  successes: counter({
+    name: 'circuit_breaker_successes_total',
+    help: 'Calls that succeeded (or were answered with a non-counting 4xx).',
+    labelNames: ['breaker'],
+  }),
   failures: counter({ name: 'circuit_breaker_failures_total', help: 'Calls that failed and counted against the breaker.', labelNames: ['breaker'] }),
   timeouts: counter({ name: 'circuit_breaker_timeouts_total', help: 'Calls the breaker gave up on after its timeout.', labelNames: ['breaker'] }),
   rejects: counter({ name: 'circuit_breaker_rejects_total', help: 'Calls rejected at once because the breaker was open.', labelNames: ['breaker'] }),
@@ -57,7 +68,11 @@ const metrics = {
     help: 'The wait in force before the breaker half-opens: BREAKER_RESET_TIMEOUT_MS, doubled (with jitter) by each failed half-open trial up to BREAKER_MAX_RESET_TIMEOUT_MS.',
     labelNames: ['breaker'],
   }),
-  failedTrials: gauge({ name: 'circuit_breaker_failed_trials', help: 'Half-open trial calls that failed in a row since the breaker last closed.', labelNames: ['breaker'] }),
+  failedTrials: gauge({
+    name: 'circuit_breaker_failed_trials',
+    help: 'Half-open trial calls that failed in a row since the breaker last closed.',
+    labelNames: ['breaker'],
+  }),
   latency: histogram({
     name: 'circuit_breaker_latency_seconds',
     help: 'Duration of calls that reached the partner, by outcome.',

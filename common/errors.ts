@@ -3,14 +3,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from './logger.ts';
 
-export type ErrorCode =
-  | 'BAD_USER_INPUT'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'SERVICE_UNAVAILABLE'
-  | 'INTERNAL_SERVER_ERROR';
+export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'SERVICE_UNAVAILABLE' | 'INTERNAL_SERVER_ERROR';
 
 /** A failure the client can act on; its code becomes extensions.code. */
 export class DomainError extends GraphQLError {
@@ -165,9 +158,13 @@ export function errorLoggingPlugin(logger: Logger, options: DatabaseErrorOptions
         async didEncounterErrors({ errors, contextValue, operationName }) {
           for (const error of errors) {
             const original = unwrapResolverError(error);
-            if (original instanceof DomainError || isUncodedClientError(error) || (error.extensions?.code && error.extensions.code !== 'INTERNAL_SERVER_ERROR')) continue;
+            if (original instanceof DomainError || isUncodedClientError(error) || (error.extensions?.code && error.extensions.code !== 'INTERNAL_SERVER_ERROR'))
+              continue;
             if (options.database && isDatabaseUnavailable(original)) {
-              logger.warn({ err: original, requestId: contextValue.requestId, operationName, path: error.path }, 'database unavailable: answered SERVICE_UNAVAILABLE');
+              logger.warn(
+                { err: original, requestId: contextValue.requestId, operationName, path: error.path },
+                'database unavailable: answered SERVICE_UNAVAILABLE',
+              );
               continue;
             }
             logger.error({ err: original, requestId: contextValue.requestId, operationName, path: error.path }, 'unexpected error');

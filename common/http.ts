@@ -49,7 +49,17 @@ export function jsonErrors(logger: Logger): ErrorRequestHandler {
     const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status >= 500) logger.error({ err: error, requestId: res.locals.ids?.requestId }, 'unhandled HTTP error');
     if (res.headersSent) return;
-    res.status(status).json({ errors: [status === 413 ? tooLarge(error) : status === 400 ? MALFORMED : status >= 500 ? INTERNAL : { message: String(error.message), extensions: { code: 'BAD_REQUEST' } }] });
+    res.status(status).json({
+      errors: [
+        status === 413
+          ? tooLarge(error)
+          : status === 400
+            ? MALFORMED
+            : status >= 500
+              ? INTERNAL
+              : { message: String(error.message), extensions: { code: 'BAD_REQUEST' } },
+      ],
+    });
   };
 }
 

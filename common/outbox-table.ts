@@ -22,9 +22,13 @@ export function outboxTable(schema: PgSchema) {
       publishedAt: instant('published_at'),
     },
     (t) => [
-      index().on(t.id).where(sql`${t.publishedAt} is null`),
+      index()
+        .on(t.id)
+        .where(sql`${t.publishedAt} is null`),
       // The rows of one queue published in a time window (the notifications' recovery sweep looks at a day of announcements).
-      index().on(t.queue, t.publishedAt).where(sql`${t.publishedAt} is not null`),
+      index()
+        .on(t.queue, t.publishedAt)
+        .where(sql`${t.publishedAt} is not null`),
     ],
   );
 }

@@ -53,12 +53,7 @@ export interface Connection<T> {
 }
 
 /** Builds a connection from `limit + 1` fetched rows. */
-export function toConnection<T>(
-  rows: T[],
-  limit: number,
-  sortKey: (row: T) => readonly (Date | string)[],
-  totalCount: () => Promise<number>,
-): Connection<T> {
+export function toConnection<T>(rows: T[], limit: number, sortKey: (row: T) => readonly (Date | string)[], totalCount: () => Promise<number>): Connection<T> {
   const nodes = rows.slice(0, limit);
   const last = nodes.at(-1);
   return {

@@ -23,7 +23,18 @@ const IDEMPOTENT_METHODS: readonly UpperMethod[] = ['GET', 'PUT', 'HEAD', 'DELET
  * for a socket closed under a request (what got reported as ECONNRESET) and a
  * connect that timed out.
  */
-const RETRIED_CODES = new Set(['ETIMEDOUT', 'ECONNRESET', 'EADDRINUSE', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const RETRIED_CODES = new Set([
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EADDRINUSE',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** How many redirects a call follows (got's default). */
 const MAX_REDIRECTS = 10;
@@ -229,7 +240,13 @@ export class Partner {
   }
 
   /** One request, its body read whole as text within attemptTimeoutMs; rejects with an HTTPError unless the status is a success. */
-  private async attempt(signal: AbortSignal, method: UpperMethod, path: string, headers: Record<string, string>, body: string | undefined): Promise<{ status: number; body: string }> {
+  private async attempt(
+    signal: AbortSignal,
+    method: UpperMethod,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+  ): Promise<{ status: number; body: string }> {
     if (signal.aborted) throw signal.reason;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new TimeoutError(this.attemptTimeoutMs)), this.attemptTimeoutMs);

@@ -31,7 +31,12 @@ export function payloadOf<S extends z.ZodType>(schema: S, job: Pick<Job, 'name' 
 }
 
 /** Adds the job `definition` declares for `payload`, with its options and job id. */
-export function addJob<S extends z.ZodType<Record<string, unknown>>, C>(queue: Queue, definition: JobDefinition<S, C>, payload: z.input<S>, config: C): Promise<Job> {
+export function addJob<S extends z.ZodType<Record<string, unknown>>, C>(
+  queue: Queue,
+  definition: JobDefinition<S, C>,
+  payload: z.input<S>,
+  config: C,
+): Promise<Job> {
   const { name, jobId, payload: data } = definition.message(payload);
   return queue.add(name, data, { ...definition.options(config), jobId });
 }

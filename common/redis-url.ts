@@ -42,7 +42,8 @@ export function parseRedisUrl(url: string): RedisTarget {
   }
   if (scheme === 'redis+sentinel') return sentinelTarget(url.slice(scheme.length + 3));
   if (scheme === 'redis+cluster') return clusterTarget(url.slice(scheme.length + 3));
-  if (scheme === 'rediss+sentinel' || scheme === 'rediss+cluster') throw new RedisUrlError(`TLS to a Sentinel or a Cluster is not supported; expected ${REDIS_URL_FORMS}`);
+  if (scheme === 'rediss+sentinel' || scheme === 'rediss+cluster')
+    throw new RedisUrlError(`TLS to a Sentinel or a Cluster is not supported; expected ${REDIS_URL_FORMS}`);
   throw new RedisUrlError(`expected ${REDIS_URL_FORMS}`);
 }
 
@@ -101,11 +102,20 @@ function sentinelTarget(rest: string): RedisTarget {
   if (!masterName) throw new RedisUrlError('names no master: redis+sentinel://host:port[,host:port…]/<master name>[/db]');
   if (extra.length > 0 || !/^\d+$/.test(db)) throw new RedisUrlError(`the path is /<master name>[/db], with db a number: got /${segments.join('/')}`);
   for (const key of query.keys()) {
-    if (!(SENTINEL_QUERY as readonly string[]).includes(key)) throw new RedisUrlError(`unknown option "${key}"; a Sentinel URL takes ${SENTINEL_QUERY.join(', ')}`);
+    if (!(SENTINEL_QUERY as readonly string[]).includes(key))
+      throw new RedisUrlError(`unknown option "${key}"; a Sentinel URL takes ${SENTINEL_QUERY.join(', ')}`);
   }
   const sentinelUsername = query.get('sentinelUsername') ?? undefined;
   const sentinelPassword = query.get('sentinelPassword') ?? undefined;
-  return { kind: 'sentinel', sentinels, masterName, db: Number(db), ...credentials, ...(sentinelUsername ? { sentinelUsername } : {}), ...(sentinelPassword ? { sentinelPassword } : {}) };
+  return {
+    kind: 'sentinel',
+    sentinels,
+    masterName,
+    db: Number(db),
+    ...credentials,
+    ...(sentinelUsername ? { sentinelUsername } : {}),
+    ...(sentinelPassword ? { sentinelPassword } : {}),
+  };
 }
 
 function clusterTarget(rest: string): RedisTarget {

@@ -26,7 +26,8 @@ export type Statement<T extends PgTable, V extends object> = (db: Database, valu
 export function statement<T extends PgTable, V extends object>(table: T, query: SQL): Statement<T, V> {
   const built = dialect.sqlToQuery(query);
   const fields: SelectedFieldsOrdered = Object.entries(getTableColumns(table)).map(([key, column]) => ({ path: [key], field: column }));
-  return (db, values) => db._.session.prepareQuery(built, fields, 'statement', false).execute(values as Record<string, unknown>) as Promise<T['$inferSelect'][]>;
+  return (db, values) =>
+    db._.session.prepareQuery(built, fields, 'statement', false).execute(values as Record<string, unknown>) as Promise<T['$inferSelect'][]>;
 }
 
 /** `alias."col", …`: every column of `table`, in the order statement() reads them. */

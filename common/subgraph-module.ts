@@ -103,7 +103,11 @@ async function exported<T>(load: () => Promise<object>, name: string, subgraph: 
  * the exports to take from server.ts (`create<Name>Subgraph`) and db.ts (`<name>Outbox`);
  * the SDL is the schema.graphql next to the module.
  */
-export function defineSubgraph<const F extends SubgraphFacts, const C extends SubgraphCode>(moduleUrl: string, facts: F, { server, outbox }: C): DefinedSubgraph<F, C> {
+export function defineSubgraph<const F extends SubgraphFacts, const C extends SubgraphCode>(
+  moduleUrl: string,
+  facts: F,
+  { server, outbox }: C,
+): DefinedSubgraph<F, C> {
   const { name } = facts;
   const setting = name.toUpperCase() as Uppercase<F['name']>;
   const module = {

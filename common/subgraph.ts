@@ -108,9 +108,12 @@ const subscriptionsElsewhere: ApolloServerPlugin = {
     return {
       async didResolveOperation({ operation }) {
         if (operation?.operation !== 'subscription') return;
-        throw new GraphQLError('subscriptions are served as GraphQL over SSE (Accept: text/event-stream) or over a WebSocket (graphql-transport-ws) on /graphql', {
-          extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
-        });
+        throw new GraphQLError(
+          'subscriptions are served as GraphQL over SSE (Accept: text/event-stream) or over a WebSocket (graphql-transport-ws) on /graphql',
+          {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+          },
+        );
       },
     };
   },

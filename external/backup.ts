@@ -31,7 +31,10 @@ export function backupRoutes(state: ExternalState): Router {
     const earlier = state.backupDays.get(day);
     if (earlier !== undefined) {
       const retryAfter = secondsUntilNextUtcDay(now);
-      res.status(429).set('Retry-After', String(retryAfter)).json({ error: `one upload per UTC day: ${earlier} was stored today (${day}); try again after midnight UTC`, retryAfter });
+      res
+        .status(429)
+        .set('Retry-After', String(retryAfter))
+        .json({ error: `one upload per UTC day: ${earlier} was stored today (${day}); try again after midnight UTC`, retryAfter });
       return;
     }
     state.backupDays.set(day, name);

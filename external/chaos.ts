@@ -38,7 +38,10 @@ export function partnerCall(state: ExternalState, service: PartnerService, bodyP
       if (error) return next(error);
       if (settings.latencyMs > 0) await sleep(settings.latencyMs);
       if (!fails) return next();
-      res.status(503).set('Retry-After', '1').json({ error: `simulated ${service} failure` });
+      res
+        .status(503)
+        .set('Retry-After', '1')
+        .json({ error: `simulated ${service} failure` });
     };
     if (bodyParser) bodyParser(req, res, afterBody);
     else void afterBody();

@@ -5,7 +5,16 @@ import { partnerCall } from './chaos.ts';
 import type { ExternalState, Profile } from './state.ts';
 
 const COMPANIES = ['Acme Corp', 'Globex', 'Initech', 'Umbrella Health', 'Hooli', 'Stark Industries', 'Wayne Enterprises', 'Soylent Foods'];
-const JOB_TITLES = ['Software Engineer', 'Product Manager', 'Data Scientist', 'Designer', 'Site Reliability Engineer', 'Engineering Manager', 'CTO', 'Support Lead'];
+const JOB_TITLES = [
+  'Software Engineer',
+  'Product Manager',
+  'Data Scientist',
+  'Designer',
+  'Site Reliability Engineer',
+  'Engineering Manager',
+  'CTO',
+  'Support Lead',
+];
 const LOCATIONS = ['Berlin', 'Lisbon', 'Toronto', 'Singapore', 'Nairobi', 'Austin', 'Melbourne', 'São Paulo'];
 
 /** Ids that begin with eight zeros (e.g. 00000000-0000-4000-8000-000000000001) are unknown: 404. */

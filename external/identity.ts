@@ -25,7 +25,12 @@ export interface MintOptions {
 const tokenRequest = z.strictObject({
   sub: z.string().min(1).max(200),
   roles: z.array(z.string().min(1).max(100)).max(20).default([]),
-  expiresIn: z.number().int().min(1).max(30 * 24 * 3600).default(3600),
+  expiresIn: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 24 * 3600)
+    .default(3600),
 });
 
 /**
@@ -82,7 +87,12 @@ export class IdentityProvider {
     // Browser apps on any origin ask for tokens here (examples/web), as they would at a real provider's token endpoint.
     // No credentials are involved, so any origin may read the answers.
     router.use(['/.well-known/jwks.json', '/auth/token'], (req, res, next) => {
-      res.set({ 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'content-type', 'Access-Control-Max-Age': '600' });
+      res.set({
+        'Access-Control-Allow-Origin': '*',
+        'Access-Control-Allow-Methods': 'GET, POST',
+        'Access-Control-Allow-Headers': 'content-type',
+        'Access-Control-Max-Age': '600',
+      });
       if (req.method === 'OPTIONS') res.status(204).end();
       else next();
     });
@@ -93,7 +103,10 @@ export class IdentityProvider {
       const parsed = tokenRequest.safeParse(req.body);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
-        res.status(400).json({ error: `${issue.path.join('.') || 'body'}: ${issue.message}`, expected: { sub: 'string', roles: 'string[] (optional)', expiresIn: 'seconds (optional)' } });
+        res.status(400).json({
+          error: `${issue.path.join('.') || 'body'}: ${issue.message}`,
+          expected: { sub: 'string', roles: 'string[] (optional)', expiresIn: 'seconds (optional)' },
+        });
         return;
       }
       try {

@@ -104,7 +104,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     let answer: RawAnswer;
     try {
       answer = isClientQuery(options)
-        ? await this.inflight.shared(fetchKey(this.url, body, sent), () => this.call(body, sent), () => gatewayMetrics.deduplicated.inc({ subgraph: this.name }))
+        ? await this.inflight.shared(
+            fetchKey(this.url, body, sent),
+            () => this.call(body, sent),
+            () => gatewayMetrics.deduplicated.inc({ subgraph: this.name }),
+          )
         : await this.inflight.exclusive(() => this.call(body, sent));
     } catch (error) {
       throw this.unavailable(error);
@@ -218,7 +222,12 @@ interface CachePolicy {
  */
 export function restrictCachePolicy(policy: unknown, cacheControl: string | undefined): void {
   if (typeof policy !== 'object' || policy === null || !('restrict' in policy)) return;
-  const directives = new Map((cacheControl ?? '').toLowerCase().split(',').map((part) => part.trim().split('=', 2) as [string, string | undefined]));
+  const directives = new Map(
+    (cacheControl ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((part) => part.trim().split('=', 2) as [string, string | undefined]),
+  );
   const maxAge = directives.get('max-age');
   const storable = !directives.has('no-store') && !directives.has('no-cache');
   const hint = {

@@ -73,7 +73,12 @@ export function queryLimits(config: LimitSettings) {
   }
 
   /** The first limit `document` breaks (depth, aliases, directives, cost), or undefined. */
-  function check(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined): GraphQLError | undefined {
+  function check(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    variables: Record<string, unknown>,
+    operationName: string | undefined,
+  ): GraphQLError | undefined {
     const [first] = validate(schema, document, rules);
     if (first) return first;
     let cost: number;

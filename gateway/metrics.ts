@@ -15,7 +15,7 @@ export const gatewayMetrics = {
   }),
   errors: counter({
     name: 'junction_gateway_errors_total',
-    help: 'Errors in the gateway\'s responses, by extensions.code (a response may carry several).',
+    help: "Errors in the gateway's responses, by extensions.code (a response may carry several).",
     labelNames: ['code'],
   }),
   duration: histogram({

@@ -159,7 +159,9 @@ export async function createGateway({ config, logger }: GatewayDeps): Promise<Ga
   });
   app.get('/ready', async (_req, res) => {
     // A subgraph whose breaker is open is down without asking it.
-    const open = new Set([...sources.values()].filter((source) => source.breaker.state === 'OPEN' && urls[source.name] === source.url).map((source) => source.name));
+    const open = new Set(
+      [...sources.values()].filter((source) => source.breaker.state === 'OPEN' && urls[source.name] === source.url).map((source) => source.name),
+    );
     const { ready, subgraphs } = await checkSubgraphs(urls, READY_TIMEOUT_MS, open);
     const down = Object.keys(subgraphs).filter((name) => subgraphs[name] === 'down');
     if (ready) res.json({ status: 'ready', subgraphs });

@@ -22,7 +22,8 @@ function fail(command: string, error: unknown): never {
   process.exit(error instanceof UsageError ? 2 : 1);
 }
 
-const human = (bytes: number) => (bytes < 1024 ? `${bytes} B` : bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`);
+const human = (bytes: number) =>
+  bytes < 1024 ? `${bytes} B` : bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 
 async function main(): Promise<void> {
   const [command = '', ...rest] = process.argv.slice(2);
@@ -31,7 +32,12 @@ async function main(): Promise<void> {
     return parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { force: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, database: { type: 'string' }, clean: { type: 'boolean', default: false } },
+      options: {
+        force: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        database: { type: 'string' },
+        clean: { type: 'boolean', default: false },
+      },
     });
   }
   try {
@@ -65,9 +71,14 @@ async function main(): Promise<void> {
     } else if (command === 'upload') {
       const day = utcDay(new Date());
       const attempt = await service.upload({ day, force: args.values.force });
-      if (attempt.result === 'accepted') console.log(`uploaded ${attempt.name} (${attempt.dumps} dumps, ${human(attempt.size ?? 0)}) to ${config.BACKUP_URL}: accepted (${attempt.status})`);
-      else if (attempt.result === 'skipped') throw new Error(`today's upload (${day}) is already ${attempt.outcome === 'accepted' ? 'accepted' : 'done: the service said the day\'s slot is used'}; pass --force to send another`);
-      else if (attempt.result === 'slot-used') throw new Error(`the backup service answered 429: the day's one upload is used${attempt.retryAfter ? ` (retry after ${attempt.retryAfter} s)` : ''}`);
+      if (attempt.result === 'accepted')
+        console.log(`uploaded ${attempt.name} (${attempt.dumps} dumps, ${human(attempt.size ?? 0)}) to ${config.BACKUP_URL}: accepted (${attempt.status})`);
+      else if (attempt.result === 'skipped')
+        throw new Error(
+          `today's upload (${day}) is already ${attempt.outcome === 'accepted' ? 'accepted' : "done: the service said the day's slot is used"}; pass --force to send another`,
+        );
+      else if (attempt.result === 'slot-used')
+        throw new Error(`the backup service answered 429: the day's one upload is used${attempt.retryAfter ? ` (retry after ${attempt.retryAfter} s)` : ''}`);
       else throw new Error(`upload ${attempt.result}: ${attempt.error}`);
     } else {
       const [dumps, archives, uploads] = await Promise.all([listDumps(service.dir), listArchives(service.dir), service.uploads()]);

@@ -95,7 +95,12 @@ export function importsOf(file: string, text: string, files: ReadonlyMap<string,
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       const named = node.exportClause && ts.isNamedExports(node.exportClause) ? node.exportClause.elements : undefined;
       add(node.moduleSpecifier.text, node.isTypeOnly || Boolean(named && named.length > 0 && named.every((e) => e.isTypeOnly)), false);
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
       add(node.arguments[0].text, false, true);
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
       add(node.argument.literal.text, true, false);
@@ -150,7 +155,9 @@ function allowed(from: string, edge: Import): string | undefined {
       if (target.startsWith('subgraph:')) return `workers use a subgraph only through its module.ts: ${from} imports ${edge.target}`;
       return `workers/ do not import ${target}: ${from} imports ${edge.target}`;
     case 'gateway':
-      return target === 'common' || target === 'subgraphs/index' ? undefined : `the gateway knows subgraphs only through subgraphs/index.ts: ${from} imports ${edge.target}`;
+      return target === 'common' || target === 'subgraphs/index'
+        ? undefined
+        : `the gateway knows subgraphs only through subgraphs/index.ts: ${from} imports ${edge.target}`;
     case 'external':
       return target === 'common' ? undefined : `external/ (the simulated partners) imports only common/: ${from} imports ${edge.target}`;
     default:
@@ -222,7 +229,8 @@ export function checkBoundaries(files: ReadonlyMap<string, string>, options: Che
     }
     if (areaOf(file) === 'common') {
       for (const literal of stringLiterals(file, files.get(file)!)) {
-        if (options.domainNames.includes(literal)) violations.push({ rule: 'no-domain-in-common', file, message: `common/ knows no domain: ${file} names '${literal}'` });
+        if (options.domainNames.includes(literal))
+          violations.push({ rule: 'no-domain-in-common', file, message: `common/ knows no domain: ${file} names '${literal}'` });
       }
     }
   }
@@ -237,9 +245,17 @@ export function checkBoundaries(files: ReadonlyMap<string, string>, options: Che
     for (const edge of edges.get(file) ?? []) {
       if (edge.dynamic || edge.typeOnly) continue;
       if (edge.external && HEAVY.test(edge.target)) {
-        violations.push({ rule: 'cheap-module-list', file, message: `subgraphs/index.ts must stay cheap to import: ${file} imports ${edge.target} at start (load it with import() when used)` });
+        violations.push({
+          rule: 'cheap-module-list',
+          file,
+          message: `subgraphs/index.ts must stay cheap to import: ${file} imports ${edge.target} at start (load it with import() when used)`,
+        });
       } else if (!edge.external && /\/(server|db|repository|resolvers\/[^/]+|context|loaders)\.ts$/.test(edge.target)) {
-        violations.push({ rule: 'cheap-module-list', file, message: `subgraphs/index.ts must stay cheap to import: ${file} imports ${edge.target} at start (load it with import() when used)` });
+        violations.push({
+          rule: 'cheap-module-list',
+          file,
+          message: `subgraphs/index.ts must stay cheap to import: ${file} imports ${edge.target} at start (load it with import() when used)`,
+        });
       } else if (!edge.external) {
         pending.push(edge.target);
       }
@@ -248,7 +264,11 @@ export function checkBoundaries(files: ReadonlyMap<string, string>, options: Che
 
   const graph = new Map<string, string[]>();
   const counted = (edge: Import) => !edge.external && !edge.dynamic && edges.has(edge.target) && !(edge.typeOnly && isVocabulary(edge.target));
-  for (const [file, imports] of edges) graph.set(file, imports.filter(counted).map((edge) => edge.target));
+  for (const [file, imports] of edges)
+    graph.set(
+      file,
+      imports.filter(counted).map((edge) => edge.target),
+    );
   for (const cycle of cycles(graph)) violations.push({ rule: 'no-cycles', file: cycle[0]!, message: `import cycle: ${cycle.join(' <-> ')}` });
   return violations;
 }

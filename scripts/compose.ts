@@ -67,14 +67,16 @@ export function supergraphConfigText(sources: readonly SubgraphSource[] = module
   );
   return [
     '# Written by `npm run compose` from subgraphs/index.ts: edit the subgraph modules, not this file',
-    '# (`npm run compose -- --check` and a test fail when it is stale). Rover\'s format, so',
+    "# (`npm run compose -- --check` and a test fail when it is stale). Rover's format, so",
     '# `rover supergraph compose --config supergraph.yaml` composes the same supergraph.graphql.',
     '# routing_url is baked into supergraph.graphql for tools that read it; the',
     '# gateway itself routes by USERS_URL, EVENTS_URL, ... (see docs/operations/configuration.md).',
     `federation_version: =${COMPOSITION_VERSION}`,
     'subgraphs:',
     ...entries,
-  ].join('\n').replace(/\n\n/g, '\n');
+  ]
+    .join('\n')
+    .replace(/\n\n/g, '\n');
 }
 
 /** Reads and checks supergraph.yaml; schema files are resolved against its folder, as rover does. */
@@ -139,9 +141,7 @@ export function composeSources(sources: readonly SubgraphSource[]): string {
 
   const result = composeServices(services);
   if (result.errors) {
-    throw new CompositionError(
-      result.errors.map((error) => ({ code: String(error.extensions?.code ?? 'COMPOSITION_ERROR'), message: error.message })),
-    );
+    throw new CompositionError(result.errors.map((error) => ({ code: String(error.extensions?.code ?? 'COMPOSITION_ERROR'), message: error.message })));
   }
   return result.supergraphSdl.endsWith('\n') ? result.supergraphSdl : `${result.supergraphSdl}\n`;
 }
@@ -195,7 +195,11 @@ function main(args: string[]): number {
     const sdl = composeSources(moduleSources());
     writeFileSync(SUPERGRAPH_CONFIG, supergraphConfigText());
     writeFileSync(SUPERGRAPH_FILE, sdl);
-    console.log(`wrote ${config} and ${target} (${readSupergraphConfig().map((s) => s.name).join(', ')})`);
+    console.log(
+      `wrote ${config} and ${target} (${readSupergraphConfig()
+        .map((s) => s.name)
+        .join(', ')})`,
+    );
     return 0;
   } catch (error) {
     console.error(error instanceof CompositionError ? error.message : error);

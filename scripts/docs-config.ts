@@ -56,7 +56,15 @@ function defaultIn(source: SettingsSource, variable: string, parsed: [Record<str
 function merged(byProcess: readonly { process: string; text: string }[]): string {
   const texts = [...new Set(byProcess.map((entry) => entry.text))];
   if (texts.length === 1) return texts[0]!;
-  return texts.map((text) => `${text} (${byProcess.filter((entry) => entry.text === text).map((entry) => entry.process).join(', ')})`).join('<br>');
+  return texts
+    .map(
+      (text) =>
+        `${text} (${byProcess
+          .filter((entry) => entry.text === text)
+          .map((entry) => entry.process)
+          .join(', ')})`,
+    )
+    .join('<br>');
 }
 
 /** Every setting of every source, by variable name. Throws when a setting has no description. */
@@ -87,7 +95,9 @@ const cell = (text: string) => text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|')
 
 /** The whole page. */
 export function configurationPage(sources: readonly SettingsSource[]): string {
-  const rows = settingRows(sources).map((row) => `| ${code(row.variable)} | ${cell(row.default)} | ${cell(row.readBy.join(', '))} | ${cell(row.description)} |`);
+  const rows = settingRows(sources).map(
+    (row) => `| ${code(row.variable)} | ${cell(row.default)} | ${cell(row.readBy.join(', '))} | ${cell(row.description)} |`,
+  );
   return [
     '# Configuration',
     '',

@@ -17,7 +17,17 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Supergraph } from '@apollo/federation-internals';
-import { Kind, parse, print, validate, visit, type DefinitionNode, type FragmentDefinitionNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  Kind,
+  parse,
+  print,
+  validate,
+  visit,
+  type DefinitionNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -128,7 +138,8 @@ export function buildManifest(files: string[], schema: GraphQLSchema): Persisted
         if (fragments.has(definition.name.value)) throw new OperationsError(`${where}: fragment ${definition.name.value} is defined twice`);
         fragments.set(definition.name.value, definition);
       } else if (definition.kind === Kind.OPERATION_DEFINITION) {
-        if (!definition.name) throw new OperationsError(`${where}: an operation has no name; persisted operations are named (the name is how a team finds one in /metrics)`);
+        if (!definition.name)
+          throw new OperationsError(`${where}: an operation has no name; persisted operations are named (the name is how a team finds one in /metrics)`);
         operations.push({ operation: definition, file: where });
       }
     }

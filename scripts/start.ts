@@ -102,7 +102,10 @@ async function gatewayReady(url: string): Promise<{ ok: boolean; detail: string 
 /** The example app's server settings, and the gateway's for the app: its origin allowed, its operations loaded. */
 function webEnv(config: Config): Record<string, string> {
   const origins = [`http://127.0.0.1:${config.WEB_PORT}`, `http://localhost:${config.WEB_PORT}`];
-  const listed = (process.env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const listed = (process.env.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   return {
     CORS_ORIGINS: [...new Set([...listed, ...origins])].join(','),
     OPERATIONS_MANIFEST: process.env.OPERATIONS_MANIFEST || WEB_MANIFEST,
@@ -174,19 +177,25 @@ for (;;) {
     const lines = SERVICES.map((s) => `  ${s.name.padEnd(width)}  ${s.show(local(s))}`);
     if (!config.production) lines[SERVICES.indexOf(gateway)] += '  (Apollo Sandbox: open it in a browser)';
     // A key of the user's own is a secret: only a generated one is shown.
-    lines.push(`  ${'INGEST_API_KEY'.padEnd(width)}  ${config.ingestKeyGenerated ? `${config.INGEST_API_KEY}  (generated for this run)` : '(from the environment)'}`);
+    lines.push(
+      `  ${'INGEST_API_KEY'.padEnd(width)}  ${config.ingestKeyGenerated ? `${config.INGEST_API_KEY}  (generated for this run)` : '(from the environment)'}`,
+    );
     say(`Junction is ready in ${((Date.now() - waitingSince) / 1000).toFixed(1)} s:`);
     for (const line of lines) say(line);
     if (devIdentity) {
       const base = local(SERVICES.find((s) => s.name === 'external')!);
-      say(`Admin token for 24 h (Sandbox → Headers: Authorization: Bearer <token>; Bull Board: sign in at ${local(SERVICES.find((s) => s.name === 'workers')!)}/admin/login):`);
+      say(
+        `Admin token for 24 h (Sandbox → Headers: Authorization: Bearer <token>; Bull Board: sign in at ${local(SERVICES.find((s) => s.name === 'workers')!)}/admin/login):`,
+      );
       say(`  ${await devAdminToken(base)}`);
       say(`A user's token: curl -s -X POST ${base}/auth/token -H 'content-type: application/json' -d '{"sub":"<user id>"}'`);
     } else {
       say(`Sign in with tokens from your identity provider (AUTH_JWKS_URL=${config.AUTH_JWKS_URL}).`);
     }
     if (withWeb) {
-      say(`The example store allows only its own operations with OPERATIONS_SAFELIST=enforce (its manifest: ${process.env.OPERATIONS_MANIFEST || WEB_MANIFEST}).`);
+      say(
+        `The example store allows only its own operations with OPERATIONS_SAFELIST=enforce (its manifest: ${process.env.OPERATIONS_MANIFEST || WEB_MANIFEST}).`,
+      );
       if (!devIdentity) say('The example store signs in with the development identity provider: see examples/web/README.md for a real one.');
     }
     say('Ctrl-C stops everything.');

@@ -65,7 +65,7 @@ describe('resolver types (npm run codegen)', () => {
       expect(output, `codegen.ts generates ${target}`).toBeDefined();
       const edited: CodegenConfig = { ...config, generates: { [target]: { ...(output as object), schema: changed } } };
       const [fresh] = await generateAll(edited);
-      expect(fresh!.content).toContain('note?: Maybe<Scalars[\'String\'][\'output\']>;');
+      expect(fresh!.content).toContain("note?: Maybe<Scalars['String']['output']>;");
       expect(stale([fresh!])).toEqual([relative(PROJECT_ROOT, target)]);
     });
   });

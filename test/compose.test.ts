@@ -50,7 +50,11 @@ describe('supergraph composition', () => {
     const names = Supergraph.build(sdl)
       .subgraphsMetadata()
       .map((s) => s.name);
-    expect(names.sort()).toEqual(readSupergraphConfig().map((s) => s.name).sort());
+    expect(names.sort()).toEqual(
+      readSupergraphConfig()
+        .map((s) => s.name)
+        .sort(),
+    );
     expect(names).toEqual(expect.arrayContaining(['users', 'events', 'inventory', 'orders']));
   });
 

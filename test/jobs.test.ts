@@ -24,9 +24,15 @@ describe('job declarations (each module jobs.ts)', () => {
       jobId: 'event-42',
     });
     const signup = userSignup.announce({ userId: 'u', name: 'n', email: 'e' }, new Date('2026-11-21T10:00:00.000Z'));
-    expect(signup).toMatchObject({ queue: 'notification-events', name: 'USER_SIGNUP', payload: { eventType: 'USER_SIGNUP', timestamp: '2026-11-21T10:00:00.000Z' } });
+    expect(signup).toMatchObject({
+      queue: 'notification-events',
+      name: 'USER_SIGNUP',
+      payload: { eventType: 'USER_SIGNUP', timestamp: '2026-11-21T10:00:00.000Z' },
+    });
     expect(signup.jobId).toBe((signup.payload as { eventId: string }).eventId);
-    expect(orderConfirmed.announce({ userId: 'u', orderId: 'o', productId: 'p', quantity: 1, status: 'CONFIRMED' }, new Date()).queue).toBe(notificationEventsQueue.name);
+    expect(orderConfirmed.announce({ userId: 'u', orderId: 'o', productId: 'p', quantity: 1, status: 'CONFIRMED' }, new Date()).queue).toBe(
+      notificationEventsQueue.name,
+    );
   });
 
   it('are all listed by the modules, on the queues the workers consume', () => {
@@ -63,9 +69,18 @@ describe('job declarations (each module jobs.ts)', () => {
     expect(read(envelope).traceparent).toBeUndefined();
     expect(read({ ...envelope, traceparent: 42 }).traceparent).toBeUndefined();
     const delivery = (data: unknown) => payloadOf(deliverNotification.payload, { name: 'USER_SIGNUP', id: 'e-1', queueName: 'notifications', data });
-    expect(delivery(deliveryJobData({ eventId: 'e-1', type: 'USER_SIGNUP', userId: 'u-1' }, { requestId: 'r', traceparent }))).toEqual({ eventId: 'e-1', type: 'USER_SIGNUP', userId: 'u-1', requestId: 'r', traceparent });
+    expect(delivery(deliveryJobData({ eventId: 'e-1', type: 'USER_SIGNUP', userId: 'u-1' }, { requestId: 'r', traceparent }))).toEqual({
+      eventId: 'e-1',
+      type: 'USER_SIGNUP',
+      userId: 'u-1',
+      requestId: 'r',
+      traceparent,
+    });
     expect(delivery({ eventId: 'e-1', type: 'USER_SIGNUP', userId: 'u-1' })).toEqual({ eventId: 'e-1', type: 'USER_SIGNUP', userId: 'u-1' });
-    expect(payloadOf(orderJobPayload, { name: 'process', id: 'j', queueName: 'orders', data: { orderId: 'o-1', traceparent } })).toEqual({ orderId: 'o-1', traceparent });
+    expect(payloadOf(orderJobPayload, { name: 'process', id: 'j', queueName: 'orders', data: { orderId: 'o-1', traceparent } })).toEqual({
+      orderId: 'o-1',
+      traceparent,
+    });
     // Not tracing (no OTEL_EXPORTER_OTLP_ENDPOINT): nothing is stored.
     expect(userSignup.announce({ userId: 'u', name: 'n', email: 'e' }, new Date()).payload.traceparent).toBeUndefined();
   });

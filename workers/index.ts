@@ -78,7 +78,14 @@ async function main(): Promise<void> {
   const tracing = await startTracing('workers', config.OTEL_EXPORTER_OTLP_ENDPOINT);
   const logger = createLogger('workers', config.LOG_LEVEL);
   const workers = await startWorkers(config, logger);
-  const web = createWorkersApp({ queues: workers.queues.only(WORKER_QUEUES), logger, auth: createAuthenticator(config), health: workers.health, ready: () => workers.ready(), backups: workers.backups });
+  const web = createWorkersApp({
+    queues: workers.queues.only(WORKER_QUEUES),
+    logger,
+    auth: createAuthenticator(config),
+    health: workers.health,
+    ready: () => workers.ready(),
+    backups: workers.backups,
+  });
   const http = await listen(web.app, config.WORKERS_PORT, config.HOST);
   logger.info({ url: http.url, board: `${http.url}/admin/queues` }, 'workers running');
   onShutdown(logger, async () => {

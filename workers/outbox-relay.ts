@@ -115,12 +115,13 @@ export class OutboxRelay {
         .limit(this.batchSize)
         .for('update', { skipLocked: true });
       if (rows.length === 0) return { published: 0, more: false };
-      const results = await Promise.allSettled(
-        rows.map(async (row) => addOutboxJob(queues.get(row.queue), row, config)),
-      );
+      const results = await Promise.allSettled(rows.map(async (row) => addOutboxJob(queues.get(row.queue), row, config)));
       const published = rows.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => row.id);
       if (published.length > 0) {
-        await tx.update(table).set({ publishedAt: sql`now()` }).where(inArray(table.id, published));
+        await tx
+          .update(table)
+          .set({ publishedAt: sql`now()` })
+          .where(inArray(table.id, published));
       }
       const failed = results.findIndex((result) => result.status === 'rejected');
       if (failed >= 0) {

@@ -173,7 +173,11 @@ export class RecoverySweep<Row, Outcome extends SweepOutcome = SweepOutcome> {
  * Batches of `fetch(after, limit)`, keyset-paged: each batch starts after the
  * key of the last row of the one before, until a batch comes back short.
  */
-export async function* batches<Row, Key>(fetch: (after: Key | undefined, limit: number) => Promise<Row[]>, keyOf: (row: Row) => Key, limit: number): AsyncGenerator<Row[]> {
+export async function* batches<Row, Key>(
+  fetch: (after: Key | undefined, limit: number) => Promise<Row[]>,
+  keyOf: (row: Row) => Key,
+  limit: number,
+): AsyncGenerator<Row[]> {
   let after: Key | undefined;
   for (;;) {
     const batch = await fetch(after, limit);

@@ -31,7 +31,11 @@ const PLAIN = 'id name email';
 let signedIn: Record<string, string> = {};
 
 async function post(url: string, query: string, variables: Record<string, unknown>, check: (data: any) => void): Promise<void> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...signedIn }, body: JSON.stringify({ query, variables }) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...signedIn },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await response.json()) as { data?: any; errors?: unknown[] };
   if (body.errors?.length) throw new Error(`bench query failed: ${JSON.stringify(body.errors)}`);
   check(body.data);
@@ -106,7 +110,11 @@ export async function run(): Promise<string> {
 
     const page = (url: string, fields: string, status?: string) => () =>
       post(url, `{ users(first: 20) { nodes { ${fields} } } }`, {}, (data) => {
-        if (status) expectStatus(data.users.nodes.map((u: any) => u.enrichment.status), status);
+        if (status)
+          expectStatus(
+            data.users.nodes.map((u: any) => u.enrichment.status),
+            status,
+          );
       });
     const pageBefore = { healthy: healthyApp.state.calls.length, down: downApp.state.calls.length };
     const pageResults = await measureInterleaved(
@@ -129,7 +137,10 @@ export async function run(): Promise<string> {
     }, DIRECT_N);
     const directPage = await measure(async (i) => {
       const batch = await openEnrichments.forUsers(ids.slice((i * 20) % USERS, ((i * 20) % USERS) + 20));
-      expectStatus(batch.map((e) => e.status), 'STALE');
+      expectStatus(
+        batch.map((e) => e.status),
+        'STALE',
+      );
     }, DIRECT_N / 4);
     if (open.breaker.state !== 'OPEN') throw new Error('the breaker closed during the run');
 
@@ -167,7 +178,7 @@ export async function run(): Promise<string> {
       '',
       table(pageResults, pageCalls, PAGE_N),
       '',
-      '### The enrichment batch alone, breaker open (`Enrichments.forUsers`, in process: one read of users.enrichments, the open breaker\'s fallback, no HTTP)',
+      "### The enrichment batch alone, breaker open (`Enrichments.forUsers`, in process: one read of users.enrichments, the open breaker's fallback, no HTTP)",
       '',
       latencyTable([
         { label: 'one user', latency: direct },

@@ -168,7 +168,11 @@ async function measure(label: string, watched: Watched, run: (n: number) => Prom
   const elapsed = after.at - before.at;
   const elsewhere = Math.max(0, after.machine - before.machine - ours) / (elapsed * os.availableParallelism());
   const cost: Cost = { label, n: N, rate: N / (elapsed / 1000), cpu, apart, total, elsewhere };
-  console.log(`bench floor: ${label}: ${total.toFixed(3)} ms per operation (${Object.entries(cpu).map(([c, ms]) => `${c} ${ms.toFixed(3)}`).join(', ')}), ${cost.rate.toFixed(0)}/s`);
+  console.log(
+    `bench floor: ${label}: ${total.toFixed(3)} ms per operation (${Object.entries(cpu)
+      .map(([c, ms]) => `${c} ${ms.toFixed(3)}`)
+      .join(', ')}), ${cost.rate.toFixed(0)}/s`,
+  );
   return cost;
 }
 
@@ -182,7 +186,10 @@ function load(role: Role, n: number): Promise<unknown> {
 async function bullmqJob(redisPid: number | undefined): Promise<Cost> {
   const prefix = `bench-floor-${randomUUID().slice(0, 8)}`;
   try {
-    const [worker, producer] = await Promise.all([start('worker', 'bullmq-worker', { FLOOR_PREFIX: prefix }), start('producer', 'bullmq-producer', { FLOOR_PREFIX: prefix })]);
+    const [worker, producer] = await Promise.all([
+      start('worker', 'bullmq-worker', { FLOOR_PREFIX: prefix }),
+      start('producer', 'bullmq-producer', { FLOOR_PREFIX: prefix }),
+    ]);
     let completed = 0;
     return await measure('BullMQ job end to end (no-op processor)', { processes: { client: producer, server: worker }, redis: redisPid }, async (n) => {
       completed += n;
@@ -299,7 +306,11 @@ export async function run(): Promise<string> {
     costs = {
       job: await bullmqJob(redisPid),
       http: await httpRequest('HTTP request/response, undici Pool → bare node:http (JSON)', 'http-server'),
-      provider: await httpRequest("HTTP request/response, Junction's NotifyProvider (Partner: undici Agent, breaker) → bare node:http (JSON)", 'http-server', 'provider-client'),
+      provider: await httpRequest(
+        "HTTP request/response, Junction's NotifyProvider (Partner: undici Agent, breaker) → bare node:http (JSON)",
+        'http-server',
+        'provider-client',
+      ),
       apollo: await httpRequest('HTTP request/response, undici Pool → Apollo Server 5 on express 5, trivial mutation', 'apollo-server'),
       gateway: await gatewayRequest(),
       statement: await postgresWrite(database, 'statement'),
@@ -319,7 +330,12 @@ export async function run(): Promise<string> {
   // the notification recorded (the events worker then adds the delivery job itself), its attempt, SENT; the relay's batches come on top (one per batch of rows, not per order).
   const COMMITS = 7;
   const floor = [
-    { what: 'BullMQ job end to end', count: 3, where: '`orders` (process), `notification-events` (ORDER_CONFIRMED), `notifications` (delivery)', cost: costs.job.total },
+    {
+      what: 'BullMQ job end to end',
+      count: 3,
+      where: '`orders` (process), `notification-events` (ORDER_CONFIRMED), `notifications` (delivery)',
+      cost: costs.job.total,
+    },
     { what: 'request through @apollo/gateway to a subgraph', count: 1, where: 'placeOrder: client → gateway → orders subgraph', cost: costs.gateway.total },
     { what: 'HTTP request to Apollo Server (mutation)', count: 1, where: 'the order worker → inventory (reserveStock)', cost: costs.apollo.total },
     { what: 'HTTP request to a bare server', count: 1, where: 'the delivery → the provider (POST /messages)', cost: costs.http.total },
@@ -341,7 +357,9 @@ export async function run(): Promise<string> {
   ]
     .map((cells) => `| ${cells.join(' | ')} |`)
     .join('\n');
-  console.log(`bench floor: the floor is ${fmt(floorMs)} ms per order (${fmt(rateAtFloor, 0)} orders/s on ${os.availableParallelism()} cores) against the budget of ${fmt(BUDGET_MS)} ms`);
+  console.log(
+    `bench floor: the floor is ${fmt(floorMs)} ms per order (${fmt(rateAtFloor, 0)} orders/s on ${os.availableParallelism()} cores) against the budget of ${fmt(BUDGET_MS)} ms`,
+  );
 
   const shared = Math.max(...Object.values(costs).map((c) => c.elsewhere));
   return [

@@ -57,7 +57,9 @@ const USERS = 40;
 
 type Target = 'junction' | 'tsx' | 'apollo' | 'hive';
 const ALL_TARGETS: Target[] = ['apollo', 'hive', 'junction', 'tsx'];
-const TARGETS: Target[] = (process.env.BENCH_GATEWAY_TARGETS?.split(',').map((t) => t.trim()) ?? ALL_TARGETS).filter((t): t is Target => ALL_TARGETS.includes(t as Target));
+const TARGETS: Target[] = (process.env.BENCH_GATEWAY_TARGETS?.split(',').map((t) => t.trim()) ?? ALL_TARGETS).filter((t): t is Target =>
+  ALL_TARGETS.includes(t as Target),
+);
 if (!TARGETS.includes('junction')) throw new Error('BENCH_GATEWAY_TARGETS must include junction (the others are compared with it)');
 const LABEL: Record<Target, string> = {
   junction: 'Junction gateway (dist/)',
@@ -89,7 +91,12 @@ interface Running {
   child: ChildProcess;
 }
 
-async function startGateway(target: Target, urls: Record<string, string>, authEnv: Record<string, string>, extraEnv: Record<string, string> = {}): Promise<Running> {
+async function startGateway(
+  target: Target,
+  urls: Record<string, string>,
+  authEnv: Record<string, string>,
+  extraEnv: Record<string, string> = {},
+): Promise<Running> {
   const port = await freePort();
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -101,7 +108,10 @@ async function startGateway(target: Target, urls: Record<string, string>, authEn
   let args: string[];
   if (target === 'junction' || target === 'tsx') {
     const profile = target === 'junction' ? process.env.BENCH_GATEWAY_PROFILE : undefined;
-    args = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), ...(target === 'tsx' ? ['--import', 'tsx', 'gateway/index.ts'] : ['dist/gateway/index.js'])];
+    args = [
+      ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []),
+      ...(target === 'tsx' ? ['--import', 'tsx', 'gateway/index.ts'] : ['dist/gateway/index.js']),
+    ];
     Object.assign(env, { NODE_ENV: 'production', GATEWAY_PORT: String(port), RATE_LIMIT_PER_MINUTE: '0', QUEUE_PREFIX: BENCH_PREFIX, ...extraEnv });
     for (const subgraph of SUBGRAPHS) env[subgraph.urlSetting] = urls[subgraph.name]!;
   } else {
@@ -176,9 +186,14 @@ async function seed(gatewayUrl: string, admin: Record<string, string>): Promise<
       Array.from({ length: Math.min(8, USERS - i) }, async () => {
         const userId = await createUser(gatewayUrl);
         for (let e = 0; e < 3; e++) {
-          await gqlData(gatewayUrl, 'mutation($input: AddEventInput!) { addEvent(input: $input) { id } }', {
-            input: { name: `Bench event ${randomUUID().slice(0, 6)}`, userId, startsAt: '2026-12-24T18:00:00.000Z' },
-          }, admin);
+          await gqlData(
+            gatewayUrl,
+            'mutation($input: AddEventInput!) { addEvent(input: $input) { id } }',
+            {
+              input: { name: `Bench event ${randomUUID().slice(0, 6)}`, userId, startsAt: '2026-12-24T18:00:00.000Z' },
+            },
+            admin,
+          );
         }
         for (let o = 0; o < 2; o++) await placeOrder(gatewayUrl, { userId, productId, quantity: 1 }, admin);
         return userId;
@@ -250,7 +265,8 @@ export async function run(): Promise<string> {
         body: JSON.stringify({ query: USERS_QUERY }),
         // The admin-only page, each user with the events and the (self) orders seeded.
         complete: (data: any) =>
-          data?.users?.nodes?.length === 20 && data.users.nodes.every((u: any) => u.events.length === 3 && u.orders.length === 2 && u.orders.every((o: any) => o.product?.id)),
+          data?.users?.nodes?.length === 20 &&
+          data.users.nodes.every((u: any) => u.events.length === 3 && u.orders.length === 2 && u.orders.every((o: any) => o.product?.id)),
       },
     ];
 
@@ -258,10 +274,15 @@ export async function run(): Promise<string> {
     for (const query of queries) {
       const answers = await Promise.all(
         TARGETS.map(async (target) => {
-          const response = await fetch(running[target]!.url, { method: 'POST', headers: { 'content-type': 'application/json', ...signedIn }, body: query.body });
+          const response = await fetch(running[target]!.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...signedIn },
+            body: query.body,
+          });
           const json = (await response.json()) as { data?: unknown; errors?: unknown };
           if (json.errors) throw new Error(`${target} answered errors: ${JSON.stringify(json.errors).slice(0, 300)}`);
-          if (!query.complete(json.data)) throw new Error(`${target} answered ${query.label} without the seeded data: ${JSON.stringify(json.data).slice(0, 300)}`);
+          if (!query.complete(json.data))
+            throw new Error(`${target} answered ${query.label} without the seeded data: ${JSON.stringify(json.data).slice(0, 300)}`);
           return JSON.stringify(json.data);
         }),
       );
@@ -277,7 +298,9 @@ export async function run(): Promise<string> {
       for (let round = 0; round < ROUNDS; round++) {
         for (const target of TARGETS) {
           const result = await load(running[target]!.url, query.body, signedIn, SECONDS, running[target]!.child.pid!);
-          console.log(`bench gateway: ${query.label.slice(0, 20)} ${target} round ${round + 1}: ${fmt(result.rps)} rps, p50 ${result.p50} ms, p99 ${result.p99} ms, RSS ${fmt(result.rssMiB)} MiB`);
+          console.log(
+            `bench gateway: ${query.label.slice(0, 20)} ${target} round ${round + 1}: ${fmt(result.rps)} rps, p50 ${result.p50} ms, p99 ${result.p99} ms, RSS ${fmt(result.rssMiB)} MiB`,
+          );
           results[query.label]![target].push(result);
         }
       }
@@ -290,7 +313,7 @@ export async function run(): Promise<string> {
     lines.push('');
     lines.push(
       `Command: \`npm run bench -- gateway\`. 1-minute load average ${fmt(loadBefore, 1)} when the measured runs began and ${fmt(loadAfter, 1)} when they ended, ` +
-        `on ${os.availableParallelism()} cores: ${loadBefore > os.availableParallelism() || loadAfter > os.availableParallelism() ? 'the machine was shared with other work (other engineers\' builds and tests) while measuring, so the absolute numbers are low and noisy; the ratios from interleaved runs are the useful part' : 'the machine was quiet'}. ` +
+        `on ${os.availableParallelism()} cores: ${loadBefore > os.availableParallelism() || loadAfter > os.availableParallelism() ? "the machine was shared with other work (other engineers' builds and tests) while measuring, so the absolute numbers are low and noisy; the ratios from interleaved runs are the useful part" : 'the machine was quiet'}. ` +
         `The machine is shared with other engineers' sessions, whose builds and tests may run during any measurement. \`uptime\` before: \`${uptimeBefore}\`; after: \`${uptimeAfter}\`.`,
     );
     lines.push('');
@@ -343,7 +366,9 @@ export async function run(): Promise<string> {
     lines.push(
       '',
       `Memory budget: the compiled gateway's RSS under this load at most ${RSS_BUDGET_MIB} MiB: **${compiledRss <= RSS_BUDGET_MIB ? 'met' : 'not met'}**, ${fmt(compiledRss)} MiB at most over every run` +
-        (Number.isNaN(tsxRss) ? '.' : ` (under tsx, in the same runs: ${fmt(tsxRss)} MiB, ${fmt(tsxRss - compiledRss)} MiB more; production runs the compiled code).`),
+        (Number.isNaN(tsxRss)
+          ? '.'
+          : ` (under tsx, in the same runs: ${fmt(tsxRss)} MiB, ${fmt(tsxRss - compiledRss)} MiB more; production runs the compiled code).`),
     );
     lines.push('', ...(await persistedRuns(urls, stack.identity.env, signedIn, (gateway) => (persistedGateway = gateway))));
     return lines.join('\n');
@@ -399,7 +424,9 @@ async function persistedRuns(
     { key: 'id', label: 'manifest id', gateway, body: JSON.stringify(persisted(dashboard.id)) },
   ] as const;
   const post = (url: string, body: string) =>
-    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...signedIn }, body }).then(async (r) => (await r.json()) as { data?: any; errors?: unknown });
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...signedIn }, body }).then(
+      async (r) => (await r.json()) as { data?: any; errors?: unknown },
+    );
   // Registered as Apollo Client registers a hash after PERSISTED_QUERY_NOT_FOUND: the text with its hash.
   await post(gateway.url, JSON.stringify({ query: dashboard.body, ...persisted(sha256(dashboard.body)) }));
   for (const mode of modes) {
@@ -415,7 +442,9 @@ async function persistedRuns(
   for (let round = 0; round < ROUNDS; round++) {
     for (const mode of modes) {
       const result = await load(mode.gateway.url, mode.body, signedIn, SECONDS, mode.gateway.child.pid!);
-      console.log(`bench gateway: dashboard by ${mode.key} round ${round + 1}: ${fmt(result.rps)} rps, p99 ${result.p99} ms, ${fmt(result.cpuMs / Math.max(result.requests, 1), 3)} CPU ms/request`);
+      console.log(
+        `bench gateway: dashboard by ${mode.key} round ${round + 1}: ${fmt(result.rps)} rps, p99 ${result.p99} ms, ${fmt(result.cpuMs / Math.max(result.requests, 1), 3)} CPU ms/request`,
+      );
       runs[mode.key].push(result);
     }
   }

@@ -70,7 +70,9 @@ const fmt = (value: number, digits = 0) => value.toFixed(digits);
 const rateOf = (result: LoadResult) => result.latencies.length / (result.elapsedMs / 1000);
 function verdict(met: boolean, measured: number, goal: number, unit: string, higherIsBetter: boolean): string {
   const off = higherIsBetter ? (goal - measured) / goal : (measured - goal) / goal;
-  return met ? `**met** (${fmt(measured)} ${unit} against ${goal} ${unit})` : `**not met**: ${fmt(measured)} ${unit} against ${goal} ${unit}, ${fmt(off * 100)}% off`;
+  return met
+    ? `**met** (${fmt(measured)} ${unit} against ${goal} ${unit})`
+    : `**not met**: ${fmt(measured)} ${unit} against ${goal} ${unit}, ${fmt(off * 100)}% off`;
 }
 
 export async function run(): Promise<string> {
@@ -112,7 +114,12 @@ export async function run(): Promise<string> {
     await untilNoOpenOrders(system);
     const busyDrained = Date.now();
     await untilNotified(system, await placedSoFar(system), Date.now());
-    const both = costOf('both: closed loop with workers processing (notifications included)', afterDrain, await snapshot(system, STATS_SETTLE_MS), busy.latencies.length);
+    const both = costOf(
+      'both: closed loop with workers processing (notifications included)',
+      afterDrain,
+      await snapshot(system, STATS_SETTLE_MS),
+      busy.latencies.length,
+    );
 
     console.log(`bench orders: open loop at ${RATE}/s …`);
     const open = await placeOrders(setup, SECONDS, RATE);
@@ -154,7 +161,9 @@ export async function run(): Promise<string> {
       `Command: \`npm run bench -- orders\`. 1-minute load average ${fmt(loadBefore, 1)} before the scenario built and started its processes and ${fmt(loadAfter, 1)} when its runs ended (its own ten processes and the clients included), on ${os.availableParallelism()} cores` +
         (shared ? ': other work was running on the machine when it started.' : ': nothing else was running then.') +
         ` While the runs went on, processes other than this system's (and PostgreSQL's and Redis's work for it) used ${fmt(elsewhereShare * 100)}% of the ${os.availableParallelism()} cores` +
-        (elsewhereShare > 0.05 ? ': the machine was shared, so every number below is worse than this machine gives alone (the CPU per order too: caches, context switches).' : '.'),
+        (elsewhereShare > 0.05
+          ? ': the machine was shared, so every number below is worse than this machine gives alone (the CPU per order too: caches, context switches).'
+          : '.'),
       '',
       'What ran where: everything compiled (`npm run build`, `node dist/…`), each service its own process as `npm start` and docker compose run them: ' +
         'the gateway, the five subgraphs, the workers (`dist/workers/index.js`: outbox relay, order worker, notification workers) and the simulated partners (`dist/external/index.js`, the notification provider), ' +
@@ -205,4 +214,3 @@ export async function run(): Promise<string> {
     await system.close();
   }
 }
-

@@ -124,7 +124,8 @@ export async function run(): Promise<string> {
     const active = Math.min(ACTIVE, sockets);
     console.log(`bench subscriptions: ${active} active users, ${sockets - active} idle ones …`);
     const activeUsers: string[] = [];
-    for (let i = 0; i < active; i += 10) activeUsers.push(...(await Promise.all(Array.from({ length: Math.min(10, active - i) }, () => createUser(system.gatewayUrl)))));
+    for (let i = 0; i < active; i += 10)
+      activeUsers.push(...(await Promise.all(Array.from({ length: Math.min(10, active - i) }, () => createUser(system.gatewayUrl)))));
     const activeHeaders = new Map<string, Record<string, string>>();
     for (const user of activeUsers) activeHeaders.set(user, await system.identity.headers(user));
 
@@ -178,7 +179,8 @@ export async function run(): Promise<string> {
         );
       }
       // A breath every 50 sockets, so the gateway is not handed every upgrade at once.
-      if (s % 50 === 49) await until(async () => (await openOnGateway(gateway.base)) >= opened - PER_SOCKET * 50 || ended > 0, 120_000, 'the gateway to catch up');
+      if (s % 50 === 49)
+        await until(async () => (await openOnGateway(gateway.base)) >= opened - PER_SOCKET * 50 || ended > 0, 120_000, 'the gateway to catch up');
       if (ended > 0) throw new Error(`subscriptions ended while opening: ${firstEnd}`);
     }
     await until(async () => (await openOnGateway(gateway.base)) >= N || ended > 0, 300_000, `${N} open subscriptions on the gateway`);
@@ -187,7 +189,11 @@ export async function run(): Promise<string> {
     // Each active user's subscriptions live end to end (registered on the orders subgraph too): a probe order each.
     const ordersUrl = system.urls.orders;
     const post = async (query: string, variables: Record<string, unknown>, headers: Record<string, string>) => {
-      const response = await fetch(ordersUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
+      const response = await fetch(ordersUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
       const json = (await response.json()) as { data?: any; errors?: unknown };
       if (json.errors || !json.data) throw new Error(`orders subgraph answered ${JSON.stringify(json.errors).slice(0, 300)}`);
       return json.data;
@@ -210,7 +216,11 @@ export async function run(): Promise<string> {
     const idleCpu0 = { gateway: processCpuMs(gatewayPid), orders: processCpuMs(ordersPid), clients: process.cpuUsage() };
     await sleep(IDLE_SECONDS * 1000);
     const clientsIdle = process.cpuUsage(idleCpu0.clients);
-    const idleCpu = { gateway: processCpuMs(gatewayPid) - idleCpu0.gateway, orders: processCpuMs(ordersPid) - idleCpu0.orders, clients: (clientsIdle.user + clientsIdle.system) / 1000 };
+    const idleCpu = {
+      gateway: processCpuMs(gatewayPid) - idleCpu0.gateway,
+      orders: processCpuMs(ordersPid) - idleCpu0.orders,
+      clients: (clientsIdle.user + clientsIdle.system) / 1000,
+    };
 
     const rssLoad = { ...rssIdle };
     const sampler = setInterval(() => {
@@ -224,7 +234,13 @@ export async function run(): Promise<string> {
     for (const rate of RATES) {
       console.log(`bench subscriptions: ${rate} changes/s for ${SECONDS} s …`);
       const before = account(expected, watched);
-      const cpu0 = { gateway: processCpuMs(gatewayPid), orders: processCpuMs(ordersPid), clients: process.cpuUsage(), machine: machineBusyMs(), system: await systemCpuMs(system) };
+      const cpu0 = {
+        gateway: processCpuMs(gatewayPid),
+        orders: processCpuMs(ordersPid),
+        clients: process.cpuUsage(),
+        machine: machineBusyMs(),
+        system: await systemCpuMs(system),
+      };
       latencies.length = 0;
       measuring = true;
       const started = Date.now();
@@ -268,14 +284,20 @@ export async function run(): Promise<string> {
         madeIn,
         delivered: after.delivered - before.delivered,
         latency: summarize(latencies),
-        cpu: { gateway: processCpuMs(gatewayPid) - cpu0.gateway, orders: processCpuMs(ordersPid) - cpu0.orders, clients: (clientsCpu.user + clientsCpu.system) / 1000 },
+        cpu: {
+          gateway: processCpuMs(gatewayPid) - cpu0.gateway,
+          orders: processCpuMs(ordersPid) - cpu0.orders,
+          clients: (clientsCpu.user + clientsCpu.system) / 1000,
+        },
         machine: (machineNow - cpu0.machine) / phaseSeconds,
         system: (systemNow - cpu0.system) / phaseSeconds,
         clientsPerSecond: (clientsCpu.user + clientsCpu.system) / 1000 / phaseSeconds,
         drained,
       };
       phases.push(phase);
-      console.log(`bench subscriptions: ${rate}/s: ${phase.changes} changes in ${fmt(madeIn, 1)} s, p50 ${fmt(phase.latency.p50)} ms, p99 ${fmt(phase.latency.p99)} ms, lost so far ${after.lost}, failed ${failed}`);
+      console.log(
+        `bench subscriptions: ${rate}/s: ${phase.changes} changes in ${fmt(madeIn, 1)} s, p50 ${fmt(phase.latency.p50)} ms, p99 ${fmt(phase.latency.p99)} ms, lost so far ${after.lost}, failed ${failed}`,
+      );
       await sleep(3000);
     }
     clearInterval(sampler);
@@ -335,7 +357,7 @@ export async function run(): Promise<string> {
           )
           .join(' ') +
         ` A 1-minute load average around ${fmt(os.loadavg()[0]!, 0)} on ${cores} cores means several runnable threads per core: every process here, the gateway included, waited its turn for a core. ` +
-        `The gateway's own work per event is ${perEvent(main.cpu.gateway, main)} ms of CPU (${fmt((main.cpu.gateway / Math.max(main.madeIn, 1)))} ms/s at ${fmt(main.delivered / main.madeIn)} deliveries/s), so at ${main.rate}/s offered ` +
+        `The gateway's own work per event is ${perEvent(main.cpu.gateway, main)} ms of CPU (${fmt(main.cpu.gateway / Math.max(main.madeIn, 1))} ms/s at ${fmt(main.delivered / main.madeIn)} deliveries/s), so at ${main.rate}/s offered ` +
         (main.changes / main.madeIn < main.rate * 0.95
           ? `the generator could not make the rate (the orders subgraph's ${fmt(main.cpu.orders / Math.max(main.changes, 1), 2)} ms of CPU per change, mutations included, on cores shared with everything else) and the latency is mostly time spent waiting for a core and behind the changes queued before, not the gateway's cost per event; `
           : 'the rate was made; ') +
@@ -344,7 +366,12 @@ export async function run(): Promise<string> {
       '### Goals',
       '',
       `- p99 commit-to-client at most ${GOAL_P99_MS} ms at ${main.rate} changes/s: ${verdict(main.latency.p99 <= GOAL_P99_MS && main.changes / main.madeIn >= main.rate * 0.95)} (${fmt(main.latency.p99)} ms at ${fmt(main.changes / main.madeIn)} changes/s made)` +
-        (phases.length > 1 ? `; ${phases.slice(1).map((p) => `${fmt(p.latency.p99)} ms at ${fmt(p.changes / p.madeIn)} changes/s`).join(', ')}.` : '.'),
+        (phases.length > 1
+          ? `; ${phases
+              .slice(1)
+              .map((p) => `${fmt(p.latency.p99)} ms at ${fmt(p.changes / p.madeIn)} changes/s`)
+              .join(', ')}.`
+          : '.'),
       `- at most ${GOAL_KIB} KiB of gateway memory per idle subscription: ${verdict(gatewayKiB <= GOAL_KIB)} (${fmt(gatewayKiB, 1)} KiB; the anchor, Cosmo Router: 150–200 MB for 10,000 idle clients, 15–20 KiB each, one client per connection, where here ${PER_SOCKET} subscriptions share a socket).`,
       `- nothing lost: ${verdict(nothingLost)}${firstEnd ? ` (first ended stream: ${firstEnd})` : ''}.`,
     ].join('\n');

@@ -37,9 +37,15 @@ export function expiryOf(viewer: Viewer | null): number | undefined {
   return typeof exp === 'number' ? exp * 1000 : undefined;
 }
 
-const expired = () => new UnauthenticatedError('the bearer token has expired: subscribe again with a fresh token (orderUpdates: with after, the cursor of the last update received)');
+const expired = () =>
+  new UnauthenticatedError(
+    'the bearer token has expired: subscribe again with a fresh token (orderUpdates: with after, the cursor of the last update received)',
+  );
 const shuttingDown = () =>
-  new ServiceUnavailableError('this server is shutting down: subscribe again, and another replica answers (orderUpdates: with after, the cursor of the last update received)', 0);
+  new ServiceUnavailableError(
+    'this server is shutting down: subscribe again, and another replica answers (orderUpdates: with after, the cursor of the last update received)',
+    0,
+  );
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
@@ -183,7 +189,11 @@ export class Operations<C extends object> {
 
 /** A result that ends a stream: `error` on the subscription's field, data null. */
 function terminal(error: unknown, field: FieldNode | undefined): ExecutionResult {
-  const located = field ? locatedError(error, [field], [field.alias?.value ?? field.name.value]) : error instanceof GraphQLError ? error : locatedError(error, undefined);
+  const located = field
+    ? locatedError(error, [field], [field.alias?.value ?? field.name.value])
+    : error instanceof GraphQLError
+      ? error
+      : locatedError(error, undefined);
   return { data: null, errors: [located] };
 }
 

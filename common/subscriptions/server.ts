@@ -9,7 +9,6 @@ import { Operations, type Protocol } from './operations.ts';
 import { sseHandler } from './sse.ts';
 import { wsServer } from './ws.ts';
 
-
 export interface SubscriptionServerOptions<C extends object> {
   /** The subgraph's name (metric label). */
   subgraph: string;

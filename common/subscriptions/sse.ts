@@ -80,7 +80,10 @@ export function sseHandler<C extends object>(options: SseOptions<C>): RequestHan
       });
       const { 'content-encoding': _none, ...headers } = init.headers ?? {};
       if (body === null || typeof body === 'string') {
-        res.status(init.status).set(headers).end(body ?? undefined);
+        res
+          .status(init.status)
+          .set(headers)
+          .end(body ?? undefined);
         return;
       }
       res.writeHead(init.status, { ...headers, 'x-accel-buffering': 'no' });

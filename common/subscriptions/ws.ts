@@ -98,7 +98,7 @@ export function wsServer<C extends object>(options: WsOptions<C>): WsServer {
             const viewer = await auth.viewerOf(authorization);
             if (viewer) connection.operations.set(id, viewer);
           } catch (error) {
-            return [error instanceof DomainError ? error : new UnauthenticatedError('the operation\'s token could not be verified')];
+            return [error instanceof DomainError ? error : new UnauthenticatedError("the operation's token could not be verified")];
           }
         }
         const refused = await options.admit?.(connection.operations.get(id) ?? connection.viewer, payload, ctx.extra.request);

@@ -40,7 +40,10 @@ describe('configuration', () => {
   it("takes each subgraph's port and URL setting from its module, the URL defaulting to that port", () => {
     const defaults = parseConfig({}) as unknown as Record<string, unknown>;
     const moved = parseConfig(Object.fromEntries(SUBGRAPHS.map((s, i) => [s.portSetting, String(6000 + i)]))) as unknown as Record<string, unknown>;
-    const given = parseConfig(Object.fromEntries(SUBGRAPHS.map((s) => [s.urlSetting, `http://${s.name}.internal:80/graphql`]))) as unknown as Record<string, unknown>;
+    const given = parseConfig(Object.fromEntries(SUBGRAPHS.map((s) => [s.urlSetting, `http://${s.name}.internal:80/graphql`]))) as unknown as Record<
+      string,
+      unknown
+    >;
     SUBGRAPHS.forEach((s, i) => {
       expect(defaults[s.portSetting]).toBe(s.defaultPort);
       expect(defaults[s.urlSetting]).toBe(`http://127.0.0.1:${s.defaultPort}/graphql`);
@@ -80,7 +83,12 @@ describe('configuration', () => {
   });
 
   it.each(['junction', 'jt-{}', 'junction}'])('refuses a Redis Cluster URL with QUEUE_PREFIX=%j (no hash tag), naming both settings', (prefix) => {
-    expectConfigRefuses('QUEUE_PREFIX', prefix, { REDIS_URL: 'redis+cluster://n1:7000,n2:7001' }, /REDIS_URL is a Redis Cluster .*QUEUE_PREFIX needs a hash tag, e\.g\. \{/);
+    expectConfigRefuses(
+      'QUEUE_PREFIX',
+      prefix,
+      { REDIS_URL: 'redis+cluster://n1:7000,n2:7001' },
+      /REDIS_URL is a Redis Cluster .*QUEUE_PREFIX needs a hash tag, e\.g\. \{/,
+    );
   });
 
   it('stops a service at start with one line naming the bad variable', () => {

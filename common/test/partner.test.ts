@@ -117,7 +117,7 @@ describe('Partner: attempts', () => {
     expect(gap).toBeLessThan(400);
   });
 
-  it("rejects an attempt that timed out with a TimeoutError (ETIMEDOUT, the message got gave)", async () => {
+  it('rejects an attempt that timed out with a TimeoutError (ETIMEDOUT, the message got gave)', async () => {
     partner.answer('hang');
     const error = await rejection(get(make({ attemptTimeoutMs: 100, retryDelaysMs: [], callTimeoutMs: 2000 })));
     expect(error).toMatchObject({ name: 'TimeoutError', code: 'ETIMEDOUT', message: "Timeout awaiting 'request' for 100ms" });

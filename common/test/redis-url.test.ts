@@ -8,17 +8,42 @@ describe('REDIS_URL forms', () => {
     [
       'redis+sentinel:// as the Sentinels (26379 by default), the master name and db 0',
       'redis+sentinel://s1:26380,s2,[::1]:26381/mymaster',
-      { kind: 'sentinel', sentinels: [{ host: 's1', port: 26380 }, { host: 's2', port: 26379 }, { host: '::1', port: 26381 }], masterName: 'mymaster', db: 0 },
+      {
+        kind: 'sentinel',
+        sentinels: [
+          { host: 's1', port: 26380 },
+          { host: 's2', port: 26379 },
+          { host: '::1', port: 26381 },
+        ],
+        masterName: 'mymaster',
+        db: 0,
+      },
     ],
     [
       'redis+sentinel:// with the db and both sets of credentials, decoded',
       'redis+sentinel://app:p%40ss%2Fw@s1:26379/mymaster/3?sentinelPassword=s%26cret&sentinelUsername=watch',
-      { kind: 'sentinel', sentinels: [{ host: 's1', port: 26379 }], masterName: 'mymaster', db: 3, username: 'app', password: 'p@ss/w', sentinelUsername: 'watch', sentinelPassword: 's&cret' },
+      {
+        kind: 'sentinel',
+        sentinels: [{ host: 's1', port: 26379 }],
+        masterName: 'mymaster',
+        db: 3,
+        username: 'app',
+        password: 'p@ss/w',
+        sentinelUsername: 'watch',
+        sentinelPassword: 's&cret',
+      },
     ],
     [
       'redis+cluster:// as the startup nodes (6379 by default) and the credentials',
       'redis+cluster://:pw@10.0.0.1:7000,10.0.0.2',
-      { kind: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 6379 }], password: 'pw' },
+      {
+        kind: 'cluster',
+        nodes: [
+          { host: '10.0.0.1', port: 7000 },
+          { host: '10.0.0.2', port: 6379 },
+        ],
+        password: 'pw',
+      },
     ],
   ])('reads %s', (_, url, expected) => {
     expect(parseRedisUrl(url)).toEqual(expected);

@@ -16,7 +16,11 @@ afterAll(async () => {
 async function serve(databaseUrl: string) {
   const handle = connect(databaseUrl, { max: 1 });
   cleanups.push(() => handle.close());
-  const { app } = await createInventorySubgraph({ db: handle.db, config: parseConfig({ DATABASE_URL: databaseUrl }), logger: createLogger('ready-test', 'silent') });
+  const { app } = await createInventorySubgraph({
+    db: handle.db,
+    config: parseConfig({ DATABASE_URL: databaseUrl }),
+    logger: createLogger('ready-test', 'silent'),
+  });
   const http = await listen(app, 0);
   servers.push(http);
   return http;

@@ -36,7 +36,13 @@ function send(method: string, path: string, body?: unknown, headers: Record<stri
 const calls = async (service: string): Promise<RecordedCall[]> => (await send('GET', `/_calls?service=${service}`)).json() as Promise<RecordedCall[]>;
 
 describe('identity provider', () => {
-  const settings = () => ({ AUTH_JWKS_URL: `${base}/.well-known/jwks.json`, AUTH_ISSUER: 'junction-dev', AUTH_AUDIENCE: 'junction', AUTH_USER_CLAIM: 'sub', AUTH_ROLES_CLAIM: 'roles' });
+  const settings = () => ({
+    AUTH_JWKS_URL: `${base}/.well-known/jwks.json`,
+    AUTH_ISSUER: 'junction-dev',
+    AUTH_AUDIENCE: 'junction',
+    AUTH_USER_CLAIM: 'sub',
+    AUTH_ROLES_CLAIM: 'roles',
+  });
 
   it('serves its public key as a JWKS, and mints tokens that verify against it', async () => {
     const jwks = (await (await send('GET', '/.well-known/jwks.json')).json()) as { keys: { kty: string; alg: string; kid: string; d?: string }[] };
@@ -59,7 +65,11 @@ describe('identity provider', () => {
     }
   });
   it('answers a browser on another origin: the preflight, then the token with Access-Control-Allow-Origin', async () => {
-    const preflight = await send('OPTIONS', '/auth/token', undefined, { origin: 'http://127.0.0.1:4030', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' });
+    const preflight = await send('OPTIONS', '/auth/token', undefined, {
+      origin: 'http://127.0.0.1:4030',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type',
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
     expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
@@ -118,15 +128,13 @@ describe('event registry', () => {
     expect(listed[0]).toMatchObject(event);
   });
 
-  it.each([
-    [{ ...event, id: '' }],
-    [{ ...event, startsAt: 'tomorrow' }],
-    [{ name: 'No id', userId: 'u', startsAt: event.startsAt }],
-    ['not an object'],
-  ])('rejects the bad body %j with 400 and registers nothing', async (body) => {
-    expect((await send('POST', '/events', body)).status).toBe(400);
-    expect(state.events.size).toBe(0);
-  });
+  it.each([[{ ...event, id: '' }], [{ ...event, startsAt: 'tomorrow' }], [{ name: 'No id', userId: 'u', startsAt: event.startsAt }], ['not an object']])(
+    'rejects the bad body %j with 400 and registers nothing',
+    async (body) => {
+      expect((await send('POST', '/events', body)).status).toBe(400);
+      expect(state.events.size).toBe(0);
+    },
+  );
 
   it('rejects malformed JSON with 400', async () => {
     const res = await fetch(`${base}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id":' });

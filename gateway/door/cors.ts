@@ -40,7 +40,9 @@ export function cors(settings: CorsSettings): RequestHandler {
     if (!isAllowedOrigin(settings, origin)) {
       if (!preflight) return next();
       res.status(403).json({
-        errors: [{ message: `origin ${origin ?? '(none)'} may not call this API from a browser: it is not in CORS_ORIGINS`, extensions: { code: 'FORBIDDEN' } }],
+        errors: [
+          { message: `origin ${origin ?? '(none)'} may not call this API from a browser: it is not in CORS_ORIGINS`, extensions: { code: 'FORBIDDEN' } },
+        ],
       });
       return;
     }

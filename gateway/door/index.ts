@@ -7,7 +7,10 @@ import { cors } from './cors.ts';
 import { operationResolutionPlugin } from './plannable.ts';
 import { createSafelist, safelistMiddleware, type Safelist } from './safelist.ts';
 
-type DoorSettings = Pick<Config, 'CORS_ORIGINS' | 'NODE_ENV' | 'REDIS_URL' | 'QUEUE_PREFIX' | 'APQ_TTL_SECONDS' | 'OPERATIONS_MANIFEST' | 'OPERATIONS_SAFELIST'>;
+type DoorSettings = Pick<
+  Config,
+  'CORS_ORIGINS' | 'NODE_ENV' | 'REDIS_URL' | 'QUEUE_PREFIX' | 'APQ_TTL_SECONDS' | 'OPERATIONS_MANIFEST' | 'OPERATIONS_SAFELIST'
+>;
 
 /**
  * What the browser's door adds to the gateway (docs/api/persisted-operations.md):

@@ -61,7 +61,8 @@ function fromApollo(manifest: Record<string, unknown>): Manifest {
     const { id, body, name, type } = entry as Record<string, unknown>;
     if (typeof id !== 'string' || id === '') throw new ManifestError(`${where}: "id" is not a non-empty string`);
     if (typeof body !== 'string' || body === '') throw new ManifestError(`${where}: "body" is not a non-empty string`);
-    if (type !== undefined && type !== 'query' && type !== 'mutation' && type !== 'subscription') throw new ManifestError(`${where}: "type" is not query, mutation or subscription`);
+    if (type !== undefined && type !== 'query' && type !== 'mutation' && type !== 'subscription')
+      throw new ManifestError(`${where}: "type" is not query, mutation or subscription`);
     const operation = operationOf(body, where);
     add(byId, byBody, { id, body, name: typeof name === 'string' ? name : (operation.name?.value ?? null), type: type ?? operation.operation }, where);
   });

@@ -24,7 +24,10 @@ export function operationResolutionPlugin(): ApolloServerPlugin {
         async didResolveOperation({ operation, request }) {
           // A plain request cannot carry a stream of events: the gateway's executor would fail on it (a 500).
           if (operation?.operation === 'subscription') {
-            throw clientError('A subscription needs a streaming transport (GraphQL over SSE, graphql-ws or multipart HTTP), not a plain request.', 'BAD_REQUEST');
+            throw clientError(
+              'A subscription needs a streaming transport (GraphQL over SSE, graphql-ws or multipart HTTP), not a plain request.',
+              'BAD_REQUEST',
+            );
           }
           if (operation) return;
           const name = request.operationName;
@@ -45,16 +48,18 @@ export function operationResolutionPlugin(): ApolloServerPlugin {
  * QUERY_PLANNING_FAILED). Anything else it throws is a bug and stays a 500.
  */
 export function plannable(gateway: GatewayInterface, logger: Logger): GatewayInterface {
-  const wrap = (executor: Executor): Executor => async (requestContext) => {
-    try {
-      return await executor(requestContext);
-    } catch (error) {
-      if (!(error instanceof GraphQLError) || (error.extensions.http as { status?: number } | undefined)?.status) throw error;
-      logger.warn({ err: error, operationName: requestContext.request.operationName }, 'the query planner refused an operation: answered 400');
-      const code = typeof error.extensions.code === 'string' ? error.extensions.code : 'QUERY_PLANNING_FAILED';
-      throw clientError(error.message, code);
-    }
-  };
+  const wrap =
+    (executor: Executor): Executor =>
+    async (requestContext) => {
+      try {
+        return await executor(requestContext);
+      } catch (error) {
+        if (!(error instanceof GraphQLError) || (error.extensions.http as { status?: number } | undefined)?.status) throw error;
+        logger.warn({ err: error, operationName: requestContext.request.operationName }, 'the query planner refused an operation: answered 400');
+        const code = typeof error.extensions.code === 'string' ? error.extensions.code : 'QUERY_PLANNING_FAILED';
+        throw clientError(error.message, code);
+      }
+    };
   return {
     async load(options) {
       const loaded = await gateway.load(options);

@@ -219,7 +219,11 @@ export function safelistMiddleware(safelist: Safelist, logger: Logger): RequestH
       params = new URLSearchParams(at === -1 ? '' : req.url.slice(at + 1));
       // Several values of one parameter: Apollo Server refuses the request.
       if (params.getAll('query').length > 1 || params.getAll('extensions').length > 1) return next();
-      request = { query: params.get('query') ?? undefined, operationName: params.get('operationName') ?? undefined, extensions: jsonParam(params.get('extensions')) };
+      request = {
+        query: params.get('query') ?? undefined,
+        operationName: params.get('operationName') ?? undefined,
+        extensions: jsonParam(params.get('extensions')),
+      };
     } else return next();
 
     const check = checkOperation(safelist, request, viewerOf(res), logger);

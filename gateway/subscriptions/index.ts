@@ -32,7 +32,10 @@ import { acceptsMultipartSubscription, writeMultipart } from './multipart.ts';
 import type { SubscriptionPlan, SubscriptionPlanner } from './planner.ts';
 import { UpstreamClients, type UpstreamFailure } from './upstream.ts';
 
-type SubscriptionSettings = Pick<Config, 'SUBSCRIPTION_HEARTBEAT_MS' | 'SUBSCRIPTION_QUEUE_MAX' | 'SUBSCRIPTIONS_PER_VIEWER' | 'MAX_QUERY_TOKENS' | 'production'>;
+type SubscriptionSettings = Pick<
+  Config,
+  'SUBSCRIPTION_HEARTBEAT_MS' | 'SUBSCRIPTION_QUEUE_MAX' | 'SUBSCRIPTIONS_PER_VIEWER' | 'MAX_QUERY_TOKENS' | 'production'
+>;
 
 export interface GatewaySubscriptionDeps {
   config: SubscriptionSettings;
@@ -138,7 +141,12 @@ function requestOf(req: Parameters<RequestHandler>[0]): { query?: unknown; opera
       return value;
     }
   };
-  return { query: params.get('query') ?? undefined, operationName: params.get('operationName') ?? undefined, variables: json('variables'), extensions: json('extensions') };
+  return {
+    query: params.get('query') ?? undefined,
+    operationName: params.get('operationName') ?? undefined,
+    variables: json('variables'),
+    extensions: json('extensions'),
+  };
 }
 
 /**
@@ -174,15 +182,25 @@ export function createGatewaySubscriptions(deps: GatewaySubscriptionDeps): Gatew
     const operationName = args.operationName ?? undefined;
     const refuse = (error: GraphQLError) => refusal(error, args.document, operationName);
     const operation = getOperationAST(args.document, operationName);
-    if (operation?.operation !== 'subscription') return refuse(clientError('Only subscriptions are streamed; send queries and mutations as plain requests.', 'BAD_REQUEST'));
+    if (operation?.operation !== 'subscription')
+      return refuse(clientError('Only subscriptions are streamed; send queries and mutations as plain requests.', 'BAD_REQUEST'));
     // Every Subscription field needs a viewer (orderUpdated: the order's owner; orderUpdates: the viewer): refused here, before any subgraph is asked.
-    if (!viewer) return refuse(new UnauthenticatedError('a subscription needs a signed-in viewer: send a bearer token (Authorization header, or connectionParams.authorization over graphql-ws)'));
+    if (!viewer)
+      return refuse(
+        new UnauthenticatedError(
+          'a subscription needs a signed-in viewer: send a bearer token (Authorization header, or connectionParams.authorization over graphql-ws)',
+        ),
+      );
     const limit = deps.limits.check(args.schema, args.document, (args.variableValues as Record<string, unknown> | undefined) ?? {}, operationName);
     if (limit) return refuse(limit);
     const held = perViewer.get(viewer.id) ?? 0;
     if (held >= config.SUBSCRIPTIONS_PER_VIEWER) {
       subscriptionMetrics.refused.inc({ reason: 'per_viewer' });
-      return refuse(rateLimited(`Too many open subscriptions: at most ${config.SUBSCRIPTIONS_PER_VIEWER} per viewer; end one first`, { limit: config.SUBSCRIPTIONS_PER_VIEWER }));
+      return refuse(
+        rateLimited(`Too many open subscriptions: at most ${config.SUBSCRIPTIONS_PER_VIEWER} per viewer; end one first`, {
+          limit: config.SUBSCRIPTIONS_PER_VIEWER,
+        }),
+      );
     }
     let plan: SubscriptionPlan;
     try {
@@ -324,7 +342,13 @@ export function createGatewaySubscriptions(deps: GatewaySubscriptionDeps): Gatew
       const viewer = viewerOf(res);
       const ids = idsOf(res);
       const contextValue = operations.bind({ ...ids, viewer }, { protocol: 'multipart', viewer, ready: () => writable(res) });
-      const result = await operations.subscribe({ schema, document, operationName, variableValues: (variables ?? undefined) as Record<string, unknown> | undefined, contextValue });
+      const result = await operations.subscribe({
+        schema,
+        document,
+        operationName,
+        variableValues: (variables ?? undefined) as Record<string, unknown> | undefined,
+        contextValue,
+      });
       const results =
         Symbol.asyncIterator in result
           ? result
@@ -354,7 +378,9 @@ export function createGatewaySubscriptions(deps: GatewaySubscriptionDeps): Gatew
     if (!checked.subscription) {
       // Apollo Client sends the multipart Accept with queries too (for @defer): those are Apollo Server's.
       if (!overSse) return next();
-      res.status(400).json({ errors: [{ message: 'Only subscriptions are streamed over SSE; send queries and mutations as plain requests.', extensions: { code: 'BAD_REQUEST' } }] });
+      res.status(400).json({
+        errors: [{ message: 'Only subscriptions are streamed over SSE; send queries and mutations as plain requests.', extensions: { code: 'BAD_REQUEST' } }],
+      });
       return;
     }
     if (overSse) return void sse(req, res, next);
@@ -379,7 +405,8 @@ export function createGatewaySubscriptions(deps: GatewaySubscriptionDeps): Gatew
       if (!verdict.ok) return [rateLimited(verdict.message, { retryAfter: verdict.retryAfter })];
       const checked = precheck(mutable.query, payload.operationName);
       if ('error' in checked) return [checked.error];
-      if (!checked.subscription) return [clientError('Only subscriptions are served over this WebSocket; send queries and mutations as plain requests.', 'BAD_REQUEST')];
+      if (!checked.subscription)
+        return [clientError('Only subscriptions are served over this WebSocket; send queries and mutations as plain requests.', 'BAD_REQUEST')];
       return undefined;
     },
   });

@@ -18,12 +18,12 @@ export const subscriptionMetrics = {
   }),
   refused: counter({
     name: 'junction_gateway_subscriptions_refused_total',
-    help: 'Subscriptions refused by the gateway\'s own limits, by reason (per_viewer: SUBSCRIPTIONS_PER_VIEWER open already).',
+    help: "Subscriptions refused by the gateway's own limits, by reason (per_viewer: SUBSCRIPTIONS_PER_VIEWER open already).",
     labelNames: ['reason'],
   }),
   resolve: histogram({
     name: 'junction_gateway_subscription_event_seconds',
-    help: 'From a subgraph\'s subscription event reaching the gateway to its result being ready (the fields other subgraphs own resolved); commit to gateway is the subgraph\'s junction_subgraph_subscription_delivery_seconds.',
+    help: "From a subgraph's subscription event reaching the gateway to its result being ready (the fields other subgraphs own resolved); commit to gateway is the subgraph's junction_subgraph_subscription_delivery_seconds.",
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   }),
 };

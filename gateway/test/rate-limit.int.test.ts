@@ -44,7 +44,14 @@ interface Answer {
 function ask(port: number, from = '127.0.0.1', headers: Record<string, string> = {}): Promise<Answer> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const options = { host: '127.0.0.1', port, path: '/graphql', method: 'POST', localAddress: from, headers: { 'content-type': 'application/json', ...headers } };
+    const options = {
+      host: '127.0.0.1',
+      port,
+      path: '/graphql',
+      method: 'POST',
+      localAddress: from,
+      headers: { 'content-type': 'application/json', ...headers },
+    };
     const req = request(options, (res) => {
       let text = '';
       res.setEncoding('utf8');

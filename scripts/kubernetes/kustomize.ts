@@ -85,7 +85,7 @@ function setImages(value: unknown, images: z.infer<typeof kustomizationSchema>['
     if (key === 'image' && typeof child === 'string') {
       const [name, tag] = child.split(/:(?=[^/]*$)/);
       const rule = images.find((image) => image.name === name);
-      out[key] = rule ? `${rule.newName ?? name}${rule.newTag ?? tag ? `:${rule.newTag ?? tag}` : ''}` : child;
+      out[key] = rule ? `${rule.newName ?? name}${(rule.newTag ?? tag) ? `:${rule.newTag ?? tag}` : ''}` : child;
     } else out[key] = setImages(child, images);
   }
   return out;

@@ -57,7 +57,8 @@ function typeProblems(items: Rendered[]): Problem[] {
   const lines = paths.map((path) => `import type { I${path.split('/').pop()} as ${alias(path)} } from 'kubernetes-models/${path}';`);
   // One statement per line, so a diagnostic's line tells which object it is about.
   const firstLine = lines.length;
-  for (const { manifest } of known) lines.push(`export const o${lines.length - firstLine}: ${alias(modelPath(manifest.apiVersion, manifest.kind)!)} = ${JSON.stringify(manifest)};`);
+  for (const { manifest } of known)
+    lines.push(`export const o${lines.length - firstLine}: ${alias(modelPath(manifest.apiVersion, manifest.kind)!)} = ${JSON.stringify(manifest)};`);
 
   const file = join(PROJECT_ROOT, 'deploy', 'kubernetes', '__validate__.ts');
   const options: ts.CompilerOptions = {

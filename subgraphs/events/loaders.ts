@@ -8,6 +8,13 @@ export function createLoaders(repo: EventsRepository) {
   return {
     eventById: loaderById((ids) => repo.byIds(ids)),
     /** User.events(first): one loader per `first` (keys of one batch share the window's limit), keyed by user id. */
-    eventsByUserId: loadersByArguments((first: number) => loaderOfLists((userIds) => repo.firstByUserIds(userIds, first), (event) => event.userId), String),
+    eventsByUserId: loadersByArguments(
+      (first: number) =>
+        loaderOfLists(
+          (userIds) => repo.firstByUserIds(userIds, first),
+          (event) => event.userId,
+        ),
+      String,
+    ),
   };
 }

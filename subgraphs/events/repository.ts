@@ -15,7 +15,10 @@ export class EventsRepository {
 
   /** One statement for any number of ids. */
   byIds(ids: readonly string[]): Promise<EventRow[]> {
-    return this.db.select().from(events).where(inArray(events.id, [...ids]));
+    return this.db
+      .select()
+      .from(events)
+      .where(inArray(events.id, [...ids]));
   }
 
   /**

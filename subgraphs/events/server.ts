@@ -26,7 +26,10 @@ export async function createEventsSubgraph({ db, config, logger, registry: given
   // One registry breaker for the life of the subgraph (the process, outside tests).
   const owned = given ? undefined : createEventRegistry(config, logger);
   const registry = given ?? owned;
-  const subgraph = await createSubgraphApp({ db, config, logger }, { name: 'events', typeDefs, resolvers, context: (base) => createContext(repo, registry, base) });
+  const subgraph = await createSubgraphApp(
+    { db, config, logger },
+    { name: 'events', typeDefs, resolvers, context: (base) => createContext(repo, registry, base) },
+  );
   return {
     ...subgraph,
     async close() {

@@ -63,7 +63,9 @@ export class Gremlin {
       const parsed = settingsSchema.safeParse(req.body);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
-        res.status(400).json({ error: `${issue.path.join('.') || 'body'}: ${issue.message}`, expected: { every: 'integer >= 1', latencyMs: 'integer 0..600000' } });
+        res
+          .status(400)
+          .json({ error: `${issue.path.join('.') || 'body'}: ${issue.message}`, expected: { every: 'integer >= 1', latencyMs: 'integer 0..600000' } });
         return;
       }
       this.set(parsed.data);

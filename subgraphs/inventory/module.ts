@@ -4,6 +4,10 @@ import { defineSubgraph } from '../../common/subgraph-module.ts';
 export type { ReleaseOutcome, ReserveOutcome } from './reservations.ts';
 
 /** The inventory subgraph, described once (listed in subgraphs/index.ts). */
-export default defineSubgraph(import.meta.url, { name: 'inventory', defaultPort: 4004 }, {
-  server: () => import('./server.js'),
-});
+export default defineSubgraph(
+  import.meta.url,
+  { name: 'inventory', defaultPort: 4004 },
+  {
+    server: () => import('./server.js'),
+  },
+);

@@ -27,7 +27,10 @@ export class InventoryRepository {
 
   /** One statement for any number of SKUs. */
   byIds(ids: readonly string[]): Promise<ProductRow[]> {
-    return this.db.select().from(products).where(inArray(products.id, [...ids]));
+    return this.db
+      .select()
+      .from(products)
+      .where(inArray(products.id, [...ids]));
   }
 
   /**

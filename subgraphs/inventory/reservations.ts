@@ -74,7 +74,10 @@ export class ReservationsRepository {
   async reserve(orderId: string, productId: string, quantity: number): Promise<ReservationResult<ReserveOutcome>> {
     const [claimed] = await RESERVE(this.db, { orderId, productId, quantity });
     if (claimed) return result<ReserveOutcome>(claimed, true);
-    const [first] = await this.db.select().from(reservations).where(and(eq(reservations.orderId, orderId), eq(reservations.kind, 'RESERVE')));
+    const [first] = await this.db
+      .select()
+      .from(reservations)
+      .where(and(eq(reservations.orderId, orderId), eq(reservations.kind, 'RESERVE')));
     return result<ReserveOutcome>(first!, false);
   }
 
@@ -87,11 +90,17 @@ export class ReservationsRepository {
    */
   release(orderId: string): Promise<ReservationResult<ReleaseOutcome>> {
     return this.db.transaction(async (tx) => {
-      const [repeat] = await tx.select().from(reservations).where(and(eq(reservations.orderId, orderId), eq(reservations.kind, 'RELEASE')));
+      const [repeat] = await tx
+        .select()
+        .from(reservations)
+        .where(and(eq(reservations.orderId, orderId), eq(reservations.kind, 'RELEASE')));
       if (repeat) return result<ReleaseOutcome>(repeat, false);
       await tx.insert(reservations).values({ orderId, kind: 'RESERVE', productId: '', quantity: 0, outcome: 'VOIDED' }).onConflictDoNothing();
       // A new statement, so it sees a reservation that committed while the insert above waited for it.
-      const [reserve] = await tx.select().from(reservations).where(and(eq(reservations.orderId, orderId), eq(reservations.kind, 'RESERVE')));
+      const [reserve] = await tx
+        .select()
+        .from(reservations)
+        .where(and(eq(reservations.orderId, orderId), eq(reservations.kind, 'RESERVE')));
       const held = reserve!.outcome === 'RESERVED';
       const [claimed] = await tx
         .insert(reservations)
@@ -106,7 +115,10 @@ export class ReservationsRepository {
         .returning();
       if (!claimed) {
         // A concurrent release committed first.
-        const [first] = await tx.select().from(reservations).where(and(eq(reservations.orderId, orderId), eq(reservations.kind, 'RELEASE')));
+        const [first] = await tx
+          .select()
+          .from(reservations)
+          .where(and(eq(reservations.orderId, orderId), eq(reservations.kind, 'RELEASE')));
         return result<ReleaseOutcome>(first!, false);
       }
       if (held) {

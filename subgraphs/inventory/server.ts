@@ -20,7 +20,10 @@ export async function createInventorySubgraph({ db, config, logger }: SubgraphDe
   const repo = new InventoryRepository(db);
   const reservations = new ReservationsRepository(db);
   const gremlin = new Gremlin(logger);
-  const subgraph = await createSubgraphApp({ db, config, logger }, { name: 'inventory', typeDefs, resolvers, context: (base) => createContext(repo, reservations, base), routes: (app) => gremlin.routes(app) });
+  const subgraph = await createSubgraphApp(
+    { db, config, logger },
+    { name: 'inventory', typeDefs, resolvers, context: (base) => createContext(repo, reservations, base), routes: (app) => gremlin.routes(app) },
+  );
   return {
     ...subgraph,
     /** Lets requests the gremlin is holding go on, so shutdown need not wait for them. */

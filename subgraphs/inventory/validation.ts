@@ -19,6 +19,7 @@ export function validNonNegative(value: number, field: string): number {
 
 /** A restock quantity of 1..1000000. */
 export function validRestockQuantity(value: number, field: string): number {
-  if (!Number.isInteger(value) || value < 1 || value > MAX_RESTOCK) throw new InvalidInputError(field, `${field} must be between 1 and ${MAX_RESTOCK}, got ${value}`);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_RESTOCK)
+    throw new InvalidInputError(field, `${field} must be between 1 and ${MAX_RESTOCK}, got ${value}`);
   return value;
 }

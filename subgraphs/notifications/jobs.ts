@@ -25,7 +25,11 @@ export function deliveryJobId(eventId: string): string {
 }
 
 /** The delivery job of a notification; named after its type (job id = deliveryJobId(eventId)). */
-export const deliverNotification = defineJob(notificationsQueue, { name: (job) => job.type, payload: deliveryPayload, jobId: (job) => deliveryJobId(job.eventId) });
+export const deliverNotification = defineJob(notificationsQueue, {
+  name: (job) => job.type,
+  payload: deliveryPayload,
+  jobId: (job) => deliveryJobId(job.eventId),
+});
 
 /** A delivery job's payload for a notification, with the request ids and the trace (traceparent) to trace it by. */
 export function deliveryJobData(

@@ -12,7 +12,12 @@ export function createLoaders(repo: NotificationsRepository) {
      * compared as given: external producers may name recipients by any id.
      */
     notificationsByUserId: loadersByArguments(
-      (first: number) => loaderOfLists((userIds) => repo.newestByUserIds(userIds, first), (row) => row.userId ?? '', EXACT_IDS),
+      (first: number) =>
+        loaderOfLists(
+          (userIds) => repo.newestByUserIds(userIds, first),
+          (row) => row.userId ?? '',
+          EXACT_IDS,
+        ),
       String,
     ),
   };

@@ -14,7 +14,11 @@ export async function notificationsRepository(db: Database): Promise<Notificatio
 }
 
 /** The notifications subgraph, described once (listed in subgraphs/index.ts). */
-export default defineSubgraph(import.meta.url, { name: 'notifications', defaultPort: 4005, jobs: [deliverNotification] }, {
-  server: () => import('./server.js'),
-  outbox: () => import('./db.js'),
-});
+export default defineSubgraph(
+  import.meta.url,
+  { name: 'notifications', defaultPort: 4005, jobs: [deliverNotification] },
+  {
+    server: () => import('./server.js'),
+    outbox: () => import('./db.js'),
+  },
+);

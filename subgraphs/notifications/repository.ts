@@ -101,7 +101,10 @@ export class NotificationsRepository {
 
   /** One statement for any number of ids. */
   byIds(ids: readonly string[]): Promise<NotificationRow[]> {
-    return this.db.select().from(notifications).where(inArray(notifications.id, [...ids]));
+    return this.db
+      .select()
+      .from(notifications)
+      .where(inArray(notifications.id, [...ids]));
   }
 
   async byEventId(eventId: string): Promise<NotificationRow | undefined> {
@@ -227,7 +230,10 @@ export class NotificationsRepository {
   /** Of `eventIds`, those recorded as a notification. */
   async recorded(eventIds: readonly string[]): Promise<Set<string>> {
     if (eventIds.length === 0) return new Set();
-    const rows = await this.db.select({ eventId: notifications.eventId }).from(notifications).where(inArray(notifications.eventId, [...eventIds]));
+    const rows = await this.db
+      .select({ eventId: notifications.eventId })
+      .from(notifications)
+      .where(inArray(notifications.eventId, [...eventIds]));
     return new Set(rows.map((row) => row.eventId));
   }
 

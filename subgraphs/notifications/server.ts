@@ -57,7 +57,10 @@ export async function createNotificationsSubgraph({ db, config, logger, deliveri
     if (!isRedisReady(own.redis)) throw new Error(`Redis is not reachable (${own.redis.status})`);
     return own.queues.get(notificationsQueue.name);
   };
-  const subgraph = await createSubgraphApp({ db, config, logger }, { name: 'notifications', typeDefs, resolvers, context: (base) => createContext(repo, config, deliveryQueue, base) });
+  const subgraph = await createSubgraphApp(
+    { db, config, logger },
+    { name: 'notifications', typeDefs, resolvers, context: (base) => createContext(repo, config, deliveryQueue, base) },
+  );
   return {
     ...subgraph,
     async close() {

@@ -57,7 +57,8 @@ export function decodeCursor(value: string, field: string): LogCursor {
   if (!match) throw new InvalidInputError(field, `${field} is not a cursor: pass the cursor of an OrderUpdate`);
   const position = BigInt(match[1]!);
   const id = Number(match[2]!);
-  if (position >= 2n ** 64n || !Number.isSafeInteger(id) || id < 1) throw new InvalidInputError(field, `${field} is not a cursor: pass the cursor of an OrderUpdate`);
+  if (position >= 2n ** 64n || !Number.isSafeInteger(id) || id < 1)
+    throw new InvalidInputError(field, `${field} is not a cursor: pass the cursor of an OrderUpdate`);
   return { position, id };
 }
 

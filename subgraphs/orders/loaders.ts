@@ -15,7 +15,10 @@ export function createLoaders(repo: OrdersRepository) {
     /** User.orders(status, first): one loader per argument set, keyed by user id. */
     ordersOfUser: loadersByArguments(
       ({ status, first }: { status: OrderStatus | null; first: number }) =>
-        loaderOfLists((userIds) => repo.newestOfUsers(userIds, status, first), (order) => order.userId),
+        loaderOfLists(
+          (userIds) => repo.newestOfUsers(userIds, status, first),
+          (order) => order.userId,
+        ),
       ({ status, first }) => `${status ?? '*'}:${first}`,
     ),
   };

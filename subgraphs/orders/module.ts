@@ -14,7 +14,11 @@ export async function orderProcessing(db: Database): Promise<OrderProcessing> {
 }
 
 /** The orders subgraph, described once (listed in subgraphs/index.ts). */
-export default defineSubgraph(import.meta.url, { name: 'orders', defaultPort: 4003, jobs: [processOrder, releaseOrder, orderConfirmed, orderFailed] }, {
-  server: () => import('./server.js'),
-  outbox: () => import('./db.js'),
-});
+export default defineSubgraph(
+  import.meta.url,
+  { name: 'orders', defaultPort: 4003, jobs: [processOrder, releaseOrder, orderConfirmed, orderFailed] },
+  {
+    server: () => import('./server.js'),
+    outbox: () => import('./db.js'),
+  },
+);

@@ -35,7 +35,13 @@ const REPLAY_PAGE = 500;
 
 /** The order as one of its changes left it: the status it set, and the history up to it. */
 function asOf({ change, order }: LoggedChange): OrderView {
-  return { ...order, status: change.status, failureReason: change.status === 'FAILED' ? order.failureReason : null, updatedAt: change.at, historyUpTo: change.id };
+  return {
+    ...order,
+    status: change.status,
+    failureReason: change.status === 'FAILED' ? order.failureReason : null,
+    updatedAt: change.at,
+    historyUpTo: change.id,
+  };
 }
 
 function update({ cursor, change, order }: LoggedChange): Delivery<OrderUpdateEvent> {
@@ -179,7 +185,10 @@ export class OrderStreams {
     if (!madeAt) throw new InvalidInputError('after', 'after is not a cursor: pass the cursor of an OrderUpdate');
     const hours = this.settings.replayHours;
     if (madeAt.getTime() < Date.now() - hours * 3_600_000) {
-      throw new InvalidInputError('after', `after is older than ${hours} hours (SUBSCRIPTION_REPLAY_HOURS), as far back as updates are replayed: subscribe without after and read order(id) for the current state`);
+      throw new InvalidInputError(
+        'after',
+        `after is older than ${hours} hours (SUBSCRIPTION_REPLAY_HOURS), as far back as updates are replayed: subscribe without after and read order(id) for the current state`,
+      );
     }
     return cursor;
   }

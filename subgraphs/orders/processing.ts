@@ -17,7 +17,11 @@ export function releaseJobMessage(orderId: string): OutboxMessage {
  * transition that writes it sets its timestamp to the change's time
  * (in the trace of the worker's span: announce() stores it).
  */
-export function orderEventMessage(order: Pick<OrderRow, 'id' | 'userId' | 'productId' | 'quantity'>, status: 'CONFIRMED' | 'FAILED', failureReason?: OrderFailureReason): OutboxMessage {
+export function orderEventMessage(
+  order: Pick<OrderRow, 'id' | 'userId' | 'productId' | 'quantity'>,
+  status: 'CONFIRMED' | 'FAILED',
+  failureReason?: OrderFailureReason,
+): OutboxMessage {
   const event = status === 'CONFIRMED' ? orderConfirmed : orderFailed;
   return event.announce(
     { userId: order.userId, orderId: order.id, productId: order.productId, quantity: order.quantity, status, ...(failureReason ? { failureReason } : {}) },
@@ -43,7 +47,8 @@ export class OrderProcessing {
   /** Starts an attempt: counts it, moving a PENDING order to PROCESSING (a retry stays PROCESSING, with no new history row). */
   async begin(orderId: string): Promise<Attempt> {
     const started =
-      (await this.repo.transition(orderId, { from: ['PENDING'], to: 'PROCESSING', countAttempt: true })) ?? (await this.repo.countAttempt(orderId, 'PROCESSING'));
+      (await this.repo.transition(orderId, { from: ['PENDING'], to: 'PROCESSING', countAttempt: true })) ??
+      (await this.repo.countAttempt(orderId, 'PROCESSING'));
     if (started) return { kind: 'process', order: started };
     const [order] = await this.repo.byIds([orderId]);
     if (!order) return { kind: 'missing' };

@@ -86,7 +86,15 @@ const PLACE = statement<typeof orders, NewOrder & { id: string } & OutboxValues>
  */
 const TRANSITION = statement<
   typeof orders,
-  { id: string; from: readonly OrderStatus[]; to: OrderStatus; failureReason: OrderFailureReason | null; attempt: number; reason: string | null; outbox: string }
+  {
+    id: string;
+    from: readonly OrderStatus[];
+    to: OrderStatus;
+    failureReason: OrderFailureReason | null;
+    attempt: number;
+    reason: string | null;
+    outbox: string;
+  }
 >(
   orders,
   sql`with changed as (
@@ -115,7 +123,10 @@ export class OrdersRepository {
 
   /** One statement for any number of ids. */
   byIds(ids: readonly string[]): Promise<OrderRow[]> {
-    return this.db.select().from(orders).where(inArray(orders.id, [...ids]));
+    return this.db
+      .select()
+      .from(orders)
+      .where(inArray(orders.id, [...ids]));
   }
 
   /** `limit` orders after the cursor, newest first (createdAt, then id, descending). */

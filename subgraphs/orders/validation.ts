@@ -5,7 +5,8 @@ export const MAX_IDEMPOTENCY_KEY = 200;
 
 /** An order quantity of 1..1000. */
 export function validQuantity(value: number, field: string): number {
-  if (!Number.isInteger(value) || value < 1 || value > MAX_QUANTITY) throw new InvalidInputError(field, `${field} must be between 1 and ${MAX_QUANTITY}, got ${value}`);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_QUANTITY)
+    throw new InvalidInputError(field, `${field} must be between 1 and ${MAX_QUANTITY}, got ${value}`);
   return value;
 }
 

@@ -64,7 +64,13 @@ type AnnouncedEnvelope<P extends z.ZodType> = { eventId: string; eventType: stri
 
 /** Declares an event a subgraph announces to the notifications capability. */
 export function announcedEvent<P extends z.ZodType<{ userId: string }>>(eventType: string, payload: P): AnnouncedEvent<P> {
-  const envelope = z.object({ eventId, eventType: z.literal(eventType), timestamp: z.string(), payload, traceparent: z.string().optional() }) as unknown as z.ZodType<AnnouncedEnvelope<P>, AnnouncedEnvelope<P>>;
+  const envelope = z.object({
+    eventId,
+    eventType: z.literal(eventType),
+    timestamp: z.string(),
+    payload,
+    traceparent: z.string().optional(),
+  }) as unknown as z.ZodType<AnnouncedEnvelope<P>, AnnouncedEnvelope<P>>;
   const job = defineJob(notificationEventsQueue, { name: eventType, payload: envelope, jobId: (event) => event.eventId });
   return {
     ...job,

@@ -4,7 +4,11 @@ import { userSignup } from './jobs.ts';
 export { userSignup };
 
 /** The users subgraph, described once (listed in subgraphs/index.ts). */
-export default defineSubgraph(import.meta.url, { name: 'users', defaultPort: 4001, jobs: [userSignup] }, {
-  server: () => import('./server.js'),
-  outbox: () => import('./db.js'),
-});
+export default defineSubgraph(
+  import.meta.url,
+  { name: 'users', defaultPort: 4001, jobs: [userSignup] },
+  {
+    server: () => import('./server.js'),
+    outbox: () => import('./db.js'),
+  },
+);

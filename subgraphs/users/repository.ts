@@ -22,7 +22,10 @@ export class UsersRepository {
 
   /** One statement for any number of ids. */
   byIds(ids: readonly string[]): Promise<UserRow[]> {
-    return this.db.select().from(users).where(inArray(users.id, [...ids]));
+    return this.db
+      .select()
+      .from(users)
+      .where(inArray(users.id, [...ids]));
   }
 
   /** `limit` rows after the cursor, ordered by createdAt then id. */
@@ -56,7 +59,10 @@ export class UsersRepository {
 
   /** Last-known-good enrichment of any number of users, in one statement. */
   enrichmentsByUserIds(ids: readonly string[]): Promise<EnrichmentRow[]> {
-    return this.db.select().from(enrichments).where(inArray(enrichments.userId, [...ids]));
+    return this.db
+      .select()
+      .from(enrichments)
+      .where(inArray(enrichments.userId, [...ids]));
   }
 
   /** Stores fetched enrichments in one statement; a row never replaces one fetched later. */

@@ -22,7 +22,10 @@ export async function createUsersSubgraph({ db, config, logger }: SubgraphDeps) 
   // One enrichment breaker for the life of the subgraph (the process, outside tests).
   const enrichment: Partner = createEnrichmentPartner(config, logger);
   const enrichments = new Enrichments(repo, enrichment, { ttlMs: config.ENRICHMENT_TTL_MS, logger });
-  const subgraph = await createSubgraphApp({ db, config, logger }, { name: 'users', typeDefs, resolvers, context: (base) => createContext(repo, enrichments, base) });
+  const subgraph = await createSubgraphApp(
+    { db, config, logger },
+    { name: 'users', typeDefs, resolvers, context: (base) => createContext(repo, enrichments, base) },
+  );
   return {
     ...subgraph,
     /** The enrichment service's client and breaker (tests and benchmarks read its state). */

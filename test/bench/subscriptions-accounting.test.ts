@@ -12,7 +12,13 @@ describe('the subscriptions bench accounting', () => {
       [changeKey('o1', 'PENDING'), 1],
       [changeKey('o1', 'CANCELLED'), 1],
     ]);
-    expect(account(expected, [{ user: 'alice', received }, { user: 'alice', received }, { user: 'bob', received: new Map() }])).toEqual({
+    expect(
+      account(expected, [
+        { user: 'alice', received },
+        { user: 'alice', received },
+        { user: 'bob', received: new Map() },
+      ]),
+    ).toEqual({
       expected: 4,
       delivered: 4,
       lost: 0,

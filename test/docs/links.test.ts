@@ -74,12 +74,8 @@ describe('the check itself', () => {
   });
 
   it('makes anchors as GitHub does', () => {
-    expect([...anchorsOf("# Junction — design\n## Restore yesterday's archive\n## `npm run kubernetes`\n## Flows\n## Flows\n```\n## not a heading\n```")]).toEqual([
-      'junction--design',
-      'restore-yesterdays-archive',
-      'npm-run-kubernetes',
-      'flows',
-      'flows-1',
-    ]);
+    expect([
+      ...anchorsOf("# Junction — design\n## Restore yesterday's archive\n## `npm run kubernetes`\n## Flows\n## Flows\n```\n## not a heading\n```"),
+    ]).toEqual(['junction--design', 'restore-yesterdays-archive', 'npm-run-kubernetes', 'flows', 'flows-1']);
   });
 });

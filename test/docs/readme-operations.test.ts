@@ -24,15 +24,20 @@ describe("the README's start", () => {
     const found = operations();
     const sent = found.map(({ text }) => text).join('\n');
     for (const field of ['createUser', 'createProduct', 'placeOrder', 'me', 'cancelOrder']) expect(sent).toMatch(new RegExp(`\\b${field}\\b`));
-    for (const { source, text } of found) expect({ source, text, errors: validate(schema, parse(text)).map((e) => e.message) }).toEqual({ source, text, errors: [] });
+    for (const { source, text } of found)
+      expect({ source, text, errors: validate(schema, parse(text)).map((e) => e.message) }).toEqual({ source, text, errors: [] });
   });
 
   it('mints a token for the id createUser returned, never for a placeholder', () => {
-    const shell = fencedBlocks(readme, 'sh').map(({ text }) => text).join('\n');
+    const shell = fencedBlocks(readme, 'sh')
+      .map(({ text }) => text)
+      .join('\n');
     expect(shell).toMatch(/USER_ID=\$\(.*\n?.*createUser[\s\S]*?jq -r \.data\.createUser\.id\)/);
     expect(shell).toMatch(/auth\/token[\s\S]*?--arg sub "\$USER_ID"/);
     // No doc's shell example asks the identity provider for a token whose sub is a placeholder such as <user id>.
-    const minted = fencedBlocks(docs, 'sh').flatMap(({ path, text }) => [...text.matchAll(/auth\/token[^\n]*(?:\\\n[^\n]*)*/g)].map(([command]) => ({ path, command })));
+    const minted = fencedBlocks(docs, 'sh').flatMap(({ path, text }) =>
+      [...text.matchAll(/auth\/token[^\n]*(?:\\\n[^\n]*)*/g)].map(([command]) => ({ path, command })),
+    );
     expect(minted.length).toBeGreaterThan(0);
     expect(minted.filter(({ command }) => /"sub":\s*"</.test(command))).toEqual([]);
   });

@@ -20,7 +20,10 @@ interface Raw {
 }
 
 /** One HTTP request as a hostile client may send it: any method, headers and bytes, from a chosen local address. */
-function raw(url: string, options: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer; from?: string } = {}): Promise<Raw> {
+function raw(
+  url: string,
+  options: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer; from?: string } = {},
+): Promise<Raw> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -63,15 +66,25 @@ describe('abuse and mistakes at the gateway', () => {
   async function expectRefused(body: unknown, status: number, code: string) {
     const before = gateway.subgraphCalls();
     const answer = await raw(gateway.url, post(body));
-    expect({ status: answer.status, codes: JSON.parse(answer.text).errors?.map((e: { extensions?: { code?: string } }) => e.extensions?.code) }).toEqual({ status, codes: [code] });
+    expect({ status: answer.status, codes: JSON.parse(answer.text).errors?.map((e: { extensions?: { code?: string } }) => e.extensions?.code) }).toEqual({
+      status,
+      codes: [code],
+    });
     expect(gateway.subgraphCalls()).toBe(before);
   }
 
   it('an operationName the document does not contain, or none for several operations, is 400 OPERATION_RESOLUTION_FAILURE before any subgraph call', async () => {
     await expectRefused({ query: 'query A { products(first: 1) { totalCount } }', operationName: 'B' }, 400, 'OPERATION_RESOLUTION_FAILURE');
-    await expectRefused({ query: 'query A { products(first: 1) { totalCount } } query B { events(first: 1) { totalCount } }' }, 400, 'OPERATION_RESOLUTION_FAILURE');
+    await expectRefused(
+      { query: 'query A { products(first: 1) { totalCount } } query B { events(first: 1) { totalCount } }' },
+      400,
+      'OPERATION_RESOLUTION_FAILURE',
+    );
     // The name that is there runs.
-    const ok = await raw(gateway.url, post({ query: 'query A { products(first: 1) { totalCount } } query B { events(first: 1) { totalCount } }', operationName: 'B' }));
+    const ok = await raw(
+      gateway.url,
+      post({ query: 'query A { products(first: 1) { totalCount } } query B { events(first: 1) { totalCount } }', operationName: 'B' }),
+    );
     expect(ok.status).toBe(200);
     expect(JSON.parse(ok.text).data).toEqual({ events: { totalCount: expect.any(Number) } });
   });
@@ -123,7 +136,10 @@ describe('abuse and mistakes at the gateway', () => {
       ['extensions a string', post({ query: '{ __typename }', extensions: 'x' })],
       ['persistedQuery version 2', post({ extensions: { persistedQuery: { version: 2, sha256Hash: 'ab' } } })],
       ['persistedQuery hash a number', post({ extensions: { persistedQuery: { version: 1, sha256Hash: 123 } } })],
-      ['persistedQuery hash not matching the text', post({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } } })],
+      [
+        'persistedQuery hash not matching the text',
+        post({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } } }),
+      ],
       ['persistedQuery an unknown hash', post({ extensions: { persistedQuery: { version: 1, sha256Hash: 'f'.repeat(64) } } })],
       ['persistedQuery null', post({ query: '{ __typename }', extensions: { persistedQuery: null } })],
       ['a syntax error', post({ query: '{' })],
@@ -148,7 +164,13 @@ describe('abuse and mistakes at the gateway', () => {
       ['a garbage token', { headers: { ...json, authorization: 'Bearer x.y.z' }, body: JSON.stringify({ query: '{ __typename }' }) }],
       ['text/plain', { headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ query: '{ __typename }' }) }],
       ['a form', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'query=%7B__typename%7D' }],
-      ['multipart', { headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x\r\nContent-Disposition: form-data; name="query"\r\n\r\n{ __typename }\r\n--x--\r\n' }],
+      [
+        'multipart',
+        {
+          headers: { 'content-type': 'multipart/form-data; boundary=x' },
+          body: '--x\r\nContent-Disposition: form-data; name="query"\r\n\r\n{ __typename }\r\n--x--\r\n',
+        },
+      ],
       ['application/graphql', { headers: { 'content-type': 'application/graphql' }, body: '{ __typename }' }],
       ['no content type', { headers: {}, body: JSON.stringify({ query: '{ __typename }' }) }],
       ['UTF-16 JSON', { headers: { 'content-type': 'application/json; charset=utf-16' }, body: JSON.stringify({ query: '{ __typename }' }) }],
@@ -217,7 +239,11 @@ describe('a flood of bad bearer tokens', () => {
       const statuses: number[] = [];
       const codes = new Set<unknown>();
       for (let i = 0; i < 200; i++) {
-        const answer = await raw(url, { from: '127.0.0.1', headers: { ...json, authorization: `Bearer garbage-${i}` }, body: JSON.stringify({ query: '{ __typename }' }) });
+        const answer = await raw(url, {
+          from: '127.0.0.1',
+          headers: { ...json, authorization: `Bearer garbage-${i}` },
+          body: JSON.stringify({ query: '{ __typename }' }),
+        });
         statuses.push(answer.status);
         codes.add(JSON.parse(answer.text).errors[0].extensions.code);
       }
@@ -226,9 +252,16 @@ describe('a flood of bad bearer tokens', () => {
       expect([...codes].sort()).toEqual(['RATE_LIMITED', 'UNAUTHENTICATED']);
       // The same address is limited whatever it sends now, a valid token's viewer is counted on their own, and another address has its allowance.
       expect((await raw(url, { from: '127.0.0.1', ...post({ query: '{ __typename }' }) })).status).toBe(429);
-      const signedIn = await raw(url, { from: '127.0.0.1', headers: { ...json, ...(await identity.headers(randomUUID())) }, body: JSON.stringify({ query: '{ __typename }' }) });
+      const signedIn = await raw(url, {
+        from: '127.0.0.1',
+        headers: { ...json, ...(await identity.headers(randomUUID())) },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
       expect(signedIn.status).toBe(200);
-      expect((await raw(url, { from: '127.0.0.2', headers: { ...json, authorization: 'Bearer garbage' }, body: JSON.stringify({ query: '{ __typename }' }) })).status).toBe(401);
+      expect(
+        (await raw(url, { from: '127.0.0.2', headers: { ...json, authorization: 'Bearer garbage' }, body: JSON.stringify({ query: '{ __typename }' }) }))
+          .status,
+      ).toBe(401);
     } finally {
       await http.close();
       await gateway.close();

@@ -103,7 +103,11 @@ describe('automatic persisted queries in Redis', () => {
     const query = `query Down { __typename }`;
     const data = { data: { __typename: 'Query' } };
 
-    await eventually(async () => (await apq(url, query, true)).status === 200 && (await apq(url, query, false)).status === 200, 10_000, 'APQ works on the private Redis');
+    await eventually(
+      async () => (await apq(url, query, true)).status === 200 && (await apq(url, query, false)).status === 200,
+      10_000,
+      'APQ works on the private Redis',
+    );
     expect((await apq(url, query, false)).body).toEqual(data);
 
     await redis.stop();
@@ -118,7 +122,11 @@ describe('automatic persisted queries in Redis', () => {
     expect(await metric(http.url, 'junction_gateway_apq_cache_unavailable_total')).toBeGreaterThanOrEqual(2);
 
     await redis.start();
-    await eventually(async () => (await apq(url, query, true)).status === 200 && (await apq(url, query, false)).status === 200, 15_000, 'APQ works again once Redis is back');
+    await eventually(
+      async () => (await apq(url, query, true)).status === 200 && (await apq(url, query, false)).status === 200,
+      15_000,
+      'APQ works again once Redis is back',
+    );
 
     // A Redis that takes the connection but answers nothing: each command gives up after its timeout.
     redis.freeze();

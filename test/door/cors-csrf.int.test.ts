@@ -61,7 +61,14 @@ describe('CORS_ORIGINS', () => {
 
   it('an unlisted origin: its preflight is refused 403 FORBIDDEN and no answer carries a CORS header, whatever the origin looks like', async () => {
     const url = await startGateway({ CORS_ORIGINS: APP });
-    for (const origin of ['https://evil.example', 'https://app.example.com.evil.example', 'http://app.example.com', 'https://app.example.com:8443', 'null', 'http://localhost:5173']) {
+    for (const origin of [
+      'https://evil.example',
+      'https://app.example.com.evil.example',
+      'http://app.example.com',
+      'https://app.example.com:8443',
+      'null',
+      'http://localhost:5173',
+    ]) {
       const answer = await preflight(url, origin);
       expect({ origin, status: answer.status }).toEqual({ origin, status: 403 });
       expect(await answer.json()).toEqual({ errors: [{ message: expect.stringContaining('CORS_ORIGINS'), extensions: { code: 'FORBIDDEN' } }] });
@@ -102,12 +109,21 @@ describe('CSRF prevention', () => {
     const simple: [string, Record<string, string>, string][] = [
       ['a form POST', { 'content-type': 'application/x-www-form-urlencoded' }, `query=${encodeURIComponent(mutation)}`],
       ['a text/plain POST', { 'content-type': 'text/plain' }, JSON.stringify({ query: mutation })],
-      ['a multipart POST', { 'content-type': 'multipart/form-data; boundary=x' }, `--x\r\nContent-Disposition: form-data; name="query"\r\n\r\n${mutation}\r\n--x--\r\n`],
+      [
+        'a multipart POST',
+        { 'content-type': 'multipart/form-data; boundary=x' },
+        `--x\r\nContent-Disposition: form-data; name="query"\r\n\r\n${mutation}\r\n--x--\r\n`,
+      ],
     ];
     for (const [name, headers, body] of simple) {
       const response = await post(url, { ...headers, origin: 'https://evil.example', cookie: 'session=1' }, body);
       const json = (await response.json()) as { data?: unknown; errors: { message: string; extensions: { code: string } }[] };
-      expect({ name, status: response.status, code: json.errors[0]?.extensions.code, data: json.data }).toEqual({ name, status: 400, code: 'BAD_REQUEST', data: undefined });
+      expect({ name, status: response.status, code: json.errors[0]?.extensions.code, data: json.data }).toEqual({
+        name,
+        status: 400,
+        code: 'BAD_REQUEST',
+        data: undefined,
+      });
       expect(json.errors[0]!.message).toMatch(/Cross-Site Request Forgery/);
     }
     // A GET without a header a page cannot set without a preflight is refused too; with one it runs.

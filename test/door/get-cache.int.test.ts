@@ -34,7 +34,13 @@ interface Answer {
 }
 
 /** A GET as Apollo Client's persisted query link sends it with useGETForHashedQueries: the hash alone, in the query string, and its Content-Type header. */
-async function getByHash(url: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}, id = sha256(query)): Promise<Answer> {
+async function getByHash(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+  id = sha256(query),
+): Promise<Answer> {
   const params = new URLSearchParams({
     operationName: /^(?:query|mutation) (\w+)/.exec(query)![1]!,
     variables: JSON.stringify(variables),
@@ -74,16 +80,27 @@ afterAll(async () => {
 
 describe('persisted queries by GET', () => {
   it('a public query sent by its APQ hash answers with Cache-Control: public and the max-age of its hints, signed in or not', async () => {
-    expect(await getByHash(stack.gatewayUrl, CATALOG)).toMatchObject({ status: 200, body: { errors: [{ extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } }] } });
+    expect(await getByHash(stack.gatewayUrl, CATALOG)).toMatchObject({
+      status: 200,
+      body: { errors: [{ extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } }] },
+    });
     await register(CATALOG);
     for (const headers of [{}, viewer]) {
       const answer = await getByHash(stack.gatewayUrl, CATALOG, {}, headers);
-      expect(answer).toMatchObject({ status: 200, cacheControl: 'max-age=60, public', body: { data: { products: { totalCount: 1, nodes: [{ id: 'GET-1', name: 'Cacheable' }] } } } });
+      expect(answer).toMatchObject({
+        status: 200,
+        cacheControl: 'max-age=60, public',
+        body: { data: { products: { totalCount: 1, nodes: [{ id: 'GET-1', name: 'Cacheable' }] } } },
+      });
       expect(answer.body.errors).toBeUndefined();
     }
     // The most restrictive hint wins: stock may be 10 s old, the catalogue 60 s.
     await register(STOCK);
-    expect(await getByHash(stack.gatewayUrl, STOCK)).toMatchObject({ status: 200, cacheControl: 'max-age=10, public', body: { data: { products: { nodes: [{ stock: 5 }] } } } });
+    expect(await getByHash(stack.gatewayUrl, STOCK)).toMatchObject({
+      status: 200,
+      cacheControl: 'max-age=10, public',
+      body: { data: { products: { nodes: [{ stock: 5 }] } } },
+    });
   });
 
   it('public data from two subgraphs (an entity fetch) is public too, with the smaller max-age', async () => {
@@ -115,7 +132,11 @@ describe('persisted queries by GET', () => {
 
     await register(MOVEMENTS, { id: 'GET-1' }, stack.admin);
     const movements = await getByHash(stack.gatewayUrl, MOVEMENTS, { id: 'GET-1' }, stack.admin);
-    expect(movements).toMatchObject({ status: 200, cacheControl: 'no-store', body: { data: { product: { name: 'Cacheable', movements: [{ quantity: 5 }] } } } });
+    expect(movements).toMatchObject({
+      status: 200,
+      cacheControl: 'no-store',
+      body: { data: { product: { name: 'Cacheable', movements: [{ quantity: 5 }] } } },
+    });
   });
 
   it('a mutation never runs over GET: 405 BAD_REQUEST with Allow: POST, and nothing changes', async () => {
@@ -131,9 +152,12 @@ describe('persisted queries by GET', () => {
     });
     expect(response.headers.get('cache-control')).not.toMatch(/public/);
     // Nor by an APQ hash sent with the text by GET.
-    const hashed = await fetch(`${stack.gatewayUrl}?${params}&extensions=${encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash: sha256(CREATE_PRODUCT) } }))}`, {
-      headers: { ...stack.admin, 'content-type': 'application/json' },
-    });
+    const hashed = await fetch(
+      `${stack.gatewayUrl}?${params}&extensions=${encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash: sha256(CREATE_PRODUCT) } }))}`,
+      {
+        headers: { ...stack.admin, 'content-type': 'application/json' },
+      },
+    );
     expect(hashed.status).toBe(405);
     expect((await gqlData(stack.gatewayUrl, 'query($id: ID!) { product(id: $id) { id } }', { id: input.id })).product).toBeNull();
   });
@@ -169,7 +193,10 @@ describe('persisted queries by GET', () => {
 
   it('CSRF prevention refuses a simple GET (no preflight-triggering header); what Apollo Client sends passes', async () => {
     await register(CATALOG);
-    const params = new URLSearchParams({ operationName: 'Catalog', extensions: JSON.stringify({ persistedQuery: { version: 1, sha256Hash: sha256(CATALOG) } }) });
+    const params = new URLSearchParams({
+      operationName: 'Catalog',
+      extensions: JSON.stringify({ persistedQuery: { version: 1, sha256Hash: sha256(CATALOG) } }),
+    });
     // An <img src> or a script's fetch without custom headers: a simple request, sent cross-site with the user's cookies.
     const simple = await fetch(`${stack.gatewayUrl}?${params}`, { headers: { origin: 'https://evil.example' } });
     const body = (await simple.json()) as Answer['body'];
@@ -179,7 +206,11 @@ describe('persisted queries by GET', () => {
     // Apollo Client sends Content-Type: application/json on its GETs (a browser preflights that); other clients send apollo-require-preflight.
     for (const headers of [{ 'content-type': 'application/json' }, { 'apollo-require-preflight': 'true' }] as Record<string, string>[]) {
       const response = await fetch(`${stack.gatewayUrl}?${params}`, { headers });
-      expect({ headers, status: response.status, cacheControl: response.headers.get('cache-control') }).toEqual({ headers, status: 200, cacheControl: 'max-age=60, public' });
+      expect({ headers, status: response.status, cacheControl: response.headers.get('cache-control') }).toEqual({
+        headers,
+        status: 200,
+        cacheControl: 'max-age=60, public',
+      });
     }
   });
 });

@@ -27,7 +27,19 @@ describe('docs/api/operations/manifest.json', () => {
     const manifest = parseManifest(readFileSync(COMMITTED, 'utf8'));
     expect(manifest.format).toBe('apollo');
     const names = [...manifest.byId.values()].map((operation) => operation.name);
-    for (const name of ['SignUp', 'Stock', 'Order', 'Outcome', 'Cancel', 'Dashboard', 'AddEvent', 'IngestEvent', 'FailedNotifications', 'RetryNotification', 'Catalog']) {
+    for (const name of [
+      'SignUp',
+      'Stock',
+      'Order',
+      'Outcome',
+      'Cancel',
+      'Dashboard',
+      'AddEvent',
+      'IngestEvent',
+      'FailedNotifications',
+      'RetryNotification',
+      'Catalog',
+    ]) {
       expect(names).toContain(name);
     }
     for (const operation of manifest.byId.values()) expect(operation.id).toBe(sha256(operation.body));
@@ -43,7 +55,10 @@ describe('npm run operations -- manifest', () => {
 
   it('gives each named operation the fragments it spreads (also from another file, also through another fragment), and its type', () => {
     const files = [
-      write('a.graphql', 'query Products { products(first: 2) { nodes { ...Line } } }\nmutation Restock($id: ID!) { restockProduct(id: $id, quantity: 1) { ...Line } }'),
+      write(
+        'a.graphql',
+        'query Products { products(first: 2) { nodes { ...Line } } }\nmutation Restock($id: ID!) { restockProduct(id: $id, quantity: 1) { ...Line } }',
+      ),
       write('b.graphql', 'fragment Line on Product { id ...Price }\nfragment Price on Product { priceCents }\nfragment Unused on Product { stock }'),
     ];
     const manifest = buildManifest(files, schema);
@@ -65,11 +80,16 @@ describe('npm run operations -- manifest', () => {
     expect(() => buildManifest([write('unknown.graphql', 'query Q { nope }')], schema)).toThrow(/does not fit the API schema/);
     expect(() => buildManifest([write('internal.graphql', 'mutation R { releaseStock(orderId: "1") { applied } }')], schema)).toThrow(OperationsError);
     expect(() => buildManifest([write('missing.graphql', 'query Q { products { nodes { ...Nope } } }')], schema)).toThrow(/fragment Nope is not defined/);
-    expect(() => buildManifest([write('twice.graphql', 'query Q { products { totalCount } }'), write('twice2.graphql', 'query Q { events { totalCount } }')], schema)).toThrow(/defined twice/);
+    expect(() =>
+      buildManifest([write('twice.graphql', 'query Q { products { totalCount } }'), write('twice2.graphql', 'query Q { events { totalCount } }')], schema),
+    ).toThrow(/defined twice/);
   });
 
   it('expands *, ** and {a,b} globs, and names a pattern that matches nothing', () => {
-    expect(expand('docs/api/operations/{Catalog,Upcoming}.graphql', ROOT).map((f) => f.slice(ROOT.length))).toEqual(['docs/api/operations/Catalog.graphql', 'docs/api/operations/Upcoming.graphql']);
+    expect(expand('docs/api/operations/{Catalog,Upcoming}.graphql', ROOT).map((f) => f.slice(ROOT.length))).toEqual([
+      'docs/api/operations/Catalog.graphql',
+      'docs/api/operations/Upcoming.graphql',
+    ]);
     expect(expand('docs/**/Dash*.graphql', ROOT).map((f) => f.slice(ROOT.length))).toEqual(['docs/api/operations/Dashboard.graphql']);
     expect(() => expand('docs/**/*.nothing', ROOT)).toThrow(/no file matches/);
   });
@@ -79,10 +99,14 @@ describe('a manifest the gateway reads', () => {
   const body = 'query Catalog { products { totalCount } }';
 
   it("reads Apollo's manifest and GraphQL Code Generator's persisted-documents.json alike", () => {
-    const apollo = parseManifest(JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: 'custom-id', body, name: 'Catalog', type: 'query' }] }));
+    const apollo = parseManifest(
+      JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: 'custom-id', body, name: 'Catalog', type: 'query' }] }),
+    );
     expect(apollo.format).toBe('apollo');
     expect(apollo.byId.get('custom-id')).toEqual({ id: 'custom-id', body, name: 'Catalog', type: 'query' });
-    const codegen = parseManifest(JSON.stringify({ [sha256(body)]: body, [sha256('mutation M { deleteUser(id: "1") }')]: 'mutation M { deleteUser(id: "1") }' }));
+    const codegen = parseManifest(
+      JSON.stringify({ [sha256(body)]: body, [sha256('mutation M { deleteUser(id: "1") }')]: 'mutation M { deleteUser(id: "1") }' }),
+    );
     expect(codegen.format).toBe('codegen');
     expect(codegen.byBody.get(body)).toEqual({ id: sha256(body), body, name: 'Catalog', type: 'query' });
     expect([...codegen.byId.values()].map((operation) => operation.type)).toEqual(['query', 'mutation']);
@@ -95,8 +119,21 @@ describe('a manifest the gateway reads', () => {
       [JSON.stringify({ format: 'something-else', operations: [] }), /format "something-else" is not known/],
       [JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 2, operations: [] }), /version 2/],
       [JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: 'a' }] }), /operations\[0\]: "body"/],
-      [JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: 'a', body: '{' }] }), /operations\[0\]: the body is not GraphQL/],
-      [JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: 'a', body }, { id: 'a', body: '{ events { totalCount } }' }] }), /id a is given to two different bodies/],
+      [
+        JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: 'a', body: '{' }] }),
+        /operations\[0\]: the body is not GraphQL/,
+      ],
+      [
+        JSON.stringify({
+          format: 'apollo-persisted-query-manifest',
+          version: 1,
+          operations: [
+            { id: 'a', body },
+            { id: 'a', body: '{ events { totalCount } }' },
+          ],
+        }),
+        /id a is given to two different bodies/,
+      ],
       [JSON.stringify({ abc: 42 }), /expected Apollo's persisted query manifest/],
       [JSON.stringify({ abc: 'fragment F on Query { __typename }' }), /"abc": the body has no operation/],
     ];
@@ -109,7 +146,9 @@ describe('a manifest the gateway reads', () => {
   it('OPERATIONS_SAFELIST other than off needs OPERATIONS_MANIFEST', () => {
     for (const mode of ['log', 'enforce', 'require-id']) {
       expect(() => parseConfig({ OPERATIONS_SAFELIST: mode })).toThrow(ConfigError);
-      expect(() => parseConfig({ OPERATIONS_SAFELIST: mode })).toThrow(/^invalid configuration: OPERATIONS_SAFELIST="\S+": \S+ needs the list of operations: set OPERATIONS_MANIFEST/);
+      expect(() => parseConfig({ OPERATIONS_SAFELIST: mode })).toThrow(
+        /^invalid configuration: OPERATIONS_SAFELIST="\S+": \S+ needs the list of operations: set OPERATIONS_MANIFEST/,
+      );
     }
     expect(() => parseConfig({ OPERATIONS_SAFELIST: 'strict' })).toThrow(/^invalid configuration: OPERATIONS_SAFELIST=/);
     expect(parseConfig({ OPERATIONS_SAFELIST: 'enforce', OPERATIONS_MANIFEST: 'ops.json' }).OPERATIONS_SAFELIST).toBe('enforce');

@@ -93,7 +93,16 @@ interface Answer {
 }
 
 /** Sends an operation: by `id` alone, by `text` alone, or both; as POST unless `get`. */
-async function send(url: string, { id, text, variables, headers = {}, get = false }: { id?: string; text?: string; variables?: Record<string, unknown>; headers?: Record<string, string>; get?: boolean }): Promise<Answer> {
+async function send(
+  url: string,
+  {
+    id,
+    text,
+    variables,
+    headers = {},
+    get = false,
+  }: { id?: string; text?: string; variables?: Record<string, unknown>; headers?: Record<string, string>; get?: boolean },
+): Promise<Answer> {
   const before = subgraphCalls();
   const extensions = id ? { persistedQuery: { version: 1, sha256Hash: id } } : undefined;
   let response: Response;
@@ -104,7 +113,11 @@ async function send(url: string, { id, text, variables, headers = {}, get = fals
     if (variables) params.set('variables', JSON.stringify(variables));
     response = await fetch(`${url}?${params}`, { headers: { 'apollo-require-preflight': 'true', ...headers } });
   } else {
-    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: text, variables, extensions }) });
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query: text, variables, extensions }),
+    });
   }
   return { status: response.status, headers: response.headers, body: (await response.json()) as Answer['body'], calls: subgraphCalls() - before };
 }
@@ -155,7 +168,10 @@ describe('OPERATIONS_SAFELIST=enforce', () => {
     expect(unknown.headers.get('cache-control')).toBe('private, no-cache, must-revalidate');
     expectRefused(await send(gateway.url, { text: UNLISTED, id: sha256(UNLISTED) }), 'PERSISTED_QUERY_NOT_IN_LIST');
     // A mutation not in the list never reaches its subgraph.
-    expectRefused(await send(gateway.url, { text: 'mutation { addEvent(input: { name: "Not listed" }) { id } }', headers: await stack.as(randomUUID()) }), 'PERSISTED_QUERY_NOT_IN_LIST');
+    expectRefused(
+      await send(gateway.url, { text: 'mutation { addEvent(input: { name: "Not listed" }) { id } }', headers: await stack.as(randomUUID()) }),
+      'PERSISTED_QUERY_NOT_IN_LIST',
+    );
 
     // An admin is exempt, so operators keep Sandbox; a signed-in user is not.
     const user = await stack.as(randomUUID());
@@ -177,7 +193,10 @@ describe('OPERATIONS_SAFELIST=enforce', () => {
     const gateway = await startDoorGateway({ OPERATIONS_MANIFEST: CODEGEN_FILE, OPERATIONS_SAFELIST: 'enforce' });
     expectRan(await send(gateway.url, { id: sha256(UPCOMING) }), 'events');
     expectRan(await send(gateway.url, { text: CATALOG }), 'products');
-    expectRefused(await send(gateway.url, { text: ADD_EVENT, variables: { input: { name: 'x' } }, headers: await stack.as(randomUUID()) }), 'PERSISTED_QUERY_NOT_IN_LIST');
+    expectRefused(
+      await send(gateway.url, { text: ADD_EVENT, variables: { input: { name: 'x' } }, headers: await stack.as(randomUUID()) }),
+      'PERSISTED_QUERY_NOT_IN_LIST',
+    );
   });
 });
 
@@ -233,7 +252,13 @@ describe('OPERATIONS_MANIFEST', () => {
     expectRefused(await send(gateway.url, { id: CUSTOM_ID }), 'PERSISTED_QUERY_NOT_IN_LIST');
 
     // Written elsewhere and renamed over it, as generators and deploys do.
-    writeFileSync(`${file}.tmp`, apolloManifest([{ id: sha256(CATALOG), body: CATALOG, name: 'Catalog', type: 'query' }, { id: CUSTOM_ID, body: UPCOMING, name: 'Upcoming', type: 'query' }]));
+    writeFileSync(
+      `${file}.tmp`,
+      apolloManifest([
+        { id: sha256(CATALOG), body: CATALOG, name: 'Catalog', type: 'query' },
+        { id: CUSTOM_ID, body: UPCOMING, name: 'Upcoming', type: 'query' },
+      ]),
+    );
     renameSync(`${file}.tmp`, file);
     await eventually(async () => (await send(gateway.url, { id: CUSTOM_ID })).status === 200, 10_000, 'the added operation');
     expect(gateway.logs.some((line) => line.msg === 'persisted operations reloaded' && line.operations === 2)).toBe(true);
@@ -261,19 +286,31 @@ describe('OPERATIONS_MANIFEST', () => {
     // The gateway process: exit 1 and one line on stderr.
     const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/index.ts'], {
       cwd: ROOT,
-      env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', GATEWAY_PORT: '0', RATE_LIMIT_PER_MINUTE: '0', OPERATIONS_MANIFEST: bad, OPERATIONS_SAFELIST: 'enforce' },
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'warn',
+        GATEWAY_PORT: '0',
+        RATE_LIMIT_PER_MINUTE: '0',
+        OPERATIONS_MANIFEST: bad,
+        OPERATIONS_SAFELIST: 'enforce',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(1);
-    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^invalid configuration: OPERATIONS_MANIFEST=".*bad\.json": operations\[0\]: the body is not GraphQL/)]);
+    expect(stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^invalid configuration: OPERATIONS_MANIFEST=".*bad\.json": operations\[0\]: the body is not GraphQL/),
+    ]);
   }, 120_000);
 
   it('docs/api/operations/manifest.json runs as it is in enforce mode', async () => {
     const gateway = await startDoorGateway({ OPERATIONS_MANIFEST: join(ROOT, 'docs/api/operations/manifest.json'), OPERATIONS_SAFELIST: 'enforce' });
-    const catalog = (JSON.parse(readFileSync(join(ROOT, 'docs/api/operations/manifest.json'), 'utf8')) as { operations: { id: string; name: string }[] }).operations.find((o) => o.name === 'Catalog')!;
+    const catalog = (
+      JSON.parse(readFileSync(join(ROOT, 'docs/api/operations/manifest.json'), 'utf8')) as { operations: { id: string; name: string }[] }
+    ).operations.find((o) => o.name === 'Catalog')!;
     expectRan(await send(gateway.url, { id: catalog.id, variables: { first: 3 }, get: true }), 'products');
   });
 });

@@ -47,7 +47,11 @@ interface Launch {
 }
 
 function launch(extraEnv: Record<string, string> = {}): Launch {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: ROOT, env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   const waiters = new Set<() => void>();
   const append = (chunk: Buffer) => {
@@ -56,7 +60,9 @@ function launch(extraEnv: Record<string, string> = {}): Launch {
   };
   child.stdout!.on('data', append);
   child.stderr!.on('data', append);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const handle: Launch = {
     process: child,
     output: () => text,
@@ -117,7 +123,26 @@ beforeAll(async () => {
     NODE_ENV: 'test',
   };
   // Neither the developer's INGEST_API_KEY nor their URLs: this stack stands alone.
-  for (const name of ['INGEST_API_KEY', 'SERVICE_API_KEY', 'AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_USER_CLAIM', 'AUTH_ROLES_CLAIM', 'HOST', 'USERS_URL', 'EVENTS_URL', 'ORDERS_URL', 'INVENTORY_URL', 'NOTIFICATIONS_URL', 'ENRICHMENT_URL', 'EVENT_REGISTRY_URL', 'NOTIFY_URL', 'BACKUP_URL', 'SUPERGRAPH_PATH']) {
+  for (const name of [
+    'INGEST_API_KEY',
+    'SERVICE_API_KEY',
+    'AUTH_JWKS_URL',
+    'AUTH_ISSUER',
+    'AUTH_AUDIENCE',
+    'AUTH_USER_CLAIM',
+    'AUTH_ROLES_CLAIM',
+    'HOST',
+    'USERS_URL',
+    'EVENTS_URL',
+    'ORDERS_URL',
+    'INVENTORY_URL',
+    'NOTIFICATIONS_URL',
+    'ENRICHMENT_URL',
+    'EVENT_REGISTRY_URL',
+    'NOTIFY_URL',
+    'BACKUP_URL',
+    'SUPERGRAPH_PATH',
+  ]) {
     delete process.env[name];
   }
   gatewayBase = `http://127.0.0.1:${env.GATEWAY_PORT}`;
@@ -176,7 +201,11 @@ describe('npm start', () => {
     const { createUser } = await gqlData(`${gatewayBase}/graphql`, `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
       input: { name: 'End To End', email },
     });
-    const minted = await fetch(`http://127.0.0.1:${env.EXTERNAL_PORT}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: createUser.id }) });
+    const minted = await fetch(`http://127.0.0.1:${env.EXTERNAL_PORT}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sub: createUser.id }),
+    });
     expect(minted.status).toBe(200);
     const me = { authorization: `Bearer ${((await minted.json()) as { token: string }).token}` };
     const byId = `query($id: ID!) { user(id: $id) { id name email } }`;

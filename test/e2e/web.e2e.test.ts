@@ -166,7 +166,11 @@ describe('examples/web in Chromium', () => {
     expect(await page.evaluate(() => (window as unknown as { unreloaded?: boolean }).unreloaded)).toBe(true);
     // The change came over the subscription: the page asked the gateway nothing over HTTP meanwhile (no polling).
     expect(sent.length).toBe(gets);
-    expect(await page.$$eval('[data-testid=history] li', (items) => items.map((item) => item.getAttribute('data-status')))).toEqual(['PENDING', 'PROCESSING', 'CONFIRMED']);
+    expect(await page.$$eval('[data-testid=history] li', (items) => items.map((item) => item.getAttribute('data-status')))).toEqual([
+      'PENDING',
+      'PROCESSING',
+      'CONFIRMED',
+    ]);
     expect(await text(page, '.order')).toContain(`3 × Product ${productId}`);
     await page.screenshot({ path: join(ARTIFACTS, 'web-flow.png'), fullPage: true });
     // Three fewer in stock.
@@ -202,7 +206,11 @@ describe('examples/web in Chromium', () => {
     await waitForTerminal(stack!.db.sql, [next], 45_000);
     await waitForStatus(page, 'CONFIRMED');
     expect(await page.evaluate(() => (window as unknown as { unreloaded?: boolean }).unreloaded)).toBe(true);
-    expect(await page.$$eval('[data-testid=history] li', (items) => items.map((item) => item.getAttribute('data-status')))).toEqual(['PENDING', 'PROCESSING', 'CONFIRMED']);
+    expect(await page.$$eval('[data-testid=history] li', (items) => items.map((item) => item.getAttribute('data-status')))).toEqual([
+      'PENDING',
+      'PROCESSING',
+      'CONFIRMED',
+    ]);
     expect(await page.$('[data-testid=reconnecting]')).toBeNull();
   });
 

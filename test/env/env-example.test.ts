@@ -4,8 +4,12 @@ import { parseConfig } from '../../common/config.ts';
 
 const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
 // A value with spaces is quoted, so the file can be sourced by a shell; the shell, docker compose and dotenv all drop the quotes.
-const unquote = (value: string) => /^(["']).*\1$/.test(value) ? value.slice(1, -1) : value;
-const entries = [...text.matchAll(/^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$/gm)].map(([, commented, name, value]) => ({ commented: Boolean(commented), name: name!, value: unquote(value!) }));
+const unquote = (value: string) => (/^(["']).*\1$/.test(value) ? value.slice(1, -1) : value);
+const entries = [...text.matchAll(/^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$/gm)].map(([, commented, name, value]) => ({
+  commented: Boolean(commented),
+  name: name!,
+  value: unquote(value!),
+}));
 const defaults = parseConfig({}) as unknown as Record<string, unknown>;
 
 describe('.env.example', () => {

@@ -47,9 +47,19 @@ async function person(name: string): Promise<Person> {
   expect(createUser.email).toBe(email);
   const headers = await stack.as(createUser.id);
   // placeOrder and addEvent without userId act for the viewer.
-  const { placeOrder } = await gqlData(stack.gatewayUrl, 'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id user { id } } }', { input: { productId: sku, quantity: 1 } }, headers);
+  const { placeOrder } = await gqlData(
+    stack.gatewayUrl,
+    'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id user { id } } }',
+    { input: { productId: sku, quantity: 1 } },
+    headers,
+  );
   expect(placeOrder.user.id).toBe(createUser.id);
-  const { addEvent } = await gqlData(stack.gatewayUrl, 'mutation($input: AddEventInput!) { addEvent(input: $input) { id organizer { id } } }', { input: { name: `${name}'s party` } }, headers);
+  const { addEvent } = await gqlData(
+    stack.gatewayUrl,
+    'mutation($input: AddEventInput!) { addEvent(input: $input) { id organizer { id } } }',
+    { input: { name: `${name}'s party` } },
+    headers,
+  );
   expect(addEvent.organizer.id).toBe(createUser.id);
   const { ingestEvent } = await gqlData(
     stack.gatewayUrl,
@@ -64,7 +74,12 @@ async function person(name: string): Promise<Person> {
 beforeAll(async () => {
   stack = await startStack('access', { env: { EVENT_REGISTRY_URL: '', INGEST_API_KEY: INGEST_KEY } });
   sku = `SKU-${randomUUID().slice(0, 8)}`;
-  await gqlData(stack.gatewayUrl, 'mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }', { input: { id: sku, name: 'Mug', priceCents: 100, stock: 50 } }, stack.admin);
+  await gqlData(
+    stack.gatewayUrl,
+    'mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }',
+    { input: { id: sku, name: 'Mug', priceCents: 100, stock: 50 } },
+    stack.admin,
+  );
   alice = await person('alice');
   bob = await person('bob');
 });
@@ -78,7 +93,11 @@ describe('bad tokens', () => {
     const bad = await stack.identity.badTokens(alice.id);
     const before = await stack.db.sql`select count(*)::int as n from users.users`;
     for (const [kind, token] of Object.entries(bad)) {
-      for (const query of ['{ products(first: 1) { totalCount } }', '{ __typename }', 'mutation { createUser(input: { name: "Eve", email: "eve@example.com" }) { id } }']) {
+      for (const query of [
+        '{ products(first: 1) { totalCount } }',
+        '{ __typename }',
+        'mutation { createUser(input: { name: "Eve", email: "eve@example.com" }) { id } }',
+      ]) {
         const res = await gql(stack.gatewayUrl, query, {}, { authorization: `Bearer ${token}` });
         expect(res.status, `${kind}: ${query}`).toBe(401);
         expect(codes(res), kind).toEqual(['UNAUTHENTICATED']);
@@ -235,9 +254,19 @@ describe('signed-in users', () => {
 
   it('get FORBIDDEN acting for another user, and nothing is stored', async () => {
     const before = await stack.db.sql`select (select count(*)::int from orders.orders) as orders, (select count(*)::int from events.events) as events`;
-    const order = await gql(stack.gatewayUrl, 'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }', { input: { userId: alice.id, productId: sku, quantity: 1 } }, bob.headers);
+    const order = await gql(
+      stack.gatewayUrl,
+      'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }',
+      { input: { userId: alice.id, productId: sku, quantity: 1 } },
+      bob.headers,
+    );
     expect(codes(order)).toEqual(['FORBIDDEN']);
-    const event = await gql(stack.gatewayUrl, 'mutation($input: AddEventInput!) { addEvent(input: $input) { id } }', { input: { userId: alice.id, name: 'in her name' } }, bob.headers);
+    const event = await gql(
+      stack.gatewayUrl,
+      'mutation($input: AddEventInput!) { addEvent(input: $input) { id } }',
+      { input: { userId: alice.id, name: 'in her name' } },
+      bob.headers,
+    );
     expect(codes(event)).toEqual(['FORBIDDEN']);
     expect(await stack.db.sql`select (select count(*)::int from orders.orders) as orders, (select count(*)::int from events.events) as events`).toEqual(before);
   });
@@ -252,7 +281,12 @@ describe('signed-in users', () => {
       'x-forwarded-user': alice.id,
       'x-service-key': 'guess-the-service-key',
     };
-    const asBob = await gql(stack.gatewayUrl, 'query($o: ID!) { order(id: $o) { id } orders { nodes { id } } }', { o: alice.orderId }, { ...bob.headers, ...spoofed });
+    const asBob = await gql(
+      stack.gatewayUrl,
+      'query($o: ID!) { order(id: $o) { id } orders { nodes { id } } }',
+      { o: alice.orderId },
+      { ...bob.headers, ...spoofed },
+    );
     expect(asBob.data).toEqual({ order: null, orders: { nodes: [{ id: bob.orderId }] } });
     const stats = await gql(stack.gatewayUrl, '{ orderStats { total } }', {}, { ...bob.headers, ...spoofed });
     expect(codes(stats)).toEqual(['FORBIDDEN']);
@@ -283,7 +317,11 @@ describe('signed-in users', () => {
 
 describe('admin-only operations', () => {
   const operations: [string, string, () => Record<string, unknown>][] = [
-    ['createProduct', 'mutation($id: ID!) { createProduct(input: { id: $id, name: "X", priceCents: 1, stock: 1 }) { id } }', () => ({ id: `NEW-${randomUUID().slice(0, 8)}` })],
+    [
+      'createProduct',
+      'mutation($id: ID!) { createProduct(input: { id: $id, name: "X", priceCents: 1, stock: 1 }) { id } }',
+      () => ({ id: `NEW-${randomUUID().slice(0, 8)}` }),
+    ],
     ['restockProduct', 'mutation($id: ID!) { restockProduct(id: $id, quantity: 5) { id stock } }', () => ({ id: sku })],
     ['orderStats', '{ orderStats { total byStatus { status count } } }', () => ({})],
     ['users', '{ users(first: 100) { totalCount nodes { id email } } }', () => ({})],
@@ -312,7 +350,13 @@ describe('admin-only operations', () => {
       return;
     }
     expect(res.errors).toBeUndefined();
-    if (name === 'users') expect(res.data!.users.nodes).toEqual(expect.arrayContaining([{ id: alice.id, email: alice.email }, { id: bob.id, email: bob.email }]));
+    if (name === 'users')
+      expect(res.data!.users.nodes).toEqual(
+        expect.arrayContaining([
+          { id: alice.id, email: alice.email },
+          { id: bob.id, email: bob.email },
+        ]),
+      );
     if (name === 'Product.movements') expect(res.data!.product.movements.length).toBeGreaterThan(0);
   });
 
@@ -336,7 +380,12 @@ describe('admin-only operations', () => {
     expect(data.theirs.nodes).toEqual([{ id: alice.orderId }]);
     expect(data.all.totalCount).toBeGreaterThanOrEqual(2);
     expect(data.notifications.totalCount).toBeGreaterThanOrEqual(2);
-    const placed = await gqlData(stack.gatewayUrl, 'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id user { id } } }', { input: { userId: alice.id, productId: sku, quantity: 1 } }, stack.admin);
+    const placed = await gqlData(
+      stack.gatewayUrl,
+      'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id user { id } } }',
+      { input: { userId: alice.id, productId: sku, quantity: 1 } },
+      stack.admin,
+    );
     expect(placed.placeOrder.user.id).toBe(alice.id);
     const cancelled = await gqlData(stack.gatewayUrl, 'mutation($id: ID!) { cancelOrder(id: $id) { status } }', { id: placed.placeOrder.id }, stack.admin);
     expect(cancelled.cancelOrder.status).toBe('CANCELLED');

@@ -138,8 +138,7 @@ describe('request ids', () => {
 });
 
 describe('malformed requests get a 4xx, never a 5xx', () => {
-  const post = (body: string, contentType = 'application/json') =>
-    fetch(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const post = (body: string, contentType = 'application/json') => fetch(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': contentType }, body });
 
   it.each([
     ['invalid JSON', () => post('{"query": ')],
@@ -154,7 +153,10 @@ describe('malformed requests get a 4xx, never a 5xx', () => {
     ['application/xml', () => post('<query/>', 'application/xml')],
     ['a body over 1 MB', () => post(JSON.stringify({ query: `{ __typename } # ${'x'.repeat(1_100_000)}` }))],
     ['GET without a query', () => fetch(stack.gatewayUrl, { headers: { 'apollo-require-preflight': 'true' } })],
-    ['GET with a mutation', () => fetch(`${stack.gatewayUrl}?query=${encodeURIComponent('mutation { deleteUser(id: "x") }')}`, { headers: { 'apollo-require-preflight': 'true' } })],
+    [
+      'GET with a mutation',
+      () => fetch(`${stack.gatewayUrl}?query=${encodeURIComponent('mutation { deleteUser(id: "x") }')}`, { headers: { 'apollo-require-preflight': 'true' } }),
+    ],
     ['PUT', () => fetch(stack.gatewayUrl, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' })],
   ])('%s', async (_name, send) => {
     const response = await send();
@@ -250,7 +252,10 @@ describe('queries across subgraphs', () => {
   // A key-only selection would be answered by events/orders alone if they held the
   // reference; users owns Event.organizer and Order.user (@requires), so it is asked.
   it('after deleteUser, Event.organizer { id } and Order.user { id } alone are null too', async () => {
-    const response = await gql(stack.gatewayUrl, 'query($e: ID!, $o: ID!) { event(id: $e) { organizer { id } } order(id: $o) { user { id } } }', { e: eventId, o: orderId });
+    const response = await gql(stack.gatewayUrl, 'query($e: ID!, $o: ID!) { event(id: $e) { organizer { id } } order(id: $o) { user { id } } }', {
+      e: eventId,
+      o: orderId,
+    });
     expect(response.errors).toBeUndefined();
     expect(response.data).toEqual({ event: { organizer: null }, order: { user: null } });
   });
@@ -287,7 +292,10 @@ describe('supergraph file', () => {
 
     const before = await gql(gateway.url, '{ products(first: 1) { totalCount } }');
     expect(before.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
-    expect(await (await fetch(`${gateway.base}/ready`)).json()).toEqual({ status: 'ready', subgraphs: { users: 'up', events: 'up', orders: 'up', notifications: 'up' } });
+    expect(await (await fetch(`${gateway.base}/ready`)).json()).toEqual({
+      status: 'ready',
+      subgraphs: { users: 'up', events: 'up', orders: 'up', notifications: 'up' },
+    });
 
     writeFileSync(path, readFileSync(SUPERGRAPH_FILE, 'utf8'));
     await until(async () => (await gql(gateway.url, '{ products(first: 1) { totalCount } }')).errors === undefined);
@@ -315,7 +323,9 @@ describe('supergraph file', () => {
       extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
       type Query { extraGreeting(name: String!): String! }
     `);
-    const extra = new ApolloServer({ schema: buildSubgraphSchema({ typeDefs: extraSdl, resolvers: { Query: { extraGreeting: (_: unknown, { name }: { name: string }) => `hello ${name}` } } }) });
+    const extra = new ApolloServer({
+      schema: buildSubgraphSchema({ typeDefs: extraSdl, resolvers: { Query: { extraGreeting: (_: unknown, { name }: { name: string }) => `hello ${name}` } } }),
+    });
     await extra.start();
     const app = express();
     app.use('/graphql', express.json(), expressMiddleware(extra));
@@ -326,7 +336,11 @@ describe('supergraph file', () => {
     });
 
     const composed = composeServices([
-      ...SUBGRAPHS.map((subgraph) => ({ name: subgraph.name, url: `http://127.0.0.1:1/${subgraph.name}`, typeDefs: parse(readFileSync(subgraph.schemaFile, 'utf8')) })),
+      ...SUBGRAPHS.map((subgraph) => ({
+        name: subgraph.name,
+        url: `http://127.0.0.1:1/${subgraph.name}`,
+        typeDefs: parse(readFileSync(subgraph.schemaFile, 'utf8')),
+      })),
       { name: 'greetings', url: `${server.url}/graphql`, typeDefs: extraSdl },
     ]);
     if (composed.errors) throw composed.errors[0];

@@ -54,7 +54,14 @@ beforeAll(async () => {
   ids.product = await createProduct(gw, 10, stack.admin);
   // An admin sets the scene for both users.
   const event = async (userId: string) =>
-    (await gqlData(gw, 'mutation($input: AddEventInput!) { addEvent(input: $input) { id } }', { input: { name: `Event ${randomUUID().slice(0, 4)}`, userId, startsAt: '2026-12-01T18:00:00.000Z' } }, stack.admin)).addEvent.id;
+    (
+      await gqlData(
+        gw,
+        'mutation($input: AddEventInput!) { addEvent(input: $input) { id } }',
+        { input: { name: `Event ${randomUUID().slice(0, 4)}`, userId, startsAt: '2026-12-01T18:00:00.000Z' } },
+        stack.admin,
+      )
+    ).addEvent.id;
   ids.aliceEvent = await event(ids.alice);
   ids.bobEvent = await event(ids.bob);
   ids.aliceOrder = (await placeOrder(gw, { userId: ids.alice, productId: ids.product, quantity: 2 }, stack.admin)).id;
@@ -78,7 +85,7 @@ async function both(query: string, variables: Record<string, unknown> = {}, head
 }
 
 describe('Hive Gateway in front of the same subgraphs', () => {
-  it('joins entities across every subgraph exactly as Junction\'s gateway does', async () => {
+  it("joins entities across every subgraph exactly as Junction's gateway does", async () => {
     const query = `query($id: ID!) {
       user(id: $id) {
         id name email
@@ -96,7 +103,9 @@ describe('Hive Gateway in front of the same subgraphs', () => {
     // And it is the data asked for, from four subgraphs.
     const user = junction.data.user;
     expect(user.events).toEqual([{ id: ids.aliceEvent, name: expect.any(String), organizer: { id: ids.alice, name: user.name } }]);
-    expect(user.orders).toEqual([{ id: ids.aliceOrder, status: 'PENDING', quantity: 2, product: expect.objectContaining({ id: ids.product, stock: 10 }), user: { id: ids.alice } }]);
+    expect(user.orders).toEqual([
+      { id: ids.aliceOrder, status: 'PENDING', quantity: 2, product: expect.objectContaining({ id: ids.product, stock: 10 }), user: { id: ids.alice } },
+    ]);
     expect(user.notifications).toContainEqual({ type: 'password_reset', status: expect.any(String), recipient: { id: ids.alice, name: user.name } });
   });
 
@@ -110,7 +119,11 @@ describe('Hive Gateway in front of the same subgraphs', () => {
     expect(junction.errors).toBeUndefined();
     expect(answer.errors).toBeUndefined();
     expect(answer.data).toEqual(junction.data);
-    expect(junction.data).toMatchObject({ event: { id: ids.bobEvent, organizer: null }, order: { id: ids.bobOrder, user: null, product: { id: ids.product } }, user: null });
+    expect(junction.data).toMatchObject({
+      event: { id: ids.bobEvent, organizer: null },
+      order: { id: ids.bobOrder, user: null, product: { id: ids.product } },
+      user: null,
+    });
   });
 
   it('hides the @inaccessible fields and operations from clients of either gateway', async () => {
@@ -120,14 +133,18 @@ describe('Hive Gateway in front of the same subgraphs', () => {
       mutation: __type(name: "Mutation") { fields { name } }
     }`;
     const { junction, hive: answer } = await both(introspection);
-    const names = (data: any) => Object.fromEntries(Object.entries(data).map(([type, t]: [string, any]) => [type, t.fields.map((f: { name: string }) => f.name).sort()]));
+    const names = (data: any) =>
+      Object.fromEntries(Object.entries(data).map(([type, t]: [string, any]) => [type, t.fields.map((f: { name: string }) => f.name).sort()]));
     expect(names(answer.data)).toEqual(names(junction.data));
     expect(names(junction.data).event).not.toContain('organizerId');
     expect(names(junction.data).order).not.toContain('userId');
     expect(names(junction.data).mutation).not.toContain('reserveStock');
     expect(names(junction.data).mutation).toContain('placeOrder');
 
-    for (const query of [`{ event(id: "${ids.aliceEvent}") { organizerId } }`, `mutation { reserveStock(orderId: "${ids.aliceOrder}", productId: "${ids.product}", quantity: 1) { orderId } }`]) {
+    for (const query of [
+      `{ event(id: "${ids.aliceEvent}") { organizerId } }`,
+      `mutation { reserveStock(orderId: "${ids.aliceOrder}", productId: "${ids.product}", quantity: 1) { orderId } }`,
+    ]) {
       const result = await both(query);
       for (const r of [result.junction, result.hive]) {
         expect(r.data ?? null).toBeNull();
@@ -153,7 +170,7 @@ describe('Hive Gateway in front of the same subgraphs', () => {
     expect(forged.errors?.length).toBeGreaterThan(0);
   });
 
-  it('forwards the client\'s Authorization header to the subgraphs', async () => {
+  it("forwards the client's Authorization header to the subgraphs", async () => {
     usersProxy.exchanges.length = 0;
     const token = `Bearer ${await stack.identity.token(ids.alice)}`;
     const answer = await gql(hiveUrl, 'query($id: ID!) { user(id: $id) { id } }', { id: ids.alice }, { authorization: token });

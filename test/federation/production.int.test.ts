@@ -26,7 +26,11 @@ describe('no field suggestions in production', () => {
     ['a misspelt field', '{ events(first: 1) { nodes { nam } } }', {}],
     ['a misspelt enum value', '{ orders(status: CONFIRMD) { totalCount } }', {}],
     ['a misspelt enum value in a variable', 'query($s: OrderStatus) { orders(status: $s) { totalCount } }', { s: 'CONFIRMD' }],
-    ['a misspelt input field in a variable', 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { nam: 'Ada', email: 'ada@example.com' } }],
+    [
+      'a misspelt input field in a variable',
+      'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }',
+      { i: { nam: 'Ada', email: 'ada@example.com' } },
+    ],
     ['a misspelt argument', '{ events(frist: 1) { totalCount } }', {}],
     ['a misspelt type in a fragment', '{ events(first: 1) { nodes { ...F } } } fragment F on Evnt { id }', {}],
   ];
@@ -39,7 +43,9 @@ describe('no field suggestions in production', () => {
       const hidden = await gql(production.url, query, variables);
       expect(hidden.status).toBe(400);
       expect(hidden.errors?.length).toBeGreaterThan(0);
-      expect(hidden.errors!.map((e) => e.extensions?.code)).toEqual(hidden.errors!.map(() => expect.stringMatching(/^(GRAPHQL_VALIDATION_FAILED|BAD_USER_INPUT)$/)));
+      expect(hidden.errors!.map((e) => e.extensions?.code)).toEqual(
+        hidden.errors!.map(() => expect.stringMatching(/^(GRAPHQL_VALIDATION_FAILED|BAD_USER_INPUT)$/)),
+      );
       expect(JSON.stringify(hidden)).not.toMatch(/did you mean/i);
       // Still a useful message: it names what the client sent.
       expect(hidden.errors!.map((e) => e.message).join(' ')).toMatch(/nam|CONFIRMD|frist|Evnt/);

@@ -147,7 +147,9 @@ describe('MAX_QUERY_COST', () => {
       'COST_ESTIMATED_TOO_EXPENSIVE',
     );
     // Small pages of the same shape run.
-    expect((await expectAccepted('{ events(first: 5) { nodes { organizer { events(first: 5) { organizer { events(first: 5) { name } } } } } } }')).calls).toBeGreaterThan(0);
+    expect(
+      (await expectAccepted('{ events(first: 5) { nodes { organizer { events(first: 5) { organizer { events(first: 5) { name } } } } } } }')).calls,
+    ).toBeGreaterThan(0);
   });
 
   it('fragments that spread each other twice (2^20 fields from a few hundred tokens) are COST_ESTIMATED_TOO_EXPENSIVE', async () => {

@@ -22,9 +22,16 @@ const ENTITIES = (fragment: string) => `query($r: [_Any!]!) { _entities(represen
 beforeAll(async () => {
   stack = await startStack('subgraph_access', { env: { EVENT_REGISTRY_URL: '' } });
   sku = `SKU-${randomUUID().slice(0, 8)}`;
-  await gqlData(stack.gatewayUrl, 'mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }', { input: { id: sku, name: 'Mug', priceCents: 100, stock: 50 } }, stack.admin);
+  await gqlData(
+    stack.gatewayUrl,
+    'mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }',
+    { input: { id: sku, name: 'Mug', priceCents: 100, stock: 50 } },
+    stack.admin,
+  );
   const email = `alice-${randomUUID().slice(0, 8)}@example.com`;
-  const { createUser } = await gqlData(stack.gatewayUrl, 'mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', { input: { name: 'alice', email } });
+  const { createUser } = await gqlData(stack.gatewayUrl, 'mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+    input: { name: 'alice', email },
+  });
   const headers = await stack.as(createUser.id);
   const { placeOrder } = await gqlData(stack.gatewayUrl, 'mutation($s: ID!) { placeOrder(input: { productId: $s, quantity: 1 }) { id } }', { s: sku }, headers);
   const { ingestEvent } = await gqlData(

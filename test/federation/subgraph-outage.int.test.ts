@@ -20,7 +20,13 @@ let gateway: TestGateway;
 beforeAll(async () => {
   stack = await startStack('subgraph_outage', { env: { EVENT_REGISTRY_URL: '' } });
   // The stack's identity provider and service key, so the process verifies the same tokens.
-  orders = await spawnSubgraph('orders', { DATABASE_URL: stack.db.url, NODE_ENV: 'test', INGEST_API_KEY: 'test-stack-ingest-key', SERVICE_API_KEY: stack.config.SERVICE_API_KEY, ...stack.identity.env });
+  orders = await spawnSubgraph('orders', {
+    DATABASE_URL: stack.db.url,
+    NODE_ENV: 'test',
+    INGEST_API_KEY: 'test-stack-ingest-key',
+    SERVICE_API_KEY: stack.config.SERVICE_API_KEY,
+    ...stack.identity.env,
+  });
   const config = {
     ...stack.config,
     ORDERS_URL: orders.url,

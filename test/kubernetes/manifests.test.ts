@@ -9,7 +9,18 @@ import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { imageCommand, MIGRATE, processNamed, PROCESSES } from '../../scripts/catalog.ts';
 import { renderAll } from '../../scripts/kubernetes/cli.ts';
 import { idOf, readManifests, type Manifest, type Rendered } from '../../scripts/kubernetes/kustomize.ts';
-import { BACKUP, CONFIG_MAP, GRACE_SECONDS, KUBERNETES_DIR, MIGRATE_JOB, PRE_STOP_SECONDS, SECRET, SECRET_KEYS, SERVICES, staleBaseFiles } from '../../scripts/kubernetes/manifests.ts';
+import {
+  BACKUP,
+  CONFIG_MAP,
+  GRACE_SECONDS,
+  KUBERNETES_DIR,
+  MIGRATE_JOB,
+  PRE_STOP_SECONDS,
+  SECRET,
+  SECRET_KEYS,
+  SERVICES,
+  staleBaseFiles,
+} from '../../scripts/kubernetes/manifests.ts';
 import { validateManifests, type Problem } from '../../scripts/kubernetes/validate.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,7 +38,8 @@ let rendered: Record<string, Rendered[]>;
 let all: Rendered[];
 /** Problems of every rendered object, the fixtures and two edited copies, from one validation (one TypeScript program). */
 let problems: Problem[];
-const find = (items: Rendered[], kind: string, name: string) => items.find((r) => r.manifest.kind === kind && r.manifest.metadata.name === name)?.manifest as any;
+const find = (items: Rendered[], kind: string, name: string) =>
+  items.find((r) => r.manifest.kind === kind && r.manifest.metadata.name === name)?.manifest as any;
 
 beforeAll(async () => {
   rendered = renderAll();
@@ -68,18 +80,28 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
 
   it.skipIf(!kubectl)('renders exactly what kubectl kustomize renders', () => {
     for (const dir of ['base', 'overlays/development']) {
-      const theirs = (execFileSync('kubectl', ['kustomize', join(KUBERNETES_DIR, dir)], { encoding: 'utf8', timeout: 20_000 }).split(/^---$/m) as string[]).map((doc) => parse(doc) as Manifest);
+      const theirs = (execFileSync('kubectl', ['kustomize', join(KUBERNETES_DIR, dir)], { encoding: 'utf8', timeout: 20_000 }).split(/^---$/m) as string[]).map(
+        (doc) => parse(doc) as Manifest,
+      );
       const byId = (list: Manifest[]) => Object.fromEntries(list.map((m) => [idOf(m), m]));
       expect(byId(rendered[dir]!.map((r) => r.manifest))).toEqual(byId(theirs));
     }
   });
 
-  it('gives every process of the catalog\'s base a Deployment, Service, PodDisruptionBudget and HorizontalPodAutoscaler running the image command of its entry', () => {
+  it("gives every process of the catalog's base a Deployment, Service, PodDisruptionBudget and HorizontalPodAutoscaler running the image command of its entry", () => {
     const subgraphs = Object.keys((parse(readFileSync(join(ROOT, 'supergraph.yaml'), 'utf8')) as { subgraphs: object }).subgraphs);
     // Every subgraph of the supergraph and every long-running process the catalog puts in the base is covered.
-    expect(SERVICES.filter((s) => s.role === 'subgraph').map((s) => s.name).sort()).toEqual(subgraphs.sort());
+    expect(
+      SERVICES.filter((s) => s.role === 'subgraph')
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(subgraphs.sort());
     expect(subgraphs.sort()).toEqual(SUBGRAPHS.map((s) => s.name).sort());
-    expect(SERVICES.map((s) => s.name).sort()).toEqual(PROCESSES.filter((p) => p.runs.kubernetes === 'base' && p.role !== 'backup').map((p) => p.name).sort());
+    expect(SERVICES.map((s) => s.name).sort()).toEqual(
+      PROCESSES.filter((p) => p.runs.kubernetes === 'base' && p.role !== 'backup')
+        .map((p) => p.name)
+        .sort(),
+    );
 
     for (const { name, entry } of SERVICES) {
       const deployment = find(rendered.base!, 'Deployment', name);
@@ -113,7 +135,8 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
 
   it('runs the backup schedules in one backup pod with its volume, and none in the workers', () => {
     const data = find(rendered['overlays/development']!, 'ConfigMap', CONFIG_MAP).data;
-    const settings = (container: { env?: { name: string; value: string }[] }) => parseConfig({ ...data, ...Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value])) });
+    const settings = (container: { env?: { name: string; value: string }[] }) =>
+      parseConfig({ ...data, ...Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value])) });
     const workers = find(rendered.base!, 'Deployment', 'workers').spec.template.spec.containers[0];
     expect(settings(workers).BACKUP_DUMP_EVERY_MS).toBe(0);
 
@@ -154,7 +177,16 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     expect(config.NODE_ENV).toBe('development');
     expect(data.HOST).toBe('0.0.0.0');
     const services = new Set(dev.filter((r) => r.manifest.kind === 'Service').map((r) => r.manifest.metadata.name));
-    for (const url of [config.USERS_URL, config.EVENTS_URL, config.ORDERS_URL, config.INVENTORY_URL, config.NOTIFICATIONS_URL, config.NOTIFY_URL, config.DATABASE_URL, config.REDIS_URL]) {
+    for (const url of [
+      config.USERS_URL,
+      config.EVENTS_URL,
+      config.ORDERS_URL,
+      config.INVENTORY_URL,
+      config.NOTIFICATIONS_URL,
+      config.NOTIFY_URL,
+      config.DATABASE_URL,
+      config.REDIS_URL,
+    ]) {
       expect(services).toContain(new URL(url).hostname);
     }
     expect(find(dev, 'Deployment', 'gateway').spec.template.spec.containers[0].image).toBe('junction:local');

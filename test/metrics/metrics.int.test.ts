@@ -18,7 +18,13 @@ let webHttp: Listening;
 beforeAll(async () => {
   stack = await startStack('metrics', { env });
   workers = await startWorkers(stack.config, createLogger('workers', 'silent'));
-  web = createWorkersApp({ queues: workers.queues.all(), logger: createLogger('workers', 'silent'), health: workers.health, ready: () => workers.ready(), auth: createAuthenticator(stack.config) });
+  web = createWorkersApp({
+    queues: workers.queues.all(),
+    logger: createLogger('workers', 'silent'),
+    health: workers.health,
+    ready: () => workers.ready(),
+    auth: createAuthenticator(stack.config),
+  });
   webHttp = await listen(web.app, 0);
 });
 
@@ -58,7 +64,9 @@ function namingProblems(text: string): string[] {
 describe('/metrics on the gateway, every subgraph and the workers', () => {
   it('counts requests, errors by code and latency by operation, and shows the breakers', async () => {
     const dashboard = `query Dashboard { users(first: 5) { nodes { name enrichment { status } events { name } orders { id } notifications { id } } } products(first: 1) { totalCount } }`;
-    await gql(stack.gatewayUrl, 'mutation Signup($input: CreateUserInput!) { createUser(input: $input) { id } }', { input: { name: 'Metrics', email: 'metrics@example.com' } });
+    await gql(stack.gatewayUrl, 'mutation Signup($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+      input: { name: 'Metrics', email: 'metrics@example.com' },
+    });
     // As an admin: users is admin-only, and enrichment, orders and notifications are each user's own.
     expect((await gql(stack.gatewayUrl, dashboard, {}, stack.admin)).errors).toBeUndefined();
     const bad = await gql(stack.gatewayUrl, 'mutation BadSignup { createUser(input: { name: "x", email: "not-an-email" }) { id } }');
@@ -68,8 +76,12 @@ describe('/metrics on the gateway, every subgraph and the workers', () => {
       const text = await scrape(baseOf(stack.urls[name]!));
       expect(namingProblems(text)).toEqual([]);
       // Every subgraph answered a fetch of the Dashboard query (the gateway names it after the client's operation).
-      expect(text).toMatch(new RegExp(`^junction_subgraph_requests_total\\{subgraph="${name}",operation_type="query",operation="Dashboard[^"]*"\\} [1-9]`, 'm'));
-      expect(sample(text, `junction_subgraph_request_duration_seconds_count{subgraph="${name}",operation_type="query",operation="Dashboard`)).toBeGreaterThan(0);
+      expect(text).toMatch(
+        new RegExp(`^junction_subgraph_requests_total\\{subgraph="${name}",operation_type="query",operation="Dashboard[^"]*"\\} [1-9]`, 'm'),
+      );
+      expect(sample(text, `junction_subgraph_request_duration_seconds_count{subgraph="${name}",operation_type="query",operation="Dashboard`)).toBeGreaterThan(
+        0,
+      );
       expect(text).toContain('process_cpu_user_seconds_total');
     }
     const users = await scrape(baseOf(stack.urls.users!));

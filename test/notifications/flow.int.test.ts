@@ -40,8 +40,7 @@ afterAll(async () => {
   await provider?.close();
 });
 
-const userNotifications = (id: string) =>
-  gqlData(stack.gatewayUrl, `query($id: ID!) { user(id: $id) { notifications { ${NOTIFICATION_FIELDS} } } }`, { id });
+const userNotifications = (id: string) => gqlData(stack.gatewayUrl, `query($id: ID!) { user(id: $id) { notifications { ${NOTIFICATION_FIELDS} } } }`, { id });
 
 interface NotificationView {
   id: string;
@@ -51,11 +50,15 @@ interface NotificationView {
 }
 
 async function sentOf(userId: string, count: number): Promise<NotificationView[]> {
-  return eventually(async () => {
-    const { user } = await userNotifications(userId);
-    const list = user.notifications as NotificationView[];
-    return list.length >= count && list.every((n) => n.status === 'SENT') ? list : undefined;
-  }, 20_000, `${count} SENT notifications for ${userId}`);
+  return eventually(
+    async () => {
+      const { user } = await userNotifications(userId);
+      const list = user.notifications as NotificationView[];
+      return list.length >= count && list.every((n) => n.status === 'SENT') ? list : undefined;
+    },
+    20_000,
+    `${count} SENT notifications for ${userId}`,
+  );
 }
 
 const INGEST = `mutation($input: IngestEventInput!) { ingestEvent(input: $input) { eventId status } }`;
@@ -104,9 +107,17 @@ describe('notifications through the gateway', () => {
     const place = (quantity: number) =>
       gqlData(stack.gatewayUrl, `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`, { input: { userId, productId: sku, quantity } });
     const confirmed = (await place(1)).placeOrder.id;
-    await eventually(async () => (await stack.db.sql`select 1 from orders.orders where id = ${confirmed} and status = 'CONFIRMED'`).length === 1, 20_000, 'order CONFIRMED');
+    await eventually(
+      async () => (await stack.db.sql`select 1 from orders.orders where id = ${confirmed} and status = 'CONFIRMED'`).length === 1,
+      20_000,
+      'order CONFIRMED',
+    );
     const failed = (await place(5)).placeOrder.id;
-    await eventually(async () => (await stack.db.sql`select 1 from orders.orders where id = ${failed} and status = 'FAILED'`).length === 1, 20_000, 'order FAILED');
+    await eventually(
+      async () => (await stack.db.sql`select 1 from orders.orders where id = ${failed} and status = 'FAILED'`).length === 1,
+      20_000,
+      'order FAILED',
+    );
 
     const list = await sentOf(userId, 4);
     expect(list.map((n) => n.type)).toEqual(['ORDER_FAILED', 'ORDER_CONFIRMED', 'password_changed', 'USER_SIGNUP']);
@@ -126,7 +137,12 @@ describe('notifications through the gateway', () => {
     const { createUser } = await gqlData(stack.gatewayUrl, `mutation { createUser(input: { name: "Gone", email: "gone-flow@example.com" }) { id } }`);
     const [signup] = await sentOf(createUser.id, 1);
     const stranger = `evt-stranger-${randomUUID()}`;
-    await gqlData(stack.gatewayUrl, INGEST, { input: { eventId: stranger, eventType: 'x', timestamp: new Date().toISOString(), payload: { userId: 'ext-42' } } }, { 'x-api-key': KEY });
+    await gqlData(
+      stack.gatewayUrl,
+      INGEST,
+      { input: { eventId: stranger, eventType: 'x', timestamp: new Date().toISOString(), payload: { userId: 'ext-42' } } },
+      { 'x-api-key': KEY },
+    );
     const [row] = await stack.db.sql`select id from notifications.notifications where event_id = ${stranger}`;
 
     const query = `query($a: ID!, $b: ID!) { a: notification(id: $a) { recipient { id } } b: notification(id: $b) { recipient { id name } } }`;

@@ -21,7 +21,14 @@ beforeAll(async () => {
   redis = await PrivateRedis.start();
   provider = await startTestProvider();
   stack = await startStack('notif_redis_down', {
-    env: { REDIS_URL: redis.url, QUEUE_PREFIX: PREFIX, NOTIFY_URL: provider.url, INGEST_API_KEY: KEY, OUTBOX_POLL_MS: '100', NOTIFY_RETRY_DELAYS_MS: '100,100,100' },
+    env: {
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: PREFIX,
+      NOTIFY_URL: provider.url,
+      INGEST_API_KEY: KEY,
+      OUTBOX_POLL_MS: '100',
+      NOTIFY_RETRY_DELAYS_MS: '100,100,100',
+    },
   });
   workers = await startWorkers(stack.config, createLogger('workers', process.env.LOG_LEVEL ?? 'silent'));
 });
@@ -37,8 +44,14 @@ afterAll(async () => {
 const INGEST = `mutation($input: IngestEventInput!) { ingestEvent(input: $input) { eventId status } }`;
 const RETRY = `mutation($id: ID!) { retryNotification(id: $id) { id status } }`;
 const ingest = (eventId: string) =>
-  gql(stack.gatewayUrl, INGEST, { input: { eventId, eventType: 'order_shipped', timestamp: new Date().toISOString(), payload: { userId: randomUUID() } } }, { 'x-api-key': KEY });
-const statusOf = async (eventId: string) => (await stack.db.sql`select id, status from notifications.notifications where event_id = ${eventId}`)[0] as { id: string; status: string } | undefined;
+  gql(
+    stack.gatewayUrl,
+    INGEST,
+    { input: { eventId, eventType: 'order_shipped', timestamp: new Date().toISOString(), payload: { userId: randomUUID() } } },
+    { 'x-api-key': KEY },
+  );
+const statusOf = async (eventId: string) =>
+  (await stack.db.sql`select id, status from notifications.notifications where event_id = ${eventId}`)[0] as { id: string; status: string } | undefined;
 const until = (eventId: string, status: string) => eventually(async () => (await statusOf(eventId))?.status === status, 20_000, `${eventId} ${status}`);
 const accepted = (key: string) => provider.requests.filter((r) => r.key === key && r.status < 300).length;
 
@@ -78,10 +91,14 @@ it('while Redis is down: ingestEvent is accepted into the outbox and delivered o
   await redis.start();
   await until(during, 'SENT');
   // The replay works again once Redis is back (the subgraph's connection reconnects by itself).
-  const again = await eventually(async () => {
-    const res = await gql(stack.gatewayUrl, RETRY, { id: failed.id });
-    return res.errors ? undefined : res.data;
-  }, 10_000, 'retryNotification to be accepted again');
+  const again = await eventually(
+    async () => {
+      const res = await gql(stack.gatewayUrl, RETRY, { id: failed.id });
+      return res.errors ? undefined : res.data;
+    },
+    10_000,
+    'retryNotification to be accepted again',
+  );
   expect(again.retryNotification.status).toBe('QUEUED');
   await until(refused[1]!, 'SENT');
   await new Promise((resolve) => setTimeout(resolve, 300));

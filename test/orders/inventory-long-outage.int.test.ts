@@ -45,38 +45,43 @@ async function metric(name: string, labels: string): Promise<number> {
 }
 
 /** Calls the workers' inventory breaker let through to inventory (fired, less rejected at once). */
-const callsMade = async () => (await metric('circuit_breaker_fires_total', 'breaker="inventory"')) - (await metric('circuit_breaker_rejects_total', 'breaker="inventory"'));
+const callsMade = async () =>
+  (await metric('circuit_breaker_fires_total', 'breaker="inventory"')) - (await metric('circuit_breaker_rejects_total', 'breaker="inventory"'));
 
-it(`inventory unresponsive for ${OUTAGE_MS / 1000} s (retries 0.3 s, a trial call every second): no order FAILED, each CONFIRMED after, stock exact`, async () => {
-  const userId = await createUser(stack.gatewayUrl);
-  const buyer = await stack.as(userId);
-  const productId = await createProduct(stack.gatewayUrl, 10, stack.admin);
-  const callsBefore = await callsMade();
+it(
+  `inventory unresponsive for ${OUTAGE_MS / 1000} s (retries 0.3 s, a trial call every second): no order FAILED, each CONFIRMED after, stock exact`,
+  async () => {
+    const userId = await createUser(stack.gatewayUrl);
+    const buyer = await stack.as(userId);
+    const productId = await createProduct(stack.gatewayUrl, 10, stack.admin);
+    const callsBefore = await callsMade();
 
-  await gremlin(stack.urls.inventory!, { every: 1, latencyMs: 3000 }, stack.service);
-  let ids: string[];
-  try {
-    ids = (await Promise.all(Array.from({ length: 2 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)))).map((o) => o.id);
-    // The outage: checked throughout, not only at its end.
-    const started = Date.now();
-    while (Date.now() - started < OUTAGE_MS) {
-      const rows = await stack.db.sql`select status, attempts from orders.orders where id = any(${ids}::uuid[])`;
-      expect(rows.filter((o) => o.status === 'FAILED')).toEqual([]);
-      expect(rows.filter((o) => o.attempts >= ATTEMPTS)).toEqual([]);
-      await sleep(500);
+    await gremlin(stack.urls.inventory!, { every: 1, latencyMs: 3000 }, stack.service);
+    let ids: string[];
+    try {
+      ids = (await Promise.all(Array.from({ length: 2 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)))).map((o) => o.id);
+      // The outage: checked throughout, not only at its end.
+      const started = Date.now();
+      while (Date.now() - started < OUTAGE_MS) {
+        const rows = await stack.db.sql`select status, attempts from orders.orders where id = any(${ids}::uuid[])`;
+        expect(rows.filter((o) => o.status === 'FAILED')).toEqual([]);
+        expect(rows.filter((o) => o.attempts >= ATTEMPTS)).toEqual([]);
+        await sleep(500);
+      }
+      // Inventory was asked more often than all the attempts of all the orders: trial calls, none counted.
+      expect((await callsMade()) - callsBefore).toBeGreaterThan(ATTEMPTS * ids.length);
+    } finally {
+      await gremlin(stack.urls.inventory!, null, stack.service);
     }
-    // Inventory was asked more often than all the attempts of all the orders: trial calls, none counted.
-    expect((await callsMade()) - callsBefore).toBeGreaterThan(ATTEMPTS * ids.length);
-  } finally {
-    await gremlin(stack.urls.inventory!, null, stack.service);
-  }
 
-  const rows = await waitForTerminal(stack.db.sql, ids, 60_000);
-  expect(rows.map((r) => r.status)).toEqual(Array(ids.length).fill('CONFIRMED'));
-  for (const row of rows) expect(row.attempts).toBeLessThanOrEqual(ATTEMPTS);
-  const queue = workers.queues.get(ordersQueue.name);
-  for (const id of ids) expect((await queue.getJob(id))!.attemptsMade).toBeLessThan(ATTEMPTS);
-  await expectInvariants(stack.db.sql, { settled: ordersSettled(stack.db.sql, queue) });
-  const [product] = await stack.db.sql`select stock, reserved from inventory.products where id = ${productId}`;
-  expect(product).toEqual({ stock: 8, reserved: 2 });
-}, OUTAGE_MS + 120_000);
+    const rows = await waitForTerminal(stack.db.sql, ids, 60_000);
+    expect(rows.map((r) => r.status)).toEqual(Array(ids.length).fill('CONFIRMED'));
+    for (const row of rows) expect(row.attempts).toBeLessThanOrEqual(ATTEMPTS);
+    const queue = workers.queues.get(ordersQueue.name);
+    for (const id of ids) expect((await queue.getJob(id))!.attemptsMade).toBeLessThan(ATTEMPTS);
+    await expectInvariants(stack.db.sql, { settled: ordersSettled(stack.db.sql, queue) });
+    const [product] = await stack.db.sql`select stock, reserved from inventory.products where id = ${productId}`;
+    expect(product).toEqual({ stock: 8, reserved: 2 });
+  },
+  OUTAGE_MS + 120_000,
+);

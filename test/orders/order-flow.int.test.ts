@@ -7,7 +7,18 @@ import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { signedIn } from '../support/graphql.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import { countBy, createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ORDER_FIELDS, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
+import {
+  countBy,
+  createProduct,
+  createUser,
+  dropQueues,
+  fastOrderEnv,
+  gremlin,
+  ORDER_FIELDS,
+  ordersSettled,
+  placeOrder,
+  waitForTerminal,
+} from '../support/orders.ts';
 
 // Every attempt here must reach inventory, so retries are used up by real failures: the inventory
 // breaker stays out of the way (test/orders/inventory-outage.int.test.ts holds it to its pause).
@@ -77,7 +88,9 @@ describe('order processing', () => {
     console.info(`200 orders placed and processed in ${Date.now() - started} ms; attempts ${JSON.stringify(countBy(rows, (r) => String(r.attempts)))}`);
 
     // Through the gateway: history with times, one attempt each.
-    const { order } = await gqlData(stack.gatewayUrl, `query($id: ID!) { order(id: $id) { ${ORDER_FIELDS} product { id stock reserved } } }`, { id: rows.find((r) => r.status === 'CONFIRMED')!.id });
+    const { order } = await gqlData(stack.gatewayUrl, `query($id: ID!) { order(id: $id) { ${ORDER_FIELDS} product { id stock reserved } } }`, {
+      id: rows.find((r) => r.status === 'CONFIRMED')!.id,
+    });
     expect(order.history.map((h: { status: string }) => h.status)).toEqual(['PENDING', 'PROCESSING', 'CONFIRMED']);
     expect(order.attempts).toBe(1);
     expect(order.product).toMatchObject({ id: productId, stock: 0, reserved: 50 });
@@ -166,14 +179,18 @@ describe('order processing', () => {
     expect(row).toMatchObject({ status: 'FAILED', failure_reason: 'UNKNOWN_PRODUCT', attempts: 1 });
     const job = await workers.queues.get(ordersQueue.name).getJob(order.id);
     await expect.poll(async () => job!.getState(), { timeout: 5000, interval: 100 }).toBe('completed');
-    expect((await workers.queues.get(ordersQueue.name).getJob(order.id))!.returnvalue).toEqual({ orderId: order.id, status: 'FAILED', outcome: 'UNKNOWN_PRODUCT' });
+    expect((await workers.queues.get(ordersQueue.name).getJob(order.id))!.returnvalue).toEqual({
+      orderId: order.id,
+      status: 'FAILED',
+      outcome: 'UNKNOWN_PRODUCT',
+    });
   });
 });
 
 describe('cancelOrder', () => {
   const CANCEL = `mutation($id: ID!) { cancelOrder(id: $id) { ${ORDER_FIELDS} } }`;
 
-  it('releases a CONFIRMED order\'s stock exactly once, however often it is cancelled', async () => {
+  it("releases a CONFIRMED order's stock exactly once, however often it is cancelled", async () => {
     const productId = await createProduct(stack.gatewayUrl, 10, stack.admin);
     const order = await placeOrder(stack.gatewayUrl, { userId, productId, quantity: 3 }, buyer);
     await waitForTerminal(stack.db.sql, [order.id]);
@@ -204,7 +221,10 @@ describe('cancelOrder', () => {
       const placed = await Promise.all(Array.from({ length: 8 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 2 }, buyer)));
       const ids = placed.map((o) => o.id);
       await expect
-        .poll(async () => (await stack.db.sql`select count(*)::int as n from orders.orders where id = any(${ids}::uuid[]) and status = 'PROCESSING'`)[0]!.n, { timeout: 5000, interval: 20 })
+        .poll(async () => (await stack.db.sql`select count(*)::int as n from orders.orders where id = any(${ids}::uuid[]) and status = 'PROCESSING'`)[0]!.n, {
+          timeout: 5000,
+          interval: 20,
+        })
         .toBeGreaterThan(0);
       const cancelled = await Promise.all(ids.map((id) => gql(stack.gatewayUrl, CANCEL, { id }, buyer)));
       for (const res of cancelled) expect(res.data?.cancelOrder?.status).toBe('CANCELLED');

@@ -48,7 +48,12 @@ const RELEASE = `mutation($orderId: ID!) { releaseStock(orderId: $orderId) { ord
 
 async function product(stock: number) {
   const id = `P-${randomUUID().slice(0, 8)}`;
-  await gqlData(url, `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, { input: { id, name: id, priceCents: 100, stock } }, admin);
+  await gqlData(
+    url,
+    `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`,
+    { input: { id, name: id, priceCents: 100, stock } },
+    admin,
+  );
   return id;
 }
 
@@ -58,7 +63,8 @@ async function stockOf(id: string) {
   return { stock: row!.stock as number, reserved: row!.reserved as number, movements: movements.map((m) => `${m.kind}:${m.quantity}:${m.order_id}`) };
 }
 
-const reserve = (orderId: string, productId: string, quantity: number) => gqlData(url, RESERVE, { orderId, productId, quantity }, service).then((d) => d.reserveStock);
+const reserve = (orderId: string, productId: string, quantity: number) =>
+  gqlData(url, RESERVE, { orderId, productId, quantity }, service).then((d) => d.reserveStock);
 const release = (orderId: string) => gqlData(url, RELEASE, { orderId }, service).then((d) => d.releaseStock);
 
 describe('reserveStock / releaseStock', () => {
@@ -126,7 +132,10 @@ describe('reserveStocks', () => {
   it("reserves each input as reserveStock does, in the inputs' order, each with its own outcome; repeats return the first", async () => {
     const id = await product(2);
     const orders = Array.from({ length: 4 }, () => randomUUID());
-    const inputs = [...orders.map((orderId) => ({ orderId, productId: id, quantity: 1 })), { orderId: randomUUID(), productId: 'NO-SUCH-PRODUCT', quantity: 1 }];
+    const inputs = [
+      ...orders.map((orderId) => ({ orderId, productId: id, quantity: 1 })),
+      { orderId: randomUUID(), productId: 'NO-SUCH-PRODUCT', quantity: 1 },
+    ];
     const first = (await gqlData(url, RESERVE_BATCH, { inputs }, service)).reserveStocks;
     expect(first.map((r: { orderId: string }) => r.orderId)).toEqual(inputs.map((i) => i.orderId));
     expect(first.filter((r: { outcome: string }) => r.outcome === 'RESERVED')).toHaveLength(2);
@@ -141,7 +150,11 @@ describe('reserveStocks', () => {
   it('fails one bad input alone: null at its index with BAD_USER_INPUT at ["reserveStocks", i]; the others reserve', async () => {
     const id = await product(5);
     const good = [randomUUID(), randomUUID()];
-    const inputs = [{ orderId: good[0], productId: id, quantity: 1 }, { orderId: randomUUID(), productId: id, quantity: 0 }, { orderId: good[1], productId: id, quantity: 2 }];
+    const inputs = [
+      { orderId: good[0], productId: id, quantity: 1 },
+      { orderId: randomUUID(), productId: id, quantity: 0 },
+      { orderId: good[1], productId: id, quantity: 2 },
+    ];
     const response = await gql(url, RESERVE_BATCH, { inputs }, service);
     expect(response.data.reserveStocks[1]).toBeNull();
     expect(response.data.reserveStocks[0]).toMatchObject({ orderId: good[0], outcome: 'RESERVED' });
@@ -158,7 +171,9 @@ describe('reserveStocks', () => {
     const tooMany = Array.from({ length: 101 }, () => ({ ...one, orderId: randomUUID() }));
     expect((await gql(url, RESERVE_BATCH, { inputs: tooMany }, service)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'inputs' });
     expect((await gql(url, RESERVE_BATCH, { inputs: [one] })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    expect((await gql(url, RESERVE_BATCH, { inputs: [one] }, { [SERVICE_KEY_HEADER]: 'not-the-service-key' })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await gql(url, RESERVE_BATCH, { inputs: [one] }, { [SERVICE_KEY_HEADER]: 'not-the-service-key' })).errors?.[0]?.extensions?.code).toBe(
+      'UNAUTHENTICATED',
+    );
     expect(await stockOf(id)).toMatchObject({ stock: 5, reserved: 0 });
     expect((await gqlData(url, RESERVE_BATCH, { inputs: [one] }, admin)).reserveStocks[0].outcome).toBe('RESERVED');
   });
@@ -193,8 +208,15 @@ describe('InventoryClient batching', () => {
   }
   /** The GraphQL requests the proxy has passed on since `from`, with the inputs of each. */
   const requestsSince = (from: number) =>
-    proxy.exchanges.slice(from).filter((e) => e.path === '/graphql').map((e) => ({ headers: e.requestHeaders, inputs: (JSON.parse(e.body).variables.inputs ?? []) as { orderId: string; requestId?: string }[] }));
-  const settle = <T>(p: Promise<T>) => p.then((v) => v as T | string, (error) => (error instanceof InventoryUnavailableError ? 'UNAVAILABLE' : (error as { code?: string }).code ?? String(error)));
+    proxy.exchanges
+      .slice(from)
+      .filter((e) => e.path === '/graphql')
+      .map((e) => ({ headers: e.requestHeaders, inputs: (JSON.parse(e.body).variables.inputs ?? []) as { orderId: string; requestId?: string }[] }));
+  const settle = <T>(p: Promise<T>) =>
+    p.then(
+      (v) => v as T | string,
+      (error) => (error instanceof InventoryUnavailableError ? 'UNAVAILABLE' : ((error as { code?: string }).code ?? String(error))),
+    );
 
   it('sends reservations asked for together as one request, each order with its own outcome', async () => {
     const c = client();
@@ -236,7 +258,11 @@ describe('InventoryClient batching', () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
     calls.push(c.reserve(randomUUID(), id, 1));
     expect(await Promise.all(calls)).toEqual(Array(6).fill('RESERVED'));
-    expect(requestsSince(from).map((r) => r.inputs.length).sort()).toEqual([2, 4]);
+    expect(
+      requestsSince(from)
+        .map((r) => r.inputs.length)
+        .sort(),
+    ).toEqual([2, 4]);
   });
 
   it("fails only the order whose input inventory refuses; the others' outcomes stand, and the breaker counts its failure alone", async () => {
@@ -254,7 +280,11 @@ describe('InventoryClient batching', () => {
     const id = await product(10);
     const orders = Array.from({ length: 5 }, () => randomUUID());
     const from = proxy.exchanges.length;
-    await fetch(`${http.url}/internal/gremlin`, { method: 'POST', headers: { 'content-type': 'application/json', ...service }, body: JSON.stringify({ every: 1, latencyMs: 400 }) });
+    await fetch(`${http.url}/internal/gremlin`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...service },
+      body: JSON.stringify({ every: 1, latencyMs: 400 }),
+    });
     let results;
     try {
       results = await Promise.all(orders.map((orderId) => settle(c.reserve(orderId, id, 1))));
@@ -297,7 +327,11 @@ describe('InventoryClient batching', () => {
     const c = client({ timeoutMs: 150, env: { BREAKER_VOLUME_THRESHOLD: '5' } });
     const id = await product(10);
     const from = proxy.exchanges.length;
-    await fetch(`${http.url}/internal/gremlin`, { method: 'POST', headers: { 'content-type': 'application/json', ...service }, body: JSON.stringify({ every: 1, latencyMs: 400 }) });
+    await fetch(`${http.url}/internal/gremlin`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...service },
+      body: JSON.stringify({ every: 1, latencyMs: 400 }),
+    });
     try {
       expect(await Promise.all(Array.from({ length: 5 }, () => settle(c.reserve(randomUUID(), id, 1))))).toEqual(Array(5).fill('UNAVAILABLE'));
     } finally {
@@ -311,10 +345,21 @@ describe('InventoryClient batching', () => {
 
 describe('gremlin', () => {
   const gremlin = (method: string, body?: unknown) =>
-    fetch(`${http.url}/internal/gremlin`, { method, headers: { 'content-type': 'application/json', ...service }, body: body === undefined ? undefined : JSON.stringify(body) });
+    fetch(`${http.url}/internal/gremlin`, {
+      method,
+      headers: { 'content-type': 'application/json', ...service },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
 
   it('refuses a body that is not {every >= 1, latencyMs >= 0} with 400', async () => {
-    for (const body of [{}, { every: 0, latencyMs: 10 }, { every: 2, latencyMs: -1 }, { every: 1.5, latencyMs: 1 }, { every: 2, latencyMs: 10, extra: 1 }, 'x']) {
+    for (const body of [
+      {},
+      { every: 0, latencyMs: 10 },
+      { every: 2, latencyMs: -1 },
+      { every: 1.5, latencyMs: 1 },
+      { every: 2, latencyMs: 10, extra: 1 },
+      'x',
+    ]) {
       expect((await gremlin('POST', body)).status).toBe(400);
     }
     const broken = await fetch(`${http.url}/internal/gremlin`, { method: 'POST', headers: { 'content-type': 'application/json', ...service }, body: '{' });
@@ -323,7 +368,13 @@ describe('gremlin', () => {
 
   it('delays every Nth GraphQL request so a client with a shorter timeout gives up, until DELETE', async () => {
     // Two timeouts in four calls must not open the client's breaker here.
-    const client = new InventoryClient({ url, timeoutMs: 150, serviceKey: SERVICE_KEY, config: parseConfig({ BREAKER_VOLUME_THRESHOLD: '1000' }), logger: createLogger('reservations-test', 'silent') });
+    const client = new InventoryClient({
+      url,
+      timeoutMs: 150,
+      serviceKey: SERVICE_KEY,
+      config: parseConfig({ BREAKER_VOLUME_THRESHOLD: '1000' }),
+      logger: createLogger('reservations-test', 'silent'),
+    });
     const id = await product(10);
     expect((await gremlin('POST', { every: 2, latencyMs: 400 })).status).toBe(200);
     const outcomes = [];

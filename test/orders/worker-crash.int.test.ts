@@ -5,7 +5,17 @@ import { Redis } from 'ioredis';
 import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import { createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ordersSettled, placeOrder, startWorkersProcess, waitForTerminal } from '../support/orders.ts';
+import {
+  createProduct,
+  createUser,
+  dropQueues,
+  fastOrderEnv,
+  gremlin,
+  ordersSettled,
+  placeOrder,
+  startWorkersProcess,
+  waitForTerminal,
+} from '../support/orders.ts';
 
 const env = { ...fastOrderEnv('crash'), INVENTORY_TIMEOUT_MS: '3000' };
 let stack: Stack;
@@ -18,7 +28,12 @@ const children = new Set<ChildProcess>();
 
 /** workers/index.ts as a real process of its own, on this test's stack. */
 async function startWorkerProcess() {
-  const worker = await startWorkersProcess({ ...env, DATABASE_URL: stack.db.url, INVENTORY_URL: stack.urls.inventory!, SERVICE_API_KEY: stack.config.SERVICE_API_KEY });
+  const worker = await startWorkersProcess({
+    ...env,
+    DATABASE_URL: stack.db.url,
+    INVENTORY_URL: stack.urls.inventory!,
+    SERVICE_API_KEY: stack.config.SERVICE_API_KEY,
+  });
   children.add(worker.child);
   worker.child.once('exit', () => children.delete(worker.child));
   return worker;

@@ -42,7 +42,12 @@ function probes(userId: string, productId: string, buyer: Record<string, string>
     events: () => gql(urls.events!, `{ events(first: 1) { nodes { id } } }`),
     inventory: () => gql(urls.inventory!, `query($id: ID!) { product(id: $id) { id stock } }`, { id: productId }),
     orders: () =>
-      gql(urls.orders!, `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`, { input: { userId, productId, quantity: 1, idempotencyKey: randomUUID() } }, buyer),
+      gql(
+        urls.orders!,
+        `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`,
+        { input: { userId, productId, quantity: 1, idempotencyKey: randomUUID() } },
+        buyer,
+      ),
     notifications: () =>
       gql(
         urls.notifications!,
@@ -50,7 +55,10 @@ function probes(userId: string, productId: string, buyer: Record<string, string>
         { input: { eventId: `evt-${randomUUID()}`, eventType: 'order_shipped', timestamp: new Date().toISOString(), payload: { userId } } },
         { 'x-api-key': KEY },
       ),
-    gateway: () => gql(gatewayUrl, `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, { input: { name: 'During', email: `during-${randomUUID()}@example.com` } }),
+    gateway: () =>
+      gql(gatewayUrl, `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
+        input: { name: 'During', email: `during-${randomUUID()}@example.com` },
+      }),
   };
 }
 
@@ -92,17 +100,24 @@ it('while PostgreSQL is down every service answers SERVICE_UNAVAILABLE and /read
   // Every CONFIRMED order (the probe's too) has its ORDER_CONFIRMED notification delivered once.
   const [{ n: confirmedOrders }] = (await stack.db.sql`select count(*)::int as n from orders.orders where status = 'CONFIRMED'`) as unknown as [{ n: number }];
   expect(confirmedOrders).toBe(12);
-  await eventually(async () => {
-    const [row] = await stack.db.sql`select count(*)::int as n from notifications.notifications where type = 'ORDER_CONFIRMED' and status = 'SENT'`;
-    return row!.n === confirmedOrders;
-  }, 20_000, `${confirmedOrders} ORDER_CONFIRMED notifications SENT`);
+  await eventually(
+    async () => {
+      const [row] = await stack.db.sql`select count(*)::int as n from notifications.notifications where type = 'ORDER_CONFIRMED' and status = 'SENT'`;
+      return row!.n === confirmedOrders;
+    },
+    20_000,
+    `${confirmedOrders} ORDER_CONFIRMED notifications SENT`,
+  );
   const confirmed = await stack.db.sql`select event_id from notifications.notifications where type = 'ORDER_CONFIRMED'`;
   expect(confirmed).toHaveLength(confirmedOrders);
   // Delivered once each. A send the provider accepted just as PostgreSQL stopped cannot be recorded SENT, so it is sent
   // again once the database is back, with the same Idempotency-Key: the provider answers that as a replay, not a delivery.
   for (const { event_id } of confirmed) {
     const accepted = provider.requests.filter((r) => r.key === event_id && r.status < 300);
-    expect(accepted.filter((r) => !r.replay), event_id).toHaveLength(1);
+    expect(
+      accepted.filter((r) => !r.replay),
+      event_id,
+    ).toHaveLength(1);
     expect(accepted.length, event_id).toBeLessThanOrEqual(2);
   }
 });

@@ -52,12 +52,19 @@ describe('REDIS_URL=redis+cluster://… (3 masters)', () => {
     const buyer = await stack.as(userId);
     const productId = await createProduct(stack.gatewayUrl, 2, stack.admin);
     const placed = await Promise.all([1, 2, 3].map(() => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)));
-    const rows = await waitForTerminal(stack.db.sql, placed.map((o) => o.id));
+    const rows = await waitForTerminal(
+      stack.db.sql,
+      placed.map((o) => o.id),
+    );
     expect(rows.map((r) => `${r.status}:${r.failure_reason}`).sort()).toEqual(['CONFIRMED:null', 'CONFIRMED:null', 'FAILED:OUT_OF_STOCK']);
     await expectInvariants(stack.db.sql, { settled: ordersSettled(stack.db.sql, workers.queues.get(ordersQueue.name)) });
 
     // The sign-up and the three outcomes, each sent to the provider once, through the notification queues on the cluster.
-    await eventually(async () => (await stack.db.sql`select count(*)::int as n from notifications.notifications where status = 'SENT'`)[0]!.n === 4, 20_000, '4 notifications SENT');
+    await eventually(
+      async () => (await stack.db.sql`select count(*)::int as n from notifications.notifications where status = 'SENT'`)[0]!.n === 4,
+      20_000,
+      '4 notifications SENT',
+    );
     expect(provider.delivered.size).toBe(4);
 
     // Every key under the prefix is on the master of its hash tag's slot, and none elsewhere.
@@ -72,7 +79,8 @@ describe('REDIS_URL=redis+cluster://… (3 masters)', () => {
     const config = { ...stack.config, QUEUE_PREFIX: prefix, RATE_LIMIT_PER_MINUTE: 3 };
     const gateways = [await startGateway(config), await startGateway(config)];
     try {
-      const ask = (i: number) => fetch(gateways[i % 2]!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+      const ask = (i: number) =>
+        fetch(gateways[i % 2]!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
       const statuses: number[] = [];
       for (let i = 0; i < 4; i += 1) statuses.push((await ask(i)).status);
       expect(statuses).toEqual([200, 200, 200, 429]);

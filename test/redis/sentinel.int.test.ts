@@ -41,7 +41,8 @@ async function placeOrders(count: number): Promise<{ ids: string[]; productId: s
   const userId = await createUser(stack.gatewayUrl);
   const buyer = await stack.as(userId);
   const productId = await createProduct(stack.gatewayUrl, 10, stack.admin);
-  const place = async (n: number) => (await Promise.all(Array.from({ length: n }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)))).map((o) => o.id);
+  const place = async (n: number) =>
+    (await Promise.all(Array.from({ length: n }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)))).map((o) => o.id);
   return { ids: await place(count), productId, place };
 }
 
@@ -59,10 +60,12 @@ describe('REDIS_URL=redis+sentinel://…/<master>', () => {
     // The queues are on the primary the Sentinel named (and replicated), not on the Sentinel.
     expect(await servers.primaryPort()).toBe(servers.primary.port);
     expect(await keysOn(servers.primary.port)).toBeGreaterThan(0);
-    expect((await servers.clientsOn(servers.primary.port)).map((c) => c.name)).toEqual(expect.arrayContaining(['workers', 'workers-producer', 'notification-events', 'notifications-delivery']));
+    expect((await servers.clientsOn(servers.primary.port)).map((c) => c.name)).toEqual(
+      expect.arrayContaining(['workers', 'workers-producer', 'notification-events', 'notifications-delivery']),
+    );
   });
 
-  it('leaves no connection on the Sentinel once closed, BullMQ\'s own duplicates included', async () => {
+  it("leaves no connection on the Sentinel once closed, BullMQ's own duplicates included", async () => {
     const [sentinel] = servers.sentinels;
     const before = (await servers.clientsOn(sentinel!.port)).length;
     const connection = createRedis(servers.url, { role: 'worker', name: 'sentinel-close-test' });

@@ -21,7 +21,18 @@ import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { gql } from '../support/graphql.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startTestProvider, type TestProvider } from '../support/notify-provider.ts';
-import { countBy, createProduct, createUser, dropQueues, fastOrderEnv, ordersSettled, placeOrder, startWorkersProcess, waitForTerminal, type WorkersProcess } from '../support/orders.ts';
+import {
+  countBy,
+  createProduct,
+  createUser,
+  dropQueues,
+  fastOrderEnv,
+  ordersSettled,
+  placeOrder,
+  startWorkersProcess,
+  waitForTerminal,
+  type WorkersProcess,
+} from '../support/orders.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
 /**
@@ -49,7 +60,17 @@ beforeAll(async () => {
   copyFileSync(SUPERGRAPH_FILE, supergraphPath);
   provider = await startTestProvider();
   // A generous inventory timeout and retries: 40 order jobs at once on two busy cores must not exhaust them.
-  const env = { ...fast, INVENTORY_TIMEOUT_MS: '5000', ORDER_RETRY_DELAYS_MS: '100,200,400,800,1000', ORDER_CONCURRENCY: '10', QUEUE_PREFIX: PREFIX, NOTIFY_URL: provider.url, NOTIFY_RETRY_DELAYS_MS: '100,100,100', EVENT_REGISTRY_URL: '', SUPERGRAPH_PATH: supergraphPath };
+  const env = {
+    ...fast,
+    INVENTORY_TIMEOUT_MS: '5000',
+    ORDER_RETRY_DELAYS_MS: '100,200,400,800,1000',
+    ORDER_CONCURRENCY: '10',
+    QUEUE_PREFIX: PREFIX,
+    NOTIFY_URL: provider.url,
+    NOTIFY_RETRY_DELAYS_MS: '100,100,100',
+    EVENT_REGISTRY_URL: '',
+    SUPERGRAPH_PATH: supergraphPath,
+  };
   // Replica 1: every subgraph and a gateway.
   stack = await startStack('replicas', { env });
   gateways.push({ url: stack.gatewayUrl, base: stack.gatewayBase });
@@ -93,10 +114,12 @@ beforeAll(async () => {
 }, 150_000);
 
 afterAll(async () => {
-  await Promise.all(workers.map(async (w) => {
-    w.child.kill('SIGTERM');
-    await w.exited();
-  }));
+  await Promise.all(
+    workers.map(async (w) => {
+      w.child.kill('SIGTERM');
+      await w.exited();
+    }),
+  );
   for (const close of closers) await close();
   await queue?.close();
   redis?.disconnect();
@@ -125,7 +148,12 @@ describe('two gateways, two orders subgraphs, two workers processes', () => {
       for (const scheduler of schedulers) await backups.removeJobScheduler(scheduler.key);
       const stopped = Date.now();
       // (The upload's next job stays delayed until its cron comes round.)
-      await expect.poll(async () => (await backups.getJobs(['active', 'waiting', 'delayed', 'prioritized'])).filter((job) => job.name === BACKUP_JOBS.dump).length, { timeout: 20_000, interval: 100 }).toBe(0);
+      await expect
+        .poll(async () => (await backups.getJobs(['active', 'waiting', 'delayed', 'prioritized'])).filter((job) => job.name === BACKUP_JOBS.dump).length, {
+          timeout: 20_000,
+          interval: 100,
+        })
+        .toBe(0);
 
       const jobs = (await backups.getJobs(['completed', 'failed'])).filter((job) => job.name === BACKUP_JOBS.dump);
       expect(jobs.filter((job) => job.failedReason).map((job) => job.failedReason)).toEqual([]);
@@ -154,21 +182,32 @@ describe('two gateways, two orders subgraphs, two workers processes', () => {
     const buyer = await stack.as(userId);
     const productId = await createProduct(gateways[1]!.url, 50, stack.admin);
     const placed = await Promise.all(Array.from({ length: 200 }, (_, i) => placeOrder(gateways[i % 2]!.url, { userId, productId, quantity: 1 }, buyer)));
-    const rows = await waitForTerminal(stack.db.sql, placed.map((o) => o.id), 40_000);
+    const rows = await waitForTerminal(
+      stack.db.sql,
+      placed.map((o) => o.id),
+      40_000,
+    );
     expect(countBy(rows, (r) => `${r.status}:${r.failure_reason}`)).toEqual({ 'CONFIRMED:null': 50, 'FAILED:OUT_OF_STOCK': 150 });
     const [product] = await stack.db.sql`select stock, reserved from inventory.products where id = ${productId}`;
     expect(product).toEqual({ stock: 0, reserved: 50 });
     await expectInvariants(stack.db.sql, { settled: ordersSettled(stack.db.sql, queue) });
 
     // Both workers processes took orders: the queue is shared, not split or doubled.
-    const attempts = await Promise.all(workers.map(async (w) => (await metric(w.url, 'order_attempts_total{outcome="confirmed"}')) + (await metric(w.url, 'order_attempts_total{outcome="out_of_stock"}'))));
+    const attempts = await Promise.all(
+      workers.map(
+        async (w) => (await metric(w.url, 'order_attempts_total{outcome="confirmed"}')) + (await metric(w.url, 'order_attempts_total{outcome="out_of_stock"}')),
+      ),
+    );
     expect(attempts.every((n) => n > 0)).toBe(true);
     expect(attempts[0]! + attempts[1]!).toBe(200);
 
     // The sign-up and 200 order outcomes: every notification SENT, each delivered to the provider once.
     const expected = 201;
     await expect
-      .poll(async () => (await stack.db.sql`select count(*)::int as n from notifications.notifications where status = 'SENT'`)[0]!.n, { timeout: 30_000, interval: 200 })
+      .poll(async () => (await stack.db.sql`select count(*)::int as n from notifications.notifications where status = 'SENT'`)[0]!.n, {
+        timeout: 30_000,
+        interval: 200,
+      })
       .toBe(expected);
     const accepted = provider.requests.filter((r) => r.status < 300);
     expect(provider.delivered.size).toBe(expected);
@@ -192,15 +231,23 @@ describe('two gateways, two orders subgraphs, two workers processes', () => {
     for (const g of gateways) expect((await gql(g.url, '{ products(first: 1) { totalCount } }')).errors).toBeUndefined();
     // A supergraph without the inventory subgraph, written over the file both gateways watch.
     const smaller = composeServices(
-      SUBGRAPHS.filter((s) => s.name !== 'inventory').map((s) => ({ name: s.name, url: `http://127.0.0.1:${s.defaultPort}/graphql`, typeDefs: parse(readFileSync(s.schemaFile, 'utf8')) })),
+      SUBGRAPHS.filter((s) => s.name !== 'inventory').map((s) => ({
+        name: s.name,
+        url: `http://127.0.0.1:${s.defaultPort}/graphql`,
+        typeDefs: parse(readFileSync(s.schemaFile, 'utf8')),
+      })),
     );
     if (smaller.errors) throw smaller.errors[0];
     writeFileSync(supergraphPath, smaller.supergraphSdl);
     for (const g of gateways) {
-      await expect.poll(async () => (await gql(g.url, '{ products(first: 1) { totalCount } }')).errors?.[0]?.extensions?.code, { timeout: 10_000, interval: 100 }).toBe('GRAPHQL_VALIDATION_FAILED');
+      await expect
+        .poll(async () => (await gql(g.url, '{ products(first: 1) { totalCount } }')).errors?.[0]?.extensions?.code, { timeout: 10_000, interval: 100 })
+        .toBe('GRAPHQL_VALIDATION_FAILED');
       expect((await gql(g.url, '{ users(first: 1) { totalCount } }', {}, stack.admin)).errors).toBeUndefined();
       // Inventory is gone from its /ready; the rest are up (polled: a check of every subgraph can miss its 1 s on a busy machine).
-      await expect.poll(async () => (await fetch(`${g.base}/ready`)).json(), { timeout: 10_000, interval: 200 }).toMatchObject({ status: 'ready', subgraphs: { users: 'up', orders: 'up' } });
+      await expect
+        .poll(async () => (await fetch(`${g.base}/ready`)).json(), { timeout: 10_000, interval: 200 })
+        .toMatchObject({ status: 'ready', subgraphs: { users: 'up', orders: 'up' } });
       expect(Object.keys(((await (await fetch(`${g.base}/ready`)).json()) as { subgraphs: object }).subgraphs)).not.toContain('inventory');
     }
   });

@@ -96,8 +96,20 @@ it('a client that disconnects resumes through the gateway with after: every chan
   const resumed = await subscribe('sse', { query: ORDER_UPDATES, variables: { after: last.cursor } }, me);
   // Each missed order's three changes, once, in order; of the probes only what the first stream had not delivered (no repeat at the seam).
   const all = ['PENDING', 'PROCESSING', 'CONFIRMED'];
-  const statusesOf = (updates: { order: { id: string }; change: { status: string } }[], id: string) => updates.filter((u) => u.order.id === id).map((u) => u.change.status);
-  await resumed.until(() => missed.every((id) => statusesOf(resumed.results.map((r) => r.data.orderUpdates), id).length >= 3), 20_000, 'the missed orders replayed');
+  const statusesOf = (updates: { order: { id: string }; change: { status: string } }[], id: string) =>
+    updates.filter((u) => u.order.id === id).map((u) => u.change.status);
+  await resumed.until(
+    () =>
+      missed.every(
+        (id) =>
+          statusesOf(
+            resumed.results.map((r) => r.data.orderUpdates),
+            id,
+          ).length >= 3,
+      ),
+    20_000,
+    'the missed orders replayed',
+  );
   const updates = resumed.results.map((r) => r.data.orderUpdates);
   for (const id of missed) expect(statusesOf(updates, id)).toEqual(all);
   for (const id of probes) {

@@ -11,7 +11,15 @@ import { dropQueues, createProduct, createUser, placeOrder } from '../support/or
 import { startOrders, workerTransitions } from '../support/orders-subscriptions.ts';
 import { gql, gqlData } from '../support/graphql.ts';
 import { startGateway, startStack, type Stack, type TestGateway } from '../support/stack.ts';
-import { MultipartSubscription, SseSubscription, wsClient, WsSubscription, type Operation, type Received, type StreamResult } from '../support/subscriptions.ts';
+import {
+  MultipartSubscription,
+  SseSubscription,
+  wsClient,
+  WsSubscription,
+  type Operation,
+  type Received,
+  type StreamResult,
+} from '../support/subscriptions.ts';
 
 /**
  * Subscriptions through the gateway (docs/api/subscriptions.md, "Through the
@@ -151,20 +159,23 @@ describe('limits of subscribing through the gateway', () => {
     for (const stream of open) stream.close();
   });
 
-  it.each(['ws', 'multipart'] as const)("ends a %s stream with UNAUTHENTICATED when the subscriber's token expires, after the events before it", async (protocol) => {
-    const id = await placeFor(alice);
-    const token = await stack.identity.token(alice, { expiresIn: 3 });
-    const expiresAt = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp * 1000;
-    const stream = await subscribe(protocol, { query: ORDER_UPDATED, variables: { id } }, { authorization: `Bearer ${token}` });
-    expect((await stream.next()).data.orderUpdated.status).toBe('PENDING');
-    await transitions.begin(id);
-    expect((await stream.next()).data.orderUpdated.status).toBe('PROCESSING');
-    const last = await stream.next(15_000);
-    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
-    expect(last.data?.orderUpdated ?? null).toBeNull();
-    expect(last.errors?.[0]).toMatchObject({ path: ['orderUpdated'], extensions: { code: 'UNAUTHENTICATED' } });
-    expect(await stream.ended).toEqual({ complete: true });
-  });
+  it.each(['ws', 'multipart'] as const)(
+    "ends a %s stream with UNAUTHENTICATED when the subscriber's token expires, after the events before it",
+    async (protocol) => {
+      const id = await placeFor(alice);
+      const token = await stack.identity.token(alice, { expiresIn: 3 });
+      const expiresAt = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp * 1000;
+      const stream = await subscribe(protocol, { query: ORDER_UPDATED, variables: { id } }, { authorization: `Bearer ${token}` });
+      expect((await stream.next()).data.orderUpdated.status).toBe('PENDING');
+      await transitions.begin(id);
+      expect((await stream.next()).data.orderUpdated.status).toBe('PROCESSING');
+      const last = await stream.next(15_000);
+      expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
+      expect(last.data?.orderUpdated ?? null).toBeNull();
+      expect(last.errors?.[0]).toMatchObject({ path: ['orderUpdated'], extensions: { code: 'UNAUTHENTICATED' } });
+      expect(await stream.ended).toEqual({ complete: true });
+    },
+  );
 });
 
 describe('the rate limit and the query limits on subscribing', () => {
@@ -180,7 +191,10 @@ describe('the rate limit and the query limits on subscribing', () => {
           const stream = await subscribe('ws', { query: ORDER_UPDATED, variables: { id } }, me, gateway.url);
           await stream.until(() => stream.results.length > 0 || stream.done, 15_000, 'an answer');
           const ended = stream.done ? await stream.ended : undefined;
-          codes.push(stream.results[0]?.data?.orderUpdated?.status ?? (ended && 'error' in ended ? (ended.error as StreamResult['errors'])![0]!.extensions?.code : ended));
+          codes.push(
+            stream.results[0]?.data?.orderUpdated?.status ??
+              (ended && 'error' in ended ? (ended.error as StreamResult['errors'])![0]!.extensions?.code : ended),
+          );
           stream.close();
         } else {
           const stream = await SseSubscription.open(gateway.url, { query: ORDER_UPDATED, variables: { id } }, me);
@@ -226,24 +240,30 @@ describe('the safelist (OPERATIONS_SAFELIST=enforce) on subscriptions', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(['ws', 'sse', 'multipart'] as const)('refuses an unlisted subscription over %s with PERSISTED_QUERY_NOT_IN_LIST, and runs a listed one', async (protocol) => {
-    const me = await stack.as(alice);
-    if (protocol === 'ws') {
-      const refused = await subscribe(protocol, { query: UNLISTED }, me, gateway.url);
-      const ended = await refused.ended;
-      expect('error' in ended && (ended.error as StreamResult['errors'])!.map((e) => e.extensions?.code)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
-      expect(refused.results).toHaveLength(0);
-    } else {
-      // Refused before any stream opens: a JSON 400, as a query is.
-      const answer = protocol === 'sse' ? await SseSubscription.open(gateway.url, { query: UNLISTED }, me) : await MultipartSubscription.open(gateway.url, { query: UNLISTED }, me);
-      expect(answer.status).toBe(400);
-      expect(answer.body.errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
-    }
-    const id = await placeFor(alice);
-    const listed = await subscribe(protocol, { query: ORDER_UPDATED, variables: { id } }, me, gateway.url);
-    expect(await listed.next()).toEqual({ data: { orderUpdated: { id, status: 'PENDING', product: { id: productId, name: productName } } } });
-    listed.close();
-  });
+  it.each(['ws', 'sse', 'multipart'] as const)(
+    'refuses an unlisted subscription over %s with PERSISTED_QUERY_NOT_IN_LIST, and runs a listed one',
+    async (protocol) => {
+      const me = await stack.as(alice);
+      if (protocol === 'ws') {
+        const refused = await subscribe(protocol, { query: UNLISTED }, me, gateway.url);
+        const ended = await refused.ended;
+        expect('error' in ended && (ended.error as StreamResult['errors'])!.map((e) => e.extensions?.code)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
+        expect(refused.results).toHaveLength(0);
+      } else {
+        // Refused before any stream opens: a JSON 400, as a query is.
+        const answer =
+          protocol === 'sse'
+            ? await SseSubscription.open(gateway.url, { query: UNLISTED }, me)
+            : await MultipartSubscription.open(gateway.url, { query: UNLISTED }, me);
+        expect(answer.status).toBe(400);
+        expect(answer.body.errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['PERSISTED_QUERY_NOT_IN_LIST']);
+      }
+      const id = await placeFor(alice);
+      const listed = await subscribe(protocol, { query: ORDER_UPDATED, variables: { id } }, me, gateway.url);
+      expect(await listed.next()).toEqual({ data: { orderUpdated: { id, status: 'PENDING', product: { id: productId, name: productName } } } });
+      listed.close();
+    },
+  );
 
   it('runs a listed subscription sent by its manifest id alone, over SSE by GET and over graphql-ws', async () => {
     const me = await stack.as(alice);
@@ -262,7 +282,10 @@ describe('the safelist (OPERATIONS_SAFELIST=enforce) on subscriptions', () => {
 describe('lifetimes of subscriptions through the gateway', () => {
   it.each(['sse', 'multipart'] as const)('sends heartbeats every SUBSCRIPTION_HEARTBEAT_MS on an idle %s stream', async (protocol) => {
     const id = await placeFor(alice);
-    const stream = (await subscribe(protocol, { query: ORDER_UPDATED, variables: { id } }, await stack.as(alice))) as (SseSubscription | MultipartSubscription) & Stream;
+    const stream = (await subscribe(protocol, { query: ORDER_UPDATED, variables: { id } }, await stack.as(alice))) as (
+      SseSubscription | MultipartSubscription
+    ) &
+      Stream;
     expect((await stream.next()).data.orderUpdated.status).toBe('PENDING');
     const beats = () => ('comments' in stream ? stream.comments : stream.heartbeats);
     const before = beats();
@@ -366,7 +389,9 @@ describe('lifetimes of subscriptions through the gateway', () => {
       expect(await open.next()).toEqual({ data: { orderUpdated: { id, status: 'PROCESSING', product } } });
       const fresh = await subscribe('ws', { query: ORDER_UPDATED, variables: { id } }, me, gateway.url);
       const refused = await fresh.ended;
-      expect('error' in refused && (refused.error as StreamResult['errors'])!.map((e) => e.message)).toEqual([expect.stringMatching(/Cannot query field "name" on type "Product"/)]);
+      expect('error' in refused && (refused.error as StreamResult['errors'])!.map((e) => e.message)).toEqual([
+        expect.stringMatching(/Cannot query field "name" on type "Product"/),
+      ]);
       open.close();
     } finally {
       await gateway.close();

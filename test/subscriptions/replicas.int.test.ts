@@ -93,8 +93,14 @@ async function live(streams: Stream[], userId: string, me: Record<string, string
   throw new Error('the streams never showed a probe order');
 }
 
-const updatesOf = (stream: Stream) => stream.results.filter((r) => r.data).map((r) => r.data!.orderUpdates as { cursor: string; change: { status: string }; order: { id: string; product: { name: string } } });
-const statusesOf = (stream: Stream, id: string) => updatesOf(stream).filter((u) => u.order.id === id).map((u) => u.change.status);
+const updatesOf = (stream: Stream) =>
+  stream.results
+    .filter((r) => r.data)
+    .map((r) => r.data!.orderUpdates as { cursor: string; change: { status: string }; order: { id: string; product: { name: string } } });
+const statusesOf = (stream: Stream, id: string) =>
+  updatesOf(stream)
+    .filter((u) => u.order.id === id)
+    .map((u) => u.change.status);
 
 it('a change made through either orders replica reaches the subscribers of both gateways, once each', async () => {
   const userId = await createUser(stack.gatewayUrl);

@@ -74,7 +74,16 @@ export async function seedEveryTable(sql: postgres.Sql, { rows = 3, skip = [] }:
     if (index < 0) throw new Error(`cannot order tables by foreign keys: ${pending.map(qualified).join(', ')}`);
     const table = pending.splice(index, 1)[0]!;
     const parentRows = new Map<string, Record<string, unknown>[]>();
-    for (const f of table.foreign) parentRows.set(f.parent, await sql.unsafe(`select ${f.parentColumns.map((c) => `"${c}"::text`).join(', ')} from ${f.parent.split('.').map((p) => `"${p.replace(/"/g, '')}"`).join('.')}`));
+    for (const f of table.foreign)
+      parentRows.set(
+        f.parent,
+        await sql.unsafe(
+          `select ${f.parentColumns.map((c) => `"${c}"::text`).join(', ')} from ${f.parent
+            .split('.')
+            .map((p) => `"${p.replace(/"/g, '')}"`)
+            .join('.')}`,
+        ),
+      );
     for (let n = 0; n < rows; n += 1) {
       const names: string[] = [];
       const values: string[] = [];
@@ -105,10 +114,14 @@ export async function seedEveryTable(sql: postgres.Sql, { rows = 3, skip = [] }:
 export async function tableDigests(sql: postgres.Sql): Promise<Record<string, string>> {
   const digests: Record<string, string> = {};
   for (const table of await tables(sql)) {
-    const [row] = await sql.unsafe(`select count(*)::int as n, md5(coalesce(string_agg(t::text, E'\\n' order by t::text), '')) as digest from ${qualified(table)} t`);
+    const [row] = await sql.unsafe(
+      `select count(*)::int as n, md5(coalesce(string_agg(t::text, E'\\n' order by t::text), '')) as digest from ${qualified(table)} t`,
+    );
     digests[`${table.schema}.${table.name}`] = `${row!.n} rows ${row!.digest}`;
   }
-  const sequences = await sql<{ name: string; value: string | null }[]>`select schemaname || '.' || sequencename as name, last_value::text as value from pg_sequences`;
+  const sequences = await sql<
+    { name: string; value: string | null }[]
+  >`select schemaname || '.' || sequencename as name, last_value::text as value from pg_sequences`;
   for (const s of sequences) digests[`sequence ${s.name}`] = s.value ?? 'unused';
   return digests;
 }
@@ -122,7 +135,10 @@ export interface CliResult {
 /** `npm run backup -- <args>` as a real process (tsx scripts/backup.ts), with `env` over this process's environment. */
 export function runBackupCli(args: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/backup.ts', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/backup.ts', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -19,7 +19,11 @@ export async function readBreaker(metricsUrl: string, name: string): Promise<Bre
     if (!match) throw new Error(`${metricsUrl} has no ${metric} for breaker ${name}`);
     return Number(match[1]);
   };
-  return { state: value('circuit_breaker_state'), waitMs: Math.round(value('circuit_breaker_reset_timeout_seconds') * 1000), failedTrials: value('circuit_breaker_failed_trials') };
+  return {
+    state: value('circuit_breaker_state'),
+    waitMs: Math.round(value('circuit_breaker_reset_timeout_seconds') * 1000),
+    failedTrials: value('circuit_breaker_failed_trials'),
+  };
 }
 
 /** Waits until /metrics at `metricsUrl` shows breaker `name` in `state` (0 closed, 1 half-open, 2 open); returns that reading. */

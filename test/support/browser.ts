@@ -29,7 +29,9 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string {
   for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
     for (const name of NAMES) if (executable(join(dir, name))) return join(dir, name);
   }
-  throw new Error('no Chromium found for the browser tests: install it (Debian: apt-get install -y chromium; .ci/run does) or set CHROMIUM_PATH to a Chromium or Chrome binary');
+  throw new Error(
+    'no Chromium found for the browser tests: install it (Debian: apt-get install -y chromium; .ci/run does) or set CHROMIUM_PATH to a Chromium or Chrome binary',
+  );
 }
 
 /** A headless Chromium (no sandbox: the tests run as root in CI). */

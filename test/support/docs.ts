@@ -29,7 +29,9 @@ export function projectDocs(root = ROOT): Doc[] {
     ...walk(join(root, 'docs'), (path) => path.endsWith('.md')),
     ...walk(join(root, 'examples'), (path) => path.endsWith(`${sep}README.md`)),
   ].filter((path) => existsSync(path));
-  return files.map((file) => ({ path: relative(root, file).split(sep).join('/'), text: readFileSync(file, 'utf8') })).sort((a, b) => a.path.localeCompare(b.path));
+  return files
+    .map((file) => ({ path: relative(root, file).split(sep).join('/'), text: readFileSync(file, 'utf8') }))
+    .sort((a, b) => a.path.localeCompare(b.path));
 }
 
 /** The text of every fenced block of `language` in `docs`, with the doc it is in. */
@@ -81,8 +83,14 @@ export function anchorsOf(markdown: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
   for (const [, heading] of withoutFences(markdown).matchAll(/^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$/gm)) {
-    const text = heading!.replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/<[^>]+>/g, '').replace(/[`*]/g, '');
-    const base = text.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+    const text = heading!
+      .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .replace(/<[^>]+>/g, '')
+      .replace(/[`*]/g, '');
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+      .replace(/ /g, '-');
     const count = seen.get(base) ?? 0;
     seen.set(base, count + 1);
     anchors.add(count === 0 ? base : `${base}-${count}`);
@@ -152,12 +160,14 @@ export function brokenReferences(docs: readonly Doc[], repository: Repository): 
 
     for (const match of doc.text.matchAll(/\bnpm\s+(?:run(?:-script)?\s+(?:--?[\w-]+\s+)*([\w:.-]+)|(start|test)\b)/g)) {
       const script = match[1] ?? match[2]!;
-      if (!repository.scripts.has(script)) problems.push(`${doc.path}:${lineAt(doc.text, match.index!)}: \`${match[0]}\`: package.json has no script "${script}"`);
+      if (!repository.scripts.has(script))
+        problems.push(`${doc.path}:${lineAt(doc.text, match.index!)}: \`${match[0]}\`: package.json has no script "${script}"`);
     }
 
     for (const { code, index } of codeSpans(prose)) {
       if (!namesRepositoryPath(code, repository)) continue;
-      if (!repository.exists(code.replace(/\/$/, ''))) problems.push(`${doc.path}:${lineAt(prose, index)}: \`${code}\`: no such file or folder in the repository`);
+      if (!repository.exists(code.replace(/\/$/, '')))
+        problems.push(`${doc.path}:${lineAt(prose, index)}: \`${code}\`: no such file or folder in the repository`);
     }
   }
   return problems;

@@ -23,7 +23,8 @@ export async function invariantViolations(sql: postgres.Sql): Promise<string[]> 
     from inventory.products p`;
   for (const p of products) {
     if (p.stock < 0) violations.push(`invariant 1: product ${p.id} has negative stock ${p.stock}`);
-    if (p.stock + p.reserved !== p.restocked) violations.push(`invariant 1: product ${p.id}: stock ${p.stock} + reserved ${p.reserved} != restocked ${p.restocked}`);
+    if (p.stock + p.reserved !== p.restocked)
+      violations.push(`invariant 1: product ${p.id}: stock ${p.stock} + reserved ${p.reserved} != restocked ${p.restocked}`);
     if (p.reserved !== p.confirmed) violations.push(`invariant 1: product ${p.id}: reserved ${p.reserved} != ${p.confirmed} held by CONFIRMED orders`);
   }
 
@@ -43,7 +44,8 @@ export async function invariantViolations(sql: postgres.Sql): Promise<string[]> 
       violations.push(`invariant 2: ${o.status} order ${o.id} still holds stock (${o.reserves} RESERVE, ${o.releases} RELEASE)`);
     }
     if (!['CONFIRMED', 'FAILED', 'CANCELLED'].includes(o.status)) violations.push(`invariant 3: order ${o.id} is still ${o.status}`);
-    if ((o.status === 'FAILED') !== (o.failure_reason !== null)) violations.push(`invariant 3: order ${o.id} is ${o.status} with failureReason ${o.failure_reason}`);
+    if ((o.status === 'FAILED') !== (o.failure_reason !== null))
+      violations.push(`invariant 3: order ${o.id} is ${o.status} with failureReason ${o.failure_reason}`);
     const history: string[] = o.history ?? [];
     if (history[0] !== 'PENDING' || history.at(-1) !== o.status) violations.push(`invariant 3: order ${o.id} (${o.status}) has history ${history.join(' > ')}`);
   }

@@ -143,10 +143,14 @@ export async function startNotificationRig(label: string, env: Record<string, st
       ),
     row,
     settled: (eventId, status, timeoutMs = 15_000) =>
-      eventually(async () => {
-        const found = await row(eventId);
-        return found?.status === status ? found : undefined;
-      }, timeoutMs, `${eventId} ${status}`),
+      eventually(
+        async () => {
+          const found = await row(eventId);
+          return found?.status === status ? found : undefined;
+        },
+        timeoutMs,
+        `${eventId} ${status}`,
+      ),
     async close() {
       await workers.close();
       await subgraphHttp.close();

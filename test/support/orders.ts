@@ -58,7 +58,12 @@ export async function waitForTerminal(sql: postgres.Sql, ids: string[], timeoutM
     const open = rows.filter((row) => !['CONFIRMED', 'FAILED', 'CANCELLED'].includes(row.status));
     if (open.length === 0 && rows.length === ids.length) return rows;
     if (Date.now() > deadline) {
-      throw new Error(`${open.length} of ${ids.length} orders not terminal after ${timeoutMs} ms: ${open.slice(0, 5).map((r) => `${r.id}=${r.status}`).join(', ')}`);
+      throw new Error(
+        `${open.length} of ${ids.length} orders not terminal after ${timeoutMs} ms: ${open
+          .slice(0, 5)
+          .map((r) => `${r.id}=${r.status}`)
+          .join(', ')}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -75,7 +80,9 @@ export async function gremlin(graphqlUrl: string, settings: { every: number; lat
   const url = graphqlUrl.replace(/\/graphql$/, '/internal/gremlin');
   const response = await fetch(
     url,
-    settings ? { method: 'POST', headers: { 'content-type': 'application/json', ...service }, body: JSON.stringify(settings) } : { method: 'DELETE', headers: service },
+    settings
+      ? { method: 'POST', headers: { 'content-type': 'application/json', ...service }, body: JSON.stringify(settings) }
+      : { method: 'DELETE', headers: service },
   );
   if (!response.ok) throw new Error(`gremlin ${response.status}`);
 }
@@ -251,7 +258,10 @@ export async function startWorkersProcess(env: Record<string, string>): Promise<
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`workers exited with ${child.exitCode}: ${output}`);
-    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { child, url, output: () => output, exited };
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

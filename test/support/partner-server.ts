@@ -46,7 +46,14 @@ export async function startScriptedPartner(): Promise<ScriptedPartner> {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const call: PartnerCall = { method: req.method ?? 'GET', path: req.url ?? '/', at: Date.now(), body: Buffer.concat(chunks).toString('utf8'), headers: req.headers, remotePort: req.socket.remotePort };
+    const call: PartnerCall = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      at: Date.now(),
+      body: Buffer.concat(chunks).toString('utf8'),
+      headers: req.headers,
+      remotePort: req.socket.remotePort,
+    };
     calls.push(call);
     const answer = queue.shift() ?? (typeof fallback === 'function' ? fallback(call) : fallback);
     if (answer === 'hang') {

@@ -54,7 +54,9 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
   try {
     for (let i = 0; i < masters; i += 1) {
       const port = await freePort();
-      servers.push(await PrivateRedis.start({ port, args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir] }));
+      servers.push(
+        await PrivateRedis.start({ port, args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir] }),
+      );
     }
     await run('redis-cli', ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '0', '--cluster-yes']);
     for (const server of servers) {
@@ -157,8 +159,11 @@ export async function startRedisSentinel({ replicas = 1, sentinels = 1, downAfte
     }
     // A replica a Sentinel could promote: seen (INFO read), flagged a plain replica, its link to the primary up.
     const promotable = async (sentinel: PrivateRedis) =>
-      ((await ask(sentinel.port, 'SENTINEL', 'REPLICAS', masterName)) as string[][]).map(fieldsOf).filter((f) => f.get('flags') === 'slave' && f.get('master-link-status') === 'ok').length;
-    for (const watcher of watchers) await until(`sentinel ${watcher.port} can promote ${replicas} replicas`, async () => (await promotable(watcher)) >= replicas);
+      ((await ask(sentinel.port, 'SENTINEL', 'REPLICAS', masterName)) as string[][])
+        .map(fieldsOf)
+        .filter((f) => f.get('flags') === 'slave' && f.get('master-link-status') === 'ok').length;
+    for (const watcher of watchers)
+      await until(`sentinel ${watcher.port} can promote ${replicas} replicas`, async () => (await promotable(watcher)) >= replicas);
     const primaryPort = async () => Number(((await ask(watchers[0]!.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName)) as [string, string])[1]);
     const nodes = [primary, ...copies];
     const roleOf = async (port: number) => ((await ask(port, 'ROLE')) as [string])[0];
@@ -193,7 +198,9 @@ export async function startRedisSentinel({ replicas = 1, sentinels = 1, downAfte
         return promoted;
       },
       async clientsOn(port) {
-        const lines = String(await ask(port, 'CLIENT', 'LIST')).trim().split('\n');
+        const lines = String(await ask(port, 'CLIENT', 'LIST'))
+          .trim()
+          .split('\n');
         const clients = lines.map((line) => Object.fromEntries(line.split(' ').map((pair) => pair.split('=', 2) as [string, string])));
         return clients
           .filter((c) => !c.flags!.includes('S') && !c.flags!.includes('M') && !c.name!.startsWith('sentinel-') && c.cmd !== 'client|list')

@@ -22,7 +22,13 @@ export interface SubgraphProcess {
  * on a free port (given to it as `portVariable`), with `env`, and waits until its /health
  * answers (at most `startTimeoutMs`).
  */
-export async function spawnService(label: string, script: string, portVariable: string, env: Record<string, string>, startTimeoutMs = 30_000): Promise<SubgraphProcess> {
+export async function spawnService(
+  label: string,
+  script: string,
+  portVariable: string,
+  env: Record<string, string>,
+  startTimeoutMs = 30_000,
+): Promise<SubgraphProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
@@ -31,7 +37,12 @@ export async function spawnService(label: string, script: string, portVariable: 
   });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + startTimeoutMs;
-  while (!(await fetch(`${base}/health`).then((r) => r.ok, () => false))) {
+  while (
+    !(await fetch(`${base}/health`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${label} did not start on port ${port}`);

@@ -32,7 +32,10 @@ export interface SubgraphTest {
  */
 export function subgraphTest(label: string, create?: SubgraphFactory): SubgraphTest {
   const test = { admin: {}, url: '' } as SubgraphTest;
-  Object.assign(test, signedIn(() => test.admin));
+  Object.assign(
+    test,
+    signedIn(() => test.admin),
+  );
   let http: Listening | undefined;
   let subgraph: Awaited<ReturnType<SubgraphFactory>> | undefined;
   beforeAll(async () => {

@@ -87,7 +87,12 @@ export class SseSubscription<T = any> extends Received<T> {
   private readonly abort = new AbortController();
 
   /** Opens the stream; resolves once the answer's headers are in. */
-  static async open<T = any>(url: string, operation: Operation, headers: Record<string, string> = {}, method: 'POST' | 'GET' = 'POST'): Promise<SseSubscription<T>> {
+  static async open<T = any>(
+    url: string,
+    operation: Operation,
+    headers: Record<string, string> = {},
+    method: 'POST' | 'GET' = 'POST',
+  ): Promise<SseSubscription<T>> {
     const stream = new SseSubscription<T>();
     await stream.start(url, operation, headers, method);
     return stream;
@@ -136,7 +141,10 @@ export class SseSubscription<T = any> extends Received<T> {
             this.wake();
             continue;
           }
-          const event = lines.find((line) => line.startsWith('event:'))?.slice(6).trim();
+          const event = lines
+            .find((line) => line.startsWith('event:'))
+            ?.slice(6)
+            .trim();
           const data = lines
             .filter((line) => line.startsWith('data:'))
             .map((line) => line.slice(5).trim())
@@ -159,7 +167,11 @@ export class SseSubscription<T = any> extends Received<T> {
 }
 
 /** A graphql-ws client (the `graphql-ws` library over `ws`), connected lazily on first subscribe. */
-export function wsClient(url: string, connectionParams: Record<string, unknown> = {}, options: { onClose?: (code: number, reason: string) => void } = {}): Client {
+export function wsClient(
+  url: string,
+  connectionParams: Record<string, unknown> = {},
+  options: { onClose?: (code: number, reason: string) => void } = {},
+): Client {
   return createClient({
     url: url.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,

@@ -4,7 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type Listening } from '../../common/http.ts';
 import { startTracing, type Tracing } from '../../common/tracing.ts';
 import { accept, failFirst, startTestProvider, type TestProvider } from '../support/notify-provider.ts';
-import { createProduct, createUser, dropQueues, fastOrderEnv, placeOrder, startWorkersProcess, waitForTerminal, type WorkersProcess } from '../support/orders.ts';
+import {
+  createProduct,
+  createUser,
+  dropQueues,
+  fastOrderEnv,
+  placeOrder,
+  startWorkersProcess,
+  waitForTerminal,
+  type WorkersProcess,
+} from '../support/orders.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
 interface ReceivedSpan {
@@ -56,7 +65,15 @@ beforeAll(async () => {
   tracing = await startTracing('junction-stack', receiver.url);
   stack = await startStack('tracing', { env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
   // The workers as their own process, exporting to the same receiver.
-  worker = await startWorkersProcess({ ...env, DATABASE_URL: stack.db.url, INVENTORY_URL: stack.urls.inventory!, SERVICE_API_KEY: stack.config.SERVICE_API_KEY, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, NOTIFY_URL: provider.url, LOG_LEVEL: 'info' });
+  worker = await startWorkersProcess({
+    ...env,
+    DATABASE_URL: stack.db.url,
+    INVENTORY_URL: stack.urls.inventory!,
+    SERVICE_API_KEY: stack.config.SERVICE_API_KEY,
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    NOTIFY_URL: provider.url,
+    LOG_LEVEL: 'info',
+  });
 });
 
 afterAll(async () => {
@@ -87,7 +104,9 @@ function notificationSpans(traceId: string, eventId: string, type: string) {
   const workers = inTrace(traceId).filter((s) => s.service === 'workers' && s.attributes['junction.event_id'] === eventId);
   return {
     recorded: workers.find((s) => s.name === `notification-events ${type}`),
-    deliveries: workers.filter((s) => s.name === `notifications ${type}`).sort((a, b) => Number(a.attributes['junction.attempt']) - Number(b.attributes['junction.attempt'])),
+    deliveries: workers
+      .filter((s) => s.name === `notifications ${type}`)
+      .sort((a, b) => Number(a.attributes['junction.attempt']) - Number(b.attributes['junction.attempt'])),
   };
 }
 
@@ -95,24 +114,34 @@ function notificationSpans(traceId: string, eventId: string, type: string) {
 async function sentNotification(field: 'orderId' | 'userId', value: string, type: string): Promise<string> {
   let eventId: string | undefined;
   await expect
-    .poll(async () => {
-      const [row] = await stack.db.sql`select event_id, status from notifications.notifications where type = ${type} and payload->>${field} = ${value}`;
-      eventId = row?.event_id;
-      return row?.status;
-    }, { timeout: 20_000, interval: 100 })
+    .poll(
+      async () => {
+        const [row] = await stack.db.sql`select event_id, status from notifications.notifications where type = ${type} and payload->>${field} = ${value}`;
+        eventId = row?.event_id;
+        return row?.status;
+      },
+      { timeout: 20_000, interval: 100 },
+    )
     .toBe('SENT');
   return eventId!;
 }
 
 /** The traceparent headers (parsed) the partner received with the delivery of `eventId`. */
 const partnerTraceparents = (eventId: string) =>
-  provider.requests.filter((r) => r.key === eventId).map((r) => {
-    const [, traceId, parentId] = r.traceparent?.split('-') ?? [];
-    return { traceId, parentId, status: r.status };
-  });
+  provider.requests
+    .filter((r) => r.key === eventId)
+    .map((r) => {
+      const [, traceId, parentId] = r.traceparent?.split('-') ?? [];
+      return { traceId, parentId, status: r.status };
+    });
 
 /** The workers' log lines that name `text`, parsed. */
-const logLines = (text: string) => worker.output().split('\n').filter((l) => l.includes(text)).map((l) => JSON.parse(l) as { trace_id?: string; msg: string });
+const logLines = (text: string) =>
+  worker
+    .output()
+    .split('\n')
+    .filter((l) => l.includes(text))
+    .map((l) => JSON.parse(l) as { trace_id?: string; msg: string });
 
 describe('traces end to end (OpenTelemetry, W3C traceparent)', () => {
   it('gives one placeOrder one trace: the gateway, the orders subgraph, the worker, inventory, and its notification to the partner', async () => {
@@ -204,8 +233,14 @@ describe('traces end to end (OpenTelemetry, W3C traceparent)', () => {
     const productId = await createProduct(stack.gatewayUrl, 10, stack.admin);
     const buyer = await stack.as(userId);
     const traces = Array.from({ length: 4 }, newTrace);
-    const orders = await Promise.all(traces.map((t) => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, { ...buyer, traceparent: traceparentOf(t) })));
-    const rows = await waitForTerminal(stack.db.sql, orders.map((o) => o.id), 20_000);
+    const orders = await Promise.all(
+      traces.map((t) => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, { ...buyer, traceparent: traceparentOf(t) })),
+    );
+    const rows = await waitForTerminal(
+      stack.db.sql,
+      orders.map((o) => o.id),
+      20_000,
+    );
     expect(rows.map((r) => r.status)).toEqual(Array(4).fill('CONFIRMED'));
     // Inventory's span of each reservation (one per input of reserveStocks) is under that order's job span, in that order's trace.
     const reservation = (traceId: string, orderId: string) => {

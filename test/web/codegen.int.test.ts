@@ -15,9 +15,14 @@ import { WEB_DIR, WEB_MANIFEST } from '../../scripts/web-example.ts';
 /** `graphql-codegen --check` in `dir` (an examples/web): its exit code and output. */
 function codegenCheck(dir: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    execFile(join(WEB_DIR, 'node_modules', '.bin', 'graphql-codegen'), ['--config', 'codegen.ts', '--check'], { cwd: dir, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: stdout + stderr });
-    });
+    execFile(
+      join(WEB_DIR, 'node_modules', '.bin', 'graphql-codegen'),
+      ['--config', 'codegen.ts', '--check'],
+      { cwd: dir, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: stdout + stderr });
+      },
+    );
   });
 }
 
@@ -53,7 +58,10 @@ describe('examples/web codegen', () => {
       symlinkSync(join(WEB_DIR, 'node_modules'), join(copy, 'node_modules'), 'dir');
       const operations = join(copy, 'src', 'operations.ts');
       const text = readFileSync(operations, 'utf8');
-      const changed = text.replace('query MyOrders($first: Int!) {\n    orders(first: $first) {\n      nodes {\n        id\n', 'query MyOrders($first: Int!) {\n    orders(first: $first) {\n      nodes {\n        id\n        failureReason\n');
+      const changed = text.replace(
+        'query MyOrders($first: Int!) {\n    orders(first: $first) {\n      nodes {\n        id\n',
+        'query MyOrders($first: Int!) {\n    orders(first: $first) {\n      nodes {\n        id\n        failureReason\n',
+      );
       expect(changed).not.toBe(text);
       writeFileSync(operations, changed);
     });

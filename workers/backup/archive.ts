@@ -47,7 +47,19 @@ export interface BuiltArchive {
 }
 
 /** Builds `archives/<name>` in `dir` from `dumps` (temporary name, then renamed), with its checksum beside it. */
-export async function buildArchive({ dir, name, database, day, dumps }: { dir: string; name: string; database: string; day: string; dumps: readonly DumpFile[] }): Promise<BuiltArchive> {
+export async function buildArchive({
+  dir,
+  name,
+  database,
+  day,
+  dumps,
+}: {
+  dir: string;
+  name: string;
+  database: string;
+  day: string;
+  dumps: readonly DumpFile[];
+}): Promise<BuiltArchive> {
   if (dumps.length === 0) throw new Error('no dumps to archive');
   const folder = join(dir, ARCHIVES);
   await ensureDir(folder);
@@ -148,7 +160,8 @@ export async function extractNewestDump(file: string, into: string): Promise<Ext
   for (const dump of manifest.dumps) {
     const got = seen.get(dump.name);
     if (!got) throw new BadBackupError(`${where}: ${dump.name} is listed in the manifest but missing`);
-    if (got.size !== dump.size || got.sha256 !== dump.sha256) throw new BadBackupError(`${where}: checksum mismatch for ${dump.name} (manifest ${dump.sha256.slice(0, 12)}…, content ${got.sha256.slice(0, 12)}…)`);
+    if (got.size !== dump.size || got.sha256 !== dump.sha256)
+      throw new BadBackupError(`${where}: checksum mismatch for ${dump.name} (manifest ${dump.sha256.slice(0, 12)}…, content ${got.sha256.slice(0, 12)}…)`);
   }
   const extra = [...seen.keys()].filter((name) => !manifest!.dumps.some((d) => d.name === name));
   if (extra.length > 0) throw new BadBackupError(`${where}: ${extra[0]} is not listed in the manifest`);

@@ -52,7 +52,17 @@ export interface BackupStatus {
   dir: string;
   dumps: (Pick<DumpFile, 'name' | 'size' | 'sha256'> & { time: string })[];
   archives: Pick<ArchiveFile, 'name' | 'size' | 'sha256' | 'day'>[];
-  uploads: { day: string; name: string; outcome: UploadRow['outcome']; attempts: number; lastStatus: number | null; lastError: string | null; dumps: number | null; size: number | null; updatedAt: string }[];
+  uploads: {
+    day: string;
+    name: string;
+    outcome: UploadRow['outcome'];
+    attempts: number;
+    lastStatus: number | null;
+    lastError: string | null;
+    dumps: number | null;
+    size: number | null;
+    updatedAt: string;
+  }[];
   schedules: ScheduleStatus[];
 }
 
@@ -122,7 +132,8 @@ export function startBackups({ config, db, connection, logger }: BackupWorkerDep
   });
   worker.on('error', (error) => log.warn({ err: error }, 'backups worker error'));
   worker.on('failed', (job, error) => {
-    if (job?.name === BACKUP_JOBS.upload && job.attemptsMade < (job.opts.attempts ?? 1)) log.warn({ err: error, attempt: job.attemptsMade }, 'backup upload failed; retrying later today');
+    if (job?.name === BACKUP_JOBS.upload && job.attemptsMade < (job.opts.attempts ?? 1))
+      log.warn({ err: error, attempt: job.attemptsMade }, 'backup upload failed; retrying later today');
   });
 
   let closing: Promise<void> | undefined;

@@ -70,10 +70,14 @@ export async function restoreBackup({ file, databaseUrl, clean = false }: Restor
   if (!kind) throw new BadBackupError(`${basename(file)} is neither a pg_dump custom-format dump nor a backup archive`);
 
   const expected = await readChecksum(file);
-  if (kind === 'dump' && !expected) throw new BadBackupError(`${basename(file)} has no checksum beside it (${basename(checksumPath(file))}), so it cannot be verified`);
+  if (kind === 'dump' && !expected)
+    throw new BadBackupError(`${basename(file)} has no checksum beside it (${basename(checksumPath(file))}), so it cannot be verified`);
   if (expected) {
     const actual = await sha256File(file);
-    if (actual !== expected) throw new BadBackupError(`checksum mismatch for ${basename(file)}: ${basename(checksumPath(file))} says ${expected.slice(0, 12)}…, the file is ${actual.slice(0, 12)}…`);
+    if (actual !== expected)
+      throw new BadBackupError(
+        `checksum mismatch for ${basename(file)}: ${basename(checksumPath(file))} says ${expected.slice(0, 12)}…, the file is ${actual.slice(0, 12)}…`,
+      );
   }
 
   const scratch = kind === 'archive' ? await mkdtemp(join(tmpdir(), 'junction-restore-')) : undefined;
@@ -88,7 +92,10 @@ export async function restoreBackup({ file, databaseUrl, clean = false }: Restor
     const target = redact(databaseUrl);
     await ensureDatabase(databaseUrl);
     const tables = await countTables(databaseUrl);
-    if (tables > 0 && !clean) throw new BadBackupError(`target database ${target} is not empty (${tables} tables): restore into a new database, or pass --clean to replace what the dump holds`);
+    if (tables > 0 && !clean)
+      throw new BadBackupError(
+        `target database ${target} is not empty (${tables} tables): restore into a new database, or pass --clean to replace what the dump holds`,
+      );
     try {
       await pgRestore(databaseUrl, dump, { clean });
     } catch (error) {

@@ -9,7 +9,21 @@ import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
 import { buildArchive } from './archive.ts';
 import { uploads, type UploadOutcome, type UploadRow } from './db.ts';
-import { archiveName, dumpName, ensureDir, listDumps, newestDumpTime, partialPath, prune, safeLabel, sha256File, utcDay, writeChecksum, type DumpFile, type PruneResult } from './files.ts';
+import {
+  archiveName,
+  dumpName,
+  ensureDir,
+  listDumps,
+  newestDumpTime,
+  partialPath,
+  prune,
+  safeLabel,
+  sha256File,
+  utcDay,
+  writeChecksum,
+  type DumpFile,
+  type PruneResult,
+} from './files.ts';
 import { backupFailures, type BackupFacts, type BackupKind } from './metrics.ts';
 import { pgDump, redact } from './pg.ts';
 
@@ -136,7 +150,10 @@ export class BackupService implements BackupFacts {
 
   /** The time of the newest dump an accepted upload holds; null when nothing was ever accepted. */
   async uploadedUpTo(): Promise<Date | null> {
-    const [row] = await this.db.select({ at: max(uploads.coversTo) }).from(uploads).where(eq(uploads.outcome, 'accepted'));
+    const [row] = await this.db
+      .select({ at: max(uploads.coversTo) })
+      .from(uploads)
+      .where(eq(uploads.outcome, 'accepted'));
     return row?.at ?? null;
   }
 
@@ -158,8 +175,12 @@ export class BackupService implements BackupFacts {
       await tx.insert(uploads).values({ day, name }).onConflictDoNothing();
       const [row] = await tx.select().from(uploads).where(eq(uploads.day, day)).for('update');
       if (!row) throw new Error(`ledger row for ${day} vanished`);
-      if (!force && (row.outcome === 'accepted' || row.outcome === 'slot-used')) return { day, name: row.name, result: 'skipped', outcome: row.outcome } satisfies UploadAttempt;
-      const [held] = await tx.select({ at: max(uploads.coversTo) }).from(uploads).where(and(eq(uploads.outcome, 'accepted'), lt(uploads.day, day)));
+      if (!force && (row.outcome === 'accepted' || row.outcome === 'slot-used'))
+        return { day, name: row.name, result: 'skipped', outcome: row.outcome } satisfies UploadAttempt;
+      const [held] = await tx
+        .select({ at: max(uploads.coversTo) })
+        .from(uploads)
+        .where(and(eq(uploads.outcome, 'accepted'), lt(uploads.day, day)));
       const since = held?.at ?? null;
       const dumps = (await listDumps(this.dir)).filter((d) => !since || d.time > since);
       const record = async (outcome: UploadOutcome, values: Partial<UploadRow>) => {
@@ -201,7 +222,16 @@ export class BackupService implements BackupFacts {
       } catch (error) {
         const status = error instanceof ServerError ? error.answer.status : undefined;
         const outcome = await record('pending', { lastStatus: status ?? null, lastError: describe(error) });
-        return { day, name, result: 'failed', outcome, status, error: describe(error), retryAfter: error instanceof ServerError ? error.answer.retryAfter : undefined, ...sent } satisfies UploadAttempt;
+        return {
+          day,
+          name,
+          result: 'failed',
+          outcome,
+          status,
+          error: describe(error),
+          retryAfter: error instanceof ServerError ? error.answer.retryAfter : undefined,
+          ...sent,
+        } satisfies UploadAttempt;
       }
     });
     const log = { upload: attempt.name, day, result: attempt.result, status: attempt.status, error: attempt.error, dumps: attempt.dumps, size: attempt.size };
@@ -228,7 +258,10 @@ export class BackupService implements BackupFacts {
       .select({ at: max(uploads.updatedAt) })
       .from(uploads)
       .where(eq(uploads.outcome, 'accepted'))
-      .then(([row]) => row?.at ?? undefined, () => undefined);
+      .then(
+        ([row]) => row?.at ?? undefined,
+        () => undefined,
+      );
     return { ...(dump ? { dump } : {}), ...(upload ? { upload } : {}) };
   }
 

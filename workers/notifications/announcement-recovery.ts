@@ -48,7 +48,11 @@ export function announcementRecovery(options: AnnouncementRecoveryOptions): Anno
   const horizonMs = options.horizonMs ?? Math.max(ANNOUNCEMENT_HORIZON_MS, 2 * config.NOTIFY_RECOVERY_MS);
   /** `limit` announcements of `table` after the id `after` published between NOTIFY_RECOVERY_MS and the horizon ago. */
   const published = (table: OutboxTable, after: number | undefined, limit: number): Promise<OutboxRow[]> => {
-    const where = and(eq(table.queue, notificationEventsQueue.name), olderThan(table.publishedAt, config.NOTIFY_RECOVERY_MS), not(olderThan(table.publishedAt, horizonMs)));
+    const where = and(
+      eq(table.queue, notificationEventsQueue.name),
+      olderThan(table.publishedAt, config.NOTIFY_RECOVERY_MS),
+      not(olderThan(table.publishedAt, horizonMs)),
+    );
     return pageAfter(db, table, { ordering: byKey(table.id), after: after === undefined ? null : [after], limit, where });
   };
   return new RecoverySweep<OutboxRow, 'requeued'>({
@@ -57,7 +61,11 @@ export function announcementRecovery(options: AnnouncementRecoveryOptions): Anno
     everyMs: config.NOTIFY_RECOVERY_MS,
     async *rows(batchSize) {
       for (const table of options.tables ?? (await loadOutboxes())) {
-        for await (const batch of batches<OutboxRow, number>((after, limit) => published(table, after, limit), (row) => row.id, batchSize)) {
+        for await (const batch of batches<OutboxRow, number>(
+          (after, limit) => published(table, after, limit),
+          (row) => row.id,
+          batchSize,
+        )) {
           const recorded = await repo.recorded(batch.map(eventIdOf));
           const unrecorded = batch.filter((row) => !recorded.has(eventIdOf(row)));
           if (unrecorded.length > 0) yield unrecorded;

@@ -88,7 +88,10 @@ export async function createEventsWorker(options: EventsWorkerOptions) {
           const given = sourceEventOf(job);
           const event = { ...given, traceparent: currentTraceparent() ?? given.traceparent };
           const recorded = await repo.recordWithoutOutbox(event);
-          log.info({ eventId: recorded.eventId, type: job.name, created: recorded.created }, recorded.created ? 'notification recorded' : 'event already recorded');
+          log.info(
+            { eventId: recorded.eventId, type: job.name, created: recorded.created },
+            recorded.created ? 'notification recorded' : 'event already recorded',
+          );
           if (AWAITING_DELIVERY.has(recorded.status)) await addJob(options.deliveries, deliverNotification, deliveryJobData(event, event), config);
           return recorded;
         }),

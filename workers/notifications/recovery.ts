@@ -1,6 +1,12 @@
 import type { Config } from '../../common/config.ts';
 import { addJob } from '../../common/queues.ts';
-import { deliverNotification, deliveryJobData, deliveryJobId, type NotificationRow, type NotificationsRepository } from '../../subgraphs/notifications/module.ts';
+import {
+  deliverNotification,
+  deliveryJobData,
+  deliveryJobId,
+  type NotificationRow,
+  type NotificationsRepository,
+} from '../../subgraphs/notifications/module.ts';
 import { batches, RecoverySweep, type SweepDependencies } from '../recovery-sweep.ts';
 import { deliveries } from './metrics.ts';
 
@@ -32,14 +38,20 @@ export function deliveryRecovery(options: DeliveryRecoveryOptions): DeliveryReco
     ...options,
     name: 'notification recovery',
     everyMs: config.NOTIFY_RECOVERY_MS,
-    rows: (batchSize) => batches<NotificationRow, string>((after, limit) => repo.waitingOnDelivery(config.NOTIFY_RECOVERY_MS, limit, after), (row) => row.id, batchSize),
+    rows: (batchSize) =>
+      batches<NotificationRow, string>(
+        (after, limit) => repo.waitingOnDelivery(config.NOTIFY_RECOVERY_MS, limit, after),
+        (row) => row.id,
+        batchSize,
+      ),
     jobIdOf: (row) => deliveryJobId(row.eventId),
     logFields: (row) => ({ eventId: row.eventId, status: row.status }),
     requeue: (row) => addJob(options.queue, deliverNotification, deliveryJobData(row), config),
     lost: 'notification delivery job lost from Redis: queued again',
     failed: {
       fail: async (row, job) => {
-        if (!(await repo.markAttemptFailed(row.eventId, job.failedReason ?? 'delivery job failed without recording it', true, config.NOTIFY_RECOVERY_MS))) return false;
+        if (!(await repo.markAttemptFailed(row.eventId, job.failedReason ?? 'delivery job failed without recording it', true, config.NOTIFY_RECOVERY_MS)))
+          return false;
         deliveries.inc({ outcome: 'failed' });
         return true;
       },

@@ -115,12 +115,15 @@ export class InventoryClient {
     this.pool = new Pool(url.origin, { keepAliveTimeout: 30_000 });
     this.path = `${url.pathname}${url.search}`;
     // The call keeps its own timeout (INVENTORY_TIMEOUT_MS) and error messages; the breaker adds none.
-    this.breaker = new Breaker((_signal, call: Call) => (call.kind === 'reserve' ? this.reservations.load(call.item) : this.releaseNow(call.orderId, call.ids)), {
-      name: 'inventory',
-      config: options.config,
-      logger: options.logger,
-      timeoutMs: false,
-    });
+    this.breaker = new Breaker(
+      (_signal, call: Call) => (call.kind === 'reserve' ? this.reservations.load(call.item) : this.releaseNow(call.orderId, call.ids)),
+      {
+        name: 'inventory',
+        config: options.config,
+        logger: options.logger,
+        timeoutMs: false,
+      },
+    );
     const windowMs = options.batchWindowMs ?? 2;
     this.reservations = new DataLoader((items) => this.send(items), {
       cache: false,
@@ -182,7 +185,8 @@ export class InventoryClient {
       trace: first!.trace,
       read: (body, status) => {
         const list = body.data?.reserveStocks;
-        if (!Array.isArray(list) || list.length !== items.length) throw new InventoryUnavailableError(`inventory reserveStocks failed (${status}): ${describe(body.errors?.[0])}`);
+        if (!Array.isArray(list) || list.length !== items.length)
+          throw new InventoryUnavailableError(`inventory reserveStocks failed (${status}): ${describe(body.errors?.[0])}`);
         return items.map((item, i): ReserveOutcome | Error => {
           const outcome = (list[i] as { outcome?: string } | null)?.outcome;
           if (outcome) return outcome as ReserveOutcome;
@@ -228,4 +232,3 @@ export class InventoryClient {
     return request.read(body ?? {}, status);
   }
 }
-

@@ -13,7 +13,7 @@ for (const outcome of ['confirmed', 'out_of_stock', 'unknown_product', 'retried'
 /** Inventory calls made by the order worker, by call and result. */
 export const inventoryCalls = histogram({
   name: 'order_inventory_call_seconds',
-  help: 'Duration of the order worker\'s reserveStock / releaseStock calls to inventory, by result (the outcome, or unavailable).',
+  help: "Duration of the order worker's reserveStock / releaseStock calls to inventory, by result (the outcome, or unavailable).",
   labelNames: ['call', 'result'],
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 });

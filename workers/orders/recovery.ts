@@ -24,14 +24,20 @@ export function orderRecovery(options: OrderRecoveryOptions): OrderRecovery {
   const { processing, config } = options;
   // A job that ended either way without finishing its order: the order fails as the worker fails it.
   const failOrder: FailRow<OrderRow> = {
-    fail: async (order, job) => Boolean(await processing.fail(order, 'INVENTORY_UNAVAILABLE', { release: true, detail: `job ${job.state} without finishing the order` })),
+    fail: async (order, job) =>
+      Boolean(await processing.fail(order, 'INVENTORY_UNAVAILABLE', { release: true, detail: `job ${job.state} without finishing the order` })),
     warning: 'order left open by a finished job: FAILED, release queued',
   };
   return new RecoverySweep<OrderRow, 'requeued' | 'failed'>({
     ...options,
     name: 'order recovery',
     everyMs: config.ORDER_RECOVERY_MS,
-    rows: (batchSize) => batches<OrderRow, string>((after, limit) => processing.stale(config.ORDER_RECOVERY_MS, limit, after), (order) => order.id, batchSize),
+    rows: (batchSize) =>
+      batches<OrderRow, string>(
+        (after, limit) => processing.stale(config.ORDER_RECOVERY_MS, limit, after),
+        (order) => order.id,
+        batchSize,
+      ),
     jobIdOf: (order) => order.id,
     logFields: (order) => ({ orderId: order.id, status: order.status }),
     // Harmless if the relay has yet to publish the order's outbox row: same job id, one job.

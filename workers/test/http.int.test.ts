@@ -28,7 +28,11 @@ beforeAll(async () => {
   producer = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { role: 'producer' });
   await new Promise((resolve) => producer.once('ready', resolve));
   queues = new QueueSet(producer, prefix);
-  web = createWorkersApp({ queues: queues.only(WORKER_QUEUES), logger: createLogger('workers', 'silent'), auth, health: () => ({ redis: producer.status }),
+  web = createWorkersApp({
+    queues: queues.only(WORKER_QUEUES),
+    logger: createLogger('workers', 'silent'),
+    auth,
+    health: () => ({ redis: producer.status }),
     ready: async () => ({ ready: databaseUp, database: databaseUp ? 'up' : 'down' }),
   });
   http = await listen(web.app, 0);
@@ -47,7 +51,12 @@ describe('workers HTTP', () => {
   it('answers /health with the queues and connection state', async () => {
     const response = await fetch(`${http.url}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: 'ok', service: 'workers', redis: 'ready', queues: expect.arrayContaining([ordersQueue.name, notificationsQueue.name]) });
+    expect(await response.json()).toMatchObject({
+      status: 'ok',
+      service: 'workers',
+      redis: 'ready',
+      queues: expect.arrayContaining([ordersQueue.name, notificationsQueue.name]),
+    });
   });
 
   it('answers /ready 200 while its dependencies answer and 503 naming the one that does not', async () => {
@@ -64,7 +73,7 @@ describe('workers HTTP', () => {
     }
   });
 
-  it('exports each queue\'s job counts by state on /metrics', async () => {
+  it("exports each queue's job counts by state on /metrics", async () => {
     await queues.get(ordersQueue.name).add('process', { orderId: 'x' }, { jobId: randomUUID() });
     await queues.get(ordersQueue.name).add('process', { orderId: 'y' }, { jobId: randomUUID(), delay: 60_000 });
     const text = await (await fetch(`${http.url}/metrics`)).text();

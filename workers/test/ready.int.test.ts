@@ -16,7 +16,13 @@ const logger = createLogger('workers-ready', 'silent');
 async function serve(env: Record<string, string>): Promise<{ workers: RunningWorkers; http: Listening; close(): Promise<void> }> {
   const config = parseConfig({ NODE_ENV: 'test', QUEUE_PREFIX: `jt-ready-${randomUUID().slice(0, 8)}`, ...env });
   const workers = await startWorkers(config, logger);
-  const web = createWorkersApp({ queues: workers.queues.only(WORKER_QUEUES), logger, auth: createAuthenticator(config), health: workers.health, ready: () => workers.ready() });
+  const web = createWorkersApp({
+    queues: workers.queues.only(WORKER_QUEUES),
+    logger,
+    auth: createAuthenticator(config),
+    health: workers.health,
+    ready: () => workers.ready(),
+  });
   const http = await listen(web.app, 0);
   return {
     workers,

@@ -23,7 +23,13 @@ let recovery: OrderRecovery;
 beforeAll(async () => {
   db = await createTestDatabase('recovery');
   ({ producer, queues } = await openTestQueues(REDIS_URL, prefix));
-  recovery = orderRecovery({ processing: await orderProcessing(db.db), queue: queues.get(ordersQueue.name), redis: producer, config, logger: createLogger('recovery', 'silent') });
+  recovery = orderRecovery({
+    processing: await orderProcessing(db.db),
+    queue: queues.get(ordersQueue.name),
+    redis: producer,
+    config,
+    logger: createLogger('recovery', 'silent'),
+  });
 });
 
 afterAll(async () => {
@@ -68,7 +74,8 @@ describe('order recovery sweep', () => {
     expect(await recovery.sweep()).toEqual({ requeued: 0, failed: 1 });
     const [order] = await db.sql`select status, failure_reason from orders.orders where id = ${orderId}`;
     expect(order).toEqual({ status: 'FAILED', failure_reason: 'INVENTORY_UNAVAILABLE' });
-    const outbox = await db.sql`select queue, name from orders.outbox where payload->>'orderId' = ${orderId} or payload->'payload'->>'orderId' = ${orderId} order by id`;
+    const outbox =
+      await db.sql`select queue, name from orders.outbox where payload->>'orderId' = ${orderId} or payload->'payload'->>'orderId' = ${orderId} order by id`;
     expect(outbox.map((row) => `${row.queue}/${row.name}`)).toEqual(['orders/process', 'notification-events/ORDER_FAILED', 'orders/release']);
     expect(await recovery.sweep()).toEqual({ requeued: 0, failed: 0 });
   });
@@ -91,10 +98,14 @@ describe('order recovery sweep', () => {
     expect(order).toEqual({ status: 'FAILED', failure_reason: 'INVENTORY_UNAVAILABLE' });
     const history = await db.sql`select status from orders.order_status_changes where order_id = ${givenUp} and status = 'FAILED'`;
     expect(history).toHaveLength(1);
-    const outbox = await db.sql`select queue, name from orders.outbox where payload->>'orderId' = ${givenUp} or payload->'payload'->>'orderId' = ${givenUp} order by id`;
+    const outbox =
+      await db.sql`select queue, name from orders.outbox where payload->>'orderId' = ${givenUp} or payload->'payload'->>'orderId' = ${givenUp} order by id`;
     expect(outbox.map((row) => `${row.queue}/${row.name}`)).toEqual(['orders/process', 'notification-events/ORDER_FAILED', 'orders/release']);
     // Swept again by either: nothing left to do.
-    expect(await Promise.all([recovery.sweep(), other.sweep()])).toEqual([{ requeued: 0, failed: 0 }, { requeued: 0, failed: 0 }]);
+    expect(await Promise.all([recovery.sweep(), other.sweep()])).toEqual([
+      { requeued: 0, failed: 0 },
+      { requeued: 0, failed: 0 },
+    ]);
   });
 
   it('queues again the job of an open order that Redis no longer has, once', async () => {
@@ -117,7 +128,14 @@ describe('order recovery sweep', () => {
       await db.sql`update orders.orders set updated_at = now() - interval '2 hours' where id = ${waiting}`;
     }
     const lost = await openOrder('PENDING');
-    const paged = orderRecovery({ processing: await orderProcessing(db.db), queue, redis: producer, config, logger: createLogger('recovery', 'silent'), batchSize: 1 });
+    const paged = orderRecovery({
+      processing: await orderProcessing(db.db),
+      queue,
+      redis: producer,
+      config,
+      logger: createLogger('recovery', 'silent'),
+      batchSize: 1,
+    });
     expect(await paged.sweep()).toEqual({ requeued: 1, failed: 0 });
     expect(await queue.getJobState(lost)).toBe('waiting');
     await paged.close();

@@ -20,7 +20,10 @@ export function OrderPage({ id }: { id: string }) {
   return (
     <section>
       <h2>
-        Order <span className="muted" data-testid="order-id">{id}</span>
+        Order{' '}
+        <span className="muted" data-testid="order-id">
+          {id}
+        </span>
       </h2>
       <ErrorNote error={error} />
       {order && (

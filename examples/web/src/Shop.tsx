@@ -14,7 +14,9 @@ export function Shop() {
   const order = async (productId: string) => {
     const quantity = quantities[productId] ?? 1;
     // One key per click: a retried request never places a second order.
-    const { data } = await placeOrder({ variables: { input: { productId, quantity, idempotencyKey: crypto.randomUUID() } } }).catch(() => ({ data: undefined }));
+    const { data } = await placeOrder({ variables: { input: { productId, quantity, idempotencyKey: crypto.randomUUID() } } }).catch(() => ({
+      data: undefined,
+    }));
     if (data) go({ page: 'order', id: data.placeOrder.id });
   };
 

@@ -33,7 +33,8 @@ export class PersistedWsLink extends ApolloLink {
             // graphql-ws reports a refused subscription as the list of its GraphQL errors.
             if (Array.isArray(error)) return observer.error(new CombinedGraphQLErrors({ errors: error as GraphQLFormattedError[] }));
             if (error instanceof Error) return observer.error(error);
-            const reason = typeof error === 'object' && error !== null && 'code' in error ? `socket closed (${String((error as { code: unknown }).code)})` : String(error);
+            const reason =
+              typeof error === 'object' && error !== null && 'code' in error ? `socket closed (${String((error as { code: unknown }).code)})` : String(error);
             observer.error(new Error(reason));
           },
         },

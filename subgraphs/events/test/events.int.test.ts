@@ -146,7 +146,11 @@ describe('lookups and pagination', () => {
     let after: string | null = null;
     let total = -1;
     for (let page = 0; page < 50; page++) {
-      const res: any = await gqlData(url, `query($after: String) { events(first: 2, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } totalCount } }`, { after });
+      const res: any = await gqlData(
+        url,
+        `query($after: String) { events(first: 2, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } totalCount } }`,
+        { after },
+      );
       seen.push(...res.events.nodes.map((n: { id: string }) => n.id));
       total = res.events.totalCount;
       if (!res.events.pageInfo.hasNextPage) break;
@@ -183,12 +187,20 @@ describe('User.events through the federation _entities query', () => {
     // User i organizes i % 4 events, inserted in reverse time order to prove the ordering.
     // (ISO strings: drizzle turns off postgres.js's Date serializer on this shared pool.)
     const rows = users.flatMap((userId, i) =>
-      Array.from({ length: i % 4 }, (_, k) => ({ id: randomUUID(), user_id: userId, name: `E${i}.${k}`, starts_at: new Date(Date.UTC(2040, 0, 10 - k)).toISOString() })),
+      Array.from({ length: i % 4 }, (_, k) => ({
+        id: randomUUID(),
+        user_id: userId,
+        name: `E${i}.${k}`,
+        starts_at: new Date(Date.UTC(2040, 0, 10 - k)).toISOString(),
+      })),
     );
     await setup.database.sql`insert into events.events ${setup.database.sql(rows)}`;
     for (const userId of users) {
       const mine = rows.filter((r) => r.user_id === userId).sort((a, b) => a.starts_at.localeCompare(b.starts_at));
-      expected.set(userId, mine.map((r) => ({ id: r.id, startsAt: r.starts_at })));
+      expected.set(
+        userId,
+        mine.map((r) => ({ id: r.id, startsAt: r.starts_at })),
+      );
     }
   });
 
@@ -216,7 +228,10 @@ describe('User.events through the federation _entities query', () => {
   });
 
   it('resolves 10 Event references with ONE SQL statement', async () => {
-    const ids = [...expected.values()].flat().slice(0, 10).map((e) => e.id);
+    const ids = [...expected.values()]
+      .flat()
+      .slice(0, 10)
+      .map((e) => e.id);
     setup.database.statements.length = 0;
     const { _entities } = await gqlData(url, `query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { id } } }`, {
       r: ids.map((id) => ({ __typename: 'Event', id })),

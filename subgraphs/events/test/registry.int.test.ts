@@ -13,8 +13,7 @@ const { gql } = setup;
 const startEvents = setup.start;
 
 const ADD = `mutation($input: AddEventInput!) { addEvent(input: $input) { id name startsAt } }`;
-const addEvent = (url: string, name = 'Meetup') =>
-  gql(url, ADD, { input: { name, userId: randomUUID(), startsAt: '2031-03-04T18:30:00.000Z' } });
+const addEvent = (url: string, name = 'Meetup') => gql(url, ADD, { input: { name, userId: randomUUID(), startsAt: '2031-03-04T18:30:00.000Z' } });
 
 async function stored(name: string): Promise<number> {
   const [row] = await setup.database.sql`select count(*)::int as n from events.events where name = ${name}`;

@@ -29,7 +29,9 @@ function reserveTraced(ctx: InventoryContext, input: ReserveStockInput) {
   const attributes: Record<string, string> = { 'junction.service': 'inventory', 'junction.order_id': input.orderId };
   if (input.requestId) attributes['junction.request_id'] = input.requestId;
   if (input.correlationId) attributes['junction.correlation_id'] = input.correlationId;
-  return withStoredTrace('inventory reserveStock', input.traceparent ? { traceparent: input.traceparent } : undefined, attributes, () => reserveOne(ctx, input));
+  return withStoredTrace('inventory reserveStock', input.traceparent ? { traceparent: input.traceparent } : undefined, attributes, () =>
+    reserveOne(ctx, input),
+  );
 }
 
 export const Mutation: MutationResolvers = {
@@ -66,7 +68,8 @@ export const Mutation: MutationResolvers = {
 
   reserveStocks(_, { inputs }, ctx) {
     requireService(ctx);
-    if (inputs.length < 1 || inputs.length > MAX_RESERVE_BATCH) throw new InvalidInputError('inputs', `inputs must hold 1..${MAX_RESERVE_BATCH} reservations, got ${inputs.length}`);
+    if (inputs.length < 1 || inputs.length > MAX_RESERVE_BATCH)
+      throw new InvalidInputError('inputs', `inputs must hold 1..${MAX_RESERVE_BATCH} reservations, got ${inputs.length}`);
     // One promise per input, all at once (each its own statement, as concurrent reserveStock requests run): GraphQL
     // completes each item by itself, so a rejected one is null with an error at ["reserveStocks", i] and the rest still answer.
     return inputs.map((input) => reserveTraced(ctx, input)) as unknown as ReturnType<typeof reservation>[];

@@ -73,7 +73,11 @@ describe('product lookups', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (;;) {
-      const page: any = await gqlData(setup.url, `query($after: String) { products(first: 2, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } totalCount } }`, { after });
+      const page: any = await gqlData(
+        setup.url,
+        `query($after: String) { products(first: 2, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } totalCount } }`,
+        { after },
+      );
       expect(page.products.nodes.length).toBeLessThanOrEqual(2);
       seen.push(...page.products.nodes.map((n: { id: string }) => n.id));
       if (!page.products.pageInfo.hasNextPage) break;
@@ -138,7 +142,8 @@ describe('restockProduct', () => {
     await setup.database.sql`update inventory.products set stock = 2147483000 where id = 'R1'`;
     const res = await gql(setup.url, RESTOCK, { id: 'R1', quantity: 1_000_000 });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'quantity' });
-    const [row] = await setup.database.sql`select stock, (select count(*)::int from inventory.stock_movements where product_id = 'R1') as moves from inventory.products where id = 'R1'`;
+    const [row] = await setup.database
+      .sql`select stock, (select count(*)::int from inventory.stock_movements where product_id = 'R1') as moves from inventory.products where id = 'R1'`;
     expect(row).toEqual({ stock: 2147483000, moves: 1 });
   });
 });
@@ -171,9 +176,13 @@ describe('federation', () => {
       { __typename: 'Product', id: 'bad key!' },
     ];
     setup.database.statements.length = 0;
-    const data = await gqlData(setup.url, `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { id movements(first: 5) { kind quantity } } } }`, {
-      representations,
-    });
+    const data = await gqlData(
+      setup.url,
+      `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { id movements(first: 5) { kind quantity } } } }`,
+      {
+        representations,
+      },
+    );
     expect(data._entities[41]).toEqual({ id: 'ent-042', movements: [{ kind: 'RESTOCK', quantity: 42 }] });
     expect(data._entities.slice(100)).toEqual([null, null]);
     expect(setup.database.statements).toHaveLength(2);

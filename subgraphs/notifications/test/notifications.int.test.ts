@@ -79,9 +79,19 @@ describe('notifications subgraph', () => {
 
   it('records a QUEUED notification and its delivery outbox row (job id = eventId) once per eventId', async () => {
     const userId = randomUUID();
-    const first = await gqlData(url, INGEST, { input: { eventId: 'evt-once', eventType: 'user_signup', timestamp: '2026-11-21T10:00:00.000Z', payload: { userId, plan: 'pro' } } }, auth);
+    const first = await gqlData(
+      url,
+      INGEST,
+      { input: { eventId: 'evt-once', eventType: 'user_signup', timestamp: '2026-11-21T10:00:00.000Z', payload: { userId, plan: 'pro' } } },
+      auth,
+    );
     expect(first.ingestEvent).toEqual({ eventId: 'evt-once', status: 'QUEUED' });
-    const again = await gqlData(url, INGEST, { input: { eventId: 'evt-once', eventType: 'user_signup', timestamp: '2026-11-21T10:00:00.000Z', payload: { userId } } }, auth);
+    const again = await gqlData(
+      url,
+      INGEST,
+      { input: { eventId: 'evt-once', eventType: 'user_signup', timestamp: '2026-11-21T10:00:00.000Z', payload: { userId } } },
+      auth,
+    );
     expect(again.ingestEvent).toEqual({ eventId: 'evt-once', status: 'QUEUED' });
 
     const rows = await database.sql`select type, user_id, status, payload, occurred_at from notifications.notifications where event_id = 'evt-once'`;
@@ -109,18 +119,29 @@ describe('notifications subgraph', () => {
       await gqlData(url, INGEST, { input: { eventId: `evt-page-${i}`, eventType: 'page', timestamp: '2026-11-21T10:00:00.000Z', payload: { userId } } }, auth);
     }
     await database.sql`update notifications.notifications set status = 'FAILED', last_error = 'provider answered 503' where event_id like 'evt-page-%'`;
-    const first = await gqlData(url, `{ notifications(status: FAILED, first: 2) { nodes { id eventId status lastError } pageInfo { hasNextPage endCursor } totalCount } }`);
+    const first = await gqlData(
+      url,
+      `{ notifications(status: FAILED, first: 2) { nodes { id eventId status lastError } pageInfo { hasNextPage endCursor } totalCount } }`,
+    );
     expect(first.notifications.nodes.map((n: { eventId: string }) => n.eventId)).toEqual(['evt-page-2', 'evt-page-1']);
     expect(first.notifications.totalCount).toBe(3);
     expect(first.notifications.pageInfo.hasNextPage).toBe(true);
-    const rest = await gqlData(url, `query($after: String) { notifications(status: FAILED, first: 2, after: $after) { nodes { eventId } pageInfo { hasNextPage } } }`, {
-      after: first.notifications.pageInfo.endCursor,
-    });
+    const rest = await gqlData(
+      url,
+      `query($after: String) { notifications(status: FAILED, first: 2, after: $after) { nodes { eventId } pageInfo { hasNextPage } } }`,
+      {
+        after: first.notifications.pageInfo.endCursor,
+      },
+    );
     expect(rest.notifications.nodes).toEqual([{ eventId: 'evt-page-0' }]);
     expect(rest.notifications.pageInfo.hasNextPage).toBe(false);
 
     const id = first.notifications.nodes[0].id;
-    const found = await gqlData(url, `query($id: ID!) { a: notification(id: $id) { eventId lastError recipientId } b: notification(id: "nope") { id } c: notification(id: "${randomUUID()}") { id } }`, { id });
+    const found = await gqlData(
+      url,
+      `query($id: ID!) { a: notification(id: $id) { eventId lastError recipientId } b: notification(id: "nope") { id } c: notification(id: "${randomUUID()}") { id } }`,
+      { id },
+    );
     expect(found).toEqual({ a: { eventId: 'evt-page-2', lastError: 'provider answered 503', recipientId: userId }, b: null, c: null });
     const forged = Buffer.from(JSON.stringify(['2026-11-21T10:00:00.000Z', 'not-a-uuid'])).toString('base64url');
     for (const bad of [`notifications(first: 0)`, `notifications(first: 101)`, `notifications(after: "garbage")`, `notifications(after: "${forged}")`]) {
@@ -133,7 +154,12 @@ describe('notifications subgraph', () => {
     const users = [randomUUID(), randomUUID(), randomUUID()];
     for (const [u, userId] of users.entries()) {
       for (let i = 0; i < u + 1; i++) {
-        await gqlData(url, INGEST, { input: { eventId: `evt-u${u}-${i}`, eventType: 'fanout', timestamp: '2026-11-21T10:00:00.000Z', payload: { userId } } }, auth);
+        await gqlData(
+          url,
+          INGEST,
+          { input: { eventId: `evt-u${u}-${i}`, eventType: 'fanout', timestamp: '2026-11-21T10:00:00.000Z', payload: { userId } } },
+          auth,
+        );
       }
     }
     database.statements.length = 0;

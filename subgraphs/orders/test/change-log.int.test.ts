@@ -30,7 +30,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const place = async () => (await repo.place({ userId: randomUUID(), productId: 'MUG-1', quantity: 1, idempotencyKey: null }, { requestId: 'r', correlationId: 'c' })).order.id;
+const place = async () =>
+  (await repo.place({ userId: randomUUID(), productId: 'MUG-1', quantity: 1, idempotencyKey: null }, { requestId: 'r', correlationId: 'c' })).order.id;
 const changeIds = (changes: LoggedChange[]) => changes.map((c) => c.change.id);
 
 /** Everything readable after `from` now, page by page. */
@@ -77,7 +78,8 @@ describe('the change log', () => {
     const [bChange] = await database.sql`select id::int from orders.order_status_changes where order_id = ${b} order by id desc limit 1`;
 
     // A reader going by id alone sees B and moves past it...
-    const naive = async (after: number) => (await database.sql`select id::int from orders.order_status_changes where id > ${after} order by id`).map((r) => r.id as number);
+    const naive = async (after: number) =>
+      (await database.sql`select id::int from orders.order_status_changes where id > ${after} order by id`).map((r) => r.id as number);
     expect(await naive(lastId)).toEqual([bChange!.id]);
     // ...this one holds B back while A's transaction runs.
     expect(await readAll(start)).toEqual({ changes: [], heldBack: true });
@@ -104,7 +106,8 @@ describe('the change log', () => {
       await repo.transition(order, { from: ['PENDING'], to: 'PROCESSING' });
       await first`insert into orders.order_status_changes (order_id, status) values (${order}, 'CANCELLED')`;
       await first`commit`;
-      const [processing, cancelled] = await database.sql`select id::int, position::text from orders.order_status_changes where order_id = ${order} and status <> 'PENDING' order by id`;
+      const [processing, cancelled] =
+        await database.sql`select id::int, position::text from orders.order_status_changes where order_id = ${order} and status <> 'PENDING' order by id`;
       // By transaction id the cancellation would come first; its position is raised to the change before it.
       expect(BigInt(firstXid)).toBeLessThan(BigInt(processing!.position));
       expect(cancelled!.position).toBe(processing!.position);

@@ -20,7 +20,13 @@ describe('orders and inventory through the gateway', () => {
     const url = stack.gatewayUrl;
     const users: { id: string }[] = [];
     for (const name of ['Ada', 'Grace', 'Edsger']) {
-      users.push((await gqlData(url, `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, { input: { name, email: `${name}-${randomUUID()}@example.com` } })).createUser);
+      users.push(
+        (
+          await gqlData(url, `mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
+            input: { name, email: `${name}-${randomUUID()}@example.com` },
+          })
+        ).createUser,
+      );
     }
     await gqlData(url, `mutation { createProduct(input: { id: "GW-MUG", name: "Mug", priceCents: 900, stock: 3 }) { id } }`);
     for (const user of users) {
@@ -55,9 +61,14 @@ describe('orders and inventory through the gateway', () => {
     // The user orders and deletes themselves, signed in as themselves.
     const { createUser } = await gqlData(url, `mutation { createUser(input: { name: "Gone", email: "gone-${randomUUID()}@example.com" }) { id } }`);
     const me = await stack.as(createUser.id);
-    const { placeOrder } = await gqlData(url, `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`, {
-      input: { productId: 'GW-MUG', quantity: 1 },
-    }, me);
+    const { placeOrder } = await gqlData(
+      url,
+      `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`,
+      {
+        input: { productId: 'GW-MUG', quantity: 1 },
+      },
+      me,
+    );
     await gqlData(url, `mutation($id: ID!) { deleteUser(id: $id) }`, { id: createUser.id }, me);
     const res = await gql(url, `query($id: ID!) { order(id: $id) { id user { id name } } }`, { id: placeOrder.id }, me);
     expect(res.errors).toBeUndefined();

@@ -13,7 +13,8 @@ const CANCEL = `mutation($id: ID!) { cancelOrder(id: $id) { ${ORDER_FIELDS} } }`
 const STATS = `{ orderStats { total byStatus { status count } } }`;
 
 const place = async (input: Record<string, unknown>) => (await gqlData(setup.url, PLACE, { input })).placeOrder;
-const rows = async (table: 'orders' | 'order_status_changes' | 'outbox') => (await setup.database.sql.unsafe(`select count(*)::int as n from orders.${table}`))[0]!.n as number;
+const rows = async (table: 'orders' | 'order_status_changes' | 'outbox') =>
+  (await setup.database.sql.unsafe(`select count(*)::int as n from orders.${table}`))[0]!.n as number;
 const setStatus = (id: string, status: string) => setup.database.sql`update orders.orders set status = ${status} where id = ${id}`;
 
 describe('orderStats', () => {
@@ -31,13 +32,24 @@ describe('orderStats', () => {
 describe('placeOrder', () => {
   it('accepts an order as PENDING with its first history row and an orders outbox row carrying the request ids', async () => {
     const userId = randomUUID();
-    const res = await gql(setup.url, PLACE, { input: { userId, productId: 'MUG-1', quantity: 2 } }, { 'x-request-id': 'req-place-1', 'x-correlation-id': 'corr-place-1' });
+    const res = await gql(
+      setup.url,
+      PLACE,
+      { input: { userId, productId: 'MUG-1', quantity: 2 } },
+      { 'x-request-id': 'req-place-1', 'x-correlation-id': 'corr-place-1' },
+    );
     const order = res.data!.placeOrder;
     expect(order).toMatchObject({ userId, product: { id: 'MUG-1' }, quantity: 2, status: 'PENDING', failureReason: null, attempts: 0, idempotencyKey: null });
     expect(order.history).toEqual([{ status: 'PENDING', at: order.createdAt, reason: null }]);
     const outbox = await setup.database.sql`select queue, name, job_id, payload, published_at from orders.outbox where job_id = ${order.id}`;
     expect(outbox).toEqual([
-      { queue: 'orders', name: 'process', job_id: order.id, payload: { orderId: order.id, requestId: 'req-place-1', correlationId: 'corr-place-1' }, published_at: null },
+      {
+        queue: 'orders',
+        name: 'process',
+        job_id: order.id,
+        payload: { orderId: order.id, requestId: 'req-place-1', correlationId: 'corr-place-1' },
+        published_at: null,
+      },
     ]);
   });
 
@@ -80,15 +92,18 @@ describe('idempotency', () => {
     expect([await rows('orders'), await rows('order_status_changes'), await rows('outbox')]).toEqual(before);
   });
 
-  it.each([{ quantity: 4 }, { productId: 'IDEM-2' }, { userId: randomUUID() }])('fails with CONFLICT when the key is reused with other input %j', async (change) => {
-    const input = { userId: randomUUID(), productId: 'IDEM-1', quantity: 3, idempotencyKey: `key-${randomUUID()}` };
-    const first = await place(input);
-    const res = await gql(setup.url, PLACE, { input: { ...input, ...change } });
-    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', field: 'input.idempotencyKey' });
-    const [row] = await setup.database.sql`select count(*)::int as n from orders.orders where idempotency_key = ${input.idempotencyKey}`;
-    expect(row!.n).toBe(1);
-    expect((await gqlData(setup.url, `query($id: ID!) { order(id: $id) { quantity productId: product { id } } }`, { id: first.id })).order.quantity).toBe(3);
-  });
+  it.each([{ quantity: 4 }, { productId: 'IDEM-2' }, { userId: randomUUID() }])(
+    'fails with CONFLICT when the key is reused with other input %j',
+    async (change) => {
+      const input = { userId: randomUUID(), productId: 'IDEM-1', quantity: 3, idempotencyKey: `key-${randomUUID()}` };
+      const first = await place(input);
+      const res = await gql(setup.url, PLACE, { input: { ...input, ...change } });
+      expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', field: 'input.idempotencyKey' });
+      const [row] = await setup.database.sql`select count(*)::int as n from orders.orders where idempotency_key = ${input.idempotencyKey}`;
+      expect(row!.n).toBe(1);
+      expect((await gqlData(setup.url, `query($id: ID!) { order(id: $id) { quantity productId: product { id } } }`, { id: first.id })).order.quantity).toBe(3);
+    },
+  );
 
   it('makes exactly one order (and one outbox row) from 20 simultaneous identical requests', async () => {
     const key = `burst-${randomUUID()}`;
@@ -238,7 +253,8 @@ describe('cancelOrder', () => {
   });
 
   it('counts orders per status in orderStats', async () => {
-    const [expected] = await setup.database.sql`select count(*)::int as total, count(*) filter (where status = 'CANCELLED')::int as cancelled from orders.orders`;
+    const [expected] = await setup.database
+      .sql`select count(*)::int as total, count(*) filter (where status = 'CANCELLED')::int as cancelled from orders.orders`;
     const { orderStats } = await gqlData(setup.url, STATS);
     expect(orderStats.total).toBe(expected!.total);
     expect(orderStats.byStatus).toHaveLength(5);
@@ -259,7 +275,8 @@ describe('federation', () => {
   beforeAll(async () => {
     for (let i = 0; i < 4; i++) await place({ userId: alice, productId: `FED-${i}`, quantity: 1 });
     await place({ userId: bob, productId: 'FED-B', quantity: 1 });
-    await setup.database.sql`update orders.orders set status = 'CONFIRMED' where id = (select id from orders.orders where user_id = ${alice} order by created_at, id limit 1)`;
+    await setup.database
+      .sql`update orders.orders set status = 'CONFIRMED' where id = (select id from orders.orders where user_id = ${alice} order by created_at, id limit 1)`;
   });
 
   it('resolves User.orders for User representations, newest first, with one statement per argument set', async () => {
@@ -268,7 +285,12 @@ describe('federation', () => {
     const { _entities } = await gqlData(setup.url, USER_ORDERS, { representations });
     const [a, b, nobody, malformed] = _entities;
     expect(a.all).toHaveLength(4);
-    expect(a.all.map((o: { createdAt: string }) => o.createdAt)).toEqual(a.all.map((o: { createdAt: string }) => o.createdAt).sort().reverse());
+    expect(a.all.map((o: { createdAt: string }) => o.createdAt)).toEqual(
+      a.all
+        .map((o: { createdAt: string }) => o.createdAt)
+        .sort()
+        .reverse(),
+    );
     expect(a.newest).toEqual(a.all.slice(0, 2).map((o: { id: string }) => ({ id: o.id })));
     expect(a.confirmed).toEqual([{ id: a.all.find((o: { status: string }) => o.status === 'CONFIRMED').id }]);
     expect(b.all).toHaveLength(1);
@@ -279,7 +301,9 @@ describe('federation', () => {
   });
 
   it('rejects User.orders(first: 101) with BAD_USER_INPUT', async () => {
-    const res = await gql(setup.url, `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { orders(first: 101) { id } } } }`, { r: [{ __typename: 'User', id: alice }] });
+    const res = await gql(setup.url, `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { orders(first: 101) { id } } } }`, {
+      r: [{ __typename: 'User', id: alice }],
+    });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
   });
 
@@ -288,7 +312,9 @@ describe('federation', () => {
     const ids = orders.nodes.map((n: { id: string }) => n.id);
     const representations = [...ids, randomUUID(), 'nope'].map((id) => ({ __typename: 'Order', id }));
     setup.database.statements.length = 0;
-    const { _entities } = await gqlData(setup.url, `query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id product { id } userId } } }`, { r: representations });
+    const { _entities } = await gqlData(setup.url, `query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id product { id } userId } } }`, {
+      r: representations,
+    });
     expect(_entities.slice(0, ids.length).map((o: { id: string }) => o.id)).toEqual(ids);
     expect(_entities.slice(ids.length)).toEqual([null, null]);
     expect(setup.database.statements).toHaveLength(1);

@@ -46,7 +46,12 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): 
 }
 
 /** A subscription over GraphQL over SSE (headers: the Authorization), or graphql-ws (connectionParams.authorization). */
-async function subscribe(protocol: 'sse' | 'ws', query: string, variables: Record<string, unknown>, headers: Record<string, string>): Promise<Received & { close(): void }> {
+async function subscribe(
+  protocol: 'sse' | 'ws',
+  query: string,
+  variables: Record<string, unknown>,
+  headers: Record<string, string>,
+): Promise<Received & { close(): void }> {
   if (protocol === 'sse') {
     const stream = await SseSubscription.open(orders.url, { query, variables }, headers);
     expect(stream.contentType).toContain('text/event-stream');
@@ -59,7 +64,9 @@ describe.each(['sse', 'ws'] as const)('orderUpdated over %s', (protocol) => {
   it('sends the order as it is now, then the order as each change left it, PENDING → PROCESSING → CONFIRMED → CANCELLED, and completes', async () => {
     const id = await placeFor(orders.url, idp, alice);
     const stream = await subscribe(protocol, ORDER_UPDATED, { id }, await auth(alice));
-    expect(await stream.next()).toEqual({ data: { orderUpdated: { __typename: 'Order', id, status: 'PENDING', failureReason: null, history: [{ status: 'PENDING' }] } } });
+    expect(await stream.next()).toEqual({
+      data: { orderUpdated: { __typename: 'Order', id, status: 'PENDING', failureReason: null, history: [{ status: 'PENDING' }] } },
+    });
     // A worker's attempt, then its result; then the client cancels through the subgraph.
     const processing = await transitions.begin(id);
     await transitions.processing.confirm(processing);
@@ -71,7 +78,13 @@ describe.each(['sse', 'ws'] as const)('orderUpdated over %s', (protocol) => {
       const event = await stream.next();
       expect(event.errors).toBeUndefined();
       // As of that change: its status, and the history up to it.
-      expect(event.data!.orderUpdated).toEqual({ __typename: 'Order', id, status, failureReason: null, history: ['PENDING', ...statuses.slice(0, i + 1)].map((s) => ({ status: s })) });
+      expect(event.data!.orderUpdated).toEqual({
+        __typename: 'Order',
+        id,
+        status,
+        failureReason: null,
+        history: ['PENDING', ...statuses.slice(0, i + 1)].map((s) => ({ status: s })),
+      });
     }
     expect(await stream.ended).toEqual({ complete: true });
     expect(stream.results).toHaveLength(4);
@@ -168,7 +181,8 @@ describe.each(['sse', 'ws'] as const)('orderUpdates over %s', (protocol) => {
 
   it('refuses a cursor that is not one, or is older than SUBSCRIPTION_REPLAY_HOURS, with BAD_USER_INPUT naming after', async () => {
     const id = await placeFor(orders.url, idp, alice);
-    const [old] = await database.sql`update orders.order_status_changes set at = now() - interval '25 hours' where order_id = ${id} returning id, position::text`;
+    const [old] =
+      await database.sql`update orders.order_status_changes set at = now() - interval '25 hours' where order_id = ${id} returning id, position::text`;
     const oldCursor = Buffer.from(`c1:${old!.position}:${old!.id}`).toString('base64url');
     const forged = Buffer.from(`c1:${old!.position}:${Number(old!.id) + 10_000_000}`).toString('base64url');
     for (const after of ['nope', '', 'YWJj', forged, oldCursor]) {
@@ -268,7 +282,10 @@ describe('transports', () => {
     };
     // The streams of earlier tests are gone (their clients left) before counting: only this test's count changes.
     await waitFor(() => orders.subgraph.streams!.count() === 0, 'earlier streams to close');
-    const before = { sse: await metric('junction_subgraph_subscriptions_open', 'protocol="sse"'), ws: await metric('junction_subgraph_subscriptions_open', 'protocol="ws"') };
+    const before = {
+      sse: await metric('junction_subgraph_subscriptions_open', 'protocol="sse"'),
+      ws: await metric('junction_subgraph_subscriptions_open', 'protocol="ws"'),
+    };
     const events = await metric('junction_subgraph_subscription_events_total', 'field="orderUpdates"');
     const sse = await subscribe('sse', ORDER_UPDATES, {}, await auth(alice));
     const ws = await subscribe('ws', ORDER_UPDATES, {}, await auth(alice));
@@ -289,11 +306,12 @@ describe('resuming while orders change concurrently', () => {
     const ORDERS = 200;
     const STATUSES = ['PENDING', 'PROCESSING', 'CONFIRMED'];
     const seen: { order: string; status: string; cursor: string }[] = [];
-    const take = (stream: Received) => stream.results.map((r) => {
-      expect(r.errors).toBeUndefined();
-      const update = r.data!.orderUpdates;
-      return { order: update.order.id as string, status: update.change.status as string, cursor: update.cursor as string };
-    });
+    const take = (stream: Received) =>
+      stream.results.map((r) => {
+        expect(r.errors).toBeUndefined();
+        const update = r.data!.orderUpdates;
+        return { order: update.order.id as string, status: update.change.status as string, cursor: update.cursor as string };
+      });
 
     const first = await subscribe('ws', ORDER_UPDATES, { after: null }, await auth(carol));
     // 200 orders placed and carried to CONFIRMED by 16 concurrent hands, so transactions commit out of id order.

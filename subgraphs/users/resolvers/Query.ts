@@ -13,6 +13,11 @@ export const Query: QueryResolvers = {
     const limit = pageSize(args.first, 20);
     const after = decodeCursor(args.after, ['date', 'uuid'] as const);
     const rows = await ctx.repo.page(limit + 1, after);
-    return toConnection(rows, limit, (u) => [u.createdAt, u.id], () => ctx.repo.count());
+    return toConnection(
+      rows,
+      limit,
+      (u) => [u.createdAt, u.id],
+      () => ctx.repo.count(),
+    );
   },
 };

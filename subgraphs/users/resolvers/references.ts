@@ -18,6 +18,5 @@ export const Order: OrderResolvers = {
 export const Notification: NotificationResolvers = {
   __resolveReference: (ref) => ref,
   // Producers may name a recipient by any id: a null one is simply no user.
-  recipient: (notification, _args, ctx) =>
-    notification.recipientId ? ctx.loaders.userById.load(notification.recipientId) : null,
+  recipient: (notification, _args, ctx) => (notification.recipientId ? ctx.loaders.userById.load(notification.recipientId) : null),
 };

@@ -47,7 +47,9 @@ describe('users subgraph', () => {
 
   it('updates and deletes, with NOT_FOUND for a missing id', async () => {
     const { createUser } = await gqlData(setup.url, CREATE, { input: { name: 'Grace', email: 'grace@example.com' } });
-    const { updateUser } = await gqlData(setup.url, `mutation($id: ID!) { updateUser(id: $id, input: { name: "Grace Hopper" }) { name updatedAt } }`, { id: createUser.id });
+    const { updateUser } = await gqlData(setup.url, `mutation($id: ID!) { updateUser(id: $id, input: { name: "Grace Hopper" }) { name updatedAt } }`, {
+      id: createUser.id,
+    });
     expect(updateUser.name).toBe('Grace Hopper');
     expect(await gqlData(setup.url, `mutation($id: ID!) { deleteUser(id: $id) }`, { id: createUser.id })).toEqual({ deleteUser: true });
     const again = await gql(setup.url, `mutation($id: ID!) { deleteUser(id: $id) }`, { id: createUser.id });
@@ -61,7 +63,9 @@ describe('users subgraph', () => {
     const first = await gqlData(setup.url, `{ users(first: 2) { nodes { id } pageInfo { hasNextPage endCursor } totalCount } }`);
     expect(first.users.nodes).toHaveLength(2);
     expect(first.users.pageInfo.hasNextPage).toBe(true);
-    const rest = await gqlData(setup.url, `query($after: String) { users(first: 100, after: $after) { nodes { id } pageInfo { hasNextPage } } }`, { after: first.users.pageInfo.endCursor });
+    const rest = await gqlData(setup.url, `query($after: String) { users(first: 100, after: $after) { nodes { id } pageInfo { hasNextPage } } }`, {
+      after: first.users.pageInfo.endCursor,
+    });
     expect(rest.users.nodes.length + 2).toBe(first.users.totalCount);
     expect(rest.users.pageInfo.hasNextPage).toBe(false);
     for (const bad of [`users(first: 0)`, `users(first: 101)`, `users(after: "garbage")`]) {

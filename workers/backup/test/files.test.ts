@@ -83,7 +83,12 @@ describe('prune', () => {
     expect(result.archives).toEqual(['junction-2026-11-20.tar']);
     expect(result.leftovers.sort()).toEqual(['.junction-2026-12-01T10-00-00-000Z.dump.123.partial', 'junction-2026-12-01T09-00-00-000Z.dump.sha256'].sort());
     expect((await readdir(dir)).sort()).toEqual(['.junction-2026-12-01T11-59-00-000Z.dump.124.partial', ARCHIVES].sort());
-    expect((await readdir(join(dir, ARCHIVES))).sort()).toEqual(['junction-2026-11-25.tar', 'junction-2026-11-25.tar.sha256', 'junction-2026-12-01.tar', 'junction-2026-12-01.tar.sha256']);
+    expect((await readdir(join(dir, ARCHIVES))).sort()).toEqual([
+      'junction-2026-11-25.tar',
+      'junction-2026-11-25.tar.sha256',
+      'junction-2026-12-01.tar',
+      'junction-2026-12-01.tar.sha256',
+    ]);
   });
 });
 

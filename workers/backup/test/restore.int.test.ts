@@ -181,7 +181,12 @@ describe('restore', () => {
     const results = await Promise.all(cli.map(([file]) => runBackupCli(['restore', file, '--database', target, '--clean'], cliEnv)));
     results.forEach((result, i) => {
       const [file, message] = cli[i]!;
-      expect({ file, code: result.code, stdout: result.stdout, lines: result.stderr.trimEnd().split('\n').length }).toEqual({ file, code: 1, stdout: '', lines: 1 });
+      expect({ file, code: result.code, stdout: result.stdout, lines: result.stderr.trimEnd().split('\n').length }).toEqual({
+        file,
+        code: 1,
+        stdout: '',
+        lines: 1,
+      });
       expect(result.stderr.trimEnd()).toMatch(message);
     });
     // The same checks in-process (the command prints these messages).
@@ -192,7 +197,10 @@ describe('restore', () => {
       [join(scratch, 'missing.dump'), /^no such file: .+missing\.dump$/],
     ];
     for (const [file, message] of inProcess) {
-      const error = await restoreBackup({ file, databaseUrl: target, clean: true }).then(() => undefined, (e: unknown) => e);
+      const error = await restoreBackup({ file, databaseUrl: target, clean: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error, file).toBeInstanceOf(BadBackupError);
       expect((error as Error).message).toMatch(message);
     }
@@ -208,5 +216,4 @@ describe('restore', () => {
     expect(body.archives).toHaveLength(1);
     expect(body.uploads.map((u) => u.outcome)).toEqual(['accepted', 'accepted']);
   });
-
 });

@@ -139,10 +139,14 @@ describe('backup schedules', () => {
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
-      await until('pg_dump waiting on the lock', async () => {
-        const rows = await db.sql`select 1 from pg_stat_activity where datname = ${db.name} and application_name = 'pg_dump' and wait_event_type = 'Lock'`;
-        return rows.length > 0;
-      }, 30_000);
+      await until(
+        'pg_dump waiting on the lock',
+        async () => {
+          const rows = await db.sql`select 1 from pg_stat_activity where datname = ${db.name} and application_name = 'pg_dump' and wait_event_type = 'Lock'`;
+          return rows.length > 0;
+        },
+        30_000,
+      );
       expect((await readdir(dir)).filter((name) => name.endsWith(PARTIAL_SUFFIX))).toHaveLength(1);
       // The worker and its pg_dump die together, as in a container that is killed.
       process.kill(-child.pid!, 'SIGKILL');
@@ -186,11 +190,15 @@ describe('backup schedules', () => {
 
     expect(partner.calls.map((call) => `${call.method} ${call.path}`)).toEqual([`PUT /backups/${row!.name}`, `PUT /backups/${row!.name}`]);
     expect(partner.calls[1]!.headers['content-type']).toBe('application/x-tar');
-    expect(await ledger()).toEqual([expect.objectContaining({ day: utcDay(new Date()), outcome: 'accepted', attempts: 2, lastStatus: 201, lastError: null, dumps: expect.any(Number) })]);
+    expect(await ledger()).toEqual([
+      expect.objectContaining({ day: utcDay(new Date()), outcome: 'accepted', attempts: 2, lastStatus: 201, lastError: null, dumps: expect.any(Number) }),
+    ]);
     const uploadsSeen = status.uploads.map((u) => ({ day: u.day, outcome: u.outcome }));
     expect(uploadsSeen).toEqual([{ day: utcDay(new Date()), outcome: 'accepted' }]);
     const queue = new Queue(backupsQueue.name, { connection: createRedis(REDIS_URL, { role: 'worker' }), prefix: settings.QUEUE_PREFIX });
-    const runs = (await queue.getJobs(['completed'])).filter((job) => job.name === BACKUP_JOBS.upload).map((job) => (job.returnvalue as { result: string }).result);
+    const runs = (await queue.getJobs(['completed']))
+      .filter((job) => job.name === BACKUP_JOBS.upload)
+      .map((job) => (job.returnvalue as { result: string }).result);
     await queue.close();
     await closeRedis(queue.opts.connection as ReturnType<typeof createRedis>);
     expect(runs.filter((r) => r === 'accepted')).toHaveLength(1);

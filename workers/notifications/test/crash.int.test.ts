@@ -59,10 +59,14 @@ describe('delivery worker killed mid-delivery', () => {
     expect(before).toHaveLength(0);
 
     startWorkerProcess();
-    await eventually(async () => {
-      const rows = await base.db.sql`select 1 from notifications.notifications where status = 'SENT'`;
-      return rows.length === eventIds.length;
-    }, 30_000, 'every notification SENT');
+    await eventually(
+      async () => {
+        const rows = await base.db.sql`select 1 from notifications.notifications where status = 'SENT'`;
+        return rows.length === eventIds.length;
+      },
+      30_000,
+      'every notification SENT',
+    );
 
     expect(base.provider.delivered).toEqual(new Set(eventIds));
     for (const key of inFlight) {

@@ -35,7 +35,8 @@ function deliveries() {
 }
 const announcements = () => base.queues.get(notificationEventsQueue.name);
 const outboxRows = async (eventId: string) => (await base.db.sql`select 1 from notifications.outbox where payload->>'eventId' = ${eventId}`).length;
-const deliveryJobs = async (eventId: string) => (await deliveries().getJobs(['waiting', 'delayed', 'active', 'prioritized', 'completed', 'failed'])).filter((job) => job.id === eventId);
+const deliveryJobs = async (eventId: string) =>
+  (await deliveries().getJobs(['waiting', 'delayed', 'active', 'prioritized', 'completed', 'failed'])).filter((job) => job.id === eventId);
 const sends = (eventId: string) => base.provider.requests.filter((request) => request.key === eventId).length;
 
 /** An ORDER_CONFIRMED as the orders outbox writes it, published to notification-events as the relay does. */
@@ -72,11 +73,18 @@ describe('notification-events worker', () => {
     const delivery = await deliveries().getJob(eventId);
     expect(delivery).toBeDefined();
     // What record()'s outbox row would have held, published by the relay.
-    const expected = deliverNotification.message(deliveryJobData({ eventId, type: 'ORDER_CONFIRMED', userId }, message.payload as { requestId?: string; correlationId?: string; traceparent?: string }));
+    const expected = deliverNotification.message(
+      deliveryJobData({ eventId, type: 'ORDER_CONFIRMED', userId }, message.payload as { requestId?: string; correlationId?: string; traceparent?: string }),
+    );
     expect(delivery!.name).toBe(expected.name);
     expect(delivery!.data).toEqual(expected.payload);
     const options = deliverNotification.options(base.config);
-    expect(delivery!.opts).toMatchObject({ attempts: options.attempts, backoff: options.backoff, removeOnFail: false, removeOnComplete: options.removeOnComplete });
+    expect(delivery!.opts).toMatchObject({
+      attempts: options.attempts,
+      backoff: options.backoff,
+      removeOnFail: false,
+      removeOnComplete: options.removeOnComplete,
+    });
     const [row] = await base.db.sql`select status, type, user_id from notifications.notifications where event_id = ${eventId}`;
     expect(row).toMatchObject({ status: 'QUEUED', type: 'ORDER_CONFIRMED', user_id: userId });
   });

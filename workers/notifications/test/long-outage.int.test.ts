@@ -36,42 +36,51 @@ afterEach(async () => {
 const metric = async (pattern: RegExp) => Number(pattern.exec(await (await fetch(`${rig.workersBase}/metrics`)).text())?.[1]);
 const failedDeliveries = () => metric(/^notification_deliveries_total\{outcome="failed"\} (\S+)$/m);
 const opened = () => metric(/^circuit_breaker_transitions_total\{breaker="notify",state="OPEN"\} (\S+)$/m);
-const statuses = async (ids: string[]) => (await rig.db.sql`select event_id, status, attempts from notifications.notifications where event_id = any(${ids})`) as unknown as { event_id: string; status: string; attempts: number }[];
+const statuses = async (ids: string[]) =>
+  (await rig.db.sql`select event_id, status, attempts from notifications.notifications where event_id = any(${ids})`) as unknown as {
+    event_id: string;
+    status: string;
+    attempts: number;
+  }[];
 
-it(`a provider down for ${OUTAGE_MS / 1000} s (retries 0.3 s, a trial call every second): no notification FAILED, each SENT once after`, async () => {
-  rig.provider.behave(down);
-  const ids = Array.from({ length: 4 }, (_, i) => `evt-long-${i}-${randomUUID()}`);
-  await Promise.all(ids.map((id) => rig.ingest(id)));
-  const failedBefore = await failedDeliveries();
+it(
+  `a provider down for ${OUTAGE_MS / 1000} s (retries 0.3 s, a trial call every second): no notification FAILED, each SENT once after`,
+  async () => {
+    rig.provider.behave(down);
+    const ids = Array.from({ length: 4 }, (_, i) => `evt-long-${i}-${randomUUID()}`);
+    await Promise.all(ids.map((id) => rig.ingest(id)));
+    const failedBefore = await failedDeliveries();
 
-  // The outage: checked throughout, not only at its end.
-  const started = Date.now();
-  while (Date.now() - started < OUTAGE_MS) {
-    const rows = await statuses(ids);
-    expect(rows.filter((row) => row.status === 'FAILED')).toEqual([]);
-    expect(rows.filter((row) => row.attempts >= ATTEMPTS)).toEqual([]);
-    await sleep(500);
-  }
-  const refused = rig.provider.requests.filter((r) => ids.includes(r.key) && r.status === 503).length;
-  // The provider saw more failing calls than all the attempts of all the notifications: trial calls, none counted.
-  expect(refused).toBeGreaterThan(ATTEMPTS * ids.length);
-  expect((await readBreaker(`${rig.workersBase}/metrics`, 'notify')).state).not.toBe(0);
+    // The outage: checked throughout, not only at its end.
+    const started = Date.now();
+    while (Date.now() - started < OUTAGE_MS) {
+      const rows = await statuses(ids);
+      expect(rows.filter((row) => row.status === 'FAILED')).toEqual([]);
+      expect(rows.filter((row) => row.attempts >= ATTEMPTS)).toEqual([]);
+      await sleep(500);
+    }
+    const refused = rig.provider.requests.filter((r) => ids.includes(r.key) && r.status === 503).length;
+    // The provider saw more failing calls than all the attempts of all the notifications: trial calls, none counted.
+    expect(refused).toBeGreaterThan(ATTEMPTS * ids.length);
+    expect((await readBreaker(`${rig.workersBase}/metrics`, 'notify')).state).not.toBe(0);
 
-  rig.provider.behave(accept);
-  for (const id of ids) await rig.settled(id, 'SENT', 30_000);
-  const queue = rig.queues.get(notificationsQueue.name);
-  for (const id of ids) {
-    const accepted = rig.provider.requests.filter((r) => r.key === id && r.status < 300);
-    expect(accepted).toHaveLength(1);
-    expect(accepted[0]!.replay).toBe(false);
-    const job = await queue.getJob(id);
-    expect(await job!.getState()).toBe('completed');
-    // Only the tries made while the breaker was closed count (those before it opened, and the one that succeeded).
-    expect(job!.attemptsMade).toBeLessThan(ATTEMPTS);
-  }
-  for (const row of await statuses(ids)) expect(row.attempts).toBeLessThanOrEqual(ATTEMPTS);
-  expect(await failedDeliveries()).toBe(failedBefore);
-}, OUTAGE_MS + 90_000);
+    rig.provider.behave(accept);
+    for (const id of ids) await rig.settled(id, 'SENT', 30_000);
+    const queue = rig.queues.get(notificationsQueue.name);
+    for (const id of ids) {
+      const accepted = rig.provider.requests.filter((r) => r.key === id && r.status < 300);
+      expect(accepted).toHaveLength(1);
+      expect(accepted[0]!.replay).toBe(false);
+      const job = await queue.getJob(id);
+      expect(await job!.getState()).toBe('completed');
+      // Only the tries made while the breaker was closed count (those before it opened, and the one that succeeded).
+      expect(job!.attemptsMade).toBeLessThan(ATTEMPTS);
+    }
+    for (const row of await statuses(ids)) expect(row.attempts).toBeLessThanOrEqual(ATTEMPTS);
+    expect(await failedDeliveries()).toBe(failedBefore);
+  },
+  OUTAGE_MS + 90_000,
+);
 
 it('a message the provider fails while it serves the others still ends FAILED after its 4 attempts, as before', async () => {
   const poison = `evt-poison-${randomUUID()}`;

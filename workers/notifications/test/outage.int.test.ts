@@ -24,7 +24,8 @@ afterEach(async () => {
 
 const metrics = async () => (await fetch(`${rig.workersBase}/metrics`)).text();
 const breakerState = async () => Number(/^circuit_breaker_state\{breaker="notify"\} (\d)/m.exec(await metrics())?.[1]);
-const pausedSeconds = async () => Number(/^junction_queue_paused_seconds_total\{queue="notifications",reason="notify_unavailable"\} ([\d.e+-]+)/m.exec(await metrics())?.[1]);
+const pausedSeconds = async () =>
+  Number(/^junction_queue_paused_seconds_total\{queue="notifications",reason="notify_unavailable"\} ([\d.e+-]+)/m.exec(await metrics())?.[1]);
 const accepted = (key: string) => rig.provider.requests.filter((r) => r.key === key && r.status < 300).length;
 
 it('pauses delivery while the provider is down for longer than every retry delay together: none FAILED, each SENT once after, at most 2 attempts', async () => {

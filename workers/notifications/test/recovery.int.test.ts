@@ -28,9 +28,11 @@ afterAll(async () => {
 
 const queue = () => base.queues.get(notificationsQueue.name);
 const sweeper = (batchSize?: number) => deliveryRecovery({ repo, queue: queue(), redis: base.producer, config: base.config, logger, batchSize });
-const row = async (eventId: string) => (await base.db.sql`select id, status, attempts, last_error from notifications.notifications where event_id = ${eventId}`)[0];
+const row = async (eventId: string) =>
+  (await base.db.sql`select id, status, attempts, last_error from notifications.notifications where event_id = ${eventId}`)[0];
 const sends = (eventId: string) => base.provider.requests.filter((request) => request.key === eventId).length;
-const openJobs = async (eventId: string) => (await queue().getJobs(['waiting', 'delayed', 'active', 'prioritized'])).filter((job) => job.id === deliveryJobId(eventId));
+const openJobs = async (eventId: string) =>
+  (await queue().getJobs(['waiting', 'delayed', 'active', 'prioritized'])).filter((job) => job.id === deliveryJobId(eventId));
 
 /** A notification recorded, its outbox row published long ago (as the relay would), and then left `status` for an hour. */
 async function recorded(status: 'QUEUED' | 'RETRYING' | 'SENT' = 'QUEUED', attempts = 0): Promise<string> {
@@ -42,7 +44,8 @@ async function recorded(status: 'QUEUED' | 'RETRYING' | 'SENT' = 'QUEUED', attem
 }
 
 async function age(eventId: string, status: string, attempts: number): Promise<void> {
-  await base.db.sql`update notifications.notifications set status = ${status}, attempts = ${attempts}, updated_at = now() - interval '1 hour' where event_id = ${eventId}`;
+  await base.db
+    .sql`update notifications.notifications set status = ${status}, attempts = ${attempts}, updated_at = now() - interval '1 hour' where event_id = ${eventId}`;
   if (status === 'SENT') await base.db.sql`update notifications.notifications set sent_at = updated_at where event_id = ${eventId}`;
 }
 
@@ -114,9 +117,13 @@ describe('notification recovery sweep', () => {
 
   it('ends FAILED a notification whose delivery job failed for good without recording it, its job kept for retryNotification', async () => {
     const eventId = await recorded('RETRYING', 2);
-    await finishJob(eventId, async () => {
-      throw new UnrecoverableError('worker gave up');
-    }, 'failed');
+    await finishJob(
+      eventId,
+      async () => {
+        throw new UnrecoverableError('worker gave up');
+      },
+      'failed',
+    );
 
     expect(await sweeper().sweep()).toEqual({ requeued: 0, failed: 1 });
     expect(await row(eventId)).toMatchObject({ status: 'FAILED', attempts: 2, last_error: 'worker gave up' });
@@ -138,9 +145,13 @@ describe('notification recovery sweep', () => {
     const lost = await recorded('QUEUED');
     await loseJob(lost);
     const givenUp = await recorded('QUEUED', 1);
-    await finishJob(givenUp, async () => {
-      throw new UnrecoverableError('gone');
-    }, 'failed');
+    await finishJob(
+      givenUp,
+      async () => {
+        throw new UnrecoverableError('gone');
+      },
+      'failed',
+    );
 
     const [one, other] = [sweeper(), sweeper()];
     const results = await Promise.all([one.sweep(), other.sweep()]);
@@ -152,7 +163,10 @@ describe('notification recovery sweep', () => {
     await deliver(lost);
     expect(sends(lost)).toBe(1);
     expect(sends(givenUp)).toBe(0);
-    expect(await Promise.all([one.sweep(), other.sweep()])).toEqual([{ requeued: 0, failed: 0 }, { requeued: 0, failed: 0 }]);
+    expect(await Promise.all([one.sweep(), other.sweep()])).toEqual([
+      { requeued: 0, failed: 0 },
+      { requeued: 0, failed: 0 },
+    ]);
   });
 
   it('queues the job of a notification the notification-events worker recorded (no outbox row) but never added a job for, and leaves alone one whose job waits', async () => {

@@ -23,7 +23,12 @@ beforeAll(async () => {
     env: { REDIS_URL: redis.url, NOTIFY_RECOVERY_MS: '1000', NOTIFY_RETRY_DELAYS_MS: '60000', BREAKER_VOLUME_THRESHOLD: '1000' },
     relay: true,
   });
-  workers = await startNotificationWorkers({ db: base.db.db, config: base.config, queues: base.queues, logger: createLogger('redis-restart', process.env.LOG_LEVEL ?? 'silent') });
+  workers = await startNotificationWorkers({
+    db: base.db.db,
+    config: base.config,
+    queues: base.queues,
+    logger: createLogger('redis-restart', process.env.LOG_LEVEL ?? 'silent'),
+  });
   repo = new NotificationsRepository(base.db.db);
 });
 

@@ -34,7 +34,12 @@ it('ends the notification FAILED when BullMQ gives up on a delivery job that sta
   // A worker takes the job and dies with it: the job never finishes and its lock is never renewed.
   const connection = createRedis(base.config.REDIS_URL, { role: 'worker' });
   // Same stalledInterval as the delivery worker below: the first checker's interval holds off every other checker.
-  const dying = new Worker(notificationsQueue.name, () => new Promise(() => {}), { connection, prefix: base.config.QUEUE_PREFIX, lockDuration: 300, stalledInterval: 200 });
+  const dying = new Worker(notificationsQueue.name, () => new Promise(() => {}), {
+    connection,
+    prefix: base.config.QUEUE_PREFIX,
+    lockDuration: 300,
+    stalledInterval: 200,
+  });
   await eventually(async () => ((await queue.getJob(deliveryJobId(event.eventId)))?.processedOn ? true : undefined));
   await dying.close(true);
   await closeRedis(connection);
