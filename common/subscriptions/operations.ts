@@ -91,6 +91,8 @@ export interface OperationsOptions<C> {
 export class Operations<C extends object> {
   private readonly transports = new WeakMap<object, OperationTransport>();
   private readonly open = new Set<OperationStream<C>>();
+  /** Streams opened since the server started, by protocol (never decreases). */
+  private readonly openedTotal = new Map<Protocol, number>();
   private readonly emptied = new Set<() => void>();
   private readonly format: ReturnType<typeof createErrorFormatter>;
   private closing = false;
@@ -153,6 +155,18 @@ export class Operations<C extends object> {
     return n;
   }
 
+  /**
+   * Streams ever opened, of one protocol or all: a stream counts once its source is registered (for orderUpdates,
+   * in the change feed), so a change made after the count moved is in it. graphql-ws acknowledges no subscribe:
+   * this is how a caller in the same process knows a subscription is live.
+   */
+  started(protocol?: Protocol): number {
+    if (protocol) return this.openedTotal.get(protocol) ?? 0;
+    let n = 0;
+    for (const total of this.openedTotal.values()) n += total;
+    return n;
+  }
+
   /** Ends every open stream with SERVICE_UNAVAILABLE (clients subscribe again elsewhere), and refuses new ones. */
   endAll(): void {
     this.closing = true;
@@ -176,6 +190,7 @@ export class Operations<C extends object> {
   /** @internal OperationStream's bookkeeping. */
   opened(stream: OperationStream<C>): void {
     this.open.add(stream);
+    this.openedTotal.set(stream.protocol, (this.openedTotal.get(stream.protocol) ?? 0) + 1);
     this.metrics.opened(stream.protocol);
   }
 

@@ -35,6 +35,8 @@ export interface SubscriptionServer {
   end(): Promise<void>;
   /** Open subscription streams, of one protocol or all. */
   count(protocol?: Protocol): number;
+  /** Subscription streams opened since it started (never decreases), of one protocol or all: see Operations.started. */
+  started(protocol?: Protocol): number;
 }
 
 /** How long shutting down waits for the last events of ended streams to be written. */
@@ -76,5 +78,6 @@ export function createSubscriptionServer<C extends object>(options: Subscription
       return ending;
     },
     count: (protocol) => operations.count(protocol),
+    started: (protocol) => operations.started(protocol),
   };
 }

@@ -52,12 +52,20 @@ async function subscribe(
   variables: Record<string, unknown>,
   headers: Record<string, string>,
 ): Promise<Received & { close(): void }> {
+  const started = orders.subgraph.streams!.started(protocol);
+  let stream: Received & { close(): void };
   if (protocol === 'sse') {
-    const stream = await SseSubscription.open(orders.url, { query, variables }, headers);
-    expect(stream.contentType).toContain('text/event-stream');
-    return stream;
+    const sse = await SseSubscription.open(orders.url, { query, variables }, headers);
+    expect(sse.contentType).toContain('text/event-stream');
+    stream = sse;
+  } else {
+    stream = new WsSubscription(wsClient(orders.url, headers.authorization ? { authorization: headers.authorization } : {}), { query, variables });
   }
-  return new WsSubscription(wsClient(orders.url, headers.authorization ? { authorization: headers.authorization } : {}), { query, variables });
+  // Neither protocol acknowledges a subscription: wait until the server has registered it (or answered it, if it
+  // refused), so a change the test makes next is in it (under load the change could otherwise commit first, and
+  // rightly not be sent).
+  await waitFor(() => orders.subgraph.streams!.started(protocol) > started || stream.results.length > 0 || stream.done, 'the subscription to be registered');
+  return stream;
 }
 
 describe.each(['sse', 'ws'] as const)('orderUpdated over %s', (protocol) => {
