@@ -323,7 +323,9 @@ export const configObjectSchema = z
       .int()
       .min(1)
       .default(25)
-      .describe('Gateway: most subscriptions one viewer may hold open at once on one gateway process; one more is refused with RATE_LIMITED.'),
+      .describe(
+        'Gateway: most subscriptions one viewer may hold open at once, counted in Redis across every gateway replica on it (by each process alone while Redis is unreachable); one more is refused with RATE_LIMITED.',
+      ),
     TRUST_PROXY: z
       .string()
       .default('')

@@ -31,10 +31,11 @@ import { subscriptionMetrics } from './metrics.ts';
 import { acceptsMultipartSubscription, writeMultipart } from './multipart.ts';
 import type { SubscriptionPlan, SubscriptionPlanner } from './planner.ts';
 import { UpstreamClients, type UpstreamFailure } from './upstream.ts';
+import { createViewerCap } from './viewer-cap.ts';
 
 type SubscriptionSettings = Pick<
   Config,
-  'SUBSCRIPTION_HEARTBEAT_MS' | 'SUBSCRIPTION_QUEUE_MAX' | 'SUBSCRIPTIONS_PER_VIEWER' | 'MAX_QUERY_TOKENS' | 'production'
+  'SUBSCRIPTION_HEARTBEAT_MS' | 'SUBSCRIPTION_QUEUE_MAX' | 'SUBSCRIPTIONS_PER_VIEWER' | 'MAX_QUERY_TOKENS' | 'REDIS_URL' | 'QUEUE_PREFIX' | 'production'
 >;
 
 export interface GatewaySubscriptionDeps {
@@ -162,7 +163,8 @@ function requestOf(req: Parameters<RequestHandler>[0]): { query?: unknown; opera
 export function createGatewaySubscriptions(deps: GatewaySubscriptionDeps): GatewaySubscriptions {
   const { config, logger, planner } = deps;
   const upstream = new UpstreamClients({ heartbeatMs: config.SUBSCRIPTION_HEARTBEAT_MS, logger });
-  const perViewer = new Map<string, number>();
+  // SUBSCRIPTIONS_PER_VIEWER across every gateway replica on the same Redis (gateway/subscriptions/viewer-cap.ts).
+  const cap = createViewerCap(config, logger);
 
   const operations: Operations<GatewayContext> = new Operations<GatewayContext>({
     subgraph: 'gateway',
@@ -193,15 +195,6 @@ export function createGatewaySubscriptions(deps: GatewaySubscriptionDeps): Gatew
       );
     const limit = deps.limits.check(args.schema, args.document, (args.variableValues as Record<string, unknown> | undefined) ?? {}, operationName);
     if (limit) return refuse(limit);
-    const held = perViewer.get(viewer.id) ?? 0;
-    if (held >= config.SUBSCRIPTIONS_PER_VIEWER) {
-      subscriptionMetrics.refused.inc({ reason: 'per_viewer' });
-      return refuse(
-        rateLimited(`Too many open subscriptions: at most ${config.SUBSCRIPTIONS_PER_VIEWER} per viewer; end one first`, {
-          limit: config.SUBSCRIPTIONS_PER_VIEWER,
-        }),
-      );
-    }
     let plan: SubscriptionPlan;
     try {
       plan = planner.plan(args.document, operationName);
@@ -224,7 +217,15 @@ export function createGatewaySubscriptions(deps: GatewaySubscriptionDeps): Gatew
     for (const name of plan.primary.variableUsages ?? []) if (name in given) variables[name] = given[name];
     const context = args.contextValue as GatewayContext;
 
-    perViewer.set(viewer.id, held + 1);
+    const place = await cap.take(viewer.id);
+    if (!place) {
+      subscriptionMetrics.refused.inc({ reason: 'per_viewer' });
+      return refuse(
+        rateLimited(`Too many open subscriptions: at most ${config.SUBSCRIPTIONS_PER_VIEWER} per viewer; end one first`, {
+          limit: config.SUBSCRIPTIONS_PER_VIEWER,
+        }),
+      );
+    }
     // The subgraph subscription's unsubscribe, once made.
     const upstreamSubscription: { dispose?: () => void } = {};
     let released = false;
@@ -238,9 +239,7 @@ export function createGatewaySubscriptions(deps: GatewaySubscriptionDeps): Gatew
         if (released) return;
         released = true;
         upstreamSubscription.dispose?.();
-        const left = (perViewer.get(viewer.id) ?? 1) - 1;
-        if (left > 0) perViewer.set(viewer.id, left);
-        else perViewer.delete(viewer.id);
+        place.release();
       },
     });
     upstreamSubscription.dispose = upstream.subscribe(
@@ -425,6 +424,7 @@ export function createGatewaySubscriptions(deps: GatewaySubscriptionDeps): Gatew
         await new Promise((resolve) => setImmediate(resolve));
         await ws.close();
         await upstream.close();
+        await cap.close();
       })();
       return ending;
     },

@@ -159,6 +159,48 @@ describe('limits of subscribing through the gateway', () => {
     for (const stream of open) stream.close();
   });
 
+  it('holds a viewer to SUBSCRIPTIONS_PER_VIEWER across gateway replicas on the same Redis, and frees a place when a stream ends', async () => {
+    // A second gateway replica: the stack's settings (its Redis and QUEUE_PREFIX), the same subgraphs.
+    const replica = await startGateway(stack.config, 'subs-gateway-replica');
+    try {
+      const dave = await createUser(stack.gatewayUrl);
+      const id = await placeFor(dave);
+      const me = await stack.as(dave);
+      const operation = { query: ORDER_UPDATED, variables: { id } };
+      const open: Stream[] = [];
+      // Her places spread over both replicas: two on the stack's gateway, one on the replica.
+      for (const url of [stack.gatewayUrl, replica.url, stack.gatewayUrl]) {
+        const stream = await subscribe('sse', operation, me, url);
+        expect((await stream.next()).data.orderUpdated.status).toBe('PENDING');
+        open.push(stream);
+      }
+      // Each replica alone holds fewer than PER_VIEWER of hers, yet neither opens one more.
+      for (const url of [replica.url, stack.gatewayUrl]) {
+        const refused = await subscribe('ws', operation, me, url);
+        const event = await refused.next();
+        expect(event.errors?.map((e) => e.extensions?.code)).toEqual(['RATE_LIMITED']);
+        expect(event.data?.orderUpdated ?? null).toBeNull();
+      }
+      // The replica's stream ends: a place is free again, on either replica.
+      open.splice(1, 1)[0]!.close();
+      await expect
+        .poll(
+          async () => {
+            const stream = await subscribe('sse', operation, me, replica.url);
+            const event = await stream.next();
+            if (event.data?.orderUpdated) open.push(stream);
+            else await stream.ended;
+            return event.data?.orderUpdated?.status ?? event.errors?.[0]?.extensions?.code;
+          },
+          { timeout: 15_000, interval: 200 },
+        )
+        .toBe('PENDING');
+      for (const stream of open) stream.close();
+    } finally {
+      await replica.close();
+    }
+  });
+
   it.each(['ws', 'multipart'] as const)(
     "ends a %s stream with UNAUTHENTICATED when the subscriber's token expires, after the events before it",
     async (protocol) => {
