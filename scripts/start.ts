@@ -188,7 +188,9 @@ for (;;) {
         `Admin token for 24 h (Sandbox → Headers: Authorization: Bearer <token>; Bull Board: sign in at ${local(SERVICES.find((s) => s.name === 'workers')!)}/admin/login):`,
       );
       say(`  ${await devAdminToken(base)}`);
-      say(`A user's token: curl -s -X POST ${base}/auth/token -H 'content-type: application/json' -d '{"sub":"<user id>"}'`);
+      // The id is one createUser returned (README, steps 1 and 2): a token for any other sub signs in no one, and `me` is null.
+      say(`A user's token, USER_ID being the id createUser returned (README, "Use it from your app"):`);
+      say(`  curl -s -X POST ${base}/auth/token -H 'content-type: application/json' -d "{\\"sub\\": \\"$USER_ID\\"}"`);
     } else {
       say(`Sign in with tokens from your identity provider (AUTH_JWKS_URL=${config.AUTH_JWKS_URL}).`);
     }
