@@ -42,6 +42,19 @@ export interface SubscriptionServer {
 /** How long shutting down waits for the last events of ended streams to be written. */
 const END_GRACE_MS = 3000;
 
+/**
+ * Shutting down a server's subscriptions (a subgraph's or the gateway's): ends every open stream with
+ * SERVICE_UNAVAILABLE (so clients subscribe again elsewhere), waits a little for those last results to go out, then
+ * closes the WebSockets.
+ */
+export async function endStreams<C extends object>(operations: Operations<C>, ws: { close(): Promise<void> }): Promise<void> {
+  operations.endAll();
+  await operations.drained(END_GRACE_MS);
+  // The ended streams' last results reach the sockets in the promise jobs after that: then the close frames follow them.
+  await new Promise((resolve) => setImmediate(resolve));
+  await ws.close();
+}
+
 /** GraphQL over SSE and graphql-ws for a subgraph schema, with the same resolvers and context as its queries. */
 export function createSubscriptionServer<C extends object>(options: SubscriptionServerOptions<C>): SubscriptionServer {
   const operations = new Operations<C>({ subgraph: options.subgraph, perEvent: options.perEvent, production: options.production, logger: options.logger });
@@ -68,13 +81,7 @@ export function createSubscriptionServer<C extends object>(options: Subscription
       server.on('upgrade', ws.upgrade);
     },
     end() {
-      ending ??= (async () => {
-        operations.endAll();
-        await operations.drained(END_GRACE_MS);
-        // The ended streams' last results reach the sockets in the promise jobs after that: then the close frames follow them.
-        await new Promise((resolve) => setImmediate(resolve));
-        await ws.close();
-      })();
+      ending ??= endStreams(operations, ws);
       return ending;
     },
     count: (protocol) => operations.count(protocol),

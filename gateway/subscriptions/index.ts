@@ -22,6 +22,7 @@ import type { Logger } from '../../common/logger.ts';
 import { Operations, type Protocol } from '../../common/subscriptions/operations.ts';
 import { acceptsEventStream, sseHandler, writable } from '../../common/subscriptions/sse.ts';
 import { EventStream, SlowSubscriberError } from '../../common/subscriptions/stream.ts';
+import { endStreams } from '../../common/subscriptions/server.ts';
 import { wsServer } from '../../common/subscriptions/ws.ts';
 import type { GatewayContext } from '../data-source.ts';
 import { checkOperation, type Safelist } from '../door/safelist.ts';
@@ -73,9 +74,6 @@ interface UpstreamEvent {
   /** When it reached the gateway (performance.now()). */
   received: number;
 }
-
-/** How long shutting down waits for the last events of ended streams to be written. */
-const END_GRACE_MS = 3000;
 
 const resume = 'subscribe again (orderUpdates: with after, the cursor of the last update received)';
 
@@ -418,11 +416,7 @@ export function createGatewaySubscriptions(deps: GatewaySubscriptionDeps): Gatew
     },
     end() {
       ending ??= (async () => {
-        operations.endAll();
-        await operations.drained(END_GRACE_MS);
-        // The ended streams' last results reach the sockets in the promise jobs after that: then the close frames follow them.
-        await new Promise((resolve) => setImmediate(resolve));
-        await ws.close();
+        await endStreams(operations, ws);
         await upstream.close();
         await cap.close();
       })();
