@@ -1,4 +1,5 @@
 import { loadConfig, type Config } from './config.ts';
+import { databaseUrlOf } from './databases.ts';
 import { connect, type Database } from './db.ts';
 import { onShutdown } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -18,7 +19,8 @@ export async function runSubgraph(module: SubgraphModule): Promise<void> {
   const config = loadConfig();
   const tracing = await startTracing(name, config.OTEL_EXPORTER_OTLP_ENDPOINT);
   const logger = createLogger(name, config.LOG_LEVEL);
-  const database = connect(config.DATABASE_URL);
+  // Its own database (<NAME>_DATABASE_URL), DATABASE_URL unless set.
+  const database = connect(databaseUrlOf(config, name));
   const create = await module.load();
   const subgraph = await create({ db: database.db, config, logger });
   // config.ts declares every module's port setting (a number).

@@ -20,6 +20,8 @@ export interface SubgraphModule {
   readonly portSetting: `${string}_PORT`;
   /** The setting holding its /graphql URL, e.g. `USERS_URL` (default `http://127.0.0.1:<port>/graphql`). */
   readonly urlSetting: `${string}_URL`;
+  /** The setting holding its database's URL, e.g. `USERS_DATABASE_URL` (default DATABASE_URL; common/databases.ts). */
+  readonly databaseSetting: `${string}_DATABASE_URL`;
   /** The port setting's default, also the routing URL's port in supergraph.yaml. */
   readonly defaultPort: number;
   /** Absolute path of its SDL (schema.graphql). */
@@ -67,6 +69,7 @@ declare const code: unique symbol;
 export type DefinedSubgraph<F extends SubgraphFacts, C extends SubgraphCode> = F & {
   readonly portSetting: `${Uppercase<F['name']>}_PORT`;
   readonly urlSetting: `${Uppercase<F['name']>}_URL`;
+  readonly databaseSetting: `${Uppercase<F['name']>}_DATABASE_URL`;
   readonly schemaFile: string;
   readonly pgSchema: F['name'];
   load(): Promise<SubgraphFactory>;
@@ -99,7 +102,7 @@ async function exported<T>(load: () => Promise<object>, name: string, subgraph: 
 /**
  * A subgraph's module.ts:
  * `export default defineSubgraph(import.meta.url, { name, defaultPort, jobs }, { server: () => import('./server.js') })`.
- * From the name: the settings `<NAME>_PORT` and `<NAME>_URL`, the PostgreSQL schema, and
+ * From the name: the settings `<NAME>_PORT`, `<NAME>_URL` and `<NAME>_DATABASE_URL`, the PostgreSQL schema, and
  * the exports to take from server.ts (`create<Name>Subgraph`) and db.ts (`<name>Outbox`);
  * the SDL is the schema.graphql next to the module.
  */
@@ -114,6 +117,7 @@ export function defineSubgraph<const F extends SubgraphFacts, const C extends Su
     ...facts,
     portSetting: `${setting}_PORT`,
     urlSetting: `${setting}_URL`,
+    databaseSetting: `${setting}_DATABASE_URL`,
     schemaFile: fileURLToPath(new URL('./schema.graphql', moduleUrl)),
     pgSchema: name,
     load: () => exported<SubgraphFactory>(server, `create${name.charAt(0).toUpperCase()}${name.slice(1)}Subgraph`, name),

@@ -1,15 +1,18 @@
-// npm run backup -- dump | upload [--force] | list [--json] | restore <file> [--database <url>] [--clean]
+// npm run backup -- dump | upload [--force] | list [--json] | restore <file> [--label <database>] [--database <url>] [--clean]
+// dump: one dump of every distinct database (DATABASE_URL and each <NAME>_DATABASE_URL).
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../common/config.ts';
+import { distinctDatabaseUrls } from '../common/databases.ts';
 import { connect } from '../common/db.ts';
+import { SUBGRAPH_NAMES } from './catalog.ts';
 import { createLogger } from '../common/logger.ts';
 import { BadBackupError } from '../workers/backup/archive.ts';
 import { listArchives, listDumps, utcDay } from '../workers/backup/files.ts';
 import { PgToolError } from '../workers/backup/pg.ts';
 import { restoreBackup } from '../workers/backup/restore.ts';
-import { BackupService } from '../workers/backup/service.ts';
+import { backupLabels, BackupService } from '../workers/backup/service.ts';
 
-const USAGE = 'usage: npm run backup -- dump | upload [--force] | list [--json] | restore <file> [--database <url>] [--clean]';
+const USAGE = 'usage: npm run backup -- dump | upload [--force] | list [--json] | restore <file> [--label <database>] [--database <url>] [--clean]';
 
 class UsageError extends Error {}
 
@@ -36,6 +39,7 @@ async function main(): Promise<void> {
         force: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         database: { type: 'string' },
+        label: { type: 'string' },
         clean: { type: 'boolean', default: false },
       },
     });
@@ -46,13 +50,20 @@ async function main(): Promise<void> {
     fail(command, new UsageError(`${(error as Error).message}; ${USAGE}`));
   }
   const config = loadConfig();
+  // Every distinct database: each subgraph's own when it has one (common/databases.ts).
+  const databaseUrls = distinctDatabaseUrls(config, SUBGRAPH_NAMES);
   const logger = createLogger('backup', process.env.LOG_LEVEL ?? 'warn');
 
   if (command === 'restore') {
     const [file, ...extra] = args.positionals;
     if (!file || extra.length > 0) fail(command, new UsageError(`restore takes one file; ${USAGE}`));
+    const { label } = args.values;
+    // Into the database the label names (as this configuration labels them), unless --database says where.
+    const labelled = label === undefined ? config.DATABASE_URL : backupLabels(databaseUrls).find((d) => d.label === label)?.url;
+    const databaseUrl = args.values.database ?? labelled;
+    if (!databaseUrl) fail(command, new UsageError(`no database of this configuration is labelled ${label}: pass --database <url>; ${USAGE}`));
     try {
-      const result = await restoreBackup({ file, databaseUrl: args.values.database ?? config.DATABASE_URL, clean: args.values.clean });
+      const result = await restoreBackup({ file, databaseUrl, label, clean: args.values.clean });
       console.log(`restored ${result.dump}${result.archive ? ` (newest dump in ${result.archive})` : ''} into ${result.database}: ${result.tables} tables`);
     } catch (error) {
       fail(command, error);
@@ -63,11 +74,10 @@ async function main(): Promise<void> {
   if (args.positionals.length > 0) fail(command, new UsageError(`unexpected argument "${args.positionals[0]}"; ${USAGE}`));
 
   const database = connect(config.DATABASE_URL, { max: 2 });
-  const service = new BackupService(config, database.db, logger);
+  const service = new BackupService(config, database.db, logger, databaseUrls);
   try {
     if (command === 'dump') {
-      const dump = await service.dump();
-      console.log(`dump ${dump.path} (${human(dump.size)}, sha256 ${dump.sha256})`);
+      for (const dump of await service.dumpAll()) console.log(`dump ${dump.path} (${human(dump.size)}, sha256 ${dump.sha256})`);
     } else if (command === 'upload') {
       const day = utcDay(new Date());
       const attempt = await service.upload({ day, force: args.values.force });

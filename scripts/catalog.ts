@@ -160,12 +160,15 @@ export const PROCESSES: readonly Process[] = [
   },
 ];
 
+/** The subgraphs' names, in start order: each may have a database of its own (`<NAME>_DATABASE_URL`, common/databases.ts). */
+export const SUBGRAPH_NAMES: readonly string[] = PROCESSES.filter((p) => p.role === 'subgraph').map((p) => p.name);
+
 /** One-off commands: the migrations, run before any process starts (compose's migrate service, the Kubernetes Job and init container). */
 export const MIGRATE = {
   name: 'migrate',
   role: 'task',
   source: 'scripts/migrate.ts',
-  description: 'applies the database migrations (`--wait`: waits until they are applied, applying none)',
+  description: 'applies the database migrations to every distinct database (`--wait`: waits until they are applied, applying none)',
   needs: ['DATABASE_URL'],
 } as const;
 

@@ -11,8 +11,9 @@
 import { createServer } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { loadConfig, type Config } from '../common/config.ts';
+import { databaseName, distinctDatabaseUrls } from '../common/databases.ts';
 import { migrateDatabase } from '../common/db.ts';
-import { launcherProcesses } from './catalog.ts';
+import { launcherProcesses, SUBGRAPH_NAMES } from './catalog.ts';
 import { CompositionError, PROJECT_ROOT, SUPERGRAPH_CONFIG, supergraphStatus } from './compose.ts';
 import { createPrefixer, readableLines } from './launcher/log-lines.ts';
 import { ensureWebBuilt, WEB_MANIFEST } from './web-example.ts';
@@ -120,12 +121,16 @@ const prefixer = createPrefixer([LAUNCHER, ...SERVICES.map((s) => s.name)], Bool
 const say = (line: string) => console.log(prefixer.prefix(LAUNCHER, line));
 
 await checkPorts(config, SERVICES);
-try {
-  await migrateDatabase(config.DATABASE_URL);
-} catch (error) {
-  fail(`cannot migrate the database at DATABASE_URL: ${(error as Error).message}`);
+// Every distinct database: DATABASE_URL and any subgraph's own <NAME>_DATABASE_URL.
+for (const url of distinctDatabaseUrls(config, SUBGRAPH_NAMES)) {
+  const which = url === config.DATABASE_URL ? 'DATABASE_URL' : `${databaseName(url)} at ${new URL(url).host}`;
+  try {
+    await migrateDatabase(url);
+  } catch (error) {
+    fail(`cannot migrate the database at ${which}: ${(error as Error).message}`);
+  }
+  say(`database ${databaseName(url)} is migrated`);
 }
-say(`database ${new URL(config.DATABASE_URL).pathname.slice(1)} is migrated`);
 checkSupergraph(config);
 say(`${config.SUPERGRAPH_PATH} matches subgraphs/index.ts and the subgraph schemas`);
 if (config.ingestKeyGenerated) say(`INGEST_API_KEY is not set: every service uses ${config.INGEST_API_KEY} for this run`);

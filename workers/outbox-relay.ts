@@ -1,5 +1,6 @@
 import type { Job, Queue } from 'bullmq';
 import { asc, inArray, isNull, sql } from 'drizzle-orm';
+import { getTableConfig } from 'drizzle-orm/pg-core';
 import type { Config } from '../common/config.ts';
 import type { DbHandle } from '../common/db.ts';
 import type { Logger } from '../common/logger.ts';
@@ -16,8 +17,22 @@ export async function loadOutboxes(): Promise<OutboxTable[]> {
   return Promise.all(SUBGRAPHS.flatMap((s) => ('outbox' in s ? [s.outbox()] : [])));
 }
 
+/** The subgraph an outbox belongs to: the one whose PostgreSQL schema holds it (each subgraph's schema is named after it). */
+export function outboxOwner(table: OutboxTable): string {
+  const schema = getTableConfig(table).schema;
+  const owner = SUBGRAPHS.find((s) => s.pgSchema === schema);
+  if (!owner) throw new Error(`no subgraph owns the outbox ${schema ?? ''}.${getTableConfig(table).name}`);
+  return owner.name;
+}
+
+/** Where an outbox's rows are read and marked: the database of the subgraph that writes them. */
+export type OutboxDatabase = (table: OutboxTable) => DbHandle;
+
 export interface OutboxRelayOptions {
+  /** The database of every outbox, unless `dbOf` says otherwise. */
   db: DbHandle;
+  /** Each outbox's database (its owner's, when subgraphs have databases of their own). Default `db` for all. */
+  dbOf?: OutboxDatabase;
   queues: QueueSet;
   /** The producer connection behind `queues`: while it is not ready the relay leaves rows where they are. */
   redis: RedisConnection;
@@ -52,6 +67,9 @@ export function addOutboxJob(queue: Queue, row: Pick<OutboxRow, 'queue' | 'name'
  * unpublished and is tried again on the next poll. A NOTIFY on OUTBOX_CHANNEL
  * only wakes the relay early; polling every OUTBOX_POLL_MS is what guarantees
  * delivery. The same row published twice adds one job (same job id).
+ * Each outbox is read in its owner's database (`dbOf`), in a transaction of
+ * its own: no transaction spans two subgraphs' databases; the relay listens
+ * on each distinct database.
  */
 export class OutboxRelay {
   private tables?: readonly OutboxTable[];
@@ -60,7 +78,7 @@ export class OutboxRelay {
   private loop?: Promise<void>;
   private wake?: () => void;
   private woken = false;
-  private unlisten?: () => Promise<void>;
+  private readonly unlistens: (() => Promise<void>)[] = [];
   private lastErrorLog = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {
@@ -68,17 +86,32 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 100;
   }
 
-  /** Starts polling (and listening for wake-ups) in the background. */
+  /** Starts polling (and listening for wake-ups on each outbox's database) in the background. */
   start(): this {
     this.loop ??= this.run();
-    this.options.db.sql
-      .listen(OUTBOX_CHANNEL, () => this.poke())
-      .then((listening) => {
-        if (this.stopped) return listening.unlisten();
-        this.unlisten = listening.unlisten;
-      })
-      .catch((error) => this.options.logger.warn({ err: error }, 'outbox relay cannot LISTEN; polling only'));
+    void this.listen();
     return this;
+  }
+
+  private dbOf(table: OutboxTable): DbHandle {
+    return this.options.dbOf?.(table) ?? this.options.db;
+  }
+
+  private async listen(): Promise<void> {
+    try {
+      this.tables ??= await loadOutboxes();
+    } catch (error) {
+      return this.options.logger.warn({ err: error }, 'outbox relay cannot LISTEN; polling only');
+    }
+    for (const handle of new Set(this.tables.map((table) => this.dbOf(table)))) {
+      handle.sql
+        .listen(OUTBOX_CHANNEL, () => this.poke())
+        .then((listening) => {
+          if (this.stopped) return listening.unlisten();
+          this.unlistens.push(listening.unlisten);
+        })
+        .catch((error) => this.options.logger.warn({ err: error }, 'outbox relay cannot LISTEN; polling only'));
+    }
   }
 
   /** Wakes the relay before its next poll. */
@@ -103,7 +136,8 @@ export class OutboxRelay {
 
   /** Publishes up to batchSize rows of one outbox in one transaction; `more` when a full batch went out. */
   async publishBatch(table: OutboxTable): Promise<{ published: number; more: boolean }> {
-    const { db, queues, redis, config } = this.options;
+    const { queues, redis, config } = this.options;
+    const db = this.dbOf(table);
     // A producer connection that is not ready would make BullMQ wait for it while we hold row locks.
     if (!isRedisReady(redis)) return { published: 0, more: false };
     return db.db.transaction(async (tx) => {
@@ -164,7 +198,6 @@ export class OutboxRelay {
     this.stopped = true;
     this.wake?.();
     await this.loop;
-    await this.unlisten?.().catch(() => {});
-    this.unlisten = undefined;
+    await Promise.all(this.unlistens.splice(0).map((unlisten) => unlisten().catch(() => {})));
   }
 }

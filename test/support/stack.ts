@@ -17,7 +17,10 @@ export const TEST_SERVICE_KEY = 'test-stack-service-key';
 export type { SubgraphName };
 
 export interface Stack {
+  /** The stack's database (DATABASE_URL): every subgraph's, but those given databases of their own. */
   db: TestDatabase;
+  /** The subgraphs' own databases (StackOptions.databases), each named in stack.config by its `<NAME>_DATABASE_URL`. */
+  databases: Partial<Record<SubgraphName, TestDatabase>>;
   config: Config;
   /** Each started subgraph's /graphql URL. */
   urls: Partial<Record<SubgraphName, string>>;
@@ -44,6 +47,11 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** The PostgreSQL cluster to create the stack's database in (e.g. a PrivatePostgres); default the shared one. */
   adminUrl?: string;
+  /**
+   * Subgraphs that get a database of their own: for each, the cluster (an admin URL, e.g. a PrivatePostgres's) to
+   * create it in. The subgraph connects to it, and stack.config names it in `<NAME>_DATABASE_URL`.
+   */
+  databases?: Partial<Record<SubgraphName, string>>;
 }
 
 /**
@@ -52,6 +60,22 @@ export interface StackOptions {
  */
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
   const db = await createTestDatabase(label, options.adminUrl);
+  const own: Partial<Record<SubgraphName, TestDatabase>> = {};
+  const ownSettings: Record<string, string> = {};
+  const dropAll = async () => {
+    for (const database of [db, ...Object.values(own)]) await database.drop().catch(() => {});
+  };
+  try {
+    for (const { name, databaseSetting } of SUBGRAPHS) {
+      const adminUrl = options.databases?.[name];
+      if (!adminUrl) continue;
+      own[name] = await createTestDatabase(`${label}_${name}`, adminUrl);
+      ownSettings[databaseSetting] = own[name].url;
+    }
+  } catch (error) {
+    await dropAll();
+    throw error;
+  }
   const identity = await startTestIdentity();
   const logger = createLogger(label, process.env.LOG_LEVEL ?? 'silent');
   // One ingest key and one service key for every service of the stack (unset, each would generate its own).
@@ -70,6 +94,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     BACKUP_DUMP_EVERY_MS: '0',
     RATE_LIMIT_PER_MINUTE: '0',
     ...identity.env,
+    ...ownSettings,
     ...options.env,
   };
   const closers: (() => Promise<void>)[] = [() => identity.close()];
@@ -80,7 +105,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   try {
     for (const { name, urlSetting, load } of SUBGRAPHS) {
       const create = await load();
-      const handle: DbHandle = connect(db.url, { onQuery: (query) => statements[name].push(query) });
+      const handle: DbHandle = connect(own[name]?.url ?? db.url, { onQuery: (query) => statements[name].push(query) });
       const subgraph = await create({ db: handle.db, config: parseConfig(baseEnv), logger: logger.child({ subgraph: name }) });
       // Its subscriptions' WebSockets too (orders).
       const http: Listening = await listenSubgraph(subgraph, 0);
@@ -93,7 +118,8 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       urls[name] = `${http.url}/graphql`;
       env[urlSetting] = urls[name]!;
     }
-    const config = parseConfig(env);
+    // The subgraphs' own database settings kept (config.ts may not declare them all).
+    const config = { ...parseConfig(env), ...ownSettings } as Config;
     const gateway = await createGateway({ config, logger: logger.child({ service: 'gateway' }) });
     // Its subscriptions' WebSockets too.
     const gatewayHttp = await listenGateway(gateway, 0);
@@ -104,6 +130,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     const admin = await identity.headers(`admin-${label}`, ['admin']);
     return {
       db,
+      databases: own,
       config,
       urls,
       gatewayUrl: `${gatewayHttp.url}/graphql`,
@@ -118,6 +145,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       service: { [SERVICE_KEY_HEADER]: TEST_SERVICE_KEY },
       async close() {
         for (const close of closers) await close();
+        for (const database of Object.values(own)) await database.drop();
         await db.drop();
         // Nothing of this stack's left in the shared Redis: its queues, schedulers' keys, APQ cache, and the keys of
         // anything the test ran under a prefix of its own derived from it (e.g. `<prefix>-board`). Only a test's own
@@ -127,7 +155,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     };
   } catch (error) {
     for (const close of closers) await close().catch(() => {});
-    await db.drop().catch(() => {});
+    await dropAll();
     throw error;
   }
 }

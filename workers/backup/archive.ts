@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import * as tar from 'tar';
 import { z } from 'zod';
-import { ARCHIVES, ensureDir, partialPath, sha256File, writeChecksum, type DumpFile } from './files.ts';
+import { ARCHIVES, dumpLabel, ensureDir, partialPath, sha256File, writeChecksum, type DumpFile } from './files.ts';
 
 /**
  * An archive is a tar of `manifest.json` (first) and the dumps it lists, flat.
@@ -100,13 +100,16 @@ export interface ExtractedDump {
 /**
  * Reads an archive in one pass: checks its structure, the manifest, and every
  * dump against the manifest's size and sha256, and writes the newest dump into
- * the folder `into`. Throws BadBackupError (one line) on any mismatch.
+ * the folder `into`: the newest of database `label` (a dump's name before its
+ * time), which may be left out when the archive holds one database's dumps.
+ * Throws BadBackupError (one line) on any mismatch.
  */
-export async function extractNewestDump(file: string, into: string): Promise<ExtractedDump> {
+export async function extractNewestDump(file: string, into: string, label?: string): Promise<ExtractedDump> {
   let manifest: Manifest | undefined;
   let newest: Manifest['dumps'][number] | undefined;
   const seen = new Map<string, { size: number; sha256: string }>();
   let problem: string | undefined;
+  let choice: string | undefined;
   const writes: Promise<unknown>[] = [];
   const where = basename(file);
   try {
@@ -130,7 +133,12 @@ export async function extractNewestDump(file: string, into: string): Promise<Ext
           entry.on('end', () => {
             try {
               manifest = manifestSchema.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-              newest = [...manifest.dumps].sort((a, b) => a.time.localeCompare(b.time) || a.name.localeCompare(b.name)).at(-1);
+              const labels = [...new Set(manifest.dumps.map((d) => dumpLabel(d.name)))];
+              const candidates = manifest.dumps.filter((d) => (label ?? labels[0]) === dumpLabel(d.name));
+              if (label === undefined && labels.length > 1)
+                choice = `${where} holds the dumps of ${labels.length} databases (${labels.join(', ')}): name the one to restore with --label`;
+              else if (candidates.length === 0) choice = `${where} holds no dump of ${label} (it holds ${labels.join(', ')})`;
+              else newest = [...candidates].sort((a, b) => a.time.localeCompare(b.time) || a.name.localeCompare(b.name)).at(-1);
             } catch {
               problem = `${MANIFEST} is not a valid manifest`;
             }
@@ -156,7 +164,7 @@ export async function extractNewestDump(file: string, into: string): Promise<Ext
     throw new BadBackupError(`${where} is not a readable archive (${(error as Error).message})`);
   }
   if (problem) throw new BadBackupError(`${where} is not a valid archive: ${problem}`);
-  if (!manifest || !newest) throw new BadBackupError(`${where} is not a valid archive: no ${MANIFEST}`);
+  if (!manifest) throw new BadBackupError(`${where} is not a valid archive: no ${MANIFEST}`);
   for (const dump of manifest.dumps) {
     const got = seen.get(dump.name);
     if (!got) throw new BadBackupError(`${where}: ${dump.name} is listed in the manifest but missing`);
@@ -165,5 +173,6 @@ export async function extractNewestDump(file: string, into: string): Promise<Ext
   }
   const extra = [...seen.keys()].filter((name) => !manifest!.dumps.some((d) => d.name === name));
   if (extra.length > 0) throw new BadBackupError(`${where}: ${extra[0]} is not listed in the manifest`);
+  if (choice || !newest) throw new BadBackupError(choice ?? `${where} is not a valid archive: no dump`);
   return { manifest, dump: newest, path: join(into, newest.name) };
 }

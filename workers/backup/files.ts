@@ -57,6 +57,11 @@ export function archiveName(label: string, day: string): string {
   return `${label}-${day}.tar`;
 }
 
+/** The label of the database a dump is of (its name before the time), or undefined for a name that is not a dump's. */
+export function dumpLabel(name: string): string | undefined {
+  return DUMP.exec(name)?.[1];
+}
+
 /** The start time encoded in a dump's name, or undefined for a name that is not a dump's. */
 export function dumpTime(name: string): Date | undefined {
   const stamp = DUMP.exec(name)?.[2];

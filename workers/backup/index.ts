@@ -33,6 +33,8 @@ export type BackupWorkerConfig = BackupConfig &
 export interface BackupWorkerDeps {
   config: BackupWorkerConfig;
   db: Database;
+  /** Every database to dump (default DATABASE_URL alone); the ledger is in `db`. */
+  databaseUrls?: readonly string[];
   /** A `worker` connection from common/redis.ts: the schedulers are set once Redis answers, however long that takes. */
   connection: RedisConnection;
   logger: Logger;
@@ -75,9 +77,9 @@ const kept = { removeOnComplete: { count: 500 }, removeOnFail: { count: 500 } };
  * replica upserts the same two schedulers, so there is still one dump per
  * interval and one upload job per cron tick, whichever replica runs it.
  */
-export function startBackups({ config, db, connection, logger }: BackupWorkerDeps) {
+export function startBackups({ config, db, databaseUrls, connection, logger }: BackupWorkerDeps) {
   const log = logger.child({ worker: backupsQueue.name });
-  const service = new BackupService(config, db, log);
+  const service = new BackupService(config, db, log, databaseUrls);
   const queue = new Queue(backupsQueue.name, { connection, prefix: config.QUEUE_PREFIX });
   queue.on('error', (error) => log.warn({ err: error }, 'backups queue error'));
   const unwatch = watchBackups(service);
@@ -99,8 +101,9 @@ export function startBackups({ config, db, connection, logger }: BackupWorkerDep
 
   const processor = async (job: Job): Promise<unknown> => {
     if (job.name === BACKUP_JOBS.dump) {
-      const dump = await service.dump();
-      return { name: dump.name, size: dump.size, sha256: dump.sha256 };
+      // Every database, in turn; the job's result names the first (DATABASE_URL's) and lists them all.
+      const dumps = (await service.dumpAll()).map((dump) => ({ name: dump.name, size: dump.size, sha256: dump.sha256 }));
+      return { ...dumps[0]!, dumps };
     }
     if (job.name === BACKUP_JOBS.upload) {
       const today = utcDay(new Date());

@@ -12,6 +12,8 @@ export interface RestoreOptions {
   file: string;
   /** The target database; created when missing. */
   databaseUrl: string;
+  /** For an archive holding several databases' dumps: the label of the one to restore (its dumps' names before the time). */
+  label?: string;
   /** Allow a target that already has tables: what the dump holds is dropped and recreated. */
   clean?: boolean;
 }
@@ -62,7 +64,7 @@ async function countTables(url: string): Promise<number> {
  * transaction (a failure leaves it as it was). Bad input throws BadBackupError
  * with a one-line message.
  */
-export async function restoreBackup({ file, databaseUrl, clean = false }: RestoreOptions): Promise<RestoreResult> {
+export async function restoreBackup({ file, databaseUrl, label, clean = false }: RestoreOptions): Promise<RestoreResult> {
   const info = await stat(file).catch(() => undefined);
   if (!info) throw new BadBackupError(`no such file: ${file}`);
   if (!info.isFile()) throw new BadBackupError(`not a file: ${file}`);
@@ -83,7 +85,7 @@ export async function restoreBackup({ file, databaseUrl, clean = false }: Restor
   const scratch = kind === 'archive' ? await mkdtemp(join(tmpdir(), 'junction-restore-')) : undefined;
   try {
     let dump = file;
-    if (scratch) dump = (await extractNewestDump(file, scratch)).path;
+    if (scratch) dump = (await extractNewestDump(file, scratch, label)).path;
     try {
       await pgRestoreList(dump);
     } catch (error) {

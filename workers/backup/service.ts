@@ -7,6 +7,7 @@ import { Breaker } from '../../common/breaker.ts';
 import type { Config } from '../../common/config.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
+import { databaseName } from '../../common/databases.ts';
 import { buildArchive } from './archive.ts';
 import { uploads, type UploadOutcome, type UploadRow } from './db.ts';
 import {
@@ -86,24 +87,52 @@ function describe(error: unknown): string {
   return e?.code && !String(e.message).includes(e.code) ? `${e.code}: ${e.message}` : String(e?.message ?? error);
 }
 
+/** A database backed up, and the label its dumps are named with. */
+export interface BackedUpDatabase {
+  url: string;
+  label: string;
+}
+
+/**
+ * The labels of `urls`' dumps: each database's name (made safe for a file
+ * name); a database whose name an earlier one already has (two clusters each
+ * with a `junction`) has its host and port added.
+ */
+export function backupLabels(urls: readonly string[]): BackedUpDatabase[] {
+  const names = urls.map((url) => databaseName(url));
+  return urls.map((url, i) => {
+    if (names.indexOf(names[i]!) === i) return { url, label: safeLabel(url) };
+    const { hostname, port } = new URL(url);
+    return { url, label: safeLabel(`postgres://x/${names[i]}_${hostname}_${port || '5432'}`) };
+  });
+}
+
 /**
  * Dumps, archives, uploads and prunes; shared by the BullMQ jobs and
- * `npm run backup`. The ledger (backups.uploads) keeps one row per UTC day;
+ * `npm run backup`. Every database given is dumped (each subgraph's, when
+ * they have their own: common/databases.ts), each under its own label; the
+ * day's archive holds the dumps of all of them. The ledger (backups.uploads) keeps one row per UTC day;
  * a day's upload runs inside a transaction holding that row's lock, so two
  * workers (or a worker and the command) never send twice.
  */
 export class BackupService implements BackupFacts {
   readonly dir: string;
+  /** The label of the first database (DATABASE_URL): the archive's name. */
   readonly label: string;
+  /** Every database dumped, the first DATABASE_URL. */
+  readonly databases: readonly BackedUpDatabase[];
   private readonly breaker: Breaker<[string, string, number], Answer>;
 
   constructor(
     private readonly config: BackupConfig,
     private readonly db: Database,
     private readonly logger: Logger,
+    /** The databases to dump; default DATABASE_URL alone. The ledger stays in `db` (DATABASE_URL's). */
+    databaseUrls: readonly string[] = [config.DATABASE_URL],
   ) {
     this.dir = config.BACKUP_DIR;
-    this.label = safeLabel(config.DATABASE_URL);
+    this.databases = backupLabels(databaseUrls.length > 0 ? databaseUrls : [config.DATABASE_URL]);
+    this.label = this.databases[0]!.label;
     const base = config.BACKUP_URL.replace(/\/+$/, '');
     this.breaker = new Breaker(
       // One attempt per call, no retries inside it: a retry is a later attempt of the upload job.
@@ -124,26 +153,33 @@ export class BackupService implements BackupFacts {
     );
   }
 
-  /** One `pg_dump -Fc` into BACKUP_DIR (temporary name, checksum, then rename), then a prune. */
-  async dump(signal?: AbortSignal): Promise<DumpFile> {
+  /** One dump of every database (in turn), each with its prune; the first failure fails the whole. */
+  async dumpAll(signal?: AbortSignal): Promise<DumpFile[]> {
+    const dumps: DumpFile[] = [];
+    for (const database of this.databases) dumps.push(await this.dump(signal, database));
+    return dumps;
+  }
+
+  /** One `pg_dump -Fc` of one database (default the first) into BACKUP_DIR (temporary name, checksum, then rename), then a prune. */
+  async dump(signal?: AbortSignal, database: BackedUpDatabase = this.databases[0]!): Promise<DumpFile> {
     const time = new Date();
-    const name = dumpName(this.label, time);
+    const name = dumpName(database.label, time);
     const path = join(this.dir, name);
     const temporary = partialPath(path);
     await ensureDir(this.dir);
     try {
-      await pgDump(this.config.DATABASE_URL, temporary, signal);
+      await pgDump(database.url, temporary, signal);
       const sha256 = await sha256File(temporary);
       const { size } = await stat(temporary);
       await writeChecksum(path, sha256);
       await rename(temporary, path);
-      this.logger.info({ dump: name, size, sha256 }, 'backup dump written');
+      this.logger.info({ dump: name, database: redact(database.url), size, sha256 }, 'backup dump written');
       await this.prune().catch((error) => this.logger.warn({ err: error }, 'backup prune failed'));
       return { name, path, size, sha256, time };
     } catch (error) {
       backupFailures.inc({ kind: 'dump' });
       await rm(temporary, { force: true }).catch(() => {});
-      this.logger.error({ err: error, database: redact(this.config.DATABASE_URL) }, 'backup dump failed');
+      this.logger.error({ err: error, database: redact(database.url) }, 'backup dump failed');
       throw error;
     }
   }

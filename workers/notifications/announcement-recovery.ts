@@ -10,7 +10,10 @@ import { batches, RecoverySweep, type SweepDependencies } from '../recovery-swee
 export const ANNOUNCEMENT_HORIZON_MS = 24 * 3600 * 1000;
 
 export interface AnnouncementRecoveryOptions extends SweepDependencies {
+  /** The database of every outbox, unless `dbOf` says otherwise. */
   db: Database;
+  /** Each outbox's database (its owner's: users' and orders' may live apart from notifications'). Default `db` for all. */
+  dbOf?: (table: OutboxTable) => Database;
   /** Tells which announced events are recorded as notifications. */
   repo: NotificationsRepository;
   /** NOTIFY_RECOVERY_MS, and the settings the events' job options are drawn from. */
@@ -42,6 +45,9 @@ export type AnnouncementRecovery = RecoverySweep<OutboxRow, 'requeued'>;
  * failures) stays in the failed set: running it again would fail again. Rows
  * older than the horizon are not read again, so no sweep reads the whole
  * history; docs/architecture.md ("Recovery sweeps") says what that leaves.
+ * The announcements are read from each outbox's own database and checked
+ * against the notifications' in a separate query: nothing here needs one
+ * transaction across the two.
  */
 export function announcementRecovery(options: AnnouncementRecoveryOptions): AnnouncementRecovery {
   const { db, repo, config } = options;
@@ -53,7 +59,7 @@ export function announcementRecovery(options: AnnouncementRecoveryOptions): Anno
       olderThan(table.publishedAt, config.NOTIFY_RECOVERY_MS),
       not(olderThan(table.publishedAt, horizonMs)),
     );
-    return pageAfter(db, table, { ordering: byKey(table.id), after: after === undefined ? null : [after], limit, where });
+    return pageAfter(options.dbOf?.(table) ?? db, table, { ordering: byKey(table.id), after: after === undefined ? null : [after], limit, where });
   };
   return new RecoverySweep<OutboxRow, 'requeued'>({
     ...options,

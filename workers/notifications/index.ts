@@ -1,6 +1,7 @@
 import type { Config } from '../../common/config.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
+import type { OutboxTable } from '../../common/outbox-table.ts';
 import type { QueueSet } from '../../common/queues.ts';
 import { notificationEventsQueue, notificationsQueue, notificationsRepository } from '../../subgraphs/notifications/module.ts';
 import { announcementRecovery } from './announcement-recovery.ts';
@@ -9,7 +10,10 @@ import { createEventsWorker } from './events.ts';
 import { deliveryRecovery } from './recovery.ts';
 
 export interface NotificationWorkersOptions {
+  /** The notifications subgraph's database. */
   db: Database;
+  /** Each outbox's database, for the announcement sweep (users' and orders' may be apart). Default `db` for all. */
+  outboxDb?: (table: OutboxTable) => Database;
   config: Config;
   /** The producer side of the queues (the events worker adds delivery jobs; the recovery sweeps queue lost jobs again). */
   queues: QueueSet;
@@ -31,7 +35,15 @@ export async function startNotificationWorkers(options: NotificationWorkersOptio
   const repo = await notificationsRepository(db);
   const redis = queues.connection;
   const recovery = deliveryRecovery({ repo, queue: queues.get(notificationsQueue.name), redis, config, logger }).start();
-  const announcements = announcementRecovery({ db, repo, queue: queues.get(notificationEventsQueue.name), redis, config, logger }).start();
+  const announcements = announcementRecovery({
+    db,
+    dbOf: options.outboxDb,
+    repo,
+    queue: queues.get(notificationEventsQueue.name),
+    redis,
+    config,
+    logger,
+  }).start();
   let closing: Promise<void> | undefined;
   return {
     events,

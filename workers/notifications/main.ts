@@ -1,22 +1,31 @@
 // Runs the notification workers alone (workers/index.ts runs them with every other worker).
 import { loadConfig } from '../../common/config.ts';
-import { connect } from '../../common/db.ts';
+import { Databases } from '../../common/databases.ts';
 import { onShutdown } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { QueueSet } from '../../common/queues.ts';
 import { closeRedis, createRedis } from '../../common/redis.ts';
+import notificationsModule from '../../subgraphs/notifications/module.ts';
+import { outboxOwner } from '../outbox-relay.ts';
 import { startNotificationWorkers } from './index.ts';
 
 const config = loadConfig();
 const logger = createLogger('notification-workers', config.LOG_LEVEL);
-const database = connect(config.DATABASE_URL);
+// Notifications' database, and each announcing subgraph's for its outbox.
+const databases = new Databases(config);
 const producer = createRedis(config.REDIS_URL, { role: 'producer', logger, name: 'notification-workers-producer' });
 const queues = new QueueSet(producer, config.QUEUE_PREFIX);
-const workers = await startNotificationWorkers({ db: database.db, config, queues, logger });
+const workers = await startNotificationWorkers({
+  db: databases.of(notificationsModule.name).db,
+  outboxDb: (table) => databases.of(outboxOwner(table)).db,
+  config,
+  queues,
+  logger,
+});
 logger.info({ prefix: config.QUEUE_PREFIX }, 'notification workers started');
 onShutdown(logger, async () => {
   await workers.close();
   await queues.close();
   await closeRedis(producer);
-  await database.close();
+  await databases.close();
 });

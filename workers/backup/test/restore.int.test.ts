@@ -11,8 +11,8 @@ import { createExternalApp } from '../../../external/server.ts';
 import type { ExternalState } from '../../../external/state.ts';
 import { runBackupCli, seedEveryTable, tableDigests } from '../../../test/support/backup.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/db.ts';
-import { BadBackupError } from '../archive.ts';
-import { checksumPath, listDumps } from '../files.ts';
+import { BadBackupError, buildArchive } from '../archive.ts';
+import { checksumPath, dumpLabel, listDumps } from '../files.ts';
 import { restoreBackup } from '../restore.ts';
 import { BackupService } from '../service.ts';
 
@@ -215,5 +215,32 @@ describe('restore', () => {
     expect(body.dumps.map((d) => d.name)).toEqual((await listDumps(dir)).map((d) => d.name));
     expect(body.archives).toHaveLength(1);
     expect(body.uploads.map((u) => u.outcome)).toEqual(['accepted', 'accepted']);
+  });
+});
+
+describe('several databases (a database per subgraph)', () => {
+  it('dumps each database, the archive holds both, and a restore names the one it wants with --label', async () => {
+    const second = await createTestDatabase('backup_second');
+    const dir2 = await mkdtemp(join(tmpdir(), 'jt-backups-two-'));
+    const env = { DATABASE_URL: source.url, BACKUP_DIR: dir2, BACKUP_URL: external.url };
+    const both = new BackupService(parseConfig(env), source.db, logger, [source.url, second.url]);
+    try {
+      await second.sql`insert into users.users (name, email) values ('Second', 'second@example.com')`;
+      const dumps = await both.dumpAll();
+      expect(dumps.map((d) => dumpLabel(d.name))).toEqual([source.name, second.name]);
+      expect((await listDumps(dir2)).map((d) => d.name).sort()).toEqual(dumps.map((d) => d.name).sort());
+      const archive = await buildArchive({ dir: dir2, name: `${both.label}-2026-12-08.tar`, database: both.label, day: '2026-12-08', dumps });
+
+      const target = newDatabase('second');
+      await expect(restoreBackup({ file: archive.path, databaseUrl: target })).rejects.toThrow(/holds the dumps of 2 databases .*--label/);
+      await expect(restoreBackup({ file: archive.path, databaseUrl: target, label: 'nowhere' })).rejects.toThrow(/holds no dump of nowhere/);
+      const restored = await restoreBackup({ file: archive.path, databaseUrl: target, label: second.name });
+      expect(restored.dump).toBe(dumps[1]!.name);
+      expect(await digestsOf(target)).toEqual(await tableDigests(second.sql));
+    } finally {
+      both.close();
+      await second.drop();
+      await rm(dir2, { recursive: true, force: true });
+    }
   });
 });
