@@ -3,6 +3,7 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { fileURLToPath } from 'node:url';
+import { databaseKey, databaseUrlOf, type DatabaseSettings } from './databases.ts';
 
 /** drizzle over postgres.js; `$client` is the pool itself (LISTEN needs it). */
 export type Database = PostgresJsDatabase & { $client: postgres.Sql };
@@ -141,4 +142,50 @@ export function listenConnection(sql: postgres.Sql, handlers: ListenHandlers): p
     onclose: () => handlers.onclose(),
   };
   return postgres(options);
+}
+
+/**
+ * A pool per distinct database, shared by the subgraphs whose tables live
+ * there: a process that touches several subgraphs' tables (the workers) asks
+ * for each subgraph's handle with `of(name)`, and gets the same one for every
+ * subgraph of one database.
+ */
+export class Databases {
+  private readonly handles = new Map<string, DbHandle>();
+
+  constructor(
+    private readonly settings: DatabaseSettings,
+    private readonly options: DbOptions = {},
+  ) {}
+
+  /** The handle of DATABASE_URL (the workers' own tables). */
+  get main(): DbHandle {
+    return this.at(this.settings.DATABASE_URL);
+  }
+
+  /** The handle of subgraph `name`'s database. */
+  of(name: string): DbHandle {
+    return this.at(databaseUrlOf(this.settings, name));
+  }
+
+  /** Every handle opened so far, one per distinct database. */
+  all(): DbHandle[] {
+    return [...this.handles.values()];
+  }
+
+  private at(url: string): DbHandle {
+    const key = databaseKey(url);
+    let handle = this.handles.get(key);
+    if (!handle) {
+      handle = connect(url, this.options);
+      this.handles.set(key, handle);
+    }
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    const handles = this.all();
+    this.handles.clear();
+    await Promise.all(handles.map((handle) => handle.close()));
+  }
 }

@@ -1,7 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import { createAuthenticator } from '../common/auth.ts';
 import { loadConfig, type Config } from '../common/config.ts';
-import { Databases, distinctDatabaseUrls } from '../common/databases.ts';
+import { distinctDatabaseUrls } from '../common/databases.ts';
+import { Databases } from '../common/db.ts';
 import { listen, onShutdown } from '../common/http.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import { startTracing } from '../common/tracing.ts';

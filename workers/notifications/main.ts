@@ -1,6 +1,6 @@
 // Runs the notification workers alone (workers/index.ts runs them with every other worker).
 import { loadConfig } from '../../common/config.ts';
-import { Databases } from '../../common/databases.ts';
+import { Databases } from '../../common/db.ts';
 import { onShutdown } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { QueueSet } from '../../common/queues.ts';
