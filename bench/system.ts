@@ -28,6 +28,8 @@ export interface SystemOptions {
   envOf?: Record<string, Record<string, string>>;
   /** Writes a CPU profile (`node --cpu-prof`) of each process into this directory when it stops. */
   profileDir?: string;
+  /** The PostgreSQL cluster to create the database in (e.g. a PrivatePostgres's adminUrl); default the shared one. */
+  adminUrl?: string;
 }
 
 export interface Service {
@@ -48,6 +50,8 @@ export interface System {
   startWorkers(env?: Record<string, string>): Promise<Service>;
   /** Stops one process (SIGTERM, its graceful shutdown) and waits for it to exit. */
   stop(name: string): Promise<void>;
+  /** Starts a process again (after it stopped or was killed) as it first started, once it answers its probe. */
+  restart(name: string): Promise<Service>;
   /** Peak resident memory (VmHWM) of a running process, in MiB. */
   peakRssMiB(name: string): number;
   /**
@@ -125,7 +129,7 @@ export async function redisServerPid(url: string): Promise<number | undefined> {
 
 export async function startSystem(label: string, options: SystemOptions = {}): Promise<System> {
   const dist = options.dist ?? join(ROOT, 'dist');
-  const db = await createTestDatabase(label);
+  const db = await createTestDatabase(label, options.adminUrl);
   const identity = await startTestIdentity();
   const prefix = `bench-${label}-${randomUUID().slice(0, 8)}`;
   const services = new Map<string, Service>();
@@ -161,7 +165,9 @@ export async function startSystem(label: string, options: SystemOptions = {}): P
     ...options.env,
   };
 
+  const started = new Map<string, { entry: string; health: string; extra: Record<string, string> }>();
   const spawnService = async (name: string, entry: string, health: string, extra: Record<string, string> = {}): Promise<Service> => {
+    started.set(name, { entry, health, extra });
     const profile = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `${name}.${Date.now()}.cpuprofile`] : [];
     const child = spawn(process.execPath, [...profile, join(dist, entry)], {
       cwd: dist,
@@ -182,6 +188,11 @@ export async function startSystem(label: string, options: SystemOptions = {}): P
     env,
     services,
     startWorkers: (extra = {}) => spawnService('workers', 'workers/index.js', '/ready', extra),
+    restart(name) {
+      const how = started.get(name);
+      if (!how) throw new Error(`${name} was never started`);
+      return spawnService(name, how.entry, how.health, how.extra);
+    },
     async stop(name) {
       const service = services.get(name);
       if (!service) return;
