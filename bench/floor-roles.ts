@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Job } from 'bullmq';
-import { parseConfig } from '../common/config.ts';
+import { parseConfig } from '../scripts/settings.ts';
 import { createLogger } from '../common/logger.ts';
 
 // Each role imports only what it uses (below, with import()): loading every library in every process would take seconds of CPU each.

@@ -1,5 +1,5 @@
 import CircuitBreaker from 'opossum';
-import type { Config } from './config.ts';
+import type { BaseConfig as Config } from './config.ts';
 import { ServiceUnavailableError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { counter, gauge, histogram } from './metrics.ts';

@@ -5,7 +5,7 @@ import { injectTraceHeaders } from '../common/tracing.ts';
 import { Pool } from 'undici';
 import type { Viewer } from '../common/auth.ts';
 import { Breaker, isOpenBreakerError, type BreakerConfig } from '../common/breaker.ts';
-import type { Config } from '../common/config.ts';
+import type { GatewayConfig as Config } from './settings.ts';
 import { ServiceUnavailableError } from '../common/errors.ts';
 import type { RequestIds } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';

@@ -1,10 +1,11 @@
-import { ConfigError, loadConfig } from '../common/config.ts';
+import { ConfigError } from '../common/config.ts';
 import { onShutdown } from '../common/http.ts';
 import { createLogger } from '../common/logger.ts';
 import { startTracing } from '../common/tracing.ts';
 import { createGateway, listenGateway } from './server.ts';
+import { gatewaySettings } from './settings.ts';
 
-const config = loadConfig();
+const config = gatewaySettings.load();
 const tracing = await startTracing('gateway', config.OTEL_EXPORTER_OTLP_ENDPOINT);
 const logger = createLogger('gateway', config.LOG_LEVEL);
 const gateway = await createGateway({ config, logger }).catch((error: unknown) => {

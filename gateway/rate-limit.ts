@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { viewerOf } from '../common/auth.ts';
-import type { Config } from '../common/config.ts';
+import type { GatewayConfig as Config } from './settings.ts';
 import type { Logger } from '../common/logger.ts';
 import { counter } from '../common/metrics.ts';
 import { closeRedis, createRedis } from '../common/redis.ts';

@@ -7,7 +7,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import { authenticate, createAuthenticator, viewerOf } from '../common/auth.ts';
-import type { Config } from '../common/config.ts';
+import type { GatewayConfig as Config } from './settings.ts';
 import { createErrorFormatter, errorLoggingPlugin } from '../common/errors.ts';
 import { traceRequests } from '../common/tracing.ts';
 import { createApp, idsOf, jsonErrors, listen, type Listening } from '../common/http.ts';

@@ -1,8 +1,8 @@
 // npm run backup -- dump | upload [--force] | list [--json] | restore <file> [--label <database>] [--database <url>] [--clean]
 // dump: one dump of every distinct database (DATABASE_URL and each <NAME>_DATABASE_URL).
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../common/config.ts';
 import { distinctDatabaseUrls } from '../common/databases.ts';
+import { backupSettings } from '../workers/backup/settings.ts';
 import { connect } from '../common/db.ts';
 import { SUBGRAPH_NAMES } from './catalog.ts';
 import { createLogger } from '../common/logger.ts';
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   } catch (error) {
     fail(command, new UsageError(`${(error as Error).message}; ${USAGE}`));
   }
-  const config = loadConfig();
+  const config = backupSettings.load();
   // Every distinct database: each subgraph's own when it has one (common/databases.ts).
   const databaseUrls = distinctDatabaseUrls(config, SUBGRAPH_NAMES);
   const logger = createLogger('backup', process.env.LOG_LEVEL ?? 'warn');

@@ -7,7 +7,7 @@
  * This file is data only: it imports no process's code, so the launcher and
  * the generators load no subgraph. test/catalog.test.ts checks it against the
  * code (every entry file exists, every subgraph of subgraphs/index.ts is here
- * with its port and URL settings, every setting named is one of common/config.ts).
+ * with its port and URL settings, every setting named is one some process reads).
  */
 
 /** What a process is: the roles decide its probes, grace period and where it runs. */
@@ -74,6 +74,19 @@ function subgraph(name: string, port: number, needs: readonly string[] = []): Pr
   };
 }
 
+/**
+ * The subgraphs of subgraphs/index.ts, in its order (test/catalog.test.ts holds
+ * them in step), with their default ports: the gateway reads their port and URL
+ * settings (USERS_PORT, USERS_URL, …) from here, knowing subgraphs by URL only.
+ */
+export const SUBGRAPH_PROCESSES = [
+  { name: 'users', port: 4001, needs: ['ENRICHMENT_URL'] },
+  { name: 'events', port: 4002, needs: ['EVENT_REGISTRY_URL'] },
+  { name: 'inventory', port: 4004, needs: [] },
+  { name: 'orders', port: 4003, needs: [] },
+  { name: 'notifications', port: 4005, needs: ['INGEST_API_KEY'] },
+] as const;
+
 /** Every long-running process, in start order: the gateway last, once everything it routes to is on its way. */
 export const PROCESSES: readonly Process[] = [
   {
@@ -90,12 +103,7 @@ export const PROCESSES: readonly Process[] = [
     publish: { ports: ['127.0.0.1:4010:4010'], why: 'Published on the loopback only, for chaos during demos (POST /_chaos/{service}).' },
     show: '{base}  (simulated partners; chaos at {base}/_chaos/{service})',
   },
-  // The subgraphs of subgraphs/index.ts, in its order (test/catalog.test.ts holds them in step).
-  subgraph('users', 4001, ['ENRICHMENT_URL']),
-  subgraph('events', 4002, ['EVENT_REGISTRY_URL']),
-  subgraph('inventory', 4004),
-  subgraph('orders', 4003),
-  subgraph('notifications', 4005, ['INGEST_API_KEY']),
+  ...SUBGRAPH_PROCESSES.map((s) => subgraph(s.name, s.port, s.needs)),
   {
     name: 'workers',
     role: 'workers',

@@ -4,21 +4,21 @@
  * test/boundaries.test.ts runs the same check in `npm test`, and feeds it
  * trees that break every rule.
  *
- *   common/           knows no domain: imports nothing outside common/ (one
- *                     exception: config.ts reads the subgraph list, for the
- *                     per-subgraph PORT/URL settings) and names no queue or subgraph
+ *   common/           knows no domain: imports nothing outside common/ and names
+ *                     no queue or subgraph
  *   subgraphs/<name>/ imports no other subgraph (only common/ and subgraphs/shared/)
  *   subgraphs/shared/ the contract between subgraphs: imports only common/
  *   workers/          use a subgraph only through its module.ts (or subgraphs/index.ts, subgraphs/shared/)
- *   gateway/          knows subgraphs only through subgraphs/index.ts
+ *   gateway/          knows subgraphs by URL only: imports common/ and the
+ *                     data-only catalog of processes (scripts/catalog.ts), no subgraph
  *   external/         the simulated partners: only common/
  *   subgraphs/index.ts and the module.ts files stay cheap: nothing they import
  *                     at start reaches server, database or queue code (that is
  *                     loaded with import() when used)
+ *   scripts/catalog.ts data only: imports nothing
  *   no import cycles  among static imports, type-only ones included; type-only
  *                     imports of common/ and of generated/ resolver types are
- *                     not counted (vocabulary: common/ is the bottom layer, and
- *                     only config.ts, by value, reads the list above it; the
+ *                     not counted (vocabulary: common/ is the bottom layer; the
  *                     generated types name the context and row types they map to)
  *
  * Test files (test/ folders, *.test.ts) are not checked: tests may reach inside;
@@ -49,8 +49,8 @@ export interface Violation {
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHECKED = ['common', 'gateway', 'subgraphs', 'workers', 'external', 'scripts', 'bench'];
 
-const isTestFile = (path: string) => /(^|\/)test\//.test(path) || path.endsWith('.test.ts') || /^subgraphs\/[^/]+\/codegen\.ts$/.test(path);
 const isVocabulary = (path: string) => path.startsWith('common/') || /\/generated\//.test(path);
+const isTestFile = (path: string) => /(^|\/)test\//.test(path) || path.endsWith('.test.ts') || /^subgraphs\/[^/]+\/codegen\.ts$/.test(path);
 
 /** Every checked source file under `root`, project-relative with '/' separators. */
 export function sourceFiles(root = ROOT): Map<string, string> {
@@ -132,6 +132,9 @@ function areaOf(path: string): string {
   return parts[1] === 'shared' ? 'subgraphs/shared' : `subgraph:${parts[1]}`;
 }
 
+/** The catalog of processes: data only, so the gateway and the launcher read it without loading any process's code. */
+const CATALOG = 'scripts/catalog.ts';
+
 const isModuleFace = (path: string) => /^subgraphs\/[^/]+\/module\.ts$/.test(path);
 
 /** Packages whose import at start would make the subgraph list costly. */
@@ -144,7 +147,6 @@ function allowed(from: string, edge: Import): string | undefined {
   if (source === target) return undefined;
   switch (source) {
     case 'common':
-      if (from === 'common/config.ts' && edge.target === 'subgraphs/index.ts' && !edge.dynamic) return undefined;
       return `common/ knows no domain: ${from} imports ${edge.target}`;
     case 'subgraphs/shared':
       return target === 'common' ? undefined : `subgraphs/shared/ imports only common/: ${from} imports ${edge.target}`;
@@ -155,9 +157,9 @@ function allowed(from: string, edge: Import): string | undefined {
       if (target.startsWith('subgraph:')) return `workers use a subgraph only through its module.ts: ${from} imports ${edge.target}`;
       return `workers/ do not import ${target}: ${from} imports ${edge.target}`;
     case 'gateway':
-      return target === 'common' || target === 'subgraphs/index'
+      return target === 'common' || edge.target === CATALOG
         ? undefined
-        : `the gateway knows subgraphs only through subgraphs/index.ts: ${from} imports ${edge.target}`;
+        : `the gateway knows subgraphs by URL only, through the catalog of processes (scripts/catalog.ts): ${from} imports ${edge.target}`;
     case 'external':
       return target === 'common' ? undefined : `external/ (the simulated partners) imports only common/: ${from} imports ${edge.target}`;
     default:
@@ -166,6 +168,7 @@ function allowed(from: string, edge: Import): string | undefined {
         if (target.startsWith('subgraph:')) return `no subgraph imports another: ${from} imports ${edge.target}`;
         return `a subgraph imports only common/ and subgraphs/shared/: ${from} imports ${edge.target}`;
       }
+      if (from === CATALOG) return `scripts/catalog.ts is data only: it imports ${edge.target}`;
       // scripts/, bench/ and root files may use anything.
       return undefined;
   }

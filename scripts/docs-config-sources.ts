@@ -1,10 +1,10 @@
 /**
- * The settings schemas the configuration page is written from. Today one
- * schema, common/config.ts's, holds every setting and every process reads and
- * checks all of it; when each process declares its own, list each here.
+ * The settings schemas the configuration page is written from: each process's
+ * and command's own (scripts/settings.ts lists them), each checked by its
+ * process alone.
  */
-import { configObjectSchema, parseConfig } from '../common/config.ts';
 import type { z } from 'zod';
+import { SETTINGS } from './settings.ts';
 
 /** One process's (or command's) settings: a zod object whose every setting has a description. */
 export interface SettingsSource {
@@ -16,5 +16,5 @@ export interface SettingsSource {
 }
 
 export function settingsSources(): Promise<SettingsSource[]> {
-  return Promise.resolve([{ name: 'every process (common/config.ts)', schema: configObjectSchema, parse: (env) => parseConfig(env) }]);
+  return Promise.resolve(SETTINGS.map((s) => ({ name: s.name, schema: s.schema, parse: (env) => Object.fromEntries(Object.entries(s.parse(env))) })));
 }

@@ -95,18 +95,24 @@ const cell = (text: string) => text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|')
 
 /** The whole page. */
 export function configurationPage(sources: readonly SettingsSource[]): string {
-  const rows = settingRows(sources).map(
-    (row) => `| ${code(row.variable)} | ${cell(row.default)} | ${cell(row.readBy.join(', '))} | ${cell(row.description)} |`,
-  );
+  // A setting every source reads (the base ones of common/config.ts) is read by "every process".
+  const readBy = (row: SettingRow) => (sources.length > 1 && row.readBy.length === sources.length ? 'every process' : row.readBy.join(', '));
+  const rows = settingRows(sources).map((row) => `| ${code(row.variable)} | ${cell(row.default)} | ${cell(readBy(row))} | ${cell(row.description)} |`);
   return [
     '# Configuration',
     '',
     '<!-- Written by `npm run docs:config` from the settings schemas; edit the schemas, not this page (a test fails when it is stale). -->',
     '',
     'Every setting is an environment variable with a working local default;',
-    '[.env.example](../../.env.example) lists them all with comments. The processes',
-    'under "read by" check the setting at start: a bad value stops them with one',
-    'line naming the variable (`invalid configuration: X=…`).',
+    '[.env.example](../../.env.example) lists them all with comments. Each process',
+    'reads and checks only its own settings, at start: a bad value stops the',
+    'processes under "read by" with one line naming the variable (`invalid',
+    'configuration: X=…`), and no other (`npm start`, which runs them all, checks',
+    "every process's). The settings every process reads are declared in",
+    '`common/config.ts`; the others where their process starts: `gateway/settings.ts`,',
+    '`subgraphs/<name>/settings.ts`, `workers/settings.ts`, `workers/backup/settings.ts`',
+    '(the backup process and `npm run backup`), `external/settings.ts`, and',
+    '`scripts/settings.ts` (the launcher and the migrations).',
     '',
     'More on some of them: the forms of `REDIS_URL` in [redis-ha.md](redis-ha.md),',
     'the `AUTH_*` settings for real identity providers in',

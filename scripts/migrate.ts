@@ -9,12 +9,12 @@
  * one history: each database gets all of it, so a subgraph's schema is there
  * whichever database its URL names (the other schemas stay empty in it).
  */
-import { loadConfig } from '../common/config.ts';
 import { databaseName, distinctDatabaseUrls } from '../common/databases.ts';
+import { migrateSettings } from './settings.ts';
 import { migrateDatabase, migrationsApplied } from '../common/db.ts';
 import { SUBGRAPH_NAMES } from './catalog.ts';
 
-const config = loadConfig();
+const config = migrateSettings.load();
 const urls = distinctDatabaseUrls(config, SUBGRAPH_NAMES);
 /** A database as the log names it: its name, with host and port when there are several. */
 const nameOf = (url: string) => (urls.length > 1 ? `${databaseName(url)} at ${new URL(url).host}` : databaseName(url));

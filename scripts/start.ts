@@ -10,8 +10,8 @@
  */
 import { createServer } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
-import { loadConfig, type Config } from '../common/config.ts';
 import { databaseName, distinctDatabaseUrls } from '../common/databases.ts';
+import { loadConfig, type Config } from './settings.ts';
 import { migrateDatabase } from '../common/db.ts';
 import { launcherProcesses, SUBGRAPH_NAMES } from './catalog.ts';
 import { CompositionError, PROJECT_ROOT, SUPERGRAPH_CONFIG, supergraphStatus } from './compose.ts';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../common/config.ts';
+import { parseConfig } from '../scripts/settings.ts';
 import { imageCommand, MIGRATE, PROCESSES } from '../scripts/catalog.ts';
 import { COMPOSE_FILE, generatedFiles, staleFiles } from '../scripts/catalog-cli.ts';
 import { SUBGRAPHS } from '../subgraphs/index.ts';

@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../common/config.ts';
+import { parseConfig } from '../scripts/settings.ts';
 import { payloadOf } from '../common/queues.ts';
 import { JOBS, QUEUE_NAMES } from '../subgraphs/index.ts';
 import { deliverNotification, deliveryJobData, notificationEvent, notificationEventsQueue } from '../subgraphs/notifications/module.ts';

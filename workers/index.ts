@@ -1,8 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import { createAuthenticator } from '../common/auth.ts';
-import { loadConfig, type Config } from '../common/config.ts';
 import { distinctDatabaseUrls } from '../common/databases.ts';
 import { Databases } from '../common/db.ts';
+import { workersSettings, type WorkersConfig as Config } from './settings.ts';
 import { listen, onShutdown } from '../common/http.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import { startTracing } from '../common/tracing.ts';
@@ -111,7 +111,7 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Runn
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = workersSettings.load();
   const tracing = await startTracing('workers', config.OTEL_EXPORTER_OTLP_ENDPOINT);
   const logger = createLogger('workers', config.LOG_LEVEL);
   const workers = await startWorkers(config, logger);

@@ -1,7 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import { asc, inArray, isNull, sql } from 'drizzle-orm';
 import { getTableConfig } from 'drizzle-orm/pg-core';
-import type { Config } from '../common/config.ts';
+import type { WorkersConfig as Config } from './settings.ts';
 import type { DbHandle } from '../common/db.ts';
 import type { Logger } from '../common/logger.ts';
 import type { AnyJob } from '../common/jobs.ts';
@@ -14,7 +14,7 @@ export type { OutboxTable };
 
 /** Every outbox the relay drains: the outbox of each subgraph whose module has one (users, orders, notifications). */
 export async function loadOutboxes(): Promise<OutboxTable[]> {
-  return Promise.all(SUBGRAPHS.flatMap((s) => ('outbox' in s ? [s.outbox()] : [])));
+  return Promise.all(SUBGRAPHS.flatMap((s) => (s.outbox ? [s.outbox()] : [])));
 }
 
 /** The subgraph an outbox belongs to: the one whose PostgreSQL schema holds it (each subgraph's schema is named after it). */

@@ -4,7 +4,7 @@
  * request, healthy with fresh stored data, down with the breaker open, and the
  * same query without the field.
  */
-import { parseConfig } from '../../common/config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import { connect } from '../../common/db.ts';
 import { listen, type Listening } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';

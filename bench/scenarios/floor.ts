@@ -36,7 +36,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { parseConfig } from '../../common/config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import { machineBusyMs, processCpuMs, redisServerPid } from '../system.ts';
 import { dropQueues } from '../../test/support/orders.ts';
 

@@ -28,7 +28,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import { parseConfig } from '../../common/config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult } from '../load.ts';
 import { latencyTable, summarize } from '../measure.ts';

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backoffWaitMs, BACKOFF_JITTER, isOpenBreakerError } from '../breaker.ts';
-import { parseConfig } from '../config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import { createLogger } from '../logger.ts';
 import { registry } from '../metrics.ts';
 import { Partner } from '../partner.ts';

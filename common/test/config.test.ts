@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SUBGRAPHS } from '../../subgraphs/index.ts';
-import { parseConfig } from '../config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import { expectConfigRefuses } from '../../test/support/config.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isOpenBreakerError } from '../breaker.ts';
-import { parseConfig } from '../config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import { createApp, listen } from '../http.ts';
 import { createLogger } from '../logger.ts';
 import { metricsRoute } from '../metrics.ts';

@@ -1,5 +1,5 @@
 import { afterAll, expect, it } from 'vitest';
-import { parseConfig } from '../config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import { connect } from '../db.ts';
 import { listen, type Listening } from '../http.ts';
 import { createLogger } from '../logger.ts';

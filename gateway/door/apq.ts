@@ -1,5 +1,5 @@
 import type { PersistedQueryOptions } from '@apollo/server';
-import type { Config } from '../../common/config.ts';
+import type { GatewayConfig as Config } from '../settings.ts';
 import type { Logger } from '../../common/logger.ts';
 import { counter } from '../../common/metrics.ts';
 import { closeRedis, createRedis } from '../../common/redis.ts';

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { Config } from '../../common/config.ts';
+import type { GatewayConfig as Config } from '../settings.ts';
 
 type CorsSettings = Pick<Config, 'CORS_ORIGINS' | 'NODE_ENV'>;
 

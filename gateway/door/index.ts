@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin, PersistedQueryOptions } from '@apollo/server';
 import type { RequestHandler } from 'express';
-import type { Config } from '../../common/config.ts';
+import type { GatewayConfig as Config } from '../settings.ts';
 import type { Logger } from '../../common/logger.ts';
 import { createApqCache } from './apq.ts';
 import { cors } from './cors.ts';

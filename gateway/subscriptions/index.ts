@@ -15,7 +15,7 @@ import {
 } from 'graphql';
 import type { FormattedExecutionResult } from 'graphql-ws';
 import { viewerOf, type Authenticator, type Viewer } from '../../common/auth.ts';
-import type { Config } from '../../common/config.ts';
+import type { GatewayConfig as Config } from '../settings.ts';
 import { ServiceUnavailableError, UnauthenticatedError } from '../../common/errors.ts';
 import { idsOf } from '../../common/http.ts';
 import type { Logger } from '../../common/logger.ts';

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../common/config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import { listen } from '../../common/http.ts';
 import { startTestIdentity } from '../../test/support/identity.ts';
 import { freePort, PrivateRedis } from '../../test/support/orders.ts';

@@ -1,4 +1,4 @@
-import type { Config } from '../../common/config.ts';
+import type { EventsConfig as Config } from './settings.ts';
 import { ConflictError, InvalidInputError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { isClientError, Partner, statusOf } from '../../common/partner.ts';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import type { SubgraphDeps } from '../../common/run-subgraph.ts';
+import type { SubgraphDeps } from '../../common/subgraph-module.ts';
+import type { EventsConfig } from './settings.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
 import type { Resolvers } from './generated/resolvers.ts';
@@ -15,7 +16,7 @@ export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.me
 
 const resolvers: Resolvers = { Query, Mutation, Event, User };
 
-export interface EventsDeps extends SubgraphDeps {
+export interface EventsDeps extends SubgraphDeps<EventsConfig> {
   /** The external event registry addEvent registers with first. Default: the one at EVENT_REGISTRY_URL (none when it is empty: registration off). */
   registry?: EventRegistry;
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import type { SubgraphDeps } from '../../common/run-subgraph.ts';
+import type { SubgraphDeps } from '../../common/subgraph-module.ts';
+import type { InventoryConfig } from './settings.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
 import type { Resolvers } from './generated/resolvers.ts';
@@ -16,7 +17,7 @@ export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.me
 const resolvers: Resolvers = { Query, Mutation, Product };
 
 /** The inventory subgraph as an express app; index.ts listens, tests use it on a free port. */
-export async function createInventorySubgraph({ db, config, logger }: SubgraphDeps) {
+export async function createInventorySubgraph({ db, config, logger }: SubgraphDeps<InventoryConfig>) {
   const repo = new InventoryRepository(db);
   const reservations = new ReservationsRepository(db);
   const gremlin = new Gremlin(logger);

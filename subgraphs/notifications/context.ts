@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Config } from '../../common/config.ts';
+import type { NotificationsConfig as Config } from './settings.ts';
 import type { BaseContext } from '../../common/subgraph.ts';
 import { createLoaders, type Loaders } from './loaders.ts';
 import type { NotificationsRepository } from './repository.ts';

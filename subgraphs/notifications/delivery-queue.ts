@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Config } from '../../common/config.ts';
+import type { NotificationsConfig as Config } from './settings.ts';
 import { addJob } from '../../common/queues.ts';
 import { currentTraceparent } from '../../common/tracing.ts';
 import { deliverNotification, deliveryJobData, deliveryJobId } from './jobs.ts';

@@ -1,5 +1,6 @@
 import type { Database } from '../../common/db.ts';
 import { defineSubgraph } from '../../common/subgraph-module.ts';
+import { notificationsSettings } from './settings.ts';
 import { deliverNotification } from './jobs.ts';
 import type { NotificationsRepository } from './repository.ts';
 
@@ -16,7 +17,7 @@ export async function notificationsRepository(db: Database): Promise<Notificatio
 /** The notifications subgraph, described once (listed in subgraphs/index.ts). */
 export default defineSubgraph(
   import.meta.url,
-  { name: 'notifications', defaultPort: 4005, jobs: [deliverNotification] },
+  { name: 'notifications', defaultPort: 4005, settings: notificationsSettings, jobs: [deliverNotification] },
   {
     server: () => import('./server.js'),
     outbox: () => import('./db.js'),

@@ -3,7 +3,8 @@ import type { Queue } from 'bullmq';
 import { parse } from 'graphql';
 import { QueueSet } from '../../common/queues.ts';
 import { closeRedis, createRedis, isRedisReady, type RedisConnection } from '../../common/redis.ts';
-import type { SubgraphDeps } from '../../common/run-subgraph.ts';
+import type { SubgraphDeps } from '../../common/subgraph-module.ts';
+import type { NotificationsConfig } from './settings.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
 import type { Resolvers } from './generated/resolvers.ts';
@@ -32,7 +33,7 @@ function readyWithin(redis: RedisConnection, ms: number): Promise<void> {
   });
 }
 
-export interface NotificationsDeps extends SubgraphDeps {
+export interface NotificationsDeps extends SubgraphDeps<NotificationsConfig> {
   /** The delivery queue retryNotification puts failed jobs back on. Default: one on REDIS_URL under QUEUE_PREFIX, opened on first use. */
   deliveries?: Queue;
 }

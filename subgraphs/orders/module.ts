@@ -1,5 +1,6 @@
 import type { Database } from '../../common/db.ts';
 import { defineSubgraph } from '../../common/subgraph-module.ts';
+import { ordersSettings } from './settings.ts';
 import { orderConfirmed, orderFailed, processOrder, releaseOrder } from './jobs.ts';
 import type { OrderProcessing } from './processing.ts';
 
@@ -16,7 +17,7 @@ export async function orderProcessing(db: Database): Promise<OrderProcessing> {
 /** The orders subgraph, described once (listed in subgraphs/index.ts). */
 export default defineSubgraph(
   import.meta.url,
-  { name: 'orders', defaultPort: 4003, jobs: [processOrder, releaseOrder, orderConfirmed, orderFailed] },
+  { name: 'orders', defaultPort: 4003, settings: ordersSettings, jobs: [processOrder, releaseOrder, orderConfirmed, orderFailed] },
   {
     server: () => import('./server.js'),
     outbox: () => import('./db.js'),

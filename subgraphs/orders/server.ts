@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import type { SubgraphDeps } from '../../common/run-subgraph.ts';
+import type { SubgraphDeps } from '../../common/subgraph-module.ts';
+import type { OrdersConfig } from './settings.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { ChangeFeed } from './change-feed.ts';
 import { ChangeLog } from './change-log.ts';
@@ -23,7 +24,7 @@ const resolvers: Resolvers = { Query, Mutation, Subscription, Order, User };
  * it (listenSubgraph attaches their WebSockets); index.ts listens, tests use
  * it on a free port. close() stops its change feed.
  */
-export async function createOrdersSubgraph({ db, config, logger }: SubgraphDeps) {
+export async function createOrdersSubgraph({ db, config, logger }: SubgraphDeps<OrdersConfig>) {
   const repo = new OrdersRepository(db);
   const log = new ChangeLog(db);
   const feed = new ChangeFeed(log, db.$client, logger);

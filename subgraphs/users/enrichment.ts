@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isOpenBreakerError } from '../../common/breaker.ts';
-import type { Config } from '../../common/config.ts';
+import type { UsersConfig as Config } from './settings.ts';
 import type { RequestIds } from '../../common/http.ts';
 import { isUuid } from '../../common/ids.ts';
 import type { Logger } from '../../common/logger.ts';

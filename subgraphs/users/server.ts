@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import type { Partner } from '../../common/partner.ts';
-import type { SubgraphDeps } from '../../common/run-subgraph.ts';
+import type { SubgraphDeps } from '../../common/subgraph-module.ts';
+import type { UsersConfig } from './settings.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
 import type { Resolvers } from './generated/resolvers.ts';
@@ -17,7 +18,7 @@ export const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.me
 const resolvers: Resolvers = { Query, Mutation, User, Event, Order, Notification };
 
 /** The users subgraph as an express app; index.ts listens, tests use it on a free port. */
-export async function createUsersSubgraph({ db, config, logger }: SubgraphDeps) {
+export async function createUsersSubgraph({ db, config, logger }: SubgraphDeps<UsersConfig>) {
   const repo = new UsersRepository(db);
   // One enrichment breaker for the life of the subgraph (the process, outside tests).
   const enrichment: Partner = createEnrichmentPartner(config, logger);

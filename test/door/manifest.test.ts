@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../common/config.ts';
+import { ConfigError, parseConfig } from '../../scripts/settings.ts';
 import { ManifestError, parseManifest } from '../../gateway/door/manifest.ts';
 import { apiSchema, buildManifest, expand, manifestText, OperationsError } from '../../scripts/operations.ts';
 

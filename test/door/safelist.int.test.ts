@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, type Config } from '../../common/config.ts';
+import { ConfigError, type Config } from '../../scripts/settings.ts';
 import { listen } from '../../common/http.ts';
 import { createGateway } from '../../gateway/server.ts';
 import { SUBGRAPHS } from '../../subgraphs/index.ts';

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../common/auth.ts';
-import type { Config } from '../../common/config.ts';
+import type { Config } from '../../scripts/settings.ts';
 import { listen, type Listening } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createGateway, listenGateway, type Gateway } from '../../gateway/server.ts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kind, OperationTypeNode, parse, print, type DocumentNode, type OperationDefinitionNode, type TypeNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../common/config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import { fencedBlocks, projectDocs } from '../support/docs.ts';
 import { gql } from '../support/graphql.ts';
 import { startRecordedGateway, type RecordedGateway } from '../support/recorded-gateway.ts';

@@ -6,7 +6,7 @@
  * report the wait in force; an answer brings it back to BREAKER_RESET_TIMEOUT_MS.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseConfig } from '../../common/config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import { readBreaker, untilBreaker } from '../support/breaker.ts';
 import { gql, type GraphQLResponse } from '../support/graphql.ts';
 import { startTestIdentity, type TestIdentity } from '../support/identity.ts';

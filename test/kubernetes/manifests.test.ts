@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../common/config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { imageCommand, MIGRATE, processNamed, PROCESSES } from '../../scripts/catalog.ts';
 import { renderAll } from '../../scripts/kubernetes/cli.ts';

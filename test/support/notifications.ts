@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createAuthenticator } from '../../common/auth.ts';
-import { parseConfig, type Config } from '../../common/config.ts';
+import { parseConfig, type Config } from '../../scripts/settings.ts';
 import { listen } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import type { QueueSet } from '../../common/queues.ts';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { parseConfig } from '../../common/config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import type { Database } from '../../common/db.ts';
 import type { Listening } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';

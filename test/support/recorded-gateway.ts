@@ -1,4 +1,4 @@
-import type { Config } from '../../common/config.ts';
+import type { Config } from '../../scripts/settings.ts';
 import { startRecordingProxy, type RecordingProxy } from './recording-proxy.ts';
 import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { startGateway, type Stack, type SubgraphName } from './stack.ts';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { parseConfig, type Config } from '../../common/config.ts';
+import { parseConfig, type Config } from '../../scripts/settings.ts';
 import { connect, type DbHandle } from '../../common/db.ts';
 import type { Listening } from '../../common/http.ts';
 import { listenSubgraph } from '../../common/subgraph.ts';

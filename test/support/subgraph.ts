@@ -1,9 +1,8 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { parseConfig } from '../../common/config.ts';
+import { parseConfig, type Config } from '../../scripts/settings.ts';
 import type { Listening } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
-import type { SubgraphDeps } from '../../common/run-subgraph.ts';
-import type { SubgraphFactory } from '../../common/subgraph-module.ts';
+import type { SubgraphDeps, SubgraphFactory } from '../../common/subgraph-module.ts';
 import { listenSubgraph, type SubgraphApp } from '../../common/subgraph.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { signedIn } from './graphql.ts';
@@ -30,7 +29,7 @@ export interface SubgraphTest {
  * `create`, that subgraph served from `parseConfig(idp.env)` (logs silent).
  * Everything is closed in afterAll.
  */
-export function subgraphTest(label: string, create?: SubgraphFactory): SubgraphTest {
+export function subgraphTest(label: string, create?: SubgraphFactory<Config>): SubgraphTest {
   const test = { admin: {}, url: '' } as SubgraphTest;
   Object.assign(
     test,
@@ -70,7 +69,7 @@ export interface PartnerSubgraphTest<S> extends SubgraphTest {
  */
 export function partnerSubgraphTest<S extends SubgraphApp & { close(): Promise<void> }>(
   label: string,
-  create: (deps: SubgraphDeps) => Promise<S>,
+  create: (deps: SubgraphDeps<Config>) => Promise<S>,
   { setting, answer }: { setting: string; answer: PartnerAnswer },
 ): PartnerSubgraphTest<S> {
   const test = subgraphTest(label) as PartnerSubgraphTest<S>;

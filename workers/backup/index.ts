@@ -1,5 +1,5 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Config } from '../../common/config.ts';
+import type { BackupProcessConfig as Config } from './settings.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
 import { UNTIL_IT_SUCCEEDS } from '../../common/jobs.ts';

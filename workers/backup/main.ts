@@ -1,6 +1,6 @@
 // Runs the backup schedules alone (workers/index.ts runs them with every other worker).
-import { loadConfig } from '../../common/config.ts';
 import { distinctDatabaseUrls } from '../../common/databases.ts';
+import { backupSettings } from './settings.ts';
 import { connect } from '../../common/db.ts';
 import { onShutdown } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
@@ -8,7 +8,7 @@ import { closeRedis, createRedis } from '../../common/redis.ts';
 import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { startBackups } from './index.ts';
 
-const config = loadConfig();
+const config = backupSettings.load();
 const logger = createLogger('backup-workers', config.LOG_LEVEL);
 // The ledger in DATABASE_URL; the dumps of every distinct database (each subgraph's own, when it has one).
 const database = connect(config.DATABASE_URL, { max: 4 });

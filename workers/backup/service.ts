@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { and, desc, eq, lt, max, sql } from 'drizzle-orm';
 import got from 'got';
 import { Breaker } from '../../common/breaker.ts';
-import type { Config } from '../../common/config.ts';
+import type { BackupProcessConfig as Config } from './settings.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
 import { databaseName } from '../../common/databases.ts';

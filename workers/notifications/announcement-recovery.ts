@@ -1,5 +1,5 @@
 import { and, eq, not } from 'drizzle-orm';
-import type { Config } from '../../common/config.ts';
+import type { WorkersConfig as Config } from '../settings.ts';
 import type { Database } from '../../common/db.ts';
 import { byKey, olderThan, pageAfter } from '../../common/sql.ts';
 import { notificationEventsQueue, type NotificationsRepository } from '../../subgraphs/notifications/module.ts';

@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { isOpenBreakerError } from '../../common/breaker.ts';
-import type { Config } from '../../common/config.ts';
+import type { WorkersConfig as Config } from '../settings.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
 import { payloadOf, workerSettings } from '../../common/queues.ts';

@@ -1,4 +1,4 @@
-import type { Config } from '../../common/config.ts';
+import type { WorkersConfig as Config } from '../settings.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { OutboxTable } from '../../common/outbox-table.ts';

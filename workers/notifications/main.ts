@@ -1,6 +1,6 @@
 // Runs the notification workers alone (workers/index.ts runs them with every other worker).
-import { loadConfig } from '../../common/config.ts';
 import { Databases } from '../../common/db.ts';
+import { workersSettings } from '../settings.ts';
 import { onShutdown } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { QueueSet } from '../../common/queues.ts';
@@ -9,7 +9,7 @@ import notificationsModule from '../../subgraphs/notifications/module.ts';
 import { outboxOwner } from '../outbox-relay.ts';
 import { startNotificationWorkers } from './index.ts';
 
-const config = loadConfig();
+const config = workersSettings.load();
 const logger = createLogger('notification-workers', config.LOG_LEVEL);
 // Notifications' database, and each announcing subgraph's for its outbox.
 const databases = new Databases(config);

@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import type { Config } from '../../common/config.ts';
+import type { WorkersConfig as Config } from '../settings.ts';
 import type { Logger } from '../../common/logger.ts';
 import { isOpenBreakerError, type BreakerConfig } from '../../common/breaker.ts';
 import { isClientError, Partner, statusOf } from '../../common/partner.ts';

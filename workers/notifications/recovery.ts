@@ -1,4 +1,4 @@
-import type { Config } from '../../common/config.ts';
+import type { WorkersConfig as Config } from '../settings.ts';
 import { addJob } from '../../common/queues.ts';
 import {
   deliverNotification,

@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import type { Config } from '../../common/config.ts';
+import type { WorkersConfig as Config } from '../settings.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
 import { workerSettings, type QueueSet } from '../../common/queues.ts';

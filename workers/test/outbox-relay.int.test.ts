@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../common/config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import { createLogger } from '../../common/logger.ts';
 import { UNTIL_IT_SUCCEEDS } from '../../common/jobs.ts';
 import { QueueSet, retryDelays } from '../../common/queues.ts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../common/auth.ts';
-import { parseConfig } from '../../common/config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import { listen, type Listening } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.ts';

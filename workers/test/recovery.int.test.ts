@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../common/config.ts';
+import { parseConfig } from '../../scripts/settings.ts';
 import { createLogger } from '../../common/logger.ts';
 import { addJob, type QueueSet } from '../../common/queues.ts';
 import { orderProcessing, ordersQueue, processOrder } from '../../subgraphs/orders/module.ts';

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../common/config.ts';
+import { parseConfig } from '../../../scripts/settings.ts';
 import { archiveName, ARCHIVES, dumpName, dumpTime, listDumps, newestDumpTime, prune, writeChecksum } from '../files.ts';
 import { expectConfigRefuses } from '../../../test/support/config.ts';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../../common/auth.ts';
-import { parseConfig } from '../../../common/config.ts';
+import { parseConfig } from '../../../scripts/settings.ts';
 import { listen } from '../../../common/http.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { backupsQueue } from '../queue.ts';

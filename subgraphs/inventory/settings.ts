@@ -1,0 +1,9 @@
+/** The inventory subgraph's settings: the base ones (common/config.ts), its port. */
+import { type ConfigOf, defineSettings, heartbeatSetting, subgraphPortSetting } from '../../common/config.ts';
+
+export const inventorySettings = defineSettings('inventory', {
+  INVENTORY_PORT: subgraphPortSetting('inventory', 'INVENTORY_URL', 4004),
+  ...heartbeatSetting,
+});
+
+export type InventoryConfig = ConfigOf<typeof inventorySettings>;
