@@ -139,7 +139,9 @@ export const baseSettings = {
   DATABASE_URL: z
     .url()
     .default('postgres://postgres@127.0.0.1:5432/junction')
-    .describe("The PostgreSQL database that holds every subgraph's schema (created if missing)."),
+    .describe(
+      "The PostgreSQL database that holds every subgraph's schema (created if missing); a subgraph given a database of its own (`<NAME>_DATABASE_URL`) keeps its schema there instead.",
+    ),
   REDIS_URL: redisUrl.describe(
     'Redis for BullMQ and the rate limit: `redis://` or `rediss://` (TLS), Sentinels as `redis+sentinel://host:26379[,host:26379…]/<master name>[/db]`, a Redis Cluster as `redis+cluster://host:6379[,host:6379…]` (see redis-ha.md).',
   ),

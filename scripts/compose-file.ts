@@ -3,7 +3,7 @@
  * `npm run catalog` writes it, `npm run catalog -- --check` fails when the
  * committed file differs. Written as text, so it keeps its anchors and comments.
  */
-import { imageCommand, MIGRATE, PROCESSES, type Process } from './catalog.ts';
+import { imageCommand, MIGRATE, PROCESSES, SUBGRAPH_NAMES, type Process } from './catalog.ts';
 
 const INDENT = '  ';
 
@@ -131,6 +131,11 @@ export function composeFileText(): string {
   const processes = PROCESSES.filter((p) => p.runs.compose);
   // Each subgraph's URL, by its name on the compose network.
   const urls = processes.filter((p) => p.urlSetting).map((p) => `    ${p.urlSetting}: http://${p.name}:${p.port!.default}/graphql\n`);
+  // A subgraph's own database, from the host's environment (docs/operations/databases.md); empty: DATABASE_URL.
+  const databases = [
+    "    # A subgraph's own database when set in your environment (docs/operations/databases.md); empty: DATABASE_URL.\n",
+    ...SUBGRAPH_NAMES.map((name) => `    ${name.toUpperCase()}_DATABASE_URL: \${${name.toUpperCase()}_DATABASE_URL:-}\n`),
+  ];
   const migrate = [
     `${MIGRATE.name}:`,
     `${INDENT}<<: *service`,
@@ -141,5 +146,5 @@ export function composeFileText(): string {
     `${INDENT}${INDENT}${INDENT}condition: service_healthy`,
   ];
   const services = [migrate, ...processes.map(service)].map((lines) => lines.map((line) => `${INDENT}${line}\n`).join(''));
-  return HEAD + urls.join('') + TAIL_ENV + services.join('\n') + '\n' + VOLUMES;
+  return HEAD + urls.join('') + databases.join('') + TAIL_ENV + services.join('\n') + '\n' + VOLUMES;
 }

@@ -5,12 +5,14 @@
  * a stack from them.
  */
 import { ConfigError, defineSettings, ms, port, type Env, type Settings } from '../common/config.ts';
+import { databaseUrlSettings } from '../common/databases.ts';
 import { externalSettings } from '../external/settings.ts';
 import { gatewaySettings } from '../gateway/settings.ts';
 import { eventsSettings } from '../subgraphs/events/settings.ts';
 import { inventorySettings } from '../subgraphs/inventory/settings.ts';
 import { notificationsSettings } from '../subgraphs/notifications/settings.ts';
 import { ordersSettings } from '../subgraphs/orders/settings.ts';
+import { SUBGRAPHS } from '../subgraphs/index.ts';
 import { usersSettings } from '../subgraphs/users/settings.ts';
 import { backupSettings } from '../workers/backup/settings.ts';
 import { workersSettings } from '../workers/settings.ts';
@@ -26,6 +28,8 @@ export const launcherSettings = defineSettings('launcher', {
 
 /** `npm run db:migrate` (scripts/migrate.ts). */
 export const migrateSettings = defineSettings('migrate', {
+  // Every subgraph's own database: each distinct database is migrated.
+  ...databaseUrlSettings(SUBGRAPHS.map((s) => s.name)),
   MIGRATE_WAIT_TIMEOUT_MS: ms(600000).describe(
     'How long `npm run db:migrate -- --wait` (the Kubernetes init container) waits for the migrations before it fails.',
   ),

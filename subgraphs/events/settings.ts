@@ -1,10 +1,12 @@
 /** The events subgraph's settings: the base ones (common/config.ts), its port and its partner, the event registry (an empty EVENT_REGISTRY_URL turns registration off; unset means the simulated registry). */
 import { type ConfigOf, defineSettings, heartbeatSetting, local, ms, optionalUrl, subgraphPortSetting } from '../../common/config.ts';
+import { databaseUrlSettings } from '../../common/databases.ts';
 
 export const eventsSettings = defineSettings(
   'events',
   {
     EVENTS_PORT: subgraphPortSetting('events', 'EVENTS_URL', 4002),
+    ...databaseUrlSettings(['events']),
     ...heartbeatSetting,
     EVENT_REGISTRY_URL: optionalUrl
       .optional()

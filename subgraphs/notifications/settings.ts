@@ -2,11 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { type ConfigOf, defineSettings, delays, heartbeatSetting, subgraphPortSetting } from '../../common/config.ts';
+import { databaseUrlSettings } from '../../common/databases.ts';
 
 export const notificationsSettings = defineSettings(
   'notifications',
   {
     NOTIFICATIONS_PORT: subgraphPortSetting('notifications', 'NOTIFICATIONS_URL', 4005),
+    ...databaseUrlSettings(['notifications']),
     ...heartbeatSetting,
     INGEST_API_KEY: z
       .string()

@@ -1,9 +1,11 @@
 /** The orders subgraph's settings: the base ones (common/config.ts), its port and its subscriptions. */
 import { z } from 'zod';
 import { type ConfigOf, defineSettings, heartbeatSetting, subgraphPortSetting } from '../../common/config.ts';
+import { databaseUrlSettings } from '../../common/databases.ts';
 
 export const ordersSettings = defineSettings('orders', {
   ORDERS_PORT: subgraphPortSetting('orders', 'ORDERS_URL', 4003),
+  ...databaseUrlSettings(['orders']),
   ...heartbeatSetting,
   SUBSCRIPTION_REPLAY_HOURS: z.coerce
     .number()

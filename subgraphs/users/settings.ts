@@ -1,11 +1,13 @@
 /** The users subgraph's settings: the base ones (common/config.ts), its port and its partner, the enrichment service. */
 import { z } from 'zod';
 import { type ConfigOf, defineSettings, heartbeatSetting, local, ms, subgraphPortSetting } from '../../common/config.ts';
+import { databaseUrlSettings } from '../../common/databases.ts';
 
 export const usersSettings = defineSettings(
   'users',
   {
     USERS_PORT: subgraphPortSetting('users', 'USERS_URL', 4001),
+    ...databaseUrlSettings(['users']),
     ...heartbeatSetting,
     ENRICHMENT_URL: z.url().optional().describe('The enrichment service (GET /enrichment/{userId}); default the simulated one on EXTERNAL_PORT.'),
     ENRICHMENT_TTL_MS: ms(300000).describe(

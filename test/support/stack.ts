@@ -118,8 +118,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       urls[name] = `${http.url}/graphql`;
       env[urlSetting] = urls[name]!;
     }
-    // The subgraphs' own database settings kept (config.ts may not declare them all).
-    const config = { ...parseConfig(env), ...ownSettings } as Config;
+    const config = parseConfig(env);
     const gateway = await createGateway({ config, logger: logger.child({ service: 'gateway' }) });
     // Its subscriptions' WebSockets too.
     const gatewayHttp = await listenGateway(gateway, 0);

@@ -6,6 +6,8 @@
 import cronParser from 'cron-parser';
 import { z } from 'zod';
 import { defineSettings, delays, local, type ConfigOf } from '../../common/config.ts';
+import { databaseUrlSettings } from '../../common/databases.ts';
+import { SUBGRAPHS } from '../../subgraphs/index.ts';
 
 /** A BullMQ cron pattern (five fields, or six with seconds first), read in UTC as BullMQ will. */
 export const cron = (fallback: string) =>
@@ -24,8 +26,12 @@ export const cron = (fallback: string) =>
       { message: 'expected a cron pattern, e.g. "0 0 * * *" (minute hour day month weekday) or six fields with seconds first' },
     );
 
-/** The backup settings (BACKUP_*) and WORKER_LOCK_MS, as the processes that run backups declare them. */
+/**
+ * The backup settings (BACKUP_*), WORKER_LOCK_MS and every subgraph's own database (each distinct
+ * database is dumped), as the processes that run backups declare them.
+ */
 export const backupGroup = {
+  ...databaseUrlSettings(SUBGRAPHS.map((s) => s.name)),
   BACKUP_URL: z.url().optional().describe("Where the day's backup archive is uploaded (PUT /backups/<name>); default the simulated store on EXTERNAL_PORT."),
   BACKUP_DIR: z.string().min(1).default('./backups').describe('Where the workers keep database dumps and the archives built from them.'),
   BACKUP_DUMP_EVERY_MS: z.coerce
