@@ -17,25 +17,18 @@ import {
   viewerOf,
   type AccessContext,
   type AuthSettings,
-  type Viewer,
 } from './auth.ts';
 import type { Database } from './db.ts';
 import { createErrorFormatter, errorLoggingPlugin } from './errors.ts';
 import { subgraphMetricsPlugin } from './graphql-metrics.ts';
-import { createApp, idsOf, jsonErrors, listen, type Listening, type RequestIds } from './http.ts';
+import { createApp, idsOf, jsonErrors, listen, type Listening } from './http.ts';
 import type { Logger } from './logger.ts';
 import { metricsRoute } from './metrics.ts';
-import { createSubscriptionServer, type SubscriptionServer } from './subscriptions/server.ts';
+import { createSubscriptionServer, type CallerContext, type SubscriptionServer } from './subscriptions/server.ts';
 import { traceRequests } from './tracing.ts';
 import { DateTime, JSONScalar } from './scalars.ts';
 
-/** What every operation's context has, whichever way it came (HTTP, GraphQL over SSE, a WebSocket). */
-export interface CallerContext extends RequestIds, AccessContext {
-  /** The verified bearer token's viewer; null when anonymous. */
-  viewer: Viewer | null;
-  /** The caller sent the workers' service key (SERVICE_API_KEY). */
-  service: boolean;
-}
+export type { CallerContext };
 
 /** What every subgraph's context has for an HTTP request, whatever else it adds. */
 export interface BaseContext extends CallerContext {

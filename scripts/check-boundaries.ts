@@ -16,10 +16,9 @@
  *                     at start reaches server, database or queue code (that is
  *                     loaded with import() when used)
  *   scripts/catalog.ts data only: imports nothing
- *   no import cycles  among static imports, type-only ones included; type-only
- *                     imports of common/ and of generated/ resolver types are
- *                     not counted (vocabulary: common/ is the bottom layer; the
- *                     generated types name the context and row types they map to)
+ *   no import cycles  counting every import: static, type-only and import(), with
+ *                     no exception for any file (the generated resolver types import
+ *                     the context and row types they name, so those import none of them)
  *
  * Test files (test/ folders, *.test.ts) are not checked: tests may reach inside;
  * nor are subgraphs/<name>/codegen.ts (tool configuration, read by ./codegen.ts).
@@ -49,7 +48,6 @@ export interface Violation {
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHECKED = ['common', 'gateway', 'subgraphs', 'workers', 'external', 'scripts', 'bench'];
 
-const isVocabulary = (path: string) => path.startsWith('common/') || /\/generated\//.test(path);
 const isTestFile = (path: string) => /(^|\/)test\//.test(path) || path.endsWith('.test.ts') || /^subgraphs\/[^/]+\/codegen\.ts$/.test(path);
 
 /** Every checked source file under `root`, project-relative with '/' separators. */
@@ -266,7 +264,8 @@ export function checkBoundaries(files: ReadonlyMap<string, string>, options: Che
   }
 
   const graph = new Map<string, string[]>();
-  const counted = (edge: Import) => !edge.external && !edge.dynamic && edges.has(edge.target) && !(edge.typeOnly && isVocabulary(edge.target));
+  // Every import counts: a type-only import or an import() ties two files together as much as a static one.
+  const counted = (edge: Import) => !edge.external && edges.has(edge.target);
   for (const [file, imports] of edges)
     graph.set(
       file,

@@ -1,13 +1,20 @@
 import type { Server } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { GraphQLSchema } from 'graphql';
-import { viewerOf, type Authenticator } from '../auth.ts';
-import { idsOf } from '../http.ts';
-import type { CallerContext } from '../subgraph.ts';
+import { viewerOf, type AccessContext, type Authenticator, type Viewer } from '../auth.ts';
+import { idsOf, type RequestIds } from '../http.ts';
 import type { Logger } from '../logger.ts';
 import { Operations, type Protocol } from './operations.ts';
 import { sseHandler } from './sse.ts';
 import { wsServer } from './ws.ts';
+
+/** What every operation's context has, whichever way it came (HTTP, GraphQL over SSE, a WebSocket); common/subgraph.ts builds it for HTTP. */
+export interface CallerContext extends RequestIds, AccessContext {
+  /** The verified bearer token's viewer; null when anonymous. */
+  viewer: Viewer | null;
+  /** The caller sent the workers' service key (SERVICE_API_KEY). */
+  service: boolean;
+}
 
 export interface SubscriptionServerOptions<C extends object> {
   /** The subgraph's name (metric label). */

@@ -2,7 +2,9 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../common/db.ts';
 import { columnsOf, names, statement, value } from '../../common/statement.ts';
 import { products, reservations, stockMovements } from './db.ts';
-import type { ReservationOutcome } from './generated/resolvers.ts';
+
+/** What reserveStock and releaseStock did: the schema's ReservationOutcome (server.ts checks they are the same). */
+export type ReservationOutcome = 'RESERVED' | 'OUT_OF_STOCK' | 'UNKNOWN_PRODUCT' | 'VOIDED' | 'RELEASED' | 'NOTHING_TO_RELEASE';
 
 /** The first outcome of an order's release; a repeat returns it unchanged. */
 export type ReleaseOutcome = Extract<ReservationOutcome, 'RELEASED' | 'NOTHING_TO_RELEASE'>;

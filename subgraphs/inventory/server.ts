@@ -4,7 +4,9 @@ import type { SubgraphDeps } from '../../common/subgraph-module.ts';
 import type { InventoryConfig } from './settings.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
-import type { Resolvers } from './generated/resolvers.ts';
+import type { Expect, Same } from '../../common/type-checks.ts';
+import type { ReservationOutcome as SchemaReservationOutcome, Resolvers } from './generated/resolvers.ts';
+import type { ReservationOutcome } from './reservations.ts';
 import { Gremlin } from './gremlin.ts';
 import { InventoryRepository } from './repository.ts';
 import { ReservationsRepository } from './reservations.ts';
@@ -31,3 +33,6 @@ export async function createInventorySubgraph({ db, config, logger }: SubgraphDe
     close: async () => gremlin.stop(),
   };
 }
+
+/** The domain's enum types are the schema's (generated/resolvers.ts), declared apart so that the code the generated types name imports none of them: tsc fails here when they part. */
+export type EnumsAreTheSchemas = Expect<Same<ReservationOutcome, SchemaReservationOutcome>>;

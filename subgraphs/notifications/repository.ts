@@ -4,11 +4,11 @@ import { byKey, firstPerParent, olderThan, pageAfter, type Ordering } from '../.
 import { columnsOf, names, statement, value } from '../../common/statement.ts';
 import { notifications, notificationsOutbox } from './db.ts';
 import { OUTBOX_CHANNEL } from '../../common/queues.ts';
-import type { NotificationStatus } from './generated/resolvers.ts';
 import { deliverNotification, deliveryJobData } from './jobs.ts';
 
 export type NotificationRow = typeof notifications.$inferSelect;
-export type { NotificationStatus };
+/** A notification's status: the schema's NotificationStatus (server.ts checks they are the same). */
+export type NotificationStatus = 'QUEUED' | 'RETRYING' | 'SENT' | 'FAILED';
 
 /** Notifications' order: newest first (createdAt, then id, descending). */
 const NEWEST_FIRST: Ordering = { keys: [notifications.createdAt, notifications.id], direction: 'desc' };

@@ -7,7 +7,9 @@ import type { SubgraphDeps } from '../../common/subgraph-module.ts';
 import type { NotificationsConfig } from './settings.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
-import type { Resolvers } from './generated/resolvers.ts';
+import type { Expect, Same } from '../../common/type-checks.ts';
+import type { NotificationStatus as SchemaNotificationStatus, Resolvers } from './generated/resolvers.ts';
+import type { NotificationStatus } from './repository.ts';
 import { notificationsQueue } from './jobs.ts';
 import { NotificationsRepository } from './repository.ts';
 import { Mutation } from './resolvers/Mutation.ts';
@@ -71,3 +73,6 @@ export async function createNotificationsSubgraph({ db, config, logger, deliveri
     },
   };
 }
+
+/** The domain's enum types are the schema's (generated/resolvers.ts), declared apart so that the code the generated types name imports none of them: tsc fails here when they part. */
+export type EnumsAreTheSchemas = Expect<Same<NotificationStatus, SchemaNotificationStatus>>;

@@ -7,7 +7,6 @@ import { columnsOf, names, statement, value } from '../../common/statement.ts';
 import type { OutboxMessage } from '../../common/jobs.ts';
 import { OUTBOX_CHANNEL } from '../../common/queues.ts';
 import { orderStatusChanges, orders, ordersOutbox } from './db.ts';
-import type { OrderFailureReason, OrderStatus } from './generated/resolvers.ts';
 import { processOrder } from './jobs.ts';
 
 export type OrderRow = typeof orders.$inferSelect;
@@ -18,7 +17,10 @@ export type OrderView = OrderRow & {
   historyUpTo?: number;
 };
 // The SDL's enums (generated): should a drizzle pgEnum ever differ, writing one to its column fails to typecheck.
-export type { OrderFailureReason, OrderStatus };
+/** An order's status: the schema's OrderStatus (server.ts checks they are the same). */
+export type OrderStatus = 'PENDING' | 'PROCESSING' | 'CONFIRMED' | 'FAILED' | 'CANCELLED';
+/** Why an order FAILED: the schema's OrderFailureReason (server.ts checks they are the same). */
+export type OrderFailureReason = 'OUT_OF_STOCK' | 'UNKNOWN_PRODUCT' | 'INVENTORY_UNAVAILABLE';
 
 /** Orders' order: newest first (createdAt, then id, descending). */
 const NEWEST_FIRST: Ordering = { keys: [orders.createdAt, orders.id], direction: 'desc' };

@@ -6,7 +6,9 @@ import { createSubgraphApp } from '../../common/subgraph.ts';
 import { ChangeFeed } from './change-feed.ts';
 import { ChangeLog } from './change-log.ts';
 import { createContext, eventContext } from './context.ts';
-import type { Resolvers } from './generated/resolvers.ts';
+import type { Expect, Same } from '../../common/type-checks.ts';
+import type { OrderFailureReason as SchemaOrderFailureReason, OrderStatus as SchemaOrderStatus, Resolvers } from './generated/resolvers.ts';
+import type { OrderFailureReason, OrderStatus } from './repository.ts';
 import { OrderStreams } from './order-streams.ts';
 import { OrdersRepository } from './repository.ts';
 import { Mutation } from './resolvers/Mutation.ts';
@@ -41,3 +43,6 @@ export async function createOrdersSubgraph({ db, config, logger }: SubgraphDeps<
   );
   return { ...subgraph, close: () => feed.stop() };
 }
+
+/** The domain's enum types are the schema's (generated/resolvers.ts), declared apart so that the code the generated types name imports none of them: tsc fails here when they part. */
+export type EnumsAreTheSchemas = [Expect<Same<OrderStatus, SchemaOrderStatus>>, Expect<Same<OrderFailureReason, SchemaOrderFailureReason>>];

@@ -5,8 +5,10 @@ import type { RequestIds } from '../../common/http.ts';
 import { isUuid } from '../../common/ids.ts';
 import type { Logger } from '../../common/logger.ts';
 import { Partner, type PartnerResponse } from '../../common/partner.ts';
-import type { EnrichmentStatus } from './generated/resolvers.ts';
 import type { EnrichmentRow, UsersRepository } from './repository.ts';
+
+/** How fresh User.enrichment is: the schema's EnrichmentStatus (server.ts checks they are the same). */
+export type EnrichmentStatus = 'AVAILABLE' | 'STALE' | 'UNAVAILABLE';
 
 /** What User.enrichment resolves to. */
 export interface Enrichment {

@@ -5,7 +5,9 @@ import type { SubgraphDeps } from '../../common/subgraph-module.ts';
 import type { UsersConfig } from './settings.ts';
 import { createSubgraphApp } from '../../common/subgraph.ts';
 import { createContext } from './context.ts';
-import type { Resolvers } from './generated/resolvers.ts';
+import type { Expect, Same } from '../../common/type-checks.ts';
+import type { EnrichmentStatus as SchemaEnrichmentStatus, Resolvers } from './generated/resolvers.ts';
+import type { EnrichmentStatus } from './enrichment.ts';
 import { createEnrichmentPartner, Enrichments } from './enrichment.ts';
 import { UsersRepository } from './repository.ts';
 import { Mutation } from './resolvers/Mutation.ts';
@@ -36,3 +38,6 @@ export async function createUsersSubgraph({ db, config, logger }: SubgraphDeps<U
     },
   };
 }
+
+/** The domain's enum types are the schema's (generated/resolvers.ts), declared apart so that the code the generated types name imports none of them: tsc fails here when they part. */
+export type EnumsAreTheSchemas = Expect<Same<EnrichmentStatus, SchemaEnrichmentStatus>>;
