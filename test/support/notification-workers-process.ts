@@ -1,13 +1,15 @@
-// Runs the notification workers alone (workers/index.ts runs them with every other worker).
+// The notification workers alone, as a process of their own (workers/index.ts runs them with every other
+// worker): `node --import tsx test/support/notification-workers-process.ts`, which
+// workers/notifications/test/crash.int.test.ts SIGKILLs mid-delivery.
 import { Databases } from '../../common/db.ts';
-import { workersSettings } from '../settings.ts';
+import { workersSettings } from '../../workers/settings.ts';
 import { onShutdown } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { QueueSet } from '../../common/queues.ts';
 import { closeRedis, createRedis } from '../../common/redis.ts';
 import notificationsModule from '../../subgraphs/notifications/module.ts';
-import { outboxOwner } from '../outbox-relay.ts';
-import { startNotificationWorkers } from './index.ts';
+import { outboxOwner } from '../../workers/outbox-relay.ts';
+import { startNotificationWorkers } from '../../workers/notifications/index.ts';
 
 const config = workersSettings.load();
 const logger = createLogger('notification-workers', config.LOG_LEVEL);

@@ -7,13 +7,13 @@ import { NotificationsRepository } from '../../../subgraphs/notifications/reposi
 import { startNotificationBase, type NotificationBase } from '../../../test/support/notifications.ts';
 import { eventually } from '../../../test/support/notify-provider.ts';
 
-const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../../test/support/notification-workers-process.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 let base: NotificationBase;
 const children: ChildProcess[] = [];
 
-/** The notification workers as a real process of their own, like `tsx workers/notifications/main.ts`. */
+/** The notification workers as a real process of their own (test/support/notification-workers-process.ts). */
 function startWorkerProcess(): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { cwd: ROOT, env: { ...process.env, ...base.env }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
