@@ -1,7 +1,7 @@
-import { Queue, UnrecoverableError, type BackoffStrategy, type Job, type WorkerOptions } from 'bullmq';
+import { Queue, UnrecoverableError, type BackoffStrategy, type Job, type Worker, type WorkerOptions } from 'bullmq';
 import type { z } from 'zod';
 import type { JobDefinition, QueueDefinition } from './jobs.ts';
-import type { RedisConnection } from './redis.ts';
+import { isRedisReady, type RedisConnection } from './redis.ts';
 
 /**
  * A custom backoff strategy (`settings.backoffStrategy` on a Worker, with
@@ -84,3 +84,15 @@ export class QueueSet {
 
 /** pg_notify channel that wakes the outbox relay; writers may notify it after inserting outbox rows. */
 export const OUTBOX_CHANNEL = 'junction_outbox';
+
+/**
+ * Closes a BullMQ worker. While its Redis answers, gracefully: it takes no new
+ * job and waits for the active ones. While Redis does not answer, at once
+ * (`close(true)`): a graceful close waits for the worker's main loop, which
+ * waits for Redis to come back (BullMQ#4656), so a SIGTERM during an outage
+ * would hang until Kubernetes killed the pod. The jobs it had active keep
+ * their locks until these lapse, then run again as stalled jobs.
+ */
+export function closeWorker(worker: Worker, connection: RedisConnection): Promise<void> {
+  return worker.close(!isRedisReady(connection));
+}

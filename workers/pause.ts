@@ -2,6 +2,7 @@ import { DelayedError, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Breaker } from '../common/breaker.ts';
 import { isDatabaseUnavailable } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
+import { closeWorker } from '../common/queues.ts';
 import { counter, gauge } from '../common/metrics.ts';
 import type { RedisConnection } from '../common/redis.ts';
 
@@ -189,7 +190,7 @@ export function closePausable(worker: Worker, pause: QueuePause, connection: Red
   let closing: Promise<void> | undefined;
   return () => {
     closing ??= (async () => {
-      await worker.close();
+      await closeWorker(worker, connection);
       pause.close();
       await also?.();
       connection.disconnect();

@@ -3,7 +3,7 @@ import type { BackupProcessConfig as Config } from './settings.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
 import { UNTIL_IT_SUCCEEDS } from '../../common/jobs.ts';
-import { retryDelays } from '../../common/queues.ts';
+import { closeWorker, retryDelays } from '../../common/queues.ts';
 import type { UploadRow } from './db.ts';
 import { backupsQueue } from './queue.ts';
 import { listArchives, listDumps, utcDay, type ArchiveFile, type DumpFile } from './files.ts';
@@ -181,7 +181,7 @@ export function startBackups({ config, db, databaseUrls, connection, logger }: B
     close(): Promise<void> {
       closing ??= (async () => {
         unwatch();
-        await worker.close();
+        await closeWorker(worker, connection);
         await queue.close();
         service.close();
       })();

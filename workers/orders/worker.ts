@@ -2,7 +2,7 @@ import { Worker } from 'bullmq';
 import type { WorkersConfig as Config } from '../settings.ts';
 import type { Database } from '../../common/db.ts';
 import type { Logger } from '../../common/logger.ts';
-import { workerSettings, type QueueSet } from '../../common/queues.ts';
+import { closeWorker, workerSettings, type QueueSet } from '../../common/queues.ts';
 import { orderProcessing, ordersQueue, processOrder, type OrderJobData } from '../../subgraphs/orders/module.ts';
 import { breakerReason, DATABASE_UNAVAILABLE, PAUSABLE, QueuePause } from '../pause.ts';
 import { InventoryClient } from './inventory-client.ts';
@@ -73,7 +73,7 @@ export async function startOrderWorker({ config, db, connection, queues, logger 
     /** Stops taking jobs and waits for the active ones to finish; safe to call twice. */
     close: async () => {
       await recovery.close();
-      await worker.close();
+      await closeWorker(worker, connection);
       pause.close();
       await inventory.close();
     },
