@@ -7,7 +7,7 @@ import { orderProcessing, ordersQueue, processOrder, type OrderJobData } from '.
 import { breakerReason, DATABASE_UNAVAILABLE, PAUSABLE, QueuePause } from '../pause.ts';
 import { InventoryClient } from './inventory-client.ts';
 import { createOrderProcessor, type OrderJobResult } from './processor.ts';
-import { orderRecovery } from './recovery.ts';
+import { orderRecovery, releaseRecovery } from './recovery.ts';
 import type { RedisConnection } from '../../common/redis.ts';
 
 export interface OrderWorkerDeps {
@@ -67,12 +67,14 @@ export async function startOrderWorker({ config, db, connection, queues, logger 
   });
   const queue = queues.get(ordersQueue.name);
   const recovery = orderRecovery({ processing, queue, redis: queues.connection, config, logger: log }).start();
+  const releases = releaseRecovery({ db, queue, redis: queues.connection, config, logger: log }).start();
   return {
     worker,
     recovery,
     /** Stops taking jobs and waits for the active ones to finish; safe to call twice. */
     close: async () => {
       await recovery.close();
+      await releases.close();
       await closeWorker(worker, connection);
       pause.close();
       await inventory.close();

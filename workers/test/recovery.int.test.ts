@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError, Worker } from 'bullmq';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../scripts/settings.ts';
 import { createLogger } from '../../common/logger.ts';
 import { addJob, type QueueSet } from '../../common/queues.ts';
-import { orderProcessing, ordersQueue, processOrder } from '../../subgraphs/orders/module.ts';
+import { orderProcessing, ordersQueue, processOrder, releaseJobId, releaseOrder } from '../../subgraphs/orders/module.ts';
+import { ordersOutbox } from '../../subgraphs/orders/db.ts';
+import { releaseJobMessage } from '../../subgraphs/orders/processing.ts';
 import { closeRedis, createRedis } from '../../common/redis.ts';
 import { OrdersRepository } from '../../subgraphs/orders/repository.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.ts';
-import { orderRecovery, type OrderRecovery } from '../orders/recovery.ts';
+import { orderRecovery, releaseRecovery, type OrderRecovery } from '../orders/recovery.ts';
+import { addOutboxJob } from '../outbox-relay.ts';
 import { closeTestQueues, openTestQueues } from '../../test/support/queues.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -139,5 +143,43 @@ describe('order recovery sweep', () => {
     expect(await paged.sweep()).toEqual({ requeued: 1, failed: 0 });
     expect(await queue.getJobState(lost)).toBe('waiting');
     await paged.close();
+  });
+});
+
+describe('release recovery sweep', () => {
+  /** A cancelled order's release, published by the relay `ago` (a PostgreSQL interval) ago; its job is not in Redis. */
+  async function publishedRelease(ago: string) {
+    const orderId = randomUUID();
+    const [row] = await db.db
+      .insert(ordersOutbox)
+      .values({ ...releaseJobMessage(orderId), publishedAt: sql`now() - ${ago}::interval` })
+      .returning();
+    return { orderId, row: row! };
+  }
+
+  it('publishes again, once, a release whose job Redis lost after the order was cancelled; leaves recent, old and completed ones alone', async () => {
+    const queue = queues.get(ordersQueue.name);
+    const lost = await publishedRelease('10 minutes');
+    const recent = await publishedRelease('0 seconds');
+    const beyondHorizon = await publishedRelease('2 days');
+    const done = await publishedRelease('10 minutes');
+    // The release of `done` ran and completed.
+    await addOutboxJob(queue, done.row, config);
+    const connection = createRedis(REDIS_URL, { role: 'worker' });
+    const worker = new Worker(ordersQueue.name, async () => 'released', { connection, prefix });
+    await expect.poll(() => queue.getJobState(releaseJobId(done.orderId)), { timeout: 5000 }).toBe('completed');
+    await worker.close();
+    await closeRedis(connection);
+
+    const releases = releaseRecovery({ db: db.db, queue, redis: producer, config, logger: createLogger('recovery', 'silent') });
+    expect(await releases.sweep()).toEqual({ requeued: 1 });
+    const job = await queue.getJob(releaseJobId(lost.orderId));
+    expect(job?.name).toBe(releaseOrder.name);
+    expect(job?.data).toMatchObject({ orderId: lost.orderId });
+    expect(await job?.getState()).toBe('waiting');
+    for (const untouched of [recent, beyondHorizon]) expect(await queue.getJobState(releaseJobId(untouched.orderId))).toBe('unknown');
+    // Its job is waiting now: nothing more to do.
+    expect(await releases.sweep()).toEqual({ requeued: 0 });
+    await releases.close();
   });
 });
