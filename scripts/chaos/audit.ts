@@ -54,6 +54,7 @@ export interface OrderRow {
   productId: string;
   quantity: number;
   status: string;
+  failureReason?: string | null;
   idempotencyKey: string | null;
   /** Its status changes, oldest first. */
   history: string[];

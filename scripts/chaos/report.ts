@@ -72,8 +72,9 @@ export function renderReport(r: RunReport): string {
   );
   lines.push('');
   const repeats = s.deliveries.reduce((sum, d) => sum + d.requests - 1, 0);
+  const failed = s.orders.filter((o) => o.status === 'FAILED');
   lines.push(
-    `Audited: ${s.orders.length} orders (${list(countBy(s.orders, (o) => o.status))}); ${s.users.length} users; ${s.notifications.length} notifications (${list(
+    `Audited: ${s.orders.length} orders (${list(countBy(s.orders, (o) => o.status))}; FAILED by reason: ${list(countBy(failed, (o) => o.failureReason ?? 'none'))}); ${s.users.length} users; ${s.notifications.length} notifications (${list(
       countBy(s.notifications, (n) => n.status),
     )}); ${s.deliveries.length} deliveries, ${repeats} repeated requests with a key already delivered; subscribers resumed ${s.subscribers.reduce(
       (sum, w) => sum + w.resumes,

@@ -47,11 +47,14 @@ for (const entry of ['gateway/index.js', 'workers/index.js', 'external/index.js'
   }
 }
 
-// Short retries, breaker waits and recovery sweeps, so a run of minutes sees many outages heal; each a documented setting.
-const NOTIFY_RETRY_DELAYS = [500, 1000, 2000];
+// Short breaker waits and recovery sweeps, so a run of minutes sees many outages heal; each a documented setting.
+// The retry schedules stay longer in all than a breaker's 10 s rolling window, as the defaults are: a breaker
+// opens once failures pass half of the calls in that window, and shorter schedules are used up by an outage
+// before it opens (docs/reliability.md, "Findings").
+const NOTIFY_RETRY_DELAYS = [1000, 4000, 8000];
 const SETTINGS: Record<string, string> = {
   NOTIFY_RETRY_DELAYS_MS: NOTIFY_RETRY_DELAYS.join(','),
-  ORDER_RETRY_DELAYS_MS: '500,1000,2000',
+  ORDER_RETRY_DELAYS_MS: '1000,4000,8000',
   INVENTORY_TIMEOUT_MS: '2000',
   SUBGRAPH_TIMEOUT_MS: '5000',
   BREAKER_RESET_TIMEOUT_MS: '1000',
@@ -237,7 +240,7 @@ async function waitForQuiescence(sql: import('postgres').Sql, redisUrl: string, 
 
 async function takeSnapshot(sql: import('postgres').Sql, external: string, quiet: Quiet): Promise<Snapshot> {
   const orders = await sql`
-    select o.id, o.user_id, o.product_id, o.quantity, o.status, o.idempotency_key,
+    select o.id, o.user_id, o.product_id, o.quantity, o.status, o.failure_reason, o.idempotency_key,
       (select array_agg(h.status::text order by h.position, h.id) from orders.order_status_changes h where h.order_id = o.id) as history
     from orders.orders o`;
   const users = await sql`select id from users.users`;
@@ -259,6 +262,7 @@ async function takeSnapshot(sql: import('postgres').Sql, external: string, quiet
       productId: o.product_id,
       quantity: o.quantity,
       status: o.status,
+      failureReason: o.failure_reason,
       idempotencyKey: o.idempotency_key,
       history: o.history ?? [],
     })),
