@@ -130,8 +130,8 @@ function add(violations: Violation[], rule: string, message: string, operations:
 
 const inputSignature = (i: Record<string, any>) => `${i.userId}|${i.productId}|${i.quantity}`;
 
-/** Checks the history against the snapshot; returns every violation found (none: the run passed). */
-export function audit(history: Operation[], snapshot: Snapshot): Violation[] {
+/** Checks the history against the snapshot; returns every violation found (none: the run passed). `faults` name what was going on when something went wrong. */
+export function audit(history: Operation[], snapshot: Snapshot, faults: FaultWindow[] = []): Violation[] {
   const violations: Violation[] = [];
   if (!snapshot.quiesced) add(violations, 'quiescence', `the system did not come to rest: ${snapshot.quiescenceNote ?? 'timeout'}`);
   // Each line with the operations that named its order.
@@ -151,7 +151,7 @@ export function audit(history: Operation[], snapshot: Snapshot): Violation[] {
   }
 
   checkOrders(history, snapshot, violations);
-  checkNotifications(history, snapshot, violations);
+  checkNotifications(history, snapshot, violations, faults);
   checkSubscribers(snapshot, violations);
   return violations;
 }
@@ -256,7 +256,13 @@ function providerServed(calls: ProviderCall[], from: number, to: number): boolea
   return calls.some((c) => c.timeMs >= from && c.timeMs <= to && c.status !== null && c.status < 300);
 }
 
-function checkNotifications(history: Operation[], snapshot: Snapshot, violations: Violation[]): void {
+/** The faults that overlapped [from, to], for a violation's message. */
+function faultsBetween(faults: FaultWindow[], from: number, to: number): string {
+  const during = faults.filter((f) => f.startMs <= to && f.endMs >= from).map((f) => f.description);
+  return during.length ? ` (meanwhile: ${during.join('; ')})` : '';
+}
+
+function checkNotifications(history: Operation[], snapshot: Snapshot, violations: Violation[], faults: FaultWindow[]): void {
   const byEvent = new Map(snapshot.notifications.map((n) => [n.eventId, n]));
   const deliveries = new Map(snapshot.deliveries.map((d) => [d.idempotencyKey, d]));
 
@@ -300,7 +306,7 @@ function checkNotifications(history: Operation[], snapshot: Snapshot, violations
         add(
           violations,
           'FAILED only while the provider served others',
-          `notification ${n.eventId} ended FAILED after ${n.attempts} attempts while the provider served no one`,
+          `notification ${n.eventId} ended FAILED after ${n.attempts} attempts while the provider served no one${faultsBetween(faults, n.createdMs, n.updatedMs)}`,
         );
     } else if (n.status !== 'SENT') add(violations, 'notifications end SENT or FAILED', `notification ${n.eventId} is still ${n.status}`);
   }

@@ -136,6 +136,8 @@ describe('the auditor', () => {
       deliveries: snapshot.deliveries.slice(0, 1),
     };
     expect(rules(history, failed)).toContain('FAILED only while the provider served others');
+    const down = { description: 'notification provider down for 9000 ms', kind: 'provider-down', startMs: 90, endMs: 300 };
+    expect(audit(history, failed, [down]).find((v) => v.rule === 'FAILED only while the provider served others')?.message).toContain(down.description);
     expect(rules(history, { ...failed, providerCalls: [{ timeMs: 150, status: 202 }] })).not.toContain('FAILED only while the provider served others');
   });
 

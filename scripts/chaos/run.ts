@@ -142,7 +142,7 @@ try {
 
   const snapshot = await takeSnapshot(system.db.sql, external, quiet);
   snapshot.subscribers = watchers.map((w) => w.report(excluded.get(w) ?? []));
-  const violations = audit(workload.history, snapshot);
+  const violations = audit(workload.history, snapshot, faults);
   const figs = figures(workload.history, faults);
   const rssEnd = Object.fromEntries(names.map((n) => [n, rss(n)]));
 
