@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
+import type { Sql } from 'postgres';
 import { startSystem } from '../../bench/system.ts';
 import { SERVICE_KEY_HEADER } from '../../common/auth.ts';
 import { QUEUE_NAMES } from '../../subgraphs/index.ts';
@@ -193,7 +194,7 @@ interface Quiet {
 }
 
 /** Waits until no work is left: orders terminal, notifications settled and recorded, outboxes published, queues empty, invariants holding. */
-async function waitForQuiescence(sql: import('postgres').Sql, redisUrl: string, prefix: string, timeoutMs: number): Promise<Quiet> {
+async function waitForQuiescence(sql: Sql, redisUrl: string, prefix: string, timeoutMs: number): Promise<Quiet> {
   const queues = QUEUE_NAMES.map((name) => new Queue(name, { connection: { url: redisUrl, maxRetriesPerRequest: 1 }, prefix }));
   for (const queue of queues) queue.on('error', () => {});
   const began = Date.now();
@@ -238,7 +239,7 @@ async function waitForQuiescence(sql: import('postgres').Sql, redisUrl: string, 
   }
 }
 
-async function takeSnapshot(sql: import('postgres').Sql, external: string, quiet: Quiet): Promise<Snapshot> {
+async function takeSnapshot(sql: Sql, external: string, quiet: Quiet): Promise<Snapshot> {
   const orders = await sql`
     select o.id, o.user_id, o.product_id, o.quantity, o.status, o.failure_reason, o.idempotency_key,
       (select array_agg(h.status::text order by h.position, h.id) from orders.order_status_changes h where h.order_id = o.id) as history
