@@ -8,7 +8,7 @@
  * the operations, faults and what the audit read as JSON. Exits 1 on a violation,
  * 2 when it cannot run (no dist/, a bad argument).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,11 +41,34 @@ if (!values.minutes || !Number.isFinite(minutes) || minutes <= 0) usage('--minut
 const seed = values.seed === undefined ? Math.floor(Math.random() * 1_000_000) : Number(values.seed);
 if (!Number.isSafeInteger(seed) || seed < 0) usage('--seed must be a whole number');
 const reportFile = values.report ?? join(ROOT, 'docs/reliability.md');
-for (const entry of ['gateway/index.js', 'workers/index.js', 'external/index.js', 'subgraphs/orders/index.js']) {
+const ENTRIES = ['gateway/index.js', 'workers/index.js', 'external/index.js', 'subgraphs/orders/index.js'];
+for (const entry of ENTRIES) {
   if (!existsSync(join(ROOT, 'dist', entry))) {
     console.error(`chaos: dist/${entry} is missing: run \`npm run build\` first (the chaos run exercises the compiled system, as production runs it)`);
     process.exit(2);
   }
+}
+const stale = newerSources(Math.min(...ENTRIES.map((entry) => statSync(join(ROOT, 'dist', entry)).mtimeMs)));
+if (stale) console.warn(`chaos: warning: ${stale} is newer than dist/: this run exercises the last build; run \`npm run build\` to test the sources`);
+
+/** A source file of the services changed after `sinceMs` (dist/ may be stale), if any. */
+function newerSources(sinceMs: number): string | undefined {
+  const walk = (dir: string): string | undefined => {
+    for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) {
+        if (entry.name === 'test' || entry.name === 'node_modules') continue;
+        const found = walk(path);
+        if (found) return found;
+      } else if (path.endsWith('.ts') && !path.endsWith('.test.ts') && statSync(join(ROOT, path)).mtimeMs > sinceMs) return path;
+    }
+    return undefined;
+  };
+  for (const dir of ['common', 'gateway', 'subgraphs', 'workers', 'external']) {
+    const found = walk(dir);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 // Short breaker waits and recovery sweeps, so a run of minutes sees many outages heal; each a documented setting.
