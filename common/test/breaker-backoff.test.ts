@@ -6,6 +6,7 @@ import { registry } from '../metrics.ts';
 import { Partner } from '../partner.ts';
 import { next } from '../../test/support/breaker.ts';
 import { startScriptedPartner, type ScriptedPartner } from '../../test/support/partner-server.ts';
+import { metric } from '../../test/support/metrics.ts';
 
 let partner: ScriptedPartner;
 const made: Partner[] = [];
@@ -141,7 +142,7 @@ describe('Breaker: backing off a partner that stays down', () => {
   it('serves the wait in force and the failed trials on /metrics', async () => {
     partner.answer({ status: 503 });
     const p = make({ BREAKER_RESET_TIMEOUT_MS: '100', BREAKER_MAX_RESET_TIMEOUT_MS: '5000' });
-    const value = async (metric: string) => Number(new RegExp(`^${metric}\\{breaker="${p.breaker.name}"\\} (\\S+)$`, 'm').exec(await registry.metrics())?.[1]);
+    const value = (name: string) => metric(registry, name, { breaker: p.breaker.name });
     expect(await value('circuit_breaker_reset_timeout_seconds')).toBe(0.1);
     expect(await value('circuit_breaker_failed_trials')).toBe(0);
 

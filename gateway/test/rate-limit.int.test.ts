@@ -11,6 +11,7 @@ import { freePort, PrivateRedis } from '../../test/support/orders.ts';
 import { spawnGateway } from '../../test/support/subgraph-process.ts';
 import { RATE_LIMIT_REDIS_TIMEOUT_MS } from '../rate-limit.ts';
 import { createGateway } from '../server.ts';
+import { metric } from '../../test/support/metrics.ts';
 
 const SHARED_REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const cleanups: (() => Promise<void>)[] = [];
@@ -72,12 +73,6 @@ async function dropKeys(prefix: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
-}
-
-async function metric(base: string, name: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : 0;
 }
 
 describe('RATE_LIMIT_PER_MINUTE', () => {

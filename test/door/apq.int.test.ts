@@ -8,6 +8,7 @@ import { createGateway } from '../../gateway/server.ts';
 import { eventually } from '../support/notify-provider.ts';
 import { PrivateRedis } from '../support/orders.ts';
 import { spawnGateway } from '../support/subgraph-process.ts';
+import { metric } from '../support/metrics.ts';
 
 const SHARED_REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const cleanups: (() => Promise<void>)[] = [];
@@ -44,14 +45,6 @@ async function dropKeys(prefix: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
-}
-
-async function metric(base: string, name: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
 }
 
 describe('automatic persisted queries in Redis', () => {

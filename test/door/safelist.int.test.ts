@@ -14,6 +14,7 @@ import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { eventually } from '../support/notify-provider.ts';
 import { startRecordingProxy, type RecordingProxy } from '../support/recording-proxy.ts';
 import { startStack, type Stack } from '../support/stack.ts';
+import { sample, scrape } from '../support/metrics.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -136,21 +137,13 @@ function expectRefused(answer: Answer, code: string, status = 400) {
   expect(answer.calls).toBe(0);
 }
 
-async function metrics(base: string): Promise<string> {
-  return (await fetch(`${base}/metrics`)).text();
-}
-
-function sample(text: string, prefix: string): number {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(prefix))
-    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
-}
+/** A counter's value in Prometheus text, 0 before it counted anything. */
+const count = (text: string, name: string, labels: Record<string, string>) => sample(text, name, labels) ?? 0;
 
 describe('OPERATIONS_SAFELIST=enforce', () => {
   it("runs manifest operations by id (also a custom id, also by GET) or by identical text; refuses anything else before planning; an admin's operations run", async () => {
     const gateway = await startDoorGateway({ OPERATIONS_MANIFEST: APOLLO_FILE, OPERATIONS_SAFELIST: 'enforce' });
-    const before = await metrics(gateway.base);
+    const before = await scrape(gateway.base);
 
     expectRan(await send(gateway.url, { id: sha256(CATALOG) }), 'products');
     expectRan(await send(gateway.url, { id: CUSTOM_ID }), 'events');
@@ -179,14 +172,14 @@ describe('OPERATIONS_SAFELIST=enforce', () => {
     expectRan(await send(gateway.url, { text: UNLISTED, headers: stack.admin }), 'products');
     expectRan(await send(gateway.url, { text: UNLISTED, id: sha256(UNLISTED), headers: stack.admin }), 'products');
 
-    const after = await metrics(gateway.base);
-    const delta = (prefix: string) => sample(after, prefix) - sample(before, prefix);
-    expect(delta(`junction_gateway_persisted_operations_total{id="${sha256(CATALOG)}",name="Catalog",sent_as="id"}`)).toBe(3);
-    expect(delta(`junction_gateway_persisted_operations_total{id="${sha256(CATALOG)}",name="Catalog",sent_as="text"}`)).toBe(1);
-    expect(delta(`junction_gateway_persisted_operations_total{id="${CUSTOM_ID}",name="Upcoming",sent_as="id"}`)).toBe(1);
-    expect(delta('junction_gateway_unlisted_operations_total{outcome="refused"}')).toBe(6);
-    expect(delta('junction_gateway_unlisted_operations_total{outcome="exempt"}')).toBe(2);
-    expect(delta('junction_gateway_errors_total{code="PERSISTED_QUERY_NOT_IN_LIST"}')).toBe(6);
+    const after = await scrape(gateway.base);
+    const delta = (name: string, labels: Record<string, string>) => count(after, name, labels) - count(before, name, labels);
+    expect(delta('junction_gateway_persisted_operations_total', { id: sha256(CATALOG), name: 'Catalog', sent_as: 'id' })).toBe(3);
+    expect(delta('junction_gateway_persisted_operations_total', { id: sha256(CATALOG), name: 'Catalog', sent_as: 'text' })).toBe(1);
+    expect(delta('junction_gateway_persisted_operations_total', { id: CUSTOM_ID, name: 'Upcoming', sent_as: 'id' })).toBe(1);
+    expect(delta('junction_gateway_unlisted_operations_total', { outcome: 'refused' })).toBe(6);
+    expect(delta('junction_gateway_unlisted_operations_total', { outcome: 'exempt' })).toBe(2);
+    expect(delta('junction_gateway_errors_total', { code: 'PERSISTED_QUERY_NOT_IN_LIST' })).toBe(6);
   });
 
   it("reads GraphQL Code Generator's persisted-documents.json the same way, variables and all", async () => {
@@ -222,14 +215,14 @@ describe('OPERATIONS_SAFELIST=require-id', () => {
 describe('OPERATIONS_SAFELIST=log and off', () => {
   it('log: operations outside the manifest run, each distinct one logged once with its text, and all counted', async () => {
     const gateway = await startDoorGateway({ OPERATIONS_MANIFEST: APOLLO_FILE, OPERATIONS_SAFELIST: 'log' });
-    const before = sample(await metrics(gateway.base), 'junction_gateway_unlisted_operations_total{outcome="run"}');
+    const before = count(await scrape(gateway.base), 'junction_gateway_unlisted_operations_total', { outcome: 'run' });
     expectRan(await send(gateway.url, { text: UNLISTED }), 'products');
     expectRan(await send(gateway.url, { text: UNLISTED }), 'products');
     expectRan(await send(gateway.url, { id: sha256(CATALOG) }), 'products');
     expectRan(await send(gateway.url, { text: CATALOG }), 'products');
     const logged = gateway.logs.filter((line) => String(line.msg).startsWith('operation not in OPERATIONS_MANIFEST ran'));
     expect(logged).toEqual([expect.objectContaining({ level: 40, operationName: null, sha256: sha256(UNLISTED), query: UNLISTED })]);
-    expect(sample(await metrics(gateway.base), 'junction_gateway_unlisted_operations_total{outcome="run"}') - before).toBe(2);
+    expect(count(await scrape(gateway.base), 'junction_gateway_unlisted_operations_total', { outcome: 'run' }) - before).toBe(2);
   });
 
   it('off: anything runs, APQ included, and manifest ids still resolve', async () => {

@@ -10,6 +10,7 @@ import { startTestIdentity, type TestIdentity } from '../support/identity.ts';
 import { startRecordingProxy, type RecordingProxy } from '../support/recording-proxy.ts';
 import { startGateway, startStack, type Stack, type TestGateway } from '../support/stack.ts';
 import { closeAll } from '../support/teardown.ts';
+import { metric as readMetric } from '../support/metrics.ts';
 
 /** How long the proxy holds each query's answer; mutations pass at once. */
 const HOLD_MS = 1200;
@@ -39,11 +40,7 @@ function callsSince(from: number, text: string) {
   return users.exchanges.slice(from).filter((e) => e.path === '/graphql' && e.body.includes(text));
 }
 
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
-  const found = values.find((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value));
-  return found?.value ?? 0;
-}
+const metric = (name: string, labels: Record<string, string>) => readMetric(registry, name, labels);
 
 const USER = 'query One($id: ID!) { user(id: $id) { id name email } }';
 

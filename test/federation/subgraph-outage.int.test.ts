@@ -9,6 +9,7 @@ import { gql } from '../support/graphql.ts';
 import { createProduct, createUser, placeOrder } from '../support/orders.ts';
 import { startGateway, startStack, type Stack, type TestGateway } from '../support/stack.ts';
 import { spawnSubgraph, type SubgraphProcess } from '../support/subgraph-process.ts';
+import { metric } from '../support/metrics.ts';
 
 const TIMEOUT_MS = 800;
 const RESET_MS = 1500;
@@ -50,10 +51,7 @@ const QUERY = 'query Both($user: ID!, $order: ID!) { user(id: $user) { id name }
 let buyer: Record<string, string>;
 
 /** How many calls to orders the gateway's open breaker refused without making them. */
-function rejected(metrics: string): number {
-  const match = /^junction_gateway_subgraph_requests_total\{subgraph="orders",outcome="rejected"\} (\d+)$/m.exec(metrics);
-  return match ? Number(match[1]) : 0;
-}
+const rejected = () => metric(gateway.base, 'junction_gateway_subgraph_requests_total', { subgraph: 'orders', outcome: 'rejected' });
 
 async function timed(variables: Record<string, unknown>) {
   const started = performance.now();
@@ -97,13 +95,13 @@ it('a frozen subgraph: partial data with SERVICE_UNAVAILABLE within the timeout,
 
     // The breaker is open and answers at once, with the wait until it half-opens. "At once" is shown by its rejected
     // count (the frozen subgraph was not called), not by a wall-clock bound a loaded machine can break.
-    const rejectedBefore = rejected(await (await fetch(`${gateway.base}/metrics`)).text());
+    const rejectedBefore = await rejected();
     const { response } = await timed(variables);
     expect(response.data).toEqual({ user: { id: userId, name: healthy.response.data.user.name }, order: null });
     expect(response.errors![0]!.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', serviceName: 'orders', circuitBreakerState: 'OPEN' });
     expect(response.errors![0]!.extensions!.retryAfter).toBeGreaterThanOrEqual(1);
     expect(response.errors![0]!.extensions!.retryAfter).toBeLessThanOrEqual(Math.ceil(RESET_MS / 1000));
-    expect(rejected(await (await fetch(`${gateway.base}/metrics`)).text())).toBe(rejectedBefore + 1);
+    expect(await rejected()).toBe(rejectedBefore + 1);
 
     const ready = await fetch(`${gateway.base}/ready`);
     expect(ready.status).toBe(503);

@@ -21,6 +21,7 @@ import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
 import { startStack, type Stack } from '../support/stack.ts';
+import { metric as readMetric } from '../support/metrics.ts';
 
 const OUTAGE_MS = Number(process.env.LONG_OUTAGE_MS ?? 20_000);
 const ATTEMPTS = 4;
@@ -39,14 +40,11 @@ afterAll(async () => {
   await dropQueues(stack.config.REDIS_URL, env.QUEUE_PREFIX);
 });
 
-async function metric(name: string, labels: string): Promise<number> {
-  const line = (await registry.metrics()).split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-  return Number(line?.split(' ')[1] ?? Number.NaN);
-}
+const metric = (name: string, labels: Record<string, string>) => readMetric(registry, name, labels);
 
 /** Calls the workers' inventory breaker let through to inventory (fired, less rejected at once). */
 const callsMade = async () =>
-  (await metric('circuit_breaker_fires_total', 'breaker="inventory"')) - (await metric('circuit_breaker_rejects_total', 'breaker="inventory"'));
+  (await metric('circuit_breaker_fires_total', { breaker: 'inventory' })) - (await metric('circuit_breaker_rejects_total', { breaker: 'inventory' }));
 
 it(
   `inventory unresponsive for ${OUTAGE_MS / 1000} s (retries 0.3 s, a trial call every second): no order FAILED, each CONFIRMED after, stock exact`,

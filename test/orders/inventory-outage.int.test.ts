@@ -7,6 +7,7 @@ import { expectInvariants } from '../support/invariants.ts';
 import { eventually } from '../support/notify-provider.ts';
 import { createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
 import { startStack, type Stack } from '../support/stack.ts';
+import { metric as readMetric } from '../support/metrics.ts';
 
 // Inventory times out after 1 s; its breaker opens after 5 failed calls and half-opens after 1.5 s.
 const env = { ...fastOrderEnv('inventory-outage'), BREAKER_RESET_TIMEOUT_MS: '1500' };
@@ -24,23 +25,20 @@ afterAll(async () => {
   await dropQueues(stack.config.REDIS_URL, env.QUEUE_PREFIX);
 });
 
-async function metric(name: string, labels: string): Promise<number> {
-  const line = (await registry.metrics()).split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-  return Number(line?.split(' ')[1] ?? Number.NaN);
-}
+const metric = (name: string, labels: Record<string, string>) => readMetric(registry, name, labels);
 
 it('pauses orders while inventory does not answer, then confirms every one once it is back: none FAILED, stock + reserved unchanged', async () => {
   const userId = await createUser(stack.gatewayUrl);
   const buyer = await stack.as(userId);
   const productId = await createProduct(stack.gatewayUrl, 20, stack.admin);
-  const pausedBefore = await metric('junction_queue_paused_seconds_total', 'queue="orders",reason="inventory_unavailable"');
+  const pausedBefore = await metric('junction_queue_paused_seconds_total', { queue: 'orders', reason: 'inventory_unavailable' });
 
   // Inventory frozen: every request waits 5 s, far past INVENTORY_TIMEOUT_MS, and longer than every retry delay together.
   await gremlin(stack.urls.inventory!, { every: 1, latencyMs: 5000 }, stack.service);
   let ids: string[];
   try {
     ids = (await Promise.all(Array.from({ length: 10 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)))).map((o) => o.id);
-    await eventually(async () => (await metric('circuit_breaker_state', 'breaker="inventory"')) === 2, 10_000, 'the inventory breaker to open');
+    await eventually(async () => (await metric('circuit_breaker_state', { breaker: 'inventory' })) === 2, 10_000, 'the inventory breaker to open');
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const during = await stack.db.sql`select status, attempts from orders.orders where id = any(${ids}::uuid[])`;
     expect(during.filter((o) => o.status === 'FAILED')).toHaveLength(0);
@@ -55,5 +53,5 @@ it('pauses orders while inventory does not answer, then confirms every one once 
   await expectInvariants(stack.db.sql, { settled: ordersSettled(stack.db.sql, workers.queues.get(ordersQueue.name)) });
   const [product] = await stack.db.sql`select stock, reserved from inventory.products where id = ${productId}`;
   expect(product).toEqual({ stock: 10, reserved: 10 });
-  expect((await metric('junction_queue_paused_seconds_total', 'queue="orders",reason="inventory_unavailable"')) - pausedBefore).toBeGreaterThan(1);
+  expect((await metric('junction_queue_paused_seconds_total', { queue: 'orders', reason: 'inventory_unavailable' })) - pausedBefore).toBeGreaterThan(1);
 });

@@ -34,6 +34,7 @@ import {
   type WorkersProcess,
 } from '../support/orders.ts';
 import { startStack, type Stack } from '../support/stack.ts';
+import { metric } from '../support/metrics.ts';
 
 /**
  * Several replicas of every stateful piece on one PostgreSQL and one Redis:
@@ -129,12 +130,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function metric(url: string, line: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const match = text.split('\n').find((l) => l.startsWith(`${line} `));
-  return match ? Number(match.split(' ').pop()) : 0;
-}
-
 describe('two gateways, two orders subgraphs, two workers processes', () => {
   // First, so that the dumps end (the scheduler is removed) before the order burst below.
   it('runs a scheduled job once per interval, not once per replica: one dump per 2 s from both workers processes', async () => {
@@ -195,7 +190,8 @@ describe('two gateways, two orders subgraphs, two workers processes', () => {
     // Both workers processes took orders: the queue is shared, not split or doubled.
     const attempts = await Promise.all(
       workers.map(
-        async (w) => (await metric(w.url, 'order_attempts_total{outcome="confirmed"}')) + (await metric(w.url, 'order_attempts_total{outcome="out_of_stock"}')),
+        async (w) =>
+          (await metric(w.url, 'order_attempts_total', { outcome: 'confirmed' })) + (await metric(w.url, 'order_attempts_total', { outcome: 'out_of_stock' })),
       ),
     );
     expect(attempts.every((n) => n > 0)).toBe(true);

@@ -1,5 +1,6 @@
 import { once, type EventEmitter } from 'node:events';
 import { eventually } from './notify-provider.ts';
+import { sample, scrape, type MetricsSource } from './metrics.ts';
 
 /** What a service's /metrics says of one breaker. */
 export interface BreakerReading {
@@ -11,13 +12,13 @@ export interface BreakerReading {
   failedTrials: number;
 }
 
-/** Reads breaker `name` off the Prometheus text at `metricsUrl`. */
-export async function readBreaker(metricsUrl: string, name: string): Promise<BreakerReading> {
-  const text = await (await fetch(metricsUrl)).text();
+/** Reads breaker `name` off the Prometheus text of `source` (a base URL, a /metrics URL or a registry). */
+export async function readBreaker(source: MetricsSource, name: string): Promise<BreakerReading> {
+  const text = await scrape(source);
   const value = (metric: string) => {
-    const match = new RegExp(`^${metric}\\{breaker="${name}"\\} (\\S+)$`, 'm').exec(text);
-    if (!match) throw new Error(`${metricsUrl} has no ${metric} for breaker ${name}`);
-    return Number(match[1]);
+    const found = sample(text, metric, { breaker: name });
+    if (found === undefined) throw new Error(`${String(source)} has no ${metric} for breaker ${name}`);
+    return found;
   };
   return {
     state: value('circuit_breaker_state'),
@@ -27,7 +28,7 @@ export async function readBreaker(metricsUrl: string, name: string): Promise<Bre
 }
 
 /** Waits until /metrics at `metricsUrl` shows breaker `name` in `state` (0 closed, 1 half-open, 2 open); returns that reading. */
-export function untilBreaker(metricsUrl: string, name: string, state: number, timeoutMs: number): Promise<BreakerReading> {
+export function untilBreaker(metricsUrl: MetricsSource, name: string, state: number, timeoutMs: number): Promise<BreakerReading> {
   return eventually(
     async () => {
       const reading = await readBreaker(metricsUrl, name);

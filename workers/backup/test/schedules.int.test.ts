@@ -21,6 +21,7 @@ import { createWorkersApp } from '../../http.ts';
 import { pgRestoreList } from '../pg.ts';
 import { BACKUP_JOBS, startBackups, type Backups } from '../index.ts';
 import { BackupService } from '../service.ts';
+import { sample, scrape } from '../../../test/support/metrics.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const logger = createLogger('backup', 'silent');
@@ -275,11 +276,11 @@ describe('backup schedules', () => {
       expect(schedules.upload).toMatchObject({ pattern: '0 30 2 * * *', tz: 'UTC' });
       expect(new Date(schedules.upload!.next!).toISOString()).toMatch(/T02:30:00\.000Z$/);
 
-      const metrics = await (await fetch(`${http.url}/metrics`)).text();
-      const last = (kind: string) => Number(new RegExp(`junction_backup_last_success_timestamp_seconds\\{kind="${kind}"\\} (\\S+)`).exec(metrics)?.[1]);
+      const metrics = await scrape(http.url);
+      const last = (kind: string) => sample(metrics, 'junction_backup_last_success_timestamp_seconds', { kind });
       expect(last('dump')).toBeGreaterThanOrEqual(Math.floor(dump!.time.getTime() / 1000));
       expect(last('upload')).toBeGreaterThan(Date.now() / 1000 - 120);
-      expect(Number(/junction_backup_failures_total\{kind="upload"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
+      expect(sample(metrics, 'junction_backup_failures_total', { kind: 'upload' })).toBeGreaterThanOrEqual(3);
       expect(metrics).toMatch(/junction_backup_failures_total\{kind="dump"\} \d+/);
       expect(metrics).toContain(`junction_queue_jobs{prefix="${prefixes.at(-1)}",queue="backups"`);
     } finally {

@@ -16,6 +16,7 @@ import { notificationsQueue } from '../../../subgraphs/notifications/module.ts';
 import { readBreaker } from '../../../test/support/breaker.ts';
 import { startNotificationRig, type NotificationRig } from '../../../test/support/notifications.ts';
 import { accept, down } from '../../../test/support/notify-provider.ts';
+import { metric } from '../../../test/support/metrics.ts';
 
 const OUTAGE_MS = Number(process.env.LONG_OUTAGE_MS ?? 20_000);
 const ATTEMPTS = 4;
@@ -33,9 +34,8 @@ afterEach(async () => {
   await rig?.close();
 });
 
-const metric = async (pattern: RegExp) => Number(pattern.exec(await (await fetch(`${rig.workersBase}/metrics`)).text())?.[1]);
-const failedDeliveries = () => metric(/^notification_deliveries_total\{outcome="failed"\} (\S+)$/m);
-const opened = () => metric(/^circuit_breaker_transitions_total\{breaker="notify",state="OPEN"\} (\S+)$/m);
+const failedDeliveries = () => metric(rig.workersBase, 'notification_deliveries_total', { outcome: 'failed' });
+const opened = () => metric(rig.workersBase, 'circuit_breaker_transitions_total', { breaker: 'notify', state: 'OPEN' });
 const statuses = async (ids: string[]) =>
   (await rig.db.sql`select event_id, status, attempts from notifications.notifications where event_id = any(${ids})`) as unknown as {
     event_id: string;
@@ -62,7 +62,7 @@ it(
     const refused = rig.provider.requests.filter((r) => ids.includes(r.key) && r.status === 503).length;
     // The provider saw more failing calls than all the attempts of all the notifications: trial calls, none counted.
     expect(refused).toBeGreaterThan(ATTEMPTS * ids.length);
-    expect((await readBreaker(`${rig.workersBase}/metrics`, 'notify')).state).not.toBe(0);
+    expect((await readBreaker(rig.workersBase, 'notify')).state).not.toBe(0);
 
     rig.provider.behave(accept);
     for (const id of ids) await rig.settled(id, 'SENT', 30_000);

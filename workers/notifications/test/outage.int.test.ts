@@ -3,6 +3,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { gqlData } from '../../../test/support/graphql.ts';
 import { startNotificationRig, type NotificationRig } from '../../../test/support/notifications.ts';
 import { accept, down, eventually } from '../../../test/support/notify-provider.ts';
+import { metric, scrape } from '../../../test/support/metrics.ts';
 
 // Retries 100 + 200 + 300 ms: 0.6 s in all. The breaker opens after 3 failed calls and half-opens after 2 s.
 const DELAYS = [100, 200, 300];
@@ -22,10 +23,9 @@ afterEach(async () => {
   await rig?.close();
 });
 
-const metrics = async () => (await fetch(`${rig.workersBase}/metrics`)).text();
-const breakerState = async () => Number(/^circuit_breaker_state\{breaker="notify"\} (\d)/m.exec(await metrics())?.[1]);
-const pausedSeconds = async () =>
-  Number(/^junction_queue_paused_seconds_total\{queue="notifications",reason="notify_unavailable"\} ([\d.e+-]+)/m.exec(await metrics())?.[1]);
+const metrics = () => scrape(rig.workersBase);
+const breakerState = () => metric(rig.workersBase, 'circuit_breaker_state', { breaker: 'notify' });
+const pausedSeconds = () => metric(rig.workersBase, 'junction_queue_paused_seconds_total', { queue: 'notifications', reason: 'notify_unavailable' });
 const accepted = (key: string) => rig.provider.requests.filter((r) => r.key === key && r.status < 300).length;
 
 it('pauses delivery while the provider is down for longer than every retry delay together: none FAILED, each SENT once after, at most 2 attempts', async () => {
