@@ -18,10 +18,9 @@ function isRetriedStatus(status: number): boolean {
 const IDEMPOTENT_METHODS: readonly UpperMethod[] = ['GET', 'PUT', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE'];
 
 /**
- * Codes of the connection errors that are retried: got's list (Node's socket
- * errors, and ETIMEDOUT for an attempt that timed out), plus undici's own
- * for a socket closed under a request (what got reported as ECONNRESET) and a
- * connect that timed out.
+ * Codes of the connection errors that are retried: Node's socket errors, ETIMEDOUT
+ * for an attempt that timed out, and undici's own for a socket closed under a
+ * request and a connect that timed out.
  */
 const RETRIED_CODES = new Set([
   'ETIMEDOUT',
@@ -36,7 +35,7 @@ const RETRIED_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-/** How many redirects a call follows (got's default). */
+/** How many redirects a call follows. */
 const MAX_REDIRECTS = 10;
 
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [100, 200, 400];
@@ -163,7 +162,7 @@ export class Partner {
     this.attemptTimeoutMs = options.attemptTimeoutMs;
     this.delays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     this.retryMethods = new Set((options.retryMethods ?? IDEMPOTENT_METHODS).map((method) => method.toUpperCase()));
-    // Connecting is bounded by the attempt's timeout, as it was with got: undici's own 10 s default would cut a longer attempt short.
+    // Connecting is bounded by the attempt's timeout: undici's own 10 s default would cut a longer attempt short.
     this.agent = new Agent({ maxRedirections: MAX_REDIRECTS, connect: { timeout: options.attemptTimeoutMs } });
     const delays = this.delays;
     const answers = new Set(options.answers ?? []);

@@ -50,7 +50,7 @@ describe('User.enrichment', () => {
     expect(setup.partner.calls.map((call) => call.path)).toEqual(Array(3).fill(`/enrichment/${id}`));
     const [first, second] = gaps(setup.partner.calls);
     expect(first).toBeGreaterThanOrEqual(95);
-    // Upper bounds show no backoff is added to the delays (got's default would add a second or more); loose, for a loaded machine.
+    // Upper bounds show no backoff is added to the configured delays; loose, for a loaded machine.
     expect(first).toBeLessThan(350);
     expect(second).toBeGreaterThanOrEqual(195);
     expect(second).toBeLessThan(450);
