@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { spawnService } from '../../test/support/subgraph-process.ts';
+import { spawnService } from '../../test/support/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -8,7 +8,7 @@ import { parseConfig } from '../../scripts/settings.ts';
 import { listen } from '../../common/http.ts';
 import { startTestIdentity } from '../../test/support/identity.ts';
 import { freePort, PrivateRedis } from '../../test/support/orders.ts';
-import { spawnGateway } from '../../test/support/subgraph-process.ts';
+import { spawnGateway } from '../../test/support/processes.ts';
 import { RATE_LIMIT_REDIS_TIMEOUT_MS } from '../rate-limit.ts';
 import { createGateway } from '../server.ts';
 import { metric } from '../../test/support/metrics.ts';

@@ -7,7 +7,7 @@ import { createLogger } from '../../common/logger.ts';
 import { createGateway } from '../../gateway/server.ts';
 import { eventually } from '../support/notify-provider.ts';
 import { PrivateRedis } from '../support/orders.ts';
-import { spawnGateway } from '../support/subgraph-process.ts';
+import { spawnGateway } from '../support/processes.ts';
 import { metric } from '../support/metrics.ts';
 
 const SHARED_REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

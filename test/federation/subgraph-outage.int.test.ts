@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { gql } from '../support/graphql.ts';
 import { createProduct, createUser, placeOrder } from '../support/orders.ts';
 import { startGateway, startStack, type Stack, type TestGateway } from '../support/stack.ts';
-import { spawnSubgraph, type SubgraphProcess } from '../support/subgraph-process.ts';
+import { spawnSubgraph, type SubgraphProcess } from '../support/processes.ts';
 import { metric } from '../support/metrics.ts';
 
 const TIMEOUT_MS = 800;

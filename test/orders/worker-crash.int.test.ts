@@ -5,17 +5,8 @@ import { Redis } from 'ioredis';
 import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import {
-  createProduct,
-  createUser,
-  dropQueues,
-  fastOrderEnv,
-  gremlin,
-  ordersSettled,
-  placeOrder,
-  startWorkersProcess,
-  waitForTerminal,
-} from '../support/orders.ts';
+import { createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
+import { startWorkersProcess } from '../support/processes.ts';
 
 const env = { ...fastOrderEnv('crash'), INVENTORY_TIMEOUT_MS: '3000' };
 let stack: Stack;

@@ -21,18 +21,8 @@ import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { gql } from '../support/graphql.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startTestProvider, type TestProvider } from '../support/notify-provider.ts';
-import {
-  countBy,
-  createProduct,
-  createUser,
-  dropQueues,
-  fastOrderEnv,
-  ordersSettled,
-  placeOrder,
-  startWorkersProcess,
-  waitForTerminal,
-  type WorkersProcess,
-} from '../support/orders.ts';
+import { countBy, createProduct, createUser, dropQueues, fastOrderEnv, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
+import { startWorkersProcess, type ServiceProcess } from '../support/processes.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { metric } from '../support/metrics.ts';
 
@@ -54,7 +44,7 @@ let stack: Stack;
 let redis: Redis;
 let queue: Queue;
 const gateways: { url: string; base: string }[] = [];
-const workers: WorkersProcess[] = [];
+const workers: ServiceProcess[] = [];
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
@@ -172,7 +162,7 @@ describe('two gateways, two orders subgraphs, two workers processes', () => {
   }, 60_000);
 
   it('sells exactly the stock: 200 orders for 50 units through both gateways end 50 CONFIRMED and 150 OUT_OF_STOCK, each notification delivered once', async () => {
-    for (const w of workers) expect((await fetch(`${w.url}/ready`)).status).toBe(200);
+    for (const w of workers) expect((await fetch(`${w.base}/ready`)).status).toBe(200);
     const userId = await createUser(gateways[0]!.url);
     const buyer = await stack.as(userId);
     const productId = await createProduct(gateways[1]!.url, 50, stack.admin);
@@ -191,7 +181,8 @@ describe('two gateways, two orders subgraphs, two workers processes', () => {
     const attempts = await Promise.all(
       workers.map(
         async (w) =>
-          (await metric(w.url, 'order_attempts_total', { outcome: 'confirmed' })) + (await metric(w.url, 'order_attempts_total', { outcome: 'out_of_stock' })),
+          (await metric(w.base, 'order_attempts_total', { outcome: 'confirmed' })) +
+          (await metric(w.base, 'order_attempts_total', { outcome: 'out_of_stock' })),
       ),
     );
     expect(attempts.every((n) => n > 0)).toBe(true);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { gqlData } from '../support/graphql.ts';
 import { createProduct, createUser, placeOrder } from '../support/orders.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import { spawnGateway, spawnSubgraph, type SubgraphProcess } from '../support/subgraph-process.ts';
+import { spawnGateway, spawnSubgraph, type SubgraphProcess } from '../support/processes.ts';
 import { SseSubscription, wsClient, WsSubscription, type Received } from '../support/subscriptions.ts';
 
 let stack: Stack;

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import type postgres from 'postgres';
 import type { Queue } from 'bullmq';
@@ -223,50 +222,4 @@ export function ordersSettled(sql: postgres.Sql, queue: Queue): () => Promise<bo
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused');
     return Object.values(counts).every((n) => n === 0);
   };
-}
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-export interface WorkersProcess {
-  child: ChildProcess;
-  /** Its base URL (/health, /ready, /metrics). */
-  url: string;
-  /** Everything it printed so far. */
-  output(): string;
-  /** Resolves when it has exited, with how. */
-  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** workers/index.ts as a real process of its own with `env` (over this process's), once it answers /health. */
-export async function startWorkersProcess(env: Record<string, string>): Promise<WorkersProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/index.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env, WORKERS_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = () =>
-    child.exitCode !== null || child.signalCode !== null
-      ? Promise.resolve({ code: child.exitCode, signal: child.signalCode })
-      : new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const url = `http://127.0.0.1:${port}`;
-  // Starting under tsx takes seconds on a quiet machine and took over 20 on a loaded one (CI): what is waited
-  // for is the process answering, not how fast.
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`workers exited with ${child.exitCode}: ${output}`);
-    const ok = await fetch(`${url}/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { child, url, output: () => output, exited };
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`workers did not answer /health: ${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

@@ -4,16 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type Listening } from '../../common/http.ts';
 import { startTracing, type Tracing } from '../../common/tracing.ts';
 import { accept, failFirst, startTestProvider, type TestProvider } from '../support/notify-provider.ts';
-import {
-  createProduct,
-  createUser,
-  dropQueues,
-  fastOrderEnv,
-  placeOrder,
-  startWorkersProcess,
-  waitForTerminal,
-  type WorkersProcess,
-} from '../support/orders.ts';
+import { createProduct, createUser, dropQueues, fastOrderEnv, placeOrder, waitForTerminal } from '../support/orders.ts';
+import { startWorkersProcess, type ServiceProcess } from '../support/processes.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
 interface ReceivedSpan {
@@ -54,7 +46,7 @@ let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let provider: TestProvider;
 let tracing: Tracing | undefined;
 let stack: Stack;
-let worker: WorkersProcess;
+let worker: ServiceProcess;
 
 beforeAll(async () => {
   receiver = await startReceiver();
