@@ -30,6 +30,8 @@ export interface SystemOptions {
   profileDir?: string;
   /** The PostgreSQL cluster to create the database in (e.g. a PrivatePostgres's adminUrl); default the shared one. */
   adminUrl?: string;
+  /** Reads each process's stdout (its log lines) to count them (System.logLines) instead of discarding it. */
+  countLogLines?: boolean;
 }
 
 export interface Service {
@@ -60,6 +62,8 @@ export interface System {
    * the Redis server (`redis`, which other work on the machine may share).
    */
   cpuMs(): Promise<Record<string, number>>;
+  /** Log lines each process wrote to stdout so far, by process and by message (with countLogLines; empty otherwise). */
+  logLines: Map<string, Map<string, number>>;
   /** PostgreSQL's counters for this system's database (pg_stat_database): commits, rows inserted and updated. */
   dbCounters(): Promise<{ commits: number; inserted: number; updated: number }>;
   close(): Promise<void>;
@@ -172,8 +176,26 @@ export async function startSystem(label: string, options: SystemOptions = {}): P
     const child = spawn(process.execPath, [...profile, join(dist, entry)], {
       cwd: dist,
       env: { ...(process.env as Record<string, string>), ...env, ...options.envOf?.[name], ...extra },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', options.countLogLines ? 'pipe' : 'ignore', 'inherit'],
     });
+    if (options.countLogLines) {
+      const counts = system.logLines.get(name) ?? new Map<string, number>();
+      system.logLines.set(name, counts);
+      let rest = '';
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+        const lines = (rest + chunk).split('\n');
+        rest = lines.pop()!;
+        for (const line of lines) {
+          let msg = '(not JSON)';
+          try {
+            msg = String((JSON.parse(line) as { msg?: unknown }).msg);
+          } catch {
+            // counted as not JSON
+          }
+          counts.set(msg, (counts.get(msg) ?? 0) + 1);
+        }
+      });
+    }
     const service = { name, child, base: `http://127.0.0.1:${ports[name]}` };
     services.set(name, service);
     await untilUp(name, child, `${service.base}${health}`);
@@ -187,6 +209,7 @@ export async function startSystem(label: string, options: SystemOptions = {}): P
     urls,
     env,
     services,
+    logLines: new Map(),
     startWorkers: (extra = {}) => spawnService('workers', 'workers/index.js', '/ready', extra),
     restart(name) {
       const how = started.get(name);

@@ -27,11 +27,13 @@ export class PrivatePostgres {
   private constructor(
     readonly dir: string,
     readonly port: number,
+    private readonly settings: Record<string, string> = {},
   ) {}
 
-  static async start(): Promise<PrivatePostgres> {
+  /** `settings`: server settings beyond the defaults below (e.g. `shared_preload_libraries: 'pg_stat_statements'`). */
+  static async start(settings: Record<string, string> = {}): Promise<PrivatePostgres> {
     const dir = mkdtempSync(join(tmpdir(), 'junction-pg-'));
-    const pg = new PrivatePostgres(dir, await freePort());
+    const pg = new PrivatePostgres(dir, await freePort(), settings);
     if (process.getuid?.() === 0) {
       chownSync(dir, Number((await run('id', ['-u', 'postgres'])).stdout), Number((await run('id', ['-g', 'postgres'])).stdout));
       chmodSync(dir, 0o700);
@@ -48,7 +50,11 @@ export class PrivatePostgres {
 
   /** Starts the server and waits until it accepts connections. */
   async start(): Promise<void> {
-    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off${Object.entries(
+      this.settings,
+    )
+      .map(([name, value]) => ` -c ${name}=${value}`)
+      .join('')}`;
     await this.as(`${binDir()}/pg_ctl`, ['-D', join(this.dir, 'data'), '-l', join(this.dir, 'server.log'), '-o', options, '-w', '-t', '30', 'start']);
   }
 
