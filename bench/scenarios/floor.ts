@@ -42,8 +42,8 @@ import { dropQueues } from '../../test/support/orders.ts';
 
 export const name = 'floor';
 
-const N = Number(process.env.BENCH_FLOOR_N ?? 5000);
-const WARMUP = Number(process.env.BENCH_FLOOR_WARMUP ?? 2000);
+/** Operations measured and unmeasured before, per primitive (measureFloor may be given others). */
+const sizes = { n: Number(process.env.BENCH_FLOOR_N ?? 5000), warmup: Number(process.env.BENCH_FLOOR_WARMUP ?? 2000) };
 const CONCURRENCY = Number(process.env.BENCH_FLOOR_CONCURRENCY ?? 20);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ADMIN_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -156,7 +156,8 @@ interface Cost {
 
 /** Warms up, then measures `n` operations of `run` over the watched processes. */
 async function measure(label: string, watched: Watched, run: (n: number) => Promise<void>): Promise<Cost> {
-  await run(WARMUP);
+  const N = sizes.n;
+  await run(sizes.warmup);
   const before = await read(watched);
   await run(N);
   const after = await read(watched);
@@ -295,12 +296,34 @@ function costTable(costs: Cost[]): string {
   return [head, head.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
-export async function run(): Promise<string> {
+type CostName = 'job' | 'http' | 'provider' | 'apollo' | 'gateway' | 'statement' | 'transaction';
+
+/** The primitives measured, and the floor they make: the least CPU an order can cost with this design. */
+export interface FloorMeasure {
+  costs: Record<CostName, Cost>;
+  rows: { what: string; count: number; where: string; cost: number }[];
+  /** CPU ms per order: in all, accepting (placeOrder through the gateway and its commit), processing (the rest). */
+  floorMs: number;
+  acceptingMs: number;
+  processingMs: number;
+  loadBefore: number;
+  loadAfter: number;
+  synchronousCommit: string;
+  config: ReturnType<typeof parseConfig>;
+}
+
+/** Measures every primitive (`n` measured after `warmup` unmeasured operations each; BENCH_FLOOR_N and BENCH_FLOOR_WARMUP by default) and the floor. */
+export async function measureFloor(options: { n?: number; warmup?: number } = {}): Promise<FloorMeasure> {
+  sizes.n = options.n ?? sizes.n;
+  sizes.warmup = options.warmup ?? sizes.warmup;
+  const N = sizes.n;
+  const WARMUP = sizes.warmup;
   const loadBefore = os.loadavg()[0]!;
   const config = parseConfig(process.env);
   const redisPid = await redisServerPid(REDIS_URL);
   const database = await scratchDatabase();
-  let costs: Record<'job' | 'http' | 'provider' | 'apollo' | 'gateway' | 'statement' | 'transaction', Cost>;
+  let costs: Record<CostName, Cost>;
+  const synchronousCommit = database.synchronousCommit;
   try {
     console.log(`bench floor: ${WARMUP} warm-up then ${N} measured operations of each primitive, ${CONCURRENCY} in flight …`);
     costs = {
@@ -347,6 +370,15 @@ export async function run(): Promise<string> {
     },
   ];
   const floorMs = floor.reduce((sum, row) => sum + row.count * row.cost, 0);
+  const acceptingMs = costs.gateway.total + costs.statement.total;
+  return { costs, rows: floor, floorMs, acceptingMs, processingMs: floorMs - acceptingMs, loadBefore, loadAfter, synchronousCommit, config };
+}
+
+export async function run(): Promise<string> {
+  const { costs, rows: floor, floorMs, loadBefore, loadAfter, synchronousCommit, config } = await measureFloor();
+  const N = sizes.n;
+  const WARMUP = sizes.warmup;
+  const COMMITS = floor.find((row) => row.what.startsWith('PostgreSQL'))!.count;
   const measured = measuredOrderCost();
   const rateAtFloor = (os.availableParallelism() * 1000) / floorMs;
   const floorTable = [
@@ -384,7 +416,7 @@ export async function run(): Promise<string> {
     "- Gateway: @apollo/gateway on Apollo Server 5 and express 5 over that subgraph (composed with @apollo/composition), calling it through Junction's SubgraphDataSource (undici Pool, breaker, in-flight sharing); the client posts the mutation to the gateway. " +
       "Without the production gateway's token verification, rate limit (a Redis call) and query limits.",
     `- PostgreSQL: postgres.js through common/db.ts connect() (a pool of 10, prepared statements) on a scratch database (created and dropped), one \`update … set n = n + 1, updated_at = now() where id = $1\` on a ${PG_ROWS}-row table; ` +
-      `synchronous_commit is \`${database.synchronousCommit}\` on this server. Junction's state changes are each one statement (a CTE), so one statement is one commit; the explicit transaction is shown beside it.`,
+      `synchronous_commit is \`${synchronousCommit}\` on this server. Junction's state changes are each one statement (a CTE), so one statement is one commit; the explicit transaction is shown beside it.`,
     '',
     '### Cost per operation',
     '',

@@ -25,6 +25,12 @@
  * BENCH_ORDERS_CLIENTS (50), BENCH_ORDERS_RATE (300);
  * BENCH_ORDERS_PROFILE=<dir> writes a CPU profile of every process there;
  * BENCH_ORDERS_DIST=<dir> runs another compiled tree instead of dist/.
+ *
+ * Then, with this system stopped, the floor (bench/scenarios/floor.ts: the
+ * design's primitives alone, BENCH_ORDERS_FLOOR_N (2000) measured operations
+ * each, BENCH_ORDERS_FLOOR=0 to skip it), so the headline is CPU per order
+ * divided by the floor measured in the same run (issue 23's goal: at most
+ * 1.5×), with placeOrder's p99 at BENCH_ORDERS_RATE offered.
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -33,6 +39,7 @@ import { fileURLToPath } from 'node:url';
 import type { LoadResult } from '../load.ts';
 import { latencyTable, summarize } from '../measure.ts';
 import { machineBusyMs } from '../system.ts';
+import { measureFloor } from './floor.ts';
 import {
   checkConsistency,
   checkDeliveries,
@@ -65,6 +72,9 @@ const GOAL_RATE = 300;
 /** Orders placed one at a time at the end, on an idle system. */
 const ONE_AT_A_TIME = 30;
 const GOAL_P99_MS = 100;
+/** CPU per order over the floor measured in the same run (issue 23). */
+const GOAL_RATIO = 1.5;
+const FLOOR_N = Number(process.env.BENCH_ORDERS_FLOOR_N ?? 2000);
 
 const fmt = (value: number, digits = 0) => value.toFixed(digits);
 const rateOf = (result: LoadResult) => result.latencies.length / (result.elapsedMs / 1000);
@@ -85,6 +95,8 @@ export async function run(): Promise<string> {
   }
   const setup = await setUp('orders', { dist, profileDir: process.env.BENCH_ORDERS_PROFILE });
   const { system, productId } = setup;
+  let section: string;
+  let headline: (floor: Awaited<ReturnType<typeof measureFloor>> | undefined) => string;
   try {
     const machineBefore = machineBusyMs();
     const oursBefore = await snapshot(system);
@@ -155,8 +167,22 @@ export async function run(): Promise<string> {
     const window = (w: Terminal) =>
       `accepted ${fmt(w.acceptedPerSecond)}/s, terminal **${fmt(w.terminalPerSecond)}/s**; open orders ${w.backlogAtStart} at the window's start, ${w.backlogAtEnd} at its end; ` +
       `placement → terminal p50 ${fmt(w.toTerminal.p50)} ms, p99 ${fmt(w.toTerminal.p99)} ms, max ${fmt(w.toTerminal.max)} ms`;
-    return [
+    const ownMs = totalCpu(accepting) + totalCpu(processing);
+    headline = (floor) => {
+      const p99 = `placeOrder p99 with ${RATE} orders/s offered and the workers processing: **${fmt(placedOpen.p99)} ms** (goal at most ${GOAL_P99_MS} ms: ${placedOpen.p99 <= GOAL_P99_MS ? 'met' : 'not met'}).`;
+      if (!floor) return `**CPU per order: ${fmt(ownMs, 2)} ms** (the floor not measured: BENCH_ORDERS_FLOOR=0). ${p99}`;
+      const ratio = ownMs / floor.floorMs;
+      return (
+        `**CPU per order ÷ the floor: ${fmt(ratio, 2)}×** (goal at most ${GOAL_RATIO}×: ${ratio <= GOAL_RATIO ? 'met' : 'not met'}): an order cost ${fmt(ownMs, 2)} ms of CPU ` +
+        `(accepting ${fmt(totalCpu(accepting), 2)}, processing ${fmt(totalCpu(processing), 2)}), the floor measured in the same run after this system stopped ${fmt(floor.floorMs, 2)} ms ` +
+        `(accepting ${fmt(floor.acceptingMs, 2)}, ×${fmt(totalCpu(accepting) / floor.acceptingMs, 2)}; processing ${fmt(floor.processingMs, 2)}, ×${fmt(totalCpu(processing) / floor.processingMs, 2)}; ` +
+        `${floor.rows.map((row) => `${row.count} × ${row.what} ${fmt(row.cost, 3)} ms`).join(', ')}; ${FLOOR_N} operations of each primitive measured, 1-minute load average ${fmt(floor.loadBefore, 1)} before and ${fmt(floor.loadAfter, 1)} after). ${p99}`
+      );
+    };
+    section = [
       '## Orders',
+      '',
+      '<!-- headline -->',
       '',
       `Command: \`npm run bench -- orders\`. 1-minute load average ${fmt(loadBefore, 1)} before the scenario built and started its processes and ${fmt(loadAfter, 1)} when its runs ended (its own ten processes and the clients included), on ${os.availableParallelism()} cores` +
         (shared ? ': other work was running on the machine when it started.' : ': nothing else was running then.') +
@@ -213,4 +239,9 @@ export async function run(): Promise<string> {
   } finally {
     await system.close();
   }
+  // The floor after this system stopped, so neither disturbs the other.
+  const floor = process.env.BENCH_ORDERS_FLOOR === '0' ? undefined : await measureFloor({ n: FLOOR_N, warmup: Math.ceil(FLOOR_N / 2) });
+  const top = headline(floor);
+  console.log(`bench orders: ${top.replace(/\*\*/g, '')}`);
+  return section.replace('<!-- headline -->', top);
 }
