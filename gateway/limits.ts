@@ -2,7 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { GraphQLError, validate, type DocumentNode, type GraphQLSchema, type ValidationContext } from 'graphql';
+import { GraphQLError, Kind, validate, visit, type DocumentNode, type GraphQLSchema, type ValidationContext } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { GatewayConfig as Config } from './settings.ts';
 
@@ -33,6 +33,34 @@ export const rowsEstimator: ComplexityEstimator = ({ args, childComplexity }) =>
 /** The estimated cost of `operationName` in `document` (every operation when unnamed), as rowsEstimator counts it. */
 export function estimateCost(args: Omit<Parameters<typeof getComplexity>[0], 'estimators'>): number {
   return getComplexity({ ...args, estimators: [rowsEstimator] });
+}
+
+/**
+ * True when no variable can change `document`'s estimated cost: rowsEstimator
+ * reads only `first`, and getComplexity follows `@include` and `@skip`; so the
+ * cost depends on variables only where a `first` argument or a directive's
+ * argument is (or holds) a variable.
+ */
+export function costIgnoresVariables(document: DocumentNode): boolean {
+  let ignores = true;
+  const holdsVariable = (node: object): boolean => {
+    let found = false;
+    visit(node as DocumentNode, {
+      Variable() {
+        found = true;
+      },
+    });
+    return found;
+  };
+  visit(document, {
+    Argument(node) {
+      if (node.name.value === 'first' && holdsVariable(node.value)) ignores = false;
+    },
+    Directive(node) {
+      if ((node.arguments ?? []).some((arg) => arg.value.kind !== Kind.NULL && holdsVariable(arg.value))) ignores = false;
+    },
+  });
+  return ignores;
 }
 
 /** graphql-query-complexity stops walking (and throws this) at 10,000 selections, e.g. fragments spread into each other exponentially. */
@@ -72,6 +100,15 @@ export function queryLimits(config: LimitSettings) {
     context?.reportError(limitError(code, error.message.replace(/^Syntax Error: /, '')));
   }
 
+  /**
+   * Documents (by schema: a new supergraph starts afresh) found within every
+   * limit, with the operation names whose cost no variable can change: Apollo
+   * Server hands the same parsed document to every request that sends the same
+   * text, so each is walked once, not on every request. A document over a limit
+   * is checked again each time (its error stays what it was).
+   */
+  const passed = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, { fixedCost: boolean; names: Set<string>; withinCost: Set<string> }>>();
+
   /** The first limit `document` breaks (depth, aliases, directives, cost), or undefined. */
   function check(
     schema: GraphQLSchema,
@@ -79,8 +116,17 @@ export function queryLimits(config: LimitSettings) {
     variables: Record<string, unknown>,
     operationName: string | undefined,
   ): GraphQLError | undefined {
-    const [first] = validate(schema, document, rules);
-    if (first) return first;
+    let known = passed.get(schema);
+    if (!known) passed.set(schema, (known = new WeakMap()));
+    let seen = known.get(document);
+    if (!seen) {
+      const [first] = validate(schema, document, rules);
+      if (first) return first;
+      const names = new Set(document.definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION ? [d.name?.value ?? ''] : [])));
+      known.set(document, (seen = { fixedCost: costIgnoresVariables(document), names, withinCost: new Set() }));
+    }
+    const name = operationName ?? '';
+    if (seen.withinCost.has(name)) return undefined;
     let cost: number;
     try {
       cost = estimateCost({ schema, query: document, variables, operationName });
@@ -89,7 +135,11 @@ export function queryLimits(config: LimitSettings) {
       // Variables that do not fit the operation: execution rejects them with BAD_USER_INPUT before any subgraph call.
       else return undefined;
     }
-    if (cost <= config.MAX_QUERY_COST) return undefined;
+    if (cost <= config.MAX_QUERY_COST) {
+      // Only names the document defines (or none): a client cannot grow the set with names of its own.
+      if (seen.fixedCost && (operationName === undefined || seen.names.has(name))) seen.withinCost.add(name);
+      return undefined;
+    }
     const found = Number.isFinite(cost) ? `, estimated ${cost}` : '';
     return limitError('COST_ESTIMATED_TOO_EXPENSIVE', `Query cost limit of ${config.MAX_QUERY_COST} exceeded${found}.`, {
       maxCost: config.MAX_QUERY_COST,
