@@ -26,7 +26,7 @@ const QUEUES = ['orders', 'notification-events', 'notifications'];
 const BENCH_QUERY = /pg_stat_statements|pg_stat_activity|pg_stat_database|count\(\*\)::int as n from (orders\.orders|notifications\.notifications)/;
 
 interface Counts {
-  statements: Map<string, { calls: number; rows: number }>;
+  statements: Map<string, { calls: number; rows: number; ms: number }>;
   redis: Map<string, number>;
   http: Map<string, number>;
   logs: Map<string, Map<string, number>>;
@@ -87,14 +87,14 @@ async function httpCounts(setup: Setup): Promise<Map<string, number>> {
 
 async function read(setup: Setup, redis: Redis): Promise<Counts> {
   const { system } = setup;
-  const statements = new Map<string, { calls: number; rows: number }>();
+  const statements = new Map<string, { calls: number; rows: number; ms: number }>();
   const rows = await system.db.sql`
-    select query, toplevel, calls::int, rows::int from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = ${system.db.name}`;
+    select query, toplevel, calls::int, rows::int, total_exec_time::float8 as ms from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = ${system.db.name}`;
   for (const row of rows) {
     if (BENCH_QUERY.test(row.query)) continue;
     const query = `${row.toplevel ? '' : '(nested) '}${row.query.replace(/\s+/g, ' ').slice(0, 160)}`;
-    const known = statements.get(query) ?? { calls: 0, rows: 0 };
-    statements.set(query, { calls: known.calls + row.calls, rows: known.rows + row.rows });
+    const known = statements.get(query) ?? { calls: 0, rows: 0, ms: 0 };
+    statements.set(query, { calls: known.calls + row.calls, rows: known.rows + row.rows, ms: known.ms + row.ms });
   }
   const redisCounts = new Map<string, number>();
   for (const line of (await redis.info('commandstats')).split('\n')) {
@@ -137,16 +137,19 @@ const f = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(2));
 function report(label: string, before: Counts, after: Counts, orders: number): string {
   const out: string[] = [`### ${label}: ${orders} orders`, ''];
   const statements = [...after.statements].sort((a, b) => b[1].calls - a[1].calls);
-  const sum = (nested: boolean, pick: (s: { calls: number; rows: number }) => number) =>
+  const sum = (nested: boolean, pick: (s: { calls: number; rows: number; ms: number }) => number) =>
     statements.filter(([query]) => query.startsWith('(nested)') === nested).reduce((total, [, s]) => total + pick(s), 0);
   out.push(
     `SQL: **${f(sum(false, (s) => s.calls) / orders)} statements** sent (${f(sum(false, (s) => s.rows) / orders)} rows) and ${f(sum(true, (s) => s.calls) / orders)} run inside them (triggers, foreign keys: ${f(sum(true, (s) => s.rows) / orders)} rows) per order`,
     '',
-    '| statement | calls/order | rows/order |',
-    '| --- | --- | --- |',
+    "| statement | calls/order | rows/order | share of the statements' execution time (a statement's includes what runs inside it) |",
+    '| --- | --- | --- | --- |',
   );
   for (const [query, s] of statements)
-    if (s.calls / orders >= 0.005) out.push(`| \`${query.replace(/\|/g, '\\|')}\` | ${f(s.calls / orders)} | ${f(s.rows / orders)} |`);
+    if (s.calls / orders >= 0.005)
+      out.push(
+        `| \`${query.replace(/\|/g, '\\|')}\` | ${f(s.calls / orders)} | ${f(s.rows / orders)} | ${((s.ms / sum(false, (t) => t.ms)) * 100).toFixed(0)}% |`,
+      );
   const redis = minus(after.redis, before.redis);
   const commands = [...redis.values()].reduce((a, b) => a + b, 0);
   out.push(
