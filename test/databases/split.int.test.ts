@@ -3,7 +3,7 @@ import { distinctDatabaseUrls } from '../../common/databases.ts';
 import { createLogger } from '../../common/logger.ts';
 import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
-import { eventually } from '../support/notify-provider.ts';
+import { eventually } from '../support/wait.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { PrivatePostgres } from '../support/postgres.ts';
 import { createProduct, createUser, dropQueues, fastOrderEnv, placeOrder, waitForTerminal } from '../support/orders.ts';
@@ -102,6 +102,6 @@ describe('a database per subgraph', () => {
       await ordersCluster.start();
       await inventoryCluster.start();
     }
-    await eventually(async () => (await workers.ready()).ready, 15_000, 'the workers ready again');
+    await expect.poll(async () => (await workers.ready()).ready, { timeout: 15_000, message: 'the workers ready again' }).toBe(true);
   });
 });

@@ -5,7 +5,7 @@ import { parseConfig } from '../../scripts/settings.ts';
 import { listen } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createGateway } from '../../gateway/server.ts';
-import { eventually } from '../support/notify-provider.ts';
+import { eventually } from '../support/wait.ts';
 import { PrivateRedis } from '../support/orders.ts';
 import { spawnGateway } from '../support/processes.ts';
 import { metric } from '../support/metrics.ts';
@@ -63,7 +63,7 @@ describe('automatic persisted queries in Redis', () => {
     expect((await apq(b.url, query, false)).body).toEqual(notFound);
     const registered = await apq(a.url, query, true);
     expect(registered).toMatchObject({ status: 200, body: { data: { __typename: 'Query', alias: 'Query' } } });
-    await eventually(async () => (await apq(b.url, query, false)).status === 200, 5000, 'the second gateway knows the hash');
+    await expect.poll(async () => (await apq(b.url, query, false)).status, { timeout: 5000, message: 'the second gateway knows the hash' }).toBe(200);
     expect((await apq(b.url, query, false)).body).toEqual({ data: { __typename: 'Query', alias: 'Query' } });
 
     const extensions = encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash: sha256(query) } }));

@@ -111,8 +111,7 @@ describe('in-flight deduplication of subgraph fetches', () => {
 
     // The first query reads the old name, then the proxy holds its answer.
     const before = gql(gateway.url, USER, { id }, me);
-    const deadline = Date.now() + 5000;
-    while (callsSince(from, 'user(id:').length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await expect.poll(() => callsSince(from, 'user(id:').length, { timeout: 5000, interval: 10 }).toBeGreaterThan(0);
     expect(callsSince(from, 'user(id:')).toHaveLength(1);
 
     const renamed = await gql(gateway.url, 'mutation($id: ID!) { updateUser(id: $id, input: { name: "New Name" }) { name } }', { id }, me);

@@ -8,14 +8,14 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { gql } from '../support/graphql.ts';
 import { createProduct, createUser, placeOrder } from '../support/orders.ts';
 import { startGateway, startStack, type Stack, type TestGateway } from '../support/stack.ts';
-import { spawnSubgraph, type SubgraphProcess } from '../support/processes.ts';
+import { spawnSubgraph, type ServiceProcess } from '../support/processes.ts';
 import { metric } from '../support/metrics.ts';
 
 const TIMEOUT_MS = 800;
 const RESET_MS = 1500;
 
 let stack: Stack;
-let orders: SubgraphProcess;
+let orders: ServiceProcess;
 let gateway: TestGateway;
 
 beforeAll(async () => {
@@ -121,12 +121,8 @@ it('a frozen subgraph: partial data with SERVICE_UNAVAILABLE within the timeout,
   }
 
   // Once the breaker half-opens, its trial call reaches the resumed subgraph and closes it again.
-  const deadline = Date.now() + RESET_MS + 10_000;
-  let recovered = await timed(variables);
-  while (recovered.response.errors && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    recovered = await timed(variables);
-  }
+  await expect.poll(async () => (await timed(variables)).response.errors, { timeout: RESET_MS + 10_000, interval: 200 }).toBeUndefined();
+  const recovered = await timed(variables);
   expect(recovered.response.errors).toBeUndefined();
   expect(recovered.response.data).toEqual(healthy.response.data);
   expect((await fetch(`${gateway.base}/ready`)).status).toBe(200);

@@ -4,7 +4,8 @@ import { createLogger } from '../../common/logger.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { signedIn } from '../support/graphql.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import { accept, eventually, startTestProvider, type TestProvider } from '../support/notify-provider.ts';
+import { accept, startTestProvider, type TestProvider } from '../support/notify-provider.ts';
+import { eventually } from '../support/wait.ts';
 
 const KEY = 'flow-test-ingest-key';
 const NOTIFICATION_FIELDS = 'id eventId type status attempts lastError sentAt recipient { id name }';
@@ -74,6 +75,7 @@ describe('notifications through the gateway', () => {
 
     const [outbox] = await stack.db.sql`select job_id from users.outbox where payload->'payload'->>'userId' = ${userId}`;
     expect(signup!.eventId).toBe(outbox!.job_id);
+    // Time passes on purpose: a second delivery, were there one, would reach the provider within it.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(provider.requests.filter((r) => r.body.userId === userId)).toHaveLength(1);
     expect((await userNotifications(userId)).user.notifications).toHaveLength(1);
@@ -95,6 +97,7 @@ describe('notifications through the gateway', () => {
     const list = await sentOf(userId, 2);
     // Newest first.
     expect(list.map((n) => n.type)).toEqual(['password_changed', 'USER_SIGNUP']);
+    // Time passes on purpose: a second delivery of the repeated event, were there one, would arrive within it.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(provider.requests.filter((r) => r.key === input.eventId)).toHaveLength(1);
   });

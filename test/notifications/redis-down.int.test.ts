@@ -3,7 +3,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { signedIn } from '../support/graphql.ts';
-import { eventually, startTestProvider, type TestProvider } from '../support/notify-provider.ts';
+import { startTestProvider, type TestProvider } from '../support/notify-provider.ts';
+import { eventually } from '../support/wait.ts';
 import { dropQueues, PrivateRedis } from '../support/orders.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
@@ -101,6 +102,7 @@ it('while Redis is down: ingestEvent is accepted into the outbox and delivered o
   );
   expect(again.retryNotification.status).toBe('QUEUED');
   await until(refused[1]!, 'SENT');
+  // Time passes on purpose: a repeated delivery, were there one, would arrive within it.
   await new Promise((resolve) => setTimeout(resolve, 300));
   for (const key of [...refused, during]) expect(accepted(key), key).toBe(1);
 });

@@ -58,7 +58,7 @@ it(
     let ids: string[];
     try {
       ids = (await Promise.all(Array.from({ length: 2 }, () => placeOrder(stack.gatewayUrl, { userId, productId, quantity: 1 }, buyer)))).map((o) => o.id);
-      // The outage: checked throughout, not only at its end.
+      // The outage: checked throughout, not only at its end (time passes on purpose: the outage lasts OUTAGE_MS).
       const started = Date.now();
       while (Date.now() - started < OUTAGE_MS) {
         const rows = await stack.db.sql`select status, attempts from orders.orders where id = any(${ids}::uuid[])`;

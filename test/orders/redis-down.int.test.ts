@@ -36,7 +36,7 @@ it('accepts orders while Redis is down and confirms them all within 30 s once it
   for (const order of placed) expect(order.status).toBe('PENDING');
   const ids = placed.map((o) => o.id);
 
-  // The relay tries, fails fast, and leaves the rows for later; nothing moves.
+  // The relay tries, fails fast, and leaves the rows for later; nothing moves (time passes on purpose: ten relay polls).
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const [waiting] = await stack.db.sql`select count(*)::int as n from orders.outbox where published_at is null and job_id = any(${ids})`;
   expect(waiting!.n).toBe(5);

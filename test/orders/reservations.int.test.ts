@@ -255,6 +255,7 @@ describe('InventoryClient batching', () => {
     const id = await product(20);
     const from = proxy.exchanges.length;
     const calls = Array.from({ length: 5 }, () => c.reserve(randomUUID(), id, 1));
+    // Time passes on purpose: less than batchWindowMs, so the sixth call joins the second batch.
     await new Promise((resolve) => setTimeout(resolve, 10));
     calls.push(c.reserve(randomUUID(), id, 1));
     expect(await Promise.all(calls)).toEqual(Array(6).fill('RESERVED'));

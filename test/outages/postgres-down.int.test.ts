@@ -5,7 +5,8 @@ import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { gql, type GraphQLResponse } from '../support/graphql.ts';
 import { expectInvariants } from '../support/invariants.ts';
-import { accept, eventually, startTestProvider, type TestProvider } from '../support/notify-provider.ts';
+import { accept, startTestProvider, type TestProvider } from '../support/notify-provider.ts';
+import { eventually } from '../support/wait.ts';
 import { createProduct, createUser, dropQueues, fastOrderEnv, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
 import { PrivatePostgres } from '../support/postgres.ts';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -80,12 +81,12 @@ it('while PostgreSQL is down every service answers SERVICE_UNAVAILABLE and /read
   for (const url of [...Object.values(stack.urls).map((u) => u!.replace(/\/graphql$/, '/ready')), `${stack.gatewayBase}/ready`]) {
     expect((await fetch(url)).status, url).toBe(503);
   }
-  // Down longer than every order retry delay together (0.3 s) and the workers' job lock.
+  // Down longer than every order retry delay together (0.3 s) and the workers' job lock (time passes on purpose).
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, 3000 - (Date.now() - down))));
   await pg.start();
   const back = Date.now();
 
-  await eventually(async () => (await fetch(`${stack.gatewayBase}/ready`)).status === 200, 15_000, 'the gateway to be ready again');
+  await expect.poll(async () => (await fetch(`${stack.gatewayBase}/ready`)).status, { timeout: 15_000, message: 'the gateway to be ready again' }).toBe(200);
   const ready = Date.now() - back;
   for (const [service, probe] of Object.entries(probes(userId, productId, buyer))) {
     const res = await probe();

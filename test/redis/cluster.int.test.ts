@@ -6,7 +6,8 @@ import { QueueSet } from '../../common/queues.ts';
 import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { expectConfigRefuses } from '../support/config.ts';
-import { eventually, startTestProvider, type TestProvider } from '../support/notify-provider.ts';
+import { startTestProvider, type TestProvider } from '../support/notify-provider.ts';
+import { eventually } from '../support/wait.ts';
 import { createProduct, createUser, fastOrderEnv, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startRedisCluster, type RedisClusterServers } from '../support/redis-ha.ts';
@@ -46,7 +47,7 @@ afterAll(async () => {
 describe('REDIS_URL=redis+cluster://… (3 masters)', () => {
   it('takes an order from the outbox through BullMQ to CONFIRMED, delivers its notifications, and keeps every key of the prefix in its one slot', async () => {
     expect(stack.config.REDIS_URL).toMatch(/^redis\+cluster:\/\/127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+$/);
-    await eventually(async () => (await workers.ready()).ready, 10_000, 'workers ready on the cluster');
+    await expect.poll(async () => (await workers.ready()).ready, { timeout: 10_000, message: 'workers ready on the cluster' }).toBe(true);
 
     const userId = await createUser(stack.gatewayUrl);
     const buyer = await stack.as(userId);
@@ -105,7 +106,7 @@ describe('REDIS_URL=redis+cluster://… (3 masters)', () => {
     const producer = createRedis(cluster.url, { role: 'producer' });
     const queues = new QueueSet(producer, fast.QUEUE_PREFIX);
     try {
-      await eventually(() => producer.status === 'ready', 10_000, 'producer ready');
+      await expect.poll(() => producer.status, { timeout: 10_000, message: 'producer ready' }).toBe('ready');
       await expect(queues.get(ordersQueue.name).add('probe', {})).rejects.toThrow(/CROSSSLOT/);
     } finally {
       await queues.close();

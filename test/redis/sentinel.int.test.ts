@@ -5,7 +5,6 @@ import { closeRedis, createRedis } from '../../common/redis.ts';
 import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { expectInvariants } from '../support/invariants.ts';
-import { eventually } from '../support/notify-provider.ts';
 import { createProduct, createUser, fastOrderEnv, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
 import { startRedisSentinel, type SentinelServers } from '../support/redis-ha.ts';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -53,7 +52,7 @@ describe('REDIS_URL=redis+sentinel://…/<master>', () => {
   it('finds the primary through the Sentinel (the URL names only the Sentinel port) and processes orders on it', async () => {
     const [sentinel] = servers.sentinels;
     expect(stack.config.REDIS_URL).toBe(`redis+sentinel://127.0.0.1:${sentinel!.port}/${servers.masterName}`);
-    await eventually(async () => (await workers.ready()).ready, 10_000, 'workers ready through the Sentinel');
+    await expect.poll(async () => (await workers.ready()).ready, { timeout: 10_000, message: 'workers ready through the Sentinel' }).toBe(true);
 
     const { ids } = await placeOrders(1);
     expect((await waitForTerminal(stack.db.sql, ids))[0]!.status).toBe('CONFIRMED');
@@ -72,10 +71,14 @@ describe('REDIS_URL=redis+sentinel://…/<master>', () => {
     // A Worker duplicates its connection for blocking commands, and closes that copy itself (with quit()).
     const worker = new Worker('sentinel-close-test', async () => {}, { connection, prefix: stack.config.QUEUE_PREFIX });
     await worker.waitUntilReady();
-    await eventually(async () => (await servers.clientsOn(sentinel!.port)).length > before, 10_000, 'the connections subscribed on the Sentinel');
+    await expect
+      .poll(async () => (await servers.clientsOn(sentinel!.port)).length, { timeout: 10_000, message: 'the connections subscribed on the Sentinel' })
+      .toBeGreaterThan(before);
     await worker.close();
     await closeRedis(connection);
-    await eventually(async () => (await servers.clientsOn(sentinel!.port)).length === before, 5_000, `the Sentinel back to ${before} clients`);
+    await expect
+      .poll(async () => (await servers.clientsOn(sentinel!.port)).length, { timeout: 5_000, message: `the Sentinel back to ${before} clients` })
+      .toBe(before);
   });
 
   it('keeps working across a crash: the primary is SIGKILLed, the Sentinel promotes a replica, and orders placed meanwhile and after end CONFIRMED', async () => {
@@ -113,7 +116,7 @@ describe('REDIS_URL=redis+sentinel://…/<master>', () => {
     expect((await servers.clientsOn(demoted)).length).toBeGreaterThan(0);
     // Every connection of the workers (theirs and BullMQ's) leaves the old primary while it still takes writes as a master;
     // the Sentinel reconfigures it only some 10 s later, and writes it took meanwhile would be lost.
-    await eventually(async () => (await servers.clientsOn(demoted)).length === 0, 5_000, 'no connection left on the demoted primary');
+    await expect.poll(async () => (await servers.clientsOn(demoted)).length, { timeout: 5_000, message: 'no connection left on the demoted primary' }).toBe(0);
     const movedMs = Date.now() - startedAt;
     // They left on their own: the old primary has not been told to replicate yet, nor dropped its clients.
     expect(await servers.roleOf(demoted)).toBe('master');

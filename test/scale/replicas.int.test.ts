@@ -125,7 +125,7 @@ describe('two gateways, two orders subgraphs, two workers processes', () => {
   it('runs a scheduled job once per interval, not once per replica: one dump per 2 s from both workers processes', async () => {
     const backups = new Queue(backupsQueue.name, { connection: redis, prefix: PREFIX });
     try {
-      // A window of several intervals with both processes running the schedules.
+      // A window of several intervals with both processes running the schedules (time passes on purpose).
       await new Promise((resolve) => setTimeout(resolve, 5.5 * DUMP_EVERY_MS));
       for (const w of workers) expect(w.child.exitCode).toBeNull();
       // Stop the schedule (the rest of this file needs no pg_dump every 2 s) and let the dump in hand finish.

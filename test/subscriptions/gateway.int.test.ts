@@ -20,6 +20,7 @@ import {
   type Received,
   type StreamResult,
 } from '../support/subscriptions.ts';
+import { metric as readMetric } from '../support/metrics.ts';
 
 /**
  * Subscriptions through the gateway (docs/api/subscriptions.md, "Through the
@@ -337,18 +338,14 @@ describe('lifetimes of subscriptions through the gateway', () => {
   });
 
   it('counts open subscriptions by protocol and the events delivered on /metrics', async () => {
-    const metric = async (name: string, labels: string) => {
-      const text = await (await fetch(`${stack.gatewayBase}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-      return line ? Number(line.split(' ').pop()) : 0;
-    };
+    const metric = (name: string, labels: Record<string, string>) => readMetric(stack.gatewayBase, name, labels);
     const id = await placeFor(alice);
-    const events = await metric('junction_gateway_subscription_events_total', 'protocol="ws",field="orderUpdated"');
-    const open = await metric('junction_gateway_subscriptions_open', 'protocol="ws"');
+    const events = await metric('junction_gateway_subscription_events_total', { protocol: 'ws', field: 'orderUpdated' });
+    const open = await metric('junction_gateway_subscriptions_open', { protocol: 'ws' });
     const stream = await subscribe('ws', { query: ORDER_UPDATED, variables: { id } }, await stack.as(alice));
     expect((await stream.next()).data.orderUpdated.status).toBe('PENDING');
-    expect(await metric('junction_gateway_subscriptions_open', 'protocol="ws"')).toBe(open + 1);
-    expect(await metric('junction_gateway_subscription_events_total', 'protocol="ws",field="orderUpdated"')).toBe(events + 1);
+    expect(await metric('junction_gateway_subscriptions_open', { protocol: 'ws' })).toBe(open + 1);
+    expect(await metric('junction_gateway_subscription_events_total', { protocol: 'ws', field: 'orderUpdated' })).toBe(events + 1);
     stream.close();
   });
 
@@ -420,11 +417,12 @@ describe('lifetimes of subscriptions through the gateway', () => {
       );
       if (smaller.errors) throw smaller.errors[0];
       writeFileSync(path, smaller.supergraphSdl);
-      const deadline = Date.now() + 15_000;
-      while ((await gql(gateway.url, '{ products(first: 1) { totalCount } }', {}, me)).errors?.[0]?.extensions?.code !== 'GRAPHQL_VALIDATION_FAILED') {
-        if (Date.now() > deadline) throw new Error('the gateway did not reload its supergraph');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await expect
+        .poll(async () => (await gql(gateway.url, '{ products(first: 1) { totalCount } }', {}, me)).errors?.[0]?.extensions?.code, {
+          timeout: 15_000,
+          message: 'the gateway to reload its supergraph',
+        })
+        .toBe('GRAPHQL_VALIDATION_FAILED');
 
       // The open one goes on, inventory's field still resolved per event; a new one is validated against the new supergraph.
       await transitions.begin(id);
@@ -449,14 +447,9 @@ describe('a subscriber that does not read', () => {
       { ...stack.config, SUBSCRIPTION_QUEUE_MAX: 5, MAX_ALIASES: 5000, MAX_QUERY_TOKENS: 100_000, MAX_QUERY_COST: 100_000 },
       'subs-slow',
     );
-    const metric = async (name: string) => {
-      const text = await (await fetch(`${gateway.base}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith(name));
-      return line ? Number(line.split(' ').pop()) : 0;
-    };
+    const open = () => readMetric(gateway.base, 'junction_gateway_subscriptions_open', { protocol: 'multipart' });
     try {
-      const open = 'junction_gateway_subscriptions_open{protocol="multipart"}';
-      const baseline = await metric(open);
+      const baseline = await open();
       const query = `subscription { orderUpdates { ${Array.from({ length: 2000 }, (_, i) => `c${i}: cursor`).join(' ')} } }`;
       const req = request(gateway.url, {
         method: 'POST',
@@ -467,16 +460,16 @@ describe('a subscriber that does not read', () => {
       expect(res.headers['content-type']).toContain('multipart/mixed');
       // It reads nothing from now on.
       res.pause();
-      await waitUntil(async () => (await metric(open)) === baseline + 1, 'the subscription to open');
+      await expect.poll(open, { timeout: 30_000, message: 'the subscription to open' }).toBe(baseline + 1);
 
       // Changes keep coming (40 orders, three changes each) until the gateway lets the reader go.
       const ids: string[] = [];
-      for (let i = 0; i < 40 && (await metric(open)) > baseline; i += 1) {
+      for (let i = 0; i < 40 && (await open()) > baseline; i += 1) {
         const id = await placeFor(alice);
         ids.push(id);
         await transitions.confirm(id);
       }
-      await waitUntil(async () => (await metric(open)) === baseline, 'the slow subscription to end');
+      await expect.poll(open, { timeout: 30_000, message: 'the slow subscription to end' }).toBe(baseline);
       // What reached the client ends without the closing boundary's stream going on: the connection is gone.
       res.resume();
       const closed = new Promise<void>((resolve) => {
@@ -490,11 +483,3 @@ describe('a subscriber that does not read', () => {
     }
   });
 });
-
-async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

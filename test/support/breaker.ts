@@ -1,5 +1,5 @@
 import { once, type EventEmitter } from 'node:events';
-import { eventually } from './notify-provider.ts';
+import { eventually } from './wait.ts';
 import { sample, scrape, type MetricsSource } from './metrics.ts';
 
 /** What a service's /metrics says of one breaker. */

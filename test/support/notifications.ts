@@ -13,7 +13,8 @@ import { OutboxRelay } from '../../workers/outbox-relay.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { gqlData } from './graphql.ts';
 import { startTestIdentity, type TestIdentity } from './identity.ts';
-import { eventually, startTestProvider, type Behaviour, type TestProvider } from './notify-provider.ts';
+import { startTestProvider, type Behaviour, type TestProvider } from './notify-provider.ts';
+import { eventually } from './wait.ts';
 import { closeTestQueues, openTestQueues } from './queues.ts';
 import { dropKeys } from './orders.ts';
 
@@ -80,8 +81,8 @@ export async function startNotificationBase(label: string, options: Notification
       await closeTestQueues(queues, producer);
       await provider.close();
       await db.drop();
-      // Nothing of this base's left in the shared Redis (its prefix is its own: jt-<label>-<random>).
-      await dropKeys(config.REDIS_URL, `${config.QUEUE_PREFIX}:*`);
+      // Nothing of this base's left in the shared Redis (its prefix is its own: jt-<label>-<random>), nor of a prefix derived from it.
+      await dropKeys(config.REDIS_URL, `${config.QUEUE_PREFIX}*`);
     },
   };
 }

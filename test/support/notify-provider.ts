@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startScriptedPartner } from './partner-server.ts';
 
 export interface ProviderRequest {
   key: string;
@@ -44,53 +43,27 @@ export async function startTestProvider(behaviour: Behaviour = accept): Promise<
   let current = behaviour;
   const requests: ProviderRequest[] = [];
   const delivered = new Set<string>();
-  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const key = req.headers['idempotency-key'];
-    if (req.method !== 'POST' || req.url !== '/messages' || typeof key !== 'string') {
-      res.writeHead(400).end();
-      return;
-    }
+  // The scripted partner serves HTTP (bodies, delays, hung answers, closing); this is the provider's protocol on it.
+  const partner = await startScriptedPartner();
+  partner.answer((call) => {
+    const key = call.headers['idempotency-key'];
+    if (call.method !== 'POST' || call.path !== '/messages' || typeof key !== 'string') return { status: 400 };
     const nth = requests.filter((r) => r.key === key).length + 1;
     const { status, delayMs } = current(key, nth);
-    const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
+    const traceparent = typeof call.headers.traceparent === 'string' ? call.headers.traceparent : undefined;
     const replay = status < 300 && delivered.has(key);
-    requests.push({ key, at: Date.now(), body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'), traceparent, status, replay });
+    requests.push({ key, at: call.at, body: JSON.parse(call.body || '{}'), traceparent, status, replay });
     if (status < 300) delivered.add(key);
-    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
-    if (res.destroyed) return;
-    res.writeHead(replay ? 200 : status, { 'content-type': 'application/json' }).end(JSON.stringify({ key, replay }));
+    return { status: replay ? 200 : status, json: { key, replay }, delayMs };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: partner.url,
     requests,
     delivered,
     behave(next) {
       current = next;
     },
     timesOf: (key) => requests.filter((r) => r.key === key).map((r) => r.at),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => partner.close(),
   };
-}
-
-/** Polls `check` until it returns a truthy value, or fails after `timeoutMs`. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  timeoutMs = 15_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { eventually } from './notify-provider.ts';
+import { eventually } from './wait.ts';
 import { freePort, PrivateRedis } from './orders.ts';
 
 const run = promisify(execFile);
@@ -23,6 +23,7 @@ async function ask(port: number, ...command: [string, ...(string | number)[]]): 
 
 /** Waits until `check` is true, a server that does not answer yet counting as false. */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  // In beforeAll hooks too, where expect.poll cannot run.
   await eventually(() => check().catch(() => false), timeoutMs, what);
 }
 

@@ -143,21 +143,10 @@ describe('the change feed', () => {
     const feed = new ChangeFeed(log, database.db.$client, createLogger('feed-test', 'silent'), options);
     await feed.position();
     const heard: LoggedChange[] = [];
-    let wake = () => {};
     const registration = feed.register({}, (change) => {
       heard.push(change);
-      wake();
     });
-    const until = async (check: () => boolean, timeoutMs = 10_000) => {
-      const deadline = Date.now() + timeoutMs;
-      while (!check()) {
-        if (Date.now() > deadline) throw new Error(`timed out; heard ${heard.length}`);
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 50);
-        });
-      }
-    };
+    const until = (check: () => boolean, timeoutMs = 10_000) => expect.poll(check, { timeout: timeoutMs, interval: 10 }).toBe(true);
     return { feed, heard, until, registration };
   }
 

@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/support/db.
 import { startTestIdentity, type TestIdentity } from '../../../test/support/identity.ts';
 import { CANCEL_ORDER, placeFor, startOrders, workerTransitions, type OrdersServer } from '../../../test/support/orders-subscriptions.ts';
 import { SseSubscription, wsClient, WsSubscription, type Received } from '../../../test/support/subscriptions.ts';
+import { metric as readMetric } from '../../../test/support/metrics.ts';
 
 /**
  * The orders subgraph's own subscriptions over real HTTP and WebSockets, with
@@ -36,15 +37,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** Waits until `check()` holds, polling. */
-async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** A subscription over GraphQL over SSE (headers: the Authorization), or graphql-ws (connectionParams.authorization). */
 async function subscribe(
   protocol: 'sse' | 'ws',
@@ -64,7 +56,13 @@ async function subscribe(
   // Neither protocol acknowledges a subscription: wait until the server has registered it (or answered it, if it
   // refused), so a change the test makes next is in it (under load the change could otherwise commit first, and
   // rightly not be sent).
-  await waitFor(() => orders.subgraph.streams!.started(protocol) > started || stream.results.length > 0 || stream.done, 'the subscription to be registered');
+  await expect
+    .poll(() => orders.subgraph.streams!.started(protocol) > started || stream.results.length > 0 || stream.done, {
+      timeout: 10_000,
+      interval: 20,
+      message: 'the subscription to be registered',
+    })
+    .toBe(true);
   return stream;
 }
 
@@ -283,26 +281,22 @@ describe('transports', () => {
   });
 
   it('counts open subscriptions by protocol and events delivered on /metrics', async () => {
-    const metric = async (name: string, labels: string) => {
-      const text = await (await fetch(`${orders.base}/metrics`)).text();
-      const lines = text.split('\n').filter((l) => l.startsWith(`${name}{`) && l.includes(labels));
-      return lines.reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
-    };
+    const metric = (name: string, labels: Record<string, string>) => readMetric(orders.base, name, labels);
     // The streams of earlier tests are gone (their clients left) before counting: only this test's count changes.
-    await waitFor(() => orders.subgraph.streams!.count() === 0, 'earlier streams to close');
+    await expect.poll(() => orders.subgraph.streams!.count(), { timeout: 10_000, interval: 20, message: 'earlier streams to close' }).toBe(0);
     const before = {
-      sse: await metric('junction_subgraph_subscriptions_open', 'protocol="sse"'),
-      ws: await metric('junction_subgraph_subscriptions_open', 'protocol="ws"'),
+      sse: await metric('junction_subgraph_subscriptions_open', { protocol: 'sse' }),
+      ws: await metric('junction_subgraph_subscriptions_open', { protocol: 'ws' }),
     };
-    const events = await metric('junction_subgraph_subscription_events_total', 'field="orderUpdates"');
+    const events = await metric('junction_subgraph_subscription_events_total', { field: 'orderUpdates' });
     const sse = await subscribe('sse', ORDER_UPDATES, {}, await auth(alice));
     const ws = await subscribe('ws', ORDER_UPDATES, {}, await auth(alice));
     await placeFor(orders.url, idp, alice);
     await sse.next();
     await ws.next();
-    expect(await metric('junction_subgraph_subscriptions_open', 'protocol="sse"')).toBe(before.sse + 1);
-    expect(await metric('junction_subgraph_subscriptions_open', 'protocol="ws"')).toBe(before.ws + 1);
-    expect(await metric('junction_subgraph_subscription_events_total', 'field="orderUpdates"')).toBe(events + 2);
+    expect(await metric('junction_subgraph_subscriptions_open', { protocol: 'sse' })).toBe(before.sse + 1);
+    expect(await metric('junction_subgraph_subscriptions_open', { protocol: 'ws' })).toBe(before.ws + 1);
+    expect(await metric('junction_subgraph_subscription_events_total', { field: 'orderUpdates' })).toBe(events + 2);
     sse.close();
     ws.close();
   });

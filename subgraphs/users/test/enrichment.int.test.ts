@@ -66,7 +66,7 @@ describe('User.enrichment', () => {
     const again = (await entities(url, [id!])).data._entities[0].enrichment;
     expect(again).toEqual(first);
     expect(setup.partner.calls).toHaveLength(1);
-    await sleep(450);
+    await sleep(450); // time passes on purpose: the stored data is now older than ENRICHMENT_TTL_MS
     const later = (await entities(url, [id!])).data._entities[0].enrichment;
     expect(later.status).toBe('AVAILABLE');
     expect(Date.parse(later.fetchedAt)).toBeGreaterThan(Date.parse(first.fetchedAt));

@@ -22,6 +22,7 @@ import { pgRestoreList } from '../pg.ts';
 import { BACKUP_JOBS, startBackups, type Backups } from '../index.ts';
 import { BackupService } from '../service.ts';
 import { sample, scrape } from '../../../test/support/metrics.ts';
+import { eventually } from '../../../test/support/wait.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const logger = createLogger('backup', 'silent');
@@ -75,16 +76,6 @@ function instance(settings: Record<string, string>) {
   return handle;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 const ledger = () => db.db.select().from(uploads);
 
 beforeAll(async () => {
@@ -108,6 +99,7 @@ describe('backup schedules', () => {
     const a = instance(settings);
     const b = instance(settings);
     await Promise.all([a.backups.scheduled, b.backups.scheduled]);
+    // Time passes on purpose: four intervals with both instances running the schedule.
     await new Promise((resolve) => setTimeout(resolve, 6000));
     await Promise.all([a.close(), b.close()]);
     const elapsed = Date.now() - started;
@@ -140,13 +132,13 @@ describe('backup schedules', () => {
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
-      await until(
-        'pg_dump waiting on the lock',
+      await eventually(
         async () => {
           const rows = await db.sql`select 1 from pg_stat_activity where datname = ${db.name} and application_name = 'pg_dump' and wait_event_type = 'Lock'`;
           return rows.length > 0;
         },
         30_000,
+        'pg_dump waiting on the lock',
       );
       expect((await readdir(dir)).filter((name) => name.endsWith(PARTIAL_SUFFIX))).toHaveLength(1);
       // The worker and its pg_dump die together, as in a container that is killed.
@@ -162,7 +154,7 @@ describe('backup schedules', () => {
 
     // Another worker takes the job over once its lock lapses, and finishes the dump.
     const other = instance(settings);
-    const [dump] = await until('the dump the killed worker began', async () => (await listDumps(dir)).at(0) && listDumps(dir));
+    const [dump] = await eventually(async () => (await listDumps(dir)).at(0) && listDumps(dir), 15_000, 'the dump the killed worker began');
     await other.close();
     expect(await sha256File(dump!.path)).toBe(dump!.sha256);
     expect(await pgRestoreList(dump!.path)).toContain('TABLE DATA users users');
@@ -183,8 +175,8 @@ describe('backup schedules', () => {
     await new BackupService(parseConfig(env(settings)), db.db, logger).dump();
     const a = instance(settings);
     const b = instance(settings);
-    const [row] = await until('an accepted upload', async () => (await ledger()).find((r) => r.outcome === 'accepted') && ledger());
-    // Two more cron ticks (every 2 s) come and go without a request.
+    const [row] = await eventually(async () => (await ledger()).find((r) => r.outcome === 'accepted') && ledger(), 15_000, 'an accepted upload');
+    // Two more cron ticks (every 2 s) come and go without a request (time passes on purpose).
     await new Promise((resolve) => setTimeout(resolve, 4500));
     const status = await a.backups.status();
     await Promise.all([a.close(), b.close()]);
@@ -256,7 +248,7 @@ describe('backup schedules', () => {
     const dir = await tempDir();
     const handle = instance({ QUEUE_PREFIX: prefix('status'), BACKUP_DIR: dir, BACKUP_DUMP_EVERY_MS: '600000', BACKUP_UPLOAD_CRON: '0 30 2 * * *' });
     await handle.backups.scheduled;
-    await until('the first dump', async () => (await listDumps(dir)).length > 0);
+    await expect.poll(async () => (await listDumps(dir)).length, { timeout: 15_000, message: 'the first dump' }).toBeGreaterThan(0);
     const auth = createAuthenticator({ ...idp.env, AUTH_USER_CLAIM: 'sub', AUTH_ROLES_CLAIM: 'roles' });
     const web = createWorkersApp({ queues: [handle.backups.queue], logger, auth, backups: handle.backups });
     const http = await listen(web.app, 0);

@@ -12,7 +12,6 @@ import { orderConfirmed } from '../../../subgraphs/orders/module.ts';
 import { usersOutbox } from '../../../subgraphs/users/db.ts';
 import { userSignup } from '../../../subgraphs/users/module.ts';
 import { startNotificationBase, type NotificationBase } from '../../../test/support/notifications.ts';
-import { eventually } from '../../../test/support/notify-provider.ts';
 import { addOutboxJob } from '../../outbox-relay.ts';
 import { announcementRecovery } from '../announcement-recovery.ts';
 import { createDeliveryWorker } from '../delivery.ts';
@@ -95,7 +94,7 @@ describe('announcement recovery sweep', () => {
       },
       { connection, prefix: base.config.QUEUE_PREFIX },
     );
-    await eventually(async () => (await queue().getJobState(failed.jobId)) === 'failed');
+    await expect.poll(async () => await queue().getJobState(failed.jobId), { timeout: 15_000 }).toBe('failed');
     await worker.close();
     await closeRedis(connection);
     const waiting = await announced('orders');
@@ -128,7 +127,7 @@ describe('announcement recovery sweep', () => {
     await addOutboxJob(queue(), restored, base.config);
     const connection = createRedis(base.config.REDIS_URL, { role: 'worker' });
     const worker = new Worker(notificationEventsQueue.name, async () => 'recorded before the restore', { connection, prefix: base.config.QUEUE_PREFIX });
-    await eventually(async () => (await queue().getJobState(restored.jobId)) === 'completed');
+    await expect.poll(async () => await queue().getJobState(restored.jobId), { timeout: 15_000 }).toBe('completed');
     await worker.close();
     await closeRedis(connection);
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notificationsQueue } from '../../../subgraphs/notifications/module.ts';
 import { NotificationsRepository } from '../../../subgraphs/notifications/repository.ts';
 import { startNotificationBase, type NotificationBase } from '../../../test/support/notifications.ts';
-import { eventually } from '../../../test/support/notify-provider.ts';
+import { eventually } from '../../../test/support/wait.ts';
 
 const MAIN = fileURLToPath(new URL('../../../test/support/notification-workers-process.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -49,7 +49,7 @@ describe('delivery worker killed mid-delivery', () => {
     }
 
     const first = startWorkerProcess();
-    await eventually(() => base.provider.requests.length >= 1, 20_000, 'a delivery in flight');
+    await expect.poll(() => base.provider.requests.length, { timeout: 20_000, message: 'a delivery in flight' }).toBeGreaterThanOrEqual(1);
     first.kill('SIGKILL');
     await exited(first);
     expect(first.signalCode).toBe('SIGKILL');

@@ -4,7 +4,8 @@ import { notificationEventsQueue, notificationsQueue } from '../../../subgraphs/
 import { userSignup } from '../../../subgraphs/users/module.ts';
 import { signedIn } from '../../../test/support/graphql.ts';
 import { startNotificationRig, type NotificationRig } from '../../../test/support/notifications.ts';
-import { accept, down, eventually, failFirst } from '../../../test/support/notify-provider.ts';
+import { accept, down, failFirst } from '../../../test/support/notify-provider.ts';
+import { eventually } from '../../../test/support/wait.ts';
 
 const DELAYS = [200, 400, 600];
 
@@ -42,6 +43,7 @@ describe('notification delivery', () => {
 
     const again = await ingest(eventId);
     expect(again.ingestEvent).toEqual({ eventId, status: 'SENT' });
+    // Time passes on purpose: a second request, were there one, would arrive within it.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const requests = rig.provider.requests.filter((r) => r.key === eventId);
     expect(requests).toHaveLength(1);
@@ -127,6 +129,7 @@ describe('notification delivery', () => {
     expect(retried.retryNotification).toMatchObject({ id: failed.id, status: 'QUEUED' });
     expect(await settled(eventId, 'SENT')).toMatchObject({ attempts: 5, last_error: null });
     expect(await job!.getState()).toBe('completed');
+    // Time passes on purpose: a sixth request, were there one, would arrive within it.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(rig.provider.requests.filter((r) => r.key === eventId).map((r) => r.status)).toEqual([503, 503, 503, 503, 202]);
 
@@ -161,6 +164,7 @@ describe('notification delivery', () => {
     expect(job!.failedReason).toContain('payload.userId');
     expect(job!.attemptsMade).toBe(1);
     expect(await row(malformed)).toBeUndefined();
+    // Time passes on purpose: a request for the malformed event, were there one, would arrive within it.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(rig.provider.requests.filter((r) => r.key === eventId)).toHaveLength(1);
   });

@@ -7,7 +7,7 @@ import { deliverNotification, deliveryJobData, notificationEventsQueue, notifica
 import { NotificationsRepository } from '../../../subgraphs/notifications/repository.ts';
 import { orderConfirmed } from '../../../subgraphs/orders/module.ts';
 import { startNotificationBase, type NotificationBase } from '../../../test/support/notifications.ts';
-import { eventually } from '../../../test/support/notify-provider.ts';
+import { eventually } from '../../../test/support/wait.ts';
 import { PrivateRedis } from '../../../test/support/orders.ts';
 import { closeTestQueues, openTestQueues } from '../../../test/support/queues.ts';
 import { addOutboxJob } from '../../outbox-relay.ts';

@@ -51,7 +51,7 @@ it(
     await Promise.all(ids.map((id) => rig.ingest(id)));
     const failedBefore = await failedDeliveries();
 
-    // The outage: checked throughout, not only at its end.
+    // The outage: checked throughout, not only at its end (time passes on purpose: the outage lasts OUTAGE_MS).
     const started = Date.now();
     while (Date.now() - started < OUTAGE_MS) {
       const rows = await statuses(ids);

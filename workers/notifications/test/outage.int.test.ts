@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { gqlData } from '../../../test/support/graphql.ts';
 import { startNotificationRig, type NotificationRig } from '../../../test/support/notifications.ts';
-import { accept, down, eventually } from '../../../test/support/notify-provider.ts';
+import { accept, down } from '../../../test/support/notify-provider.ts';
 import { metric, scrape } from '../../../test/support/metrics.ts';
 
 // Retries 100 + 200 + 300 ms: 0.6 s in all. The breaker opens after 3 failed calls and half-opens after 2 s.
@@ -34,8 +34,8 @@ it('pauses delivery while the provider is down for longer than every retry delay
   const ids = Array.from({ length: 20 }, (_, i) => `evt-outage-${i}-${randomUUID()}`);
   await Promise.all(ids.map((id) => rig.ingest(id)));
   // Down for 1.5 s: more than the 0.6 s of retries, less than the breaker's 2 s reset.
-  await eventually(async () => (await breakerState()) === 2, 5000, 'the notify breaker to open');
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await expect.poll(breakerState, { timeout: 5000, message: 'the notify breaker to open' }).toBe(2);
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // time passes on purpose: the outage
   const rows = await rig.db.sql`select status from notifications.notifications where event_id = any(${ids})`;
   expect(rows.filter((r) => r.status === 'FAILED')).toHaveLength(0);
   rig.provider.behave(accept);
@@ -67,7 +67,7 @@ it('retryNotification right after the provider recovers, with its breaker still 
   // The provider goes down and the breaker opens on other deliveries.
   const others = Array.from({ length: 3 }, () => `evt-other-${randomUUID()}`);
   await Promise.all(others.map((id) => rig.ingest(id)));
-  await eventually(async () => (await breakerState()) === 2, 5000, 'the notify breaker to open');
+  await expect.poll(breakerState, { timeout: 5000, message: 'the notify breaker to open' }).toBe(2);
 
   // Back again; the operator replays at once, while the breaker is still open.
   rig.provider.behave(accept);
@@ -78,6 +78,7 @@ it('retryNotification right after the provider recovers, with its breaker still 
   const sent = await rig.settled(refused, 'SENT', RESET_MS + 5000);
   expect(sent.last_error).toBeNull();
   for (const id of others) await rig.settled(id, 'SENT', 5000);
+  // Time passes on purpose: a third request for the refused key, were there one, would arrive within it.
   await new Promise((resolve) => setTimeout(resolve, 300));
   expect(rig.provider.requests.filter((r) => r.key === refused).map((r) => r.status)).toEqual([422, 202]);
 });

@@ -8,7 +8,6 @@ import { requeueDelivery } from '../../../subgraphs/notifications/delivery-queue
 import { deliverNotification, deliveryJobData, deliveryJobId, notificationsQueue } from '../../../subgraphs/notifications/module.ts';
 import { NotificationsRepository } from '../../../subgraphs/notifications/repository.ts';
 import { startNotificationBase, type NotificationBase } from '../../../test/support/notifications.ts';
-import { eventually } from '../../../test/support/notify-provider.ts';
 import { createDeliveryWorker } from '../delivery.ts';
 import { deliveryRecovery } from '../recovery.ts';
 
@@ -61,7 +60,7 @@ async function finishJob(eventId: string, processor: Processor, state: 'failed' 
   await addJob(queue(), deliverNotification, deliveryJobData({ eventId, type: 'RECOVERY_TEST', userId: null }), base.config);
   const connection = createRedis(base.config.REDIS_URL, { role: 'worker' });
   const worker = new Worker(notificationsQueue.name, processor, { connection, prefix: base.config.QUEUE_PREFIX });
-  await eventually(async () => (await queue().getJobState(deliveryJobId(eventId))) === state);
+  await expect.poll(async () => await queue().getJobState(deliveryJobId(eventId)), { timeout: 15_000 }).toBe(state);
   await worker.close();
   await closeRedis(connection);
 }

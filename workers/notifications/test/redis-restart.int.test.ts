@@ -6,7 +6,6 @@ import { NotificationsRepository } from '../../../subgraphs/notifications/reposi
 import { usersOutbox } from '../../../subgraphs/users/db.ts';
 import { userSignup } from '../../../subgraphs/users/module.ts';
 import { startNotificationBase, type NotificationBase } from '../../../test/support/notifications.ts';
-import { eventually } from '../../../test/support/notify-provider.ts';
 import { PrivateRedis } from '../../../test/support/orders.ts';
 import { startNotificationWorkers, type NotificationWorkers } from '../index.ts';
 
@@ -48,7 +47,7 @@ it('Redis restarted empty: a notification waiting for its retry and an announced
   base.provider.behave((key, nth) => ({ status: key === retrying && nth === 1 ? 503 : 202 }));
   await repo.record(event(sent));
   await repo.record(event(retrying));
-  await eventually(async () => (await row(sent))?.status === 'SENT' && (await row(retrying))?.status === 'RETRYING');
+  await expect.poll(async () => [(await row(sent))?.status, (await row(retrying))?.status], { timeout: 15_000 }).toEqual(['SENT', 'RETRYING']);
 
   // A signup announced while its queue waits (as it does while PostgreSQL is down): published, in Redis, not recorded.
   const queue = base.queues.get(notificationEventsQueue.name);
@@ -56,7 +55,7 @@ it('Redis restarted empty: a notification waiting for its retry and an announced
   const userId = randomUUID();
   const signup = userSignup.announce({ userId, name: 'Ada', email: `${userId}@example.com` }, new Date());
   await base.db.db.insert(usersOutbox).values(signup);
-  await eventually(async () => (await queue.getJobState(signup.jobId)) === 'waiting');
+  await expect.poll(() => queue.getJobState(signup.jobId), { timeout: 15_000 }).toBe('waiting');
 
   await redis.kill();
   await redis.start();
@@ -64,7 +63,7 @@ it('Redis restarted empty: a notification waiting for its retry and an announced
   await base.allSent([retrying, signup.jobId], 20_000);
   expect(await row(retrying)).toEqual({ status: 'SENT', attempts: 2 });
   expect([sent, retrying, signup.jobId].map(accepted)).toEqual([1, 1, 1]);
-  // Settled: further sweeps find nothing to do and send nothing.
+  // Settled: further sweeps find nothing to do and send nothing (time passes on purpose, so that nothing is merely too recent to sweep).
   await new Promise((resolve) => setTimeout(resolve, 2500));
   expect(await Promise.all([workers.recovery.sweep(), workers.announcements.sweep()])).toEqual([{ requeued: 0, failed: 0 }, { requeued: 0 }]);
   expect([sent, retrying, signup.jobId].map(accepted)).toEqual([1, 1, 1]);

@@ -7,7 +7,7 @@ import { closeRedis, createRedis } from '../../../common/redis.ts';
 import { deliverNotification, deliveryJobData, deliveryJobId, notificationsQueue } from '../../../subgraphs/notifications/module.ts';
 import { NotificationsRepository } from '../../../subgraphs/notifications/repository.ts';
 import { startNotificationBase, type NotificationBase } from '../../../test/support/notifications.ts';
-import { eventually } from '../../../test/support/notify-provider.ts';
+import { eventually } from '../../../test/support/wait.ts';
 import { createDeliveryWorker, type DeliveryWorker } from '../delivery.ts';
 
 const logger = createLogger('notifications-stalled-test', 'silent');
@@ -40,7 +40,7 @@ it('ends the notification FAILED when BullMQ gives up on a delivery job that sta
     lockDuration: 300,
     stalledInterval: 200,
   });
-  await eventually(async () => ((await queue.getJob(deliveryJobId(event.eventId)))?.processedOn ? true : undefined));
+  await expect.poll(async () => (await queue.getJob(deliveryJobId(event.eventId)))?.processedOn, { timeout: 15_000 }).toBeTruthy();
   await dying.close(true);
   await closeRedis(connection);
 
