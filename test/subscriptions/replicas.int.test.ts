@@ -11,14 +11,14 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { gqlData } from '../support/graphql.ts';
 import { createProduct, createUser, placeOrder } from '../support/orders.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import { spawnGateway, spawnSubgraph, type SubgraphProcess } from '../support/processes.ts';
+import { spawnGateway, spawnSubgraph, type ServiceProcess } from '../support/processes.ts';
 import { SseSubscription, wsClient, WsSubscription, type Received } from '../support/subscriptions.ts';
 
 let stack: Stack;
-const processes: SubgraphProcess[] = [];
+const processes: ServiceProcess[] = [];
 /** The orders replicas, and the gateway processes, each in front of the orders replica of the same index. */
-let orders: SubgraphProcess[] = [];
-let gateways: SubgraphProcess[] = [];
+let orders: ServiceProcess[] = [];
+let gateways: ServiceProcess[] = [];
 let productId: string;
 
 type Stream = Received & { close(): void };
@@ -124,7 +124,7 @@ it('a change made through either orders replica reaches the subscribers of both 
 });
 
 /** SIGKILL, and wait until the process is gone. */
-async function kill(process: SubgraphProcess): Promise<void> {
+async function kill(process: ServiceProcess): Promise<void> {
   const exited = new Promise<void>((resolve) => process.child.once('exit', () => resolve()));
   process.child.kill('SIGKILL');
   await exited;

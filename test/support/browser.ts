@@ -20,7 +20,7 @@ function executable(path: string): boolean {
 }
 
 /** The Chromium to run, or an Error whose message says how to get one. */
-export function findChromium(env: NodeJS.ProcessEnv = process.env): string {
+function findChromium(env: NodeJS.ProcessEnv = process.env): string {
   const given = env.CHROMIUM_PATH;
   if (given) {
     if (executable(given)) return given;

@@ -41,7 +41,7 @@ export async function startOrders(db: Database, idp: TestIdentity, env: Record<s
   };
 }
 
-export const PLACE_ORDER = 'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }';
+const PLACE_ORDER = 'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }';
 export const CANCEL_ORDER = 'mutation($id: ID!) { cancelOrder(id: $id) { id status } }';
 
 /** Places an order for `userId` through the subgraph (as that user); returns its id. */

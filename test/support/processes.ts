@@ -13,6 +13,8 @@ export interface ServiceProcess {
   /** Its /graphql URL (for a subgraph or the gateway). */
   url: string;
   child: ChildProcess;
+  /** The QUEUE_PREFIX it runs with (its own, `jt-<label>-…`, unless `env` named one). */
+  queuePrefix: string;
   /** Everything it printed so far (stdout and stderr; stderr is also passed on to the test's). */
   output(): string;
   /** Resolves when it has exited, with how. */
@@ -24,9 +26,6 @@ export interface ServiceProcess {
   /** Resumes it if frozen, then stops it (SIGTERM, SIGKILL after 5 s), waits for it to exit, and drops its keys when the prefix was its own. */
   stop(): Promise<void>;
 }
-
-/** @deprecated name kept for the subgraph tests: the same as {@link ServiceProcess}. */
-export type SubgraphProcess = ServiceProcess;
 
 /**
  * Runs a Junction service as a real process of its own (`node --import tsx <script>`) on a free port (given
@@ -78,6 +77,7 @@ export async function spawnService(
     base,
     url: `${base}/graphql`,
     child,
+    queuePrefix: ownPrefix ?? env.QUEUE_PREFIX!,
     output: () => output,
     exited,
     freeze: () => void child.kill('SIGSTOP'),

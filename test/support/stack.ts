@@ -12,7 +12,7 @@ import { dropKeys } from './orders.ts';
 import { startTestIdentity, type TestIdentity } from './identity.ts';
 
 /** The service key of every test stack (the workers' identity for internal operations). */
-export const TEST_SERVICE_KEY = 'test-stack-service-key';
+const TEST_SERVICE_KEY = 'test-stack-service-key';
 
 export type { SubgraphName };
 
