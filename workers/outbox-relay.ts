@@ -65,8 +65,9 @@ export function addOutboxJob(queue: Queue, row: Pick<OutboxRow, 'queue' | 'name'
  * and marks them published. Rows are claimed with FOR UPDATE SKIP LOCKED, so
  * several relays share the work; a row whose add failed (Redis down) stays
  * unpublished and is tried again on the next poll. A NOTIFY on OUTBOX_CHANNEL
- * only wakes the relay early; polling every OUTBOX_POLL_MS is what guarantees
- * delivery. The same row published twice adds one job (same job id).
+ * only wakes the relay early, for the outbox its payload names (the writers
+ * name their subgraph); polling every OUTBOX_POLL_MS, over every outbox, is
+ * what guarantees delivery. The same row published twice adds one job (same job id).
  * Each outbox is read in its owner's database (`dbOf`), in a transaction of
  * its own: no transaction spans two subgraphs' databases; the relay listens
  * on each distinct database.
@@ -78,6 +79,10 @@ export class OutboxRelay {
   private loop?: Promise<void>;
   private wake?: () => void;
   private woken = false;
+  /** Since the pass in progress began: the outboxes a NOTIFY named, and whether a wake-up named none (or one unknown): then every outbox. */
+  private readonly named = new Set<string>();
+  private wokenForAll = false;
+  private owners?: Map<OutboxTable, string>;
   private readonly unlistens: (() => Promise<void>)[] = [];
   private lastErrorLog = 0;
 
@@ -105,7 +110,7 @@ export class OutboxRelay {
     }
     for (const handle of new Set(this.tables.map((table) => this.dbOf(table)))) {
       handle.sql
-        .listen(OUTBOX_CHANNEL, () => this.poke())
+        .listen(OUTBOX_CHANNEL, (payload) => this.poke(payload))
         .then((listening) => {
           if (this.stopped) return listening.unlisten();
           this.unlistens.push(listening.unlisten);
@@ -114,17 +119,35 @@ export class OutboxRelay {
     }
   }
 
-  /** Wakes the relay before its next poll. */
-  poke(): void {
+  /**
+   * Wakes the relay before its next poll. `outbox`: the subgraph whose outbox
+   * has new rows (the NOTIFY's payload, as the writers send it): the pass it
+   * wakes reads only the outboxes named since the last pass began. Without
+   * one, or with a name no outbox has, the pass reads every outbox.
+   */
+  poke(outbox?: string): void {
+    if (outbox) this.named.add(outbox);
+    else this.wokenForAll = true;
     this.woken = true;
     this.wake?.();
   }
 
-  /** One pass over every outbox until each has no unpublished row it can take; returns rows published. */
-  async publishPending(): Promise<number> {
+  private ownerOf(table: OutboxTable): string {
+    this.owners ??= new Map();
+    let owner = this.owners.get(table);
+    if (owner === undefined) this.owners.set(table, (owner = outboxOwner(table)));
+    return owner;
+  }
+
+  /**
+   * One pass over every outbox (or only those of `only`, by owner) until each
+   * has no unpublished row it can take; returns rows published.
+   */
+  async publishPending(only?: ReadonlySet<string>): Promise<number> {
     let total = 0;
     this.tables ??= await loadOutboxes();
     for (const table of this.tables) {
+      if (only && !only.has(this.ownerOf(table))) continue;
       for (;;) {
         const { published, more } = await this.publishBatch(table);
         total += published;
@@ -167,23 +190,47 @@ export class OutboxRelay {
   }
 
   private async run(): Promise<void> {
+    // The first pass, and every pass the poll timer starts, reads every outbox: polling is what guarantees delivery.
+    let everyOutbox = true;
     while (!this.stopped) {
       this.woken = false;
+      // Wake-ups from now on are for the next pass.
+      const only = everyOutbox || this.wokenForAll ? undefined : this.knownOnly();
+      this.named.clear();
+      this.wokenForAll = false;
       try {
-        await this.publishPending();
+        await this.publishPending(only);
       } catch (error) {
         this.logError(error, 'outbox relay pass failed');
       }
-      if (this.stopped || this.woken) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.options.config.OUTBOX_POLL_MS);
+      if (this.stopped) continue;
+      if (this.woken) {
+        everyOutbox = false;
+        continue;
+      }
+      everyOutbox = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), this.options.config.OUTBOX_POLL_MS);
         this.wake = () => {
           clearTimeout(timer);
-          resolve();
+          resolve(false);
         };
       });
       this.wake = undefined;
     }
+  }
+
+  /** The outboxes named since the last pass began, or undefined (every outbox) when a name is not one of an outbox's owners. */
+  private knownOnly(): ReadonlySet<string> | undefined {
+    if (!this.tables) return undefined;
+    let owners: Set<string>;
+    try {
+      owners = new Set(this.tables.map((table) => this.ownerOf(table)));
+    } catch {
+      // An outbox no subgraph owns (a test's): every pass reads every outbox.
+      return undefined;
+    }
+    if ([...this.named].some((name) => !owners.has(name))) return undefined;
+    return new Set(this.named);
   }
 
   private logError(error: unknown, message: string): void {

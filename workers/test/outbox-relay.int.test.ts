@@ -108,4 +108,39 @@ describe('outbox relay', () => {
       await relay.close();
     }
   });
+
+  it('reads only the outboxes a NOTIFY names when it wakes, and every outbox when it polls or the name is unknown', async () => {
+    const slowPoll = parseConfig({ ORDER_RETRY_DELAYS_MS: '10,20,30', NOTIFY_RETRY_DELAYS_MS: '5,6', OUTBOX_POLL_MS: '60000' });
+    const read: string[] = [];
+    const statements = db.statements.length;
+    const relay = new OutboxRelay({ db, queues, redis: producer, config: slowPoll, logger }).start();
+    const outboxesRead = () =>
+      db.statements
+        .slice(statements)
+        .filter((text) => /^select .* from "(\w+)"\."outbox"/.test(text))
+        .map((text) => /from "(\w+)"\."outbox"/.exec(text)![1]!);
+    try {
+      // The first pass reads every outbox.
+      await expect.poll(() => new Set(outboxesRead()).size, { timeout: 5000 }).toBe(3);
+      read.push(...outboxesRead());
+      const row = orderRow();
+      await db.db.insert(ordersOutbox).values(row);
+      // Notified until published: the relay's LISTEN may not be in place yet.
+      const notified = (payload: string, queue: string, jobId: string) => async () => {
+        await db.sql`select pg_notify('junction_outbox', ${payload})`;
+        return (await queues.get(queue).getJob(jobId))?.id;
+      };
+      await expect.poll(notified('orders', ordersQueue.name, row.jobId), { timeout: 5000, interval: 200 }).toBe(row.jobId);
+      expect(outboxesRead().slice(read.length)).toEqual(['orders']);
+      read.length = outboxesRead().length;
+
+      // A name no outbox has (or none): every outbox, so nothing waits for the poll.
+      const signup = { queue: notificationEventsQueue.name, name: 'USER_SIGNUP', jobId: randomUUID(), payload: { eventId: 'y' } };
+      await db.db.insert(usersOutbox).values(signup);
+      await expect.poll(notified('somewhere', notificationEventsQueue.name, signup.jobId), { timeout: 5000, interval: 200 }).toBe(signup.jobId);
+      expect(new Set(outboxesRead().slice(read.length))).toEqual(new Set(['orders', 'users', 'notifications']));
+    } finally {
+      await relay.close();
+    }
+  });
 });
