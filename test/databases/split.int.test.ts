@@ -3,7 +3,6 @@ import { distinctDatabaseUrls } from '../../common/databases.ts';
 import { createLogger } from '../../common/logger.ts';
 import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
-import { eventually } from '../support/wait.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { PrivatePostgres } from '../support/postgres.ts';
 import { createProduct, createUser, dropQueues, fastOrderEnv, placeOrder, waitForTerminal } from '../support/orders.ts';
@@ -80,12 +79,13 @@ describe('a database per subgraph', () => {
 
     // The confirmation, announced through orders' outbox (the relay reads it on orders' cluster), is recorded by
     // notifications on the stack's database.
-    await eventually(
-      async () =>
-        (await stack.db.sql`select 1 from notifications.notifications where type = 'ORDER_CONFIRMED' and payload->>'orderId' = ${placed.id}`).length === 1,
-      20_000,
-      'the ORDER_CONFIRMED notification',
-    );
+    await expect
+      .poll(
+        async () =>
+          (await stack.db.sql`select 1 from notifications.notifications where type = 'ORDER_CONFIRMED' and payload->>'orderId' = ${placed.id}`).length,
+        { timeout: 20_000, message: 'the ORDER_CONFIRMED notification' },
+      )
+      .toBe(1);
     const [announced] = await orders`select count(*)::int as n from orders.outbox where published_at is not null and payload::text like ${`%${placed.id}%`}`;
     expect(announced!.n).toBeGreaterThanOrEqual(1);
   });

@@ -5,7 +5,6 @@ import { parseConfig } from '../../scripts/settings.ts';
 import { listen } from '../../common/http.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createGateway } from '../../gateway/server.ts';
-import { eventually } from '../support/wait.ts';
 import { PrivateRedis } from '../support/orders.ts';
 import { spawnGateway } from '../support/processes.ts';
 import { metric } from '../support/metrics.ts';
@@ -96,11 +95,12 @@ describe('automatic persisted queries in Redis', () => {
     const query = `query Down { __typename }`;
     const data = { data: { __typename: 'Query' } };
 
-    await eventually(
-      async () => (await apq(url, query, true)).status === 200 && (await apq(url, query, false)).status === 200,
-      10_000,
-      'APQ works on the private Redis',
-    );
+    await expect
+      .poll(async () => [(await apq(url, query, true)).status, (await apq(url, query, false)).status], {
+        timeout: 10_000,
+        message: 'APQ works on the private Redis',
+      })
+      .toEqual([200, 200]);
     expect((await apq(url, query, false)).body).toEqual(data);
 
     await redis.stop();
@@ -115,11 +115,12 @@ describe('automatic persisted queries in Redis', () => {
     expect(await metric(http.url, 'junction_gateway_apq_cache_unavailable_total')).toBeGreaterThanOrEqual(2);
 
     await redis.start();
-    await eventually(
-      async () => (await apq(url, query, true)).status === 200 && (await apq(url, query, false)).status === 200,
-      15_000,
-      'APQ works again once Redis is back',
-    );
+    await expect
+      .poll(async () => [(await apq(url, query, true)).status, (await apq(url, query, false)).status], {
+        timeout: 15_000,
+        message: 'APQ works again once Redis is back',
+      })
+      .toEqual([200, 200]);
 
     // A Redis that takes the connection but answers nothing: each command gives up after its timeout.
     redis.freeze();

@@ -110,17 +110,16 @@ describe('notifications through the gateway', () => {
     const place = (quantity: number) =>
       gqlData(stack.gatewayUrl, `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`, { input: { userId, productId: sku, quantity } });
     const confirmed = (await place(1)).placeOrder.id;
-    await eventually(
-      async () => (await stack.db.sql`select 1 from orders.orders where id = ${confirmed} and status = 'CONFIRMED'`).length === 1,
-      20_000,
-      'order CONFIRMED',
-    );
+    await expect
+      .poll(async () => (await stack.db.sql`select status from orders.orders where id = ${confirmed}`)[0]?.status, {
+        timeout: 20_000,
+        message: 'order CONFIRMED',
+      })
+      .toBe('CONFIRMED');
     const failed = (await place(5)).placeOrder.id;
-    await eventually(
-      async () => (await stack.db.sql`select 1 from orders.orders where id = ${failed} and status = 'FAILED'`).length === 1,
-      20_000,
-      'order FAILED',
-    );
+    await expect
+      .poll(async () => (await stack.db.sql`select status from orders.orders where id = ${failed}`)[0]?.status, { timeout: 20_000, message: 'order FAILED' })
+      .toBe('FAILED');
 
     const list = await sentOf(userId, 4);
     expect(list.map((n) => n.type)).toEqual(['ORDER_FAILED', 'ORDER_CONFIRMED', 'password_changed', 'USER_SIGNUP']);

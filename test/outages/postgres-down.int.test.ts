@@ -6,7 +6,6 @@ import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { gql, type GraphQLResponse } from '../support/graphql.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { accept, startTestProvider, type TestProvider } from '../support/notify-provider.ts';
-import { eventually } from '../support/wait.ts';
 import { createProduct, createUser, dropQueues, fastOrderEnv, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
 import { PrivatePostgres } from '../support/postgres.ts';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -101,14 +100,12 @@ it('while PostgreSQL is down every service answers SERVICE_UNAVAILABLE and /read
   // Every CONFIRMED order (the probe's too) has its ORDER_CONFIRMED notification delivered once.
   const [{ n: confirmedOrders }] = (await stack.db.sql`select count(*)::int as n from orders.orders where status = 'CONFIRMED'`) as unknown as [{ n: number }];
   expect(confirmedOrders).toBe(12);
-  await eventually(
-    async () => {
-      const [row] = await stack.db.sql`select count(*)::int as n from notifications.notifications where type = 'ORDER_CONFIRMED' and status = 'SENT'`;
-      return row!.n === confirmedOrders;
-    },
-    20_000,
-    `${confirmedOrders} ORDER_CONFIRMED notifications SENT`,
-  );
+  await expect
+    .poll(
+      async () => (await stack.db.sql`select count(*)::int as n from notifications.notifications where type = 'ORDER_CONFIRMED' and status = 'SENT'`)[0]!.n,
+      { timeout: 20_000, message: `${confirmedOrders} ORDER_CONFIRMED notifications SENT` },
+    )
+    .toBe(confirmedOrders);
   const confirmed = await stack.db.sql`select event_id from notifications.notifications where type = 'ORDER_CONFIRMED'`;
   expect(confirmed).toHaveLength(confirmedOrders);
   // Delivered once each. A send the provider accepted just as PostgreSQL stopped cannot be recorded SENT, so it is sent

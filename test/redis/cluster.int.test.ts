@@ -7,7 +7,6 @@ import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { expectConfigRefuses } from '../support/config.ts';
 import { startTestProvider, type TestProvider } from '../support/notify-provider.ts';
-import { eventually } from '../support/wait.ts';
 import { createProduct, createUser, fastOrderEnv, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startRedisCluster, type RedisClusterServers } from '../support/redis-ha.ts';
@@ -61,11 +60,12 @@ describe('REDIS_URL=redis+cluster://… (3 masters)', () => {
     await expectInvariants(stack.db.sql, { settled: ordersSettled(stack.db.sql, workers.queues.get(ordersQueue.name)) });
 
     // The sign-up and the three outcomes, each sent to the provider once, through the notification queues on the cluster.
-    await eventually(
-      async () => (await stack.db.sql`select count(*)::int as n from notifications.notifications where status = 'SENT'`)[0]!.n === 4,
-      20_000,
-      '4 notifications SENT',
-    );
+    await expect
+      .poll(async () => (await stack.db.sql`select count(*)::int as n from notifications.notifications where status = 'SENT'`)[0]!.n, {
+        timeout: 20_000,
+        message: '4 notifications SENT',
+      })
+      .toBe(4);
     expect(provider.delivered.size).toBe(4);
 
     // Every key under the prefix is on the master of its hash tag's slot, and none elsewhere.

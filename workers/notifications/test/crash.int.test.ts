@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notificationsQueue } from '../../../subgraphs/notifications/module.ts';
 import { NotificationsRepository } from '../../../subgraphs/notifications/repository.ts';
 import { startNotificationBase, type NotificationBase } from '../../../test/support/notifications.ts';
-import { eventually } from '../../../test/support/wait.ts';
 
 const MAIN = fileURLToPath(new URL('../../../test/support/notification-workers-process.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -59,14 +58,12 @@ describe('delivery worker killed mid-delivery', () => {
     expect(before).toHaveLength(0);
 
     startWorkerProcess();
-    await eventually(
-      async () => {
-        const rows = await base.db.sql`select 1 from notifications.notifications where status = 'SENT'`;
-        return rows.length === eventIds.length;
-      },
-      30_000,
-      'every notification SENT',
-    );
+    await expect
+      .poll(async () => (await base.db.sql`select 1 from notifications.notifications where status = 'SENT'`).length, {
+        timeout: 30_000,
+        message: 'every notification SENT',
+      })
+      .toBe(eventIds.length);
 
     expect(base.provider.delivered).toEqual(new Set(eventIds));
     for (const key of inFlight) {

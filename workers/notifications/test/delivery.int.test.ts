@@ -56,11 +56,16 @@ describe('notification delivery', () => {
     const eventId = `evt-flaky-${randomUUID()}`;
     await ingest(eventId);
     const seen = new Set<string>();
-    await eventually(async () => {
-      const r = await row(eventId);
-      if (r) seen.add(r.status);
-      return r?.status === 'SENT';
-    });
+    await expect
+      .poll(
+        async () => {
+          const r = await row(eventId);
+          if (r) seen.add(r.status);
+          return r?.status;
+        },
+        { timeout: 15_000 },
+      )
+      .toBe('SENT');
     const sent = await row(eventId);
     expect(sent).toMatchObject({ status: 'SENT', attempts: 3, last_error: null });
     expect(seen).toContain('RETRYING');
