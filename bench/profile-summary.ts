@@ -10,7 +10,9 @@
  * metrics, tracing, validation, SQL building, BullMQ, …); frames that name
  * none (V8 builtins, node: internals) go to the caller that does. Prints each
  * profile's shares (of the time it was not idle) as Markdown; proportions
- * survive a loaded machine better than absolute times.
+ * survive a loaded machine better than absolute times. Then Junction's named
+ * causes counted inclusive (every sample with the cause anywhere on its stack:
+ * the query limits' graphql-js walks, the rate limit's Redis call).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -112,6 +114,47 @@ export function summarize(profile: Profile): Map<string, number> {
   return totals;
 }
 
+/** Junction's named causes, counted inclusive: a sample counts for each of them found anywhere on its stack (so shares overlap). */
+const INCLUSIVE: [string, RegExp][] = [
+  ['token verification (jose)', /node_modules\/jose\//],
+  ['rate limit (rate-limiter-flexible and its Redis call)', /node_modules\/rate-limiter-flexible\//],
+  ['query limits (gateway/limits)', /\/gateway\/limits\.js/],
+  ['logging (pino, its writes)', /node_modules\/(pino|sonic-boom)\//],
+  ['metrics (prom-client)', /node_modules\/prom-client\//],
+  ['validation (zod)', /node_modules\/zod\//],
+  ['SQL building (drizzle-orm)', /node_modules\/drizzle-orm\//],
+  ['PostgreSQL client (postgres.js)', /node_modules\/postgres\//],
+  ['BullMQ (and its Redis calls)', /node_modules\/bullmq\//],
+  ['HTTP client (undici)', /node_modules\/undici\/|internal\/deps\/undici/],
+  ['the outbox relay', /\/workers\/outbox-relay\.js/],
+];
+
+export function inclusive(profile: Profile): { busy: number; shares: Map<string, number> } {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const memo = new Map<number, Set<string>>();
+  const causesOn = (id: number): Set<string> => {
+    const known = memo.get(id);
+    if (known) return known;
+    const up = parent.get(id);
+    const found = new Set(up === undefined ? [] : causesOn(up));
+    const url = byId.get(id)!.callFrame.url;
+    for (const [name, pattern] of INCLUSIVE) if (pattern.test(url)) found.add(name);
+    memo.set(id, found);
+    return found;
+  };
+  let busy = 0;
+  const shares = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    if (byId.get(id)!.callFrame.functionName === '(idle)') return;
+    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    busy += ms;
+    for (const name of causesOn(id)) shares.set(name, (shares.get(name) ?? 0) + ms);
+  });
+  return { busy, shares };
+}
+
 function files(args: string[]): string[] {
   return args.flatMap((arg) =>
     statSync(arg).isDirectory()
@@ -131,6 +174,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     for (const [cause, ms] of [...totals].filter(([cause]) => cause !== 'idle').sort((a, b) => b[1] - a[1])) {
       if (ms / busy < 0.005) continue;
       console.log(`| ${cause} | ${ms.toFixed(0)} | ${((ms / busy) * 100).toFixed(1)}% |`);
+    }
+    const named = inclusive(JSON.parse(readFileSync(file, 'utf8')) as Profile);
+    console.log(`\nNamed causes, inclusive (a sample counts for every cause on its stack):\n\n| cause | ms | share |\n| --- | --- | --- |`);
+    for (const [cause, ms] of [...named.shares].sort((a, b) => b[1] - a[1])) {
+      if (ms / named.busy >= 0.002) console.log(`| ${cause} | ${ms.toFixed(0)} | ${((ms / named.busy) * 100).toFixed(1)}% |`);
     }
   }
 }
