@@ -65,7 +65,7 @@ describe('Partner: retries', () => {
     expect(partner.calls).toHaveLength(3);
     const [first, second] = gaps(partner.calls);
     expect(first).toBeGreaterThanOrEqual(95);
-    // Upper bounds show no backoff is added to the delays (got's default would add a second or more); loose, for a loaded machine.
+    // Upper bounds show no backoff is added to the configured delays; loose, for a loaded machine.
     expect(first).toBeLessThan(350);
     expect(second).toBeGreaterThanOrEqual(195);
     expect(second).toBeLessThan(450);

@@ -5,7 +5,7 @@ import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { PrivatePostgres } from '../support/postgres.ts';
-import { createProduct, createUser, dropQueues, fastOrderEnv, placeOrder, waitForTerminal } from '../support/orders.ts';
+import { createProduct, createUser, fastOrderEnv, placeOrder, waitForTerminal } from '../support/orders.ts';
 
 /**
  * A database per subgraph (common/databases.ts): orders and inventory each on a
@@ -31,7 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await workers?.close();
   await stack?.close();
-  if (stack) await dropQueues(stack.config.REDIS_URL, env.QUEUE_PREFIX);
   await Promise.all([ordersCluster?.destroy(), inventoryCluster?.destroy()]);
 });
 

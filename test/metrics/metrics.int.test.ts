@@ -6,7 +6,7 @@ import { createWorkersApp, type WorkersApp } from '../../workers/http.ts';
 import { listen, type Listening } from '../../common/http.ts';
 import { SUBGRAPHS } from '../../subgraphs/index.ts';
 import { gql } from '../support/graphql.ts';
-import { dropQueues, fastOrderEnv } from '../support/orders.ts';
+import { fastOrderEnv } from '../support/orders.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { sample } from '../support/metrics.ts';
 
@@ -34,7 +34,6 @@ afterAll(async () => {
   await webHttp?.close();
   await workers?.close();
   await stack?.close();
-  await dropQueues(stack.config.REDIS_URL, env.QUEUE_PREFIX);
 });
 
 const scrape = async (base: string) => {

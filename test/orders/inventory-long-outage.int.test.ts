@@ -19,7 +19,7 @@ import { registry } from '../../common/metrics.ts';
 import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { expectInvariants } from '../support/invariants.ts';
-import { createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
+import { createProduct, createUser, fastOrderEnv, gremlin, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { metric as readMetric } from '../support/metrics.ts';
 
@@ -37,7 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await workers?.close();
   await stack?.close();
-  await dropQueues(stack.config.REDIS_URL, env.QUEUE_PREFIX);
 });
 
 const metric = (name: string, labels: Record<string, string>) => readMetric(registry, name, labels);

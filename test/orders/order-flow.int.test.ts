@@ -7,18 +7,7 @@ import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { signedIn } from '../support/graphql.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import {
-  countBy,
-  createProduct,
-  createUser,
-  dropQueues,
-  fastOrderEnv,
-  gremlin,
-  ORDER_FIELDS,
-  ordersSettled,
-  placeOrder,
-  waitForTerminal,
-} from '../support/orders.ts';
+import { countBy, createProduct, createUser, fastOrderEnv, gremlin, ORDER_FIELDS, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
 
 // Every attempt here must reach inventory, so retries are used up by real failures: the inventory
 // breaker stays out of the way (test/orders/inventory-outage.int.test.ts holds it to its pause).
@@ -61,7 +50,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await workers?.close();
   await stack?.close();
-  await dropQueues(stack.config.REDIS_URL, env.QUEUE_PREFIX);
 });
 
 const inventory = () => stack.urls.inventory!;

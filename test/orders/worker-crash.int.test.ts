@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { ordersQueue } from '../../subgraphs/orders/module.ts';
 import { expectInvariants } from '../support/invariants.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import { createProduct, createUser, dropQueues, fastOrderEnv, gremlin, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
+import { createProduct, createUser, fastOrderEnv, gremlin, ordersSettled, placeOrder, waitForTerminal } from '../support/orders.ts';
 import { startWorkersProcess } from '../support/processes.ts';
 
 const env = { ...fastOrderEnv('crash'), INVENTORY_TIMEOUT_MS: '3000' };
@@ -48,7 +48,6 @@ afterAll(async () => {
   await queue?.close();
   connection?.disconnect();
   await stack?.close();
-  await dropQueues(stack.config.REDIS_URL, env.QUEUE_PREFIX);
 });
 
 describe('workers as a real process', () => {

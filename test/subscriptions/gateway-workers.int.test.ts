@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { gqlData } from '../support/graphql.ts';
-import { createProduct, createUser, dropQueues, fastOrderEnv, placeOrder, waitForTerminal } from '../support/orders.ts';
+import { createProduct, createUser, fastOrderEnv, placeOrder, waitForTerminal } from '../support/orders.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { MultipartSubscription, SseSubscription, wsClient, WsSubscription, type Operation, type Received } from '../support/subscriptions.ts';
 
@@ -27,7 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await workers?.close();
   await stack?.close();
-  if (stack) await dropQueues(stack.config.REDIS_URL, env.QUEUE_PREFIX);
 });
 
 type Stream = Received & { close(): void };

@@ -7,7 +7,7 @@ import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUPERGRAPH_FILE } from '../../scripts/compose.ts';
-import { dropQueues, createProduct, createUser, placeOrder } from '../support/orders.ts';
+import { createProduct, createUser, placeOrder } from '../support/orders.ts';
 import { startOrders, workerTransitions } from '../support/orders-subscriptions.ts';
 import { gql, gqlData } from '../support/graphql.ts';
 import { startGateway, startStack, type Stack, type TestGateway } from '../support/stack.ts';
@@ -49,7 +49,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.close();
-  if (stack) await dropQueues(stack.config.REDIS_URL, stack.config.QUEUE_PREFIX);
 });
 
 type Protocol = 'ws' | 'sse' | 'multipart';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type Listening } from '../../common/http.ts';
 import { startTracing, type Tracing } from '../../common/tracing.ts';
 import { accept, failFirst, startTestProvider, type TestProvider } from '../support/notify-provider.ts';
-import { createProduct, createUser, dropQueues, fastOrderEnv, placeOrder, waitForTerminal } from '../support/orders.ts';
+import { createProduct, createUser, fastOrderEnv, placeOrder, waitForTerminal } from '../support/orders.ts';
 import { startWorkersProcess, type ServiceProcess } from '../support/processes.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 
@@ -75,7 +75,6 @@ afterAll(async () => {
   await tracing?.shutdown();
   await receiver?.close();
   await provider?.close();
-  await dropQueues(stack.config.REDIS_URL, env.QUEUE_PREFIX);
 });
 
 const newTrace = () => ({ traceId: randomBytes(16).toString('hex'), clientSpan: randomBytes(8).toString('hex') });
