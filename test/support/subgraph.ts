@@ -8,6 +8,8 @@ import { createTestDatabase, type TestDatabase } from './db.ts';
 import { signedIn } from './graphql.ts';
 import { startTestIdentity, type TestIdentity } from './identity.ts';
 import { startScriptedPartner, type PartnerAnswer, type ScriptedPartner } from './partner-server.ts';
+import { randomUUID } from 'node:crypto';
+import { dropKeys } from './orders.ts';
 
 /** What a subgraph test file works with; set in its beforeAll (read them inside tests and hooks). */
 export interface SubgraphTest {
@@ -19,6 +21,8 @@ export interface SubgraphTest {
   database: TestDatabase;
   /** The subgraph's /graphql on a free port (when the file gave a factory). */
   url: string;
+  /** The file's own QUEUE_PREFIX (`jt-<label>-…`), its keys dropped in afterAll. */
+  queuePrefix: string;
   gql: ReturnType<typeof signedIn>['gql'];
   gqlData: ReturnType<typeof signedIn>['gqlData'];
 }
@@ -30,19 +34,25 @@ export interface SubgraphTest {
  * Everything is closed in afterAll.
  */
 export function subgraphTest(label: string, create?: SubgraphFactory<Config>): SubgraphTest {
-  const test = { admin: {}, url: '' } as SubgraphTest;
+  const test = { admin: {}, url: '', queuePrefix: '' } as SubgraphTest;
   Object.assign(
     test,
     signedIn(() => test.admin),
   );
   let http: Listening | undefined;
   let subgraph: Awaited<ReturnType<SubgraphFactory>> | undefined;
+  // A queue prefix of its own (a subgraph that opens a queue, as notifications' retryNotification does, opens it there).
+  test.queuePrefix = `jt-${label.replace(/\W+/g, '-')}-${randomUUID().slice(0, 8)}`;
   beforeAll(async () => {
     test.idp = await startTestIdentity();
     test.admin = await test.idp.headers('test-admin', ['admin']);
     test.database = await createTestDatabase(label);
     if (!create) return;
-    subgraph = await create({ db: test.database.db, config: parseConfig({ ...test.idp.env }), logger: createLogger(label, 'silent') });
+    subgraph = await create({
+      db: test.database.db,
+      config: parseConfig({ ...test.idp.env, QUEUE_PREFIX: test.queuePrefix }),
+      logger: createLogger(label, 'silent'),
+    });
     http = await listenSubgraph(subgraph, 0);
     test.url = `${http.url}/graphql`;
   });
@@ -51,6 +61,7 @@ export function subgraphTest(label: string, create?: SubgraphFactory<Config>): S
     await http?.close();
     await subgraph?.close?.();
     await test.database?.drop();
+    await dropKeys(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', `${test.queuePrefix}*`);
   });
   return test;
 }
@@ -87,7 +98,7 @@ export function partnerSubgraphTest<S extends SubgraphApp & { close(): Promise<v
     await test.partner?.close();
   });
   test.start = async (env = {}) => {
-    const config = parseConfig({ ...test.idp.env, [setting]: test.partner.url, NODE_ENV: 'test', ...env });
+    const config = parseConfig({ ...test.idp.env, QUEUE_PREFIX: test.queuePrefix, [setting]: test.partner.url, NODE_ENV: 'test', ...env });
     const subgraph = await create({ db: test.database.db, config, logger: createLogger(label, 'silent') });
     const http = await listenSubgraph(subgraph, 0);
     running.push(async () => {

@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/support/db.
 import { signedIn } from '../../../test/support/graphql.ts';
 import { startTestIdentity, type TestIdentity } from '../../../test/support/identity.ts';
 import { createNotificationsSubgraph } from '../server.ts';
+import { dropKeys } from '../../../test/support/orders.ts';
 
 // Signed in as an admin unless a call sends its own Authorization (a test identity provider's key, over HTTP).
 let idp: TestIdentity;
@@ -20,12 +21,14 @@ let database: TestDatabase;
 let http: Listening;
 let url: string;
 let close: (() => Promise<void>) | undefined;
+/** The queue prefix retryNotification's queue opens under: the file's own, dropped after. */
+const PREFIX = `jt-notif-sg-${randomBytes(4).toString('hex')}`;
 
 beforeAll(async () => {
   idp = await startTestIdentity();
   admin = await idp.headers('test-admin', ['admin']);
   database = await createTestDatabase('notifications');
-  const config = parseConfig({ ...idp.env, INGEST_API_KEY: KEY, QUEUE_PREFIX: `jt-notif-sg-${randomBytes(4).toString('hex')}` });
+  const config = parseConfig({ ...idp.env, INGEST_API_KEY: KEY, QUEUE_PREFIX: PREFIX });
   const subgraph = await createNotificationsSubgraph({ db: database.db, config, logger: createLogger('notifications', 'silent') });
   close = subgraph.close;
   http = await listen(subgraph.app, 0);
@@ -37,6 +40,7 @@ afterAll(async () => {
   await http?.close();
   await close?.();
   await database?.drop();
+  await dropKeys(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', `${PREFIX}*`);
 });
 
 const INGEST = `mutation($input: IngestEventInput!) { ingestEvent(input: $input) { eventId status } }`;
