@@ -43,10 +43,12 @@ export interface NotificationBaseOptions {
   behaviour?: Behaviour;
   /** Also run the outbox relay, publishing the outbox rows to the queues. */
   relay?: boolean;
+  /** The PostgreSQL cluster to create the database in (e.g. a PrivatePostgres's admin URL); default the shared one. */
+  adminUrl?: string;
 }
 
 export async function startNotificationBase(label: string, options: NotificationBaseOptions = {}): Promise<NotificationBase> {
-  const db = await createTestDatabase(label);
+  const db = await createTestDatabase(label, options.adminUrl);
   const provider = await startTestProvider(options.behaviour);
   const env = {
     DATABASE_URL: db.url,
@@ -110,12 +112,13 @@ const KEY = 'notification-rig-ingest-key';
  * The notifications capability on its own, as the workers process runs it:
  * the base with the outbox relay, the notification workers, the notifications
  * subgraph and the workers' HTTP app, all on free ports. `env` overrides
- * settings (INGEST_API_KEY included: `ingest` sends the one in force).
+ * settings (INGEST_API_KEY included: `ingest` sends the one in force);
+ * `adminUrl` puts the database on another cluster (a PrivatePostgres, to stop).
  */
-export async function startNotificationRig(label: string, env: Record<string, string> = {}): Promise<NotificationRig> {
+export async function startNotificationRig(label: string, env: Record<string, string> = {}, adminUrl?: string): Promise<NotificationRig> {
   const logger = createLogger(label, process.env.LOG_LEVEL ?? 'silent');
   const identity = await startTestIdentity();
-  const base = await startNotificationBase(label, { env: { ...identity.env, INGEST_API_KEY: KEY, ...env }, relay: true });
+  const base = await startNotificationBase(label, { env: { ...identity.env, INGEST_API_KEY: KEY, ...env }, relay: true, adminUrl });
   const { db, config, queues } = base;
   const workers = await startNotificationWorkers({ db: db.db, config, queues, logger });
   const subgraph = await createNotificationsSubgraph({ db: db.db, config, logger });

@@ -50,6 +50,12 @@ export interface DeliveryOutcome {
  * long the provider is down, only sends it failed while it served others use
  * up NOTIFY_RETRY_DELAYS_MS. A replayed notification (retryNotification)
  * waits out an open breaker instead of failing again at once.
+ *
+ * A send the provider accepted is the attempt's end, whatever happens to the
+ * write after it: when SENT cannot be written (PostgreSQL stopped), the job
+ * records on itself (its progress, in Redis) that the provider accepted, and
+ * waits as for any database outage, no attempt counted; its next run only
+ * writes SENT, with no send and no attempt (invariants 4 and 8).
  */
 export async function createDeliveryWorker(options: DeliveryWorkerOptions) {
   const { config, logger } = options;
@@ -61,6 +67,13 @@ export async function createDeliveryWorker(options: DeliveryWorkerOptions) {
   async function deliver(job: Job<DeliveryJobData>, token: string | undefined): Promise<DeliveryOutcome> {
     const { eventId } = payloadOf(deliveryPayload, job);
     const jobLog = log.child({ eventId, jobId: job.id, attempt: job.attemptsMade + 1, requestId: job.data.requestId, correlationId: job.data.correlationId });
+    if (providerAccepted(job)) {
+      // An earlier run's send was accepted but its SENT could not be written: only the write is left, no send, no attempt.
+      await repo.markSent(eventId);
+      deliveries.inc({ outcome: 'sent' });
+      jobLog.info('notification sent (accepted by the provider on an earlier run; SENT recorded now)');
+      return { eventId, result: 'sent' };
+    }
     await pause.unlessAdmitted(provider.breaker);
     const notification = await repo.beginAttempt(eventId);
     if (!notification) {
@@ -95,7 +108,19 @@ export async function createDeliveryWorker(options: DeliveryWorkerOptions) {
       jobLog.warn({ reason, final }, final ? 'delivery failed; kept in the failed set' : 'delivery failed; will retry');
       throw error;
     }
-    await repo.markSent(eventId);
+    try {
+      await repo.markSent(eventId);
+    } catch (error) {
+      // The provider has the message: what is left is the write, never another send or attempt. The job's
+      // progress (in Redis, up while PostgreSQL is not) says so to its next run; guardDatabase then holds the
+      // queue as for any database outage, no attempt counted (docs/reliability.md, "A notification delivered but
+      // recorded FAILED"). Were Redis down too, the next run sends again under the same Idempotency-Key.
+      await job
+        .updateProgress(PROVIDER_ACCEPTED)
+        .catch((progressError) => jobLog.warn({ err: progressError }, 'could not record on the job that the provider accepted it'));
+      jobLog.warn({ err: error }, 'provider accepted the notification but SENT could not be written; only the write will be retried');
+      throw error;
+    }
     deliveries.inc({ outcome: 'sent' });
     jobLog.info({ attempts: notification.attempts }, 'notification sent');
     return { eventId, result: 'sent' };
@@ -139,3 +164,12 @@ export async function createDeliveryWorker(options: DeliveryWorkerOptions) {
 }
 
 export type DeliveryWorker = Awaited<ReturnType<typeof createDeliveryWorker>>;
+
+/** A delivery job's progress once the provider accepted its message and only the SENT write is left. */
+const PROVIDER_ACCEPTED = { providerAccepted: true } as const;
+
+/** True when an earlier run of `job` had its message accepted by the provider (PROVIDER_ACCEPTED). */
+function providerAccepted(job: Pick<Job, 'progress'>): boolean {
+  const progress = job.progress as unknown;
+  return typeof progress === 'object' && progress !== null && (progress as { providerAccepted?: unknown }).providerAccepted === true;
+}
