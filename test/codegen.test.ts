@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { generate, type CodegenConfig } from '@graphql-codegen/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import config from '../codegen.ts';
+import config, { INVENTORY_OPERATIONS } from '../codegen.ts';
 import { PROJECT_ROOT } from '../scripts/compose.ts';
 import { SUBGRAPHS } from '../subgraphs/index.ts';
 
@@ -35,10 +35,13 @@ describe('resolver types (npm run codegen)', () => {
     outputs = await generateAll();
   });
 
-  it('generates resolver types for every subgraph of subgraphs/index.ts', () => {
-    const expected = SUBGRAPHS.map((s) => relative(PROJECT_ROOT, generatedFileOf(s.schemaFile)));
+  it("generates resolver types for every subgraph of subgraphs/index.ts, and the order worker's inventory operations", () => {
+    const expected = [...SUBGRAPHS.map((s) => relative(PROJECT_ROOT, generatedFileOf(s.schemaFile))), relative(PROJECT_ROOT, INVENTORY_OPERATIONS)];
     expect(outputs.map((o) => relative(PROJECT_ROOT, o.filename)).sort()).toEqual(expected.sort());
-    for (const output of outputs) {
+    const operations = outputs.find((o) => o.filename === INVENTORY_OPERATIONS)!;
+    expect(operations.content).toContain('export type ReserveStocksMutation = ');
+    expect(operations.content).toContain('export type ReleaseStockMutation = ');
+    for (const output of outputs.filter((o) => o !== operations)) {
       expect(output.content).toContain('export type Resolvers<ContextType = ');
       // federation: true, so entities take __resolveReference.
       expect(output.content).toContain('__resolveReference?: ReferenceResolver<');

@@ -4,10 +4,15 @@ import { SERVICE_KEY_HEADER } from '../../common/auth.ts';
 import { Breaker, type BreakerConfig } from '../../common/breaker.ts';
 import type { Logger } from '../../common/logger.ts';
 import { traceHeaders } from '../../common/tracing.ts';
-import type { ReleaseOutcome, ReserveOutcome } from '../../subgraphs/inventory/module.ts';
+import type { ReleaseStockMutation, ReservationOutcome, ReserveStocksMutation } from './generated/inventory.ts';
 import { reserveRequests } from './metrics.ts';
 
-export type { ReleaseOutcome, ReserveOutcome };
+/** What releaseStock answers (inventory's schema, through the generated operation types). */
+export type ReleaseOutcome = Extract<ReleaseStockMutation['releaseStock']['outcome'], 'RELEASED' | 'NOTHING_TO_RELEASE'>;
+/** What reserveStock answers for one order. */
+export type ReserveOutcome = Exclude<NonNullable<ReserveStocksMutation['reserveStocks'][number]>['outcome'], ReleaseOutcome>;
+/** Every outcome inventory names (the schema's enum). */
+export type { ReservationOutcome };
 
 /**
  * Inventory gave no answer to act on: a timeout, a connection error, a 5xx or
@@ -71,13 +76,22 @@ interface ReserveItem {
 /** One order's call through the breaker. */
 type Call = { kind: 'reserve'; item: ReserveItem } | { kind: 'release'; orderId: string; ids: CallIds };
 
-const RESERVE_BATCH = `mutation ReserveStocks($inputs: [ReserveStockInput!]!) {
-  reserveStocks(inputs: $inputs) { outcome }
-}`;
+// The operations' result types are generated from inventory's schema (npm run codegen: generated/inventory.ts).
+const RESERVE_BATCH = /* GraphQL */ `
+  mutation ReserveStocks($inputs: [ReserveStockInput!]!) {
+    reserveStocks(inputs: $inputs) {
+      outcome
+    }
+  }
+`;
 
-const RELEASE = `mutation ReleaseStock($orderId: ID!) {
-  releaseStock(orderId: $orderId) { outcome }
-}`;
+const RELEASE = /* GraphQL */ `
+  mutation ReleaseStock($orderId: ID!) {
+    releaseStock(orderId: $orderId) {
+      outcome
+    }
+  }
+`;
 
 /** The first error of a body, for a message. */
 function describe(error: NonNullable<Body['errors']>[number] | undefined): string {
