@@ -124,6 +124,18 @@ export const heartbeatSetting = {
     .describe('Subscriptions: a heartbeat this often on every open stream (an SSE comment line, a WebSocket ping), so proxies keep idle streams open.'),
 };
 
+/** How far a subscriber may fall behind: the gateway and the orders subgraph hold at most this many events for it. */
+export const subscriptionQueueSetting = {
+  SUBSCRIPTION_QUEUE_MAX: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1000)
+    .describe(
+      'Subscriptions: most events held for one subscriber that is not keeping up; beyond it its subscription ends with an error (it resumes with after).',
+    ),
+};
+
 /** The settings every process reads: where it logs, PostgreSQL, Redis, tracing, signing in, the service key and the breakers. */
 export const baseSettings = {
   NODE_ENV: z
@@ -243,6 +255,19 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** `read()`'s settings; a ConfigError stops the process with its one line (the bad variable), anything else is thrown. */
+export function orExit<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
 export type Env = Record<string, string | undefined>;
 
 /** One process's (or command's) settings. */
@@ -295,17 +320,8 @@ export function defineSettings<S extends z.ZodRawShape, D extends object = objec
     schema,
     parse,
     load() {
-      if (cached) return cached;
-      try {
-        cached = parse(process.env);
-        return cached;
-      } catch (error) {
-        if (error instanceof ConfigError) {
-          console.error(error.message);
-          process.exit(1);
-        }
-        throw error;
-      }
+      cached ??= orExit(() => parse(process.env));
+      return cached;
     },
   };
 }

@@ -5,7 +5,16 @@
  * defaulting to its port on this machine.
  */
 import { z } from 'zod';
-import { defineSettings, heartbeatSetting, origins, port, subgraphAddressSettings, subgraphUrls, type ConfigOf } from '../common/config.ts';
+import {
+  defineSettings,
+  heartbeatSetting,
+  subscriptionQueueSetting,
+  origins,
+  port,
+  subgraphAddressSettings,
+  subgraphUrls,
+  type ConfigOf,
+} from '../common/config.ts';
 import { SUBGRAPH_PROCESSES } from '../scripts/catalog.ts';
 
 /** The subgraphs the gateway has a URL setting for: the catalog's, in its order. */
@@ -52,14 +61,7 @@ export const gatewaySettings = defineSettings(
       .describe(
         'Gateway: requests a minute per signed-in viewer, or per client address when anonymous, counted in Redis so every gateway replica shares them; 0 turns it off.',
       ),
-    SUBSCRIPTION_QUEUE_MAX: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .default(1000)
-      .describe(
-        'Subscriptions: most events held for one subscriber that is not keeping up; beyond it its subscription ends with an error (it resumes with after).',
-      ),
+    ...subscriptionQueueSetting,
     SUBSCRIPTIONS_PER_VIEWER: z.coerce
       .number()
       .int()

@@ -4,7 +4,7 @@
  * process's settings (each process checks only its own), and the tests build
  * a stack from them.
  */
-import { ConfigError, defineSettings, ms, port, type Env, type Settings } from '../common/config.ts';
+import { ConfigError, defineSettings, ms, orExit, port, type Env, type Settings } from '../common/config.ts';
 import { databaseUrlSettings } from '../common/databases.ts';
 import { externalSettings } from '../external/settings.ts';
 import { gatewaySettings } from '../gateway/settings.ts';
@@ -73,15 +73,6 @@ let cached: Config | undefined;
 
 /** Every setting of every process, from process.env; a bad variable stops the launcher with one line naming it. */
 export function loadConfig(): Config {
-  if (cached) return cached;
-  try {
-    cached = parseConfig(process.env);
-    return cached;
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(1);
-    }
-    throw error;
-  }
+  cached ??= orExit(() => parseConfig(process.env));
+  return cached;
 }

@@ -1,6 +1,6 @@
 /** The orders subgraph's settings: the base ones (common/config.ts), its port and its subscriptions. */
 import { z } from 'zod';
-import { type ConfigOf, defineSettings, heartbeatSetting, subgraphPortSetting } from '../../common/config.ts';
+import { type ConfigOf, defineSettings, heartbeatSetting, subgraphPortSetting, subscriptionQueueSetting } from '../../common/config.ts';
 import { databaseUrlSettings } from '../../common/databases.ts';
 
 export const ordersSettings = defineSettings('orders', {
@@ -13,14 +13,7 @@ export const ordersSettings = defineSettings('orders', {
     .min(1)
     .default(24)
     .describe('Subscriptions: how far back orderUpdates(after:) replays; an older cursor is BAD_USER_INPUT.'),
-  SUBSCRIPTION_QUEUE_MAX: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(1000)
-    .describe(
-      'Subscriptions: most events held for one subscriber that is not keeping up; beyond it its subscription ends with an error (it resumes with after).',
-    ),
+  ...subscriptionQueueSetting,
 });
 
 export type OrdersConfig = ConfigOf<typeof ordersSettings>;
