@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivateRedis } from '../../test/support/orders.ts';
@@ -42,6 +43,31 @@ describe('a worker connection while Redis is away', () => {
       expect(await connection.ping()).toBe('PONG');
     } finally {
       await closeRedis(connection);
+    }
+  });
+});
+
+describe('a BullMQ worker that is closing', () => {
+  // patches/bullmq: BullMQ retries a command that failed on the connection, with no delay while the worker is closing
+  // and no limit. After close(true) with Redis down the connection is ended, each retry fails at once, and the loop spun
+  // in microtasks for ever: the event loop starved and close() never ended (workers/test/ready.int.test.ts hung so).
+  it('stops retrying a command that failed on the connection', async () => {
+    const redis = await PrivateRedis.start();
+    const connection = createRedis(redis.url, { role: 'worker', name: 'closing' });
+    const worker = new Worker('closing', async () => {}, { connection, prefix: 'jt-closing', autorun: false });
+    try {
+      await worker.close(true);
+      const retrying = worker as unknown as { retryIfFailed(fn: () => Promise<unknown>, opts: { delayInMs: number; maxRetries: number }): Promise<unknown> };
+      let calls = 0;
+      const failing = () => {
+        calls += 1;
+        return Promise.reject(new Error('Connection is closed.'));
+      };
+      await expect(retrying.retryIfFailed(failing, { delayInMs: 10, maxRetries: 1000 })).rejects.toThrow('Connection is closed.');
+      expect(calls).toBe(1);
+    } finally {
+      await closeRedis(connection);
+      await redis.stop();
     }
   });
 });
